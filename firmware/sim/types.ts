@@ -1,0 +1,59 @@
+/**
+ * The simulated earbud's public surface: the built firmware bundle running in a vm context with
+ * emulated Espruino globals. The BlueZ emulator and the in-process link put a central in front of it.
+ */
+
+export interface SimCharacteristic {
+  uuid: string; // lower-case 128-bit form
+  /** BlueZ-style flags: 'read', 'write', 'write-without-response', 'notify'. */
+  flags: string[];
+}
+export interface SimService {
+  uuid: string;
+  characteristics: SimCharacteristic[];
+}
+
+/** What the simulator calls on the connected central. */
+export interface SimCentral {
+  /** A notification the link delivered (after the link model: pacing, queue, drops). */
+  onNotify(charUuid: string, value: Uint8Array): void;
+  onDisconnect(reason: 'remote' | 'power-cycle'): void;
+}
+
+export interface LinkModelOptions {
+  /** ATT MTU negotiated by the central (payload = mtu - 3). Default from the board profile. */
+  mtu?: number;
+  /** Connection interval in ms (default 7.5). */
+  intervalMs?: number;
+  /** Notifications delivered per connection event (default 1 on nRF52832 boards, 2 on nRF52840). */
+  packetsPerInterval?: number;
+  /** Notifications the stack can queue; past it updateServices drops silently (default 6). */
+  queueDepth?: number;
+  /** Extra random loss of queued notifications, 0..1 (fault injection). */
+  dropRate?: number;
+  /** Seed for the drop PRNG. */
+  seed?: number;
+}
+
+export interface EarbudOptions {
+  /** Board profile id, e.g. 'nrf52840dk', 'puckjs', 'thingy52', 'microbit2'. */
+  board: string;
+  /** Path of the built bundle (default firmware/dist/<board>.min.js). */
+  bundlePath?: string;
+  /** 'virtual': time moves only by advance(); 'real': timers run on the host clock scaled by speed. */
+  clock?: 'virtual' | 'real';
+  speed?: number;
+  link?: LinkModelOptions;
+  name?: string;
+  address?: string;
+}
+
+export interface EarbudStats {
+  jsVarsUsed: number;
+  jsVarsTotal: number;
+  overruns: number;
+  handlerErrors: number;
+  notificationsDropped: number;
+  /** Cost units per handler invocation, max seen (see docs for the unit). */
+  maxHandlerCost: number;
+}

@@ -1,0 +1,67 @@
+/**
+ * The link between the bridge and earbuds. Implementations: NodeBleLink (node-ble over BlueZ,
+ * the only file importing node-ble) and InProcessLink (simulated earbuds in this process).
+ * One contract suite (test/host/link-contract.test.ts) runs against both.
+ */
+import type { Observable } from 'rxjs';
+
+export interface DiscoveredDevice {
+  /** Stable id for this link (BLE address for NodeBleLink). */
+  id: string;
+  address: string;
+  name: string;
+  /** dBm, when the adapter reports it. */
+  rssi?: number;
+}
+
+export interface ScanOptions {
+  timeoutMs: number;
+  /** Only devices whose name starts with this. */
+  namePrefix?: string;
+}
+
+export type DisconnectReason = 'local' | 'remote' | 'timeout' | 'bluez-gone' | 'error';
+
+export interface Connection {
+  readonly device: DiscoveredDevice;
+  /** Largest frame the link carries (ATT MTU - 3), >= 20. */
+  readonly payloadSize: number;
+  /** Notifications from the uplink characteristic, one frame each. Completes on disconnect. */
+  readonly frames$: Observable<Uint8Array>;
+  /** Text the device prints on its Nordic UART console (device logs), line by line. */
+  readonly console$: Observable<string>;
+  /** Emits once when the connection is lost or closed, then completes. */
+  readonly closed$: Observable<DisconnectReason>;
+  /** Write-without-response of one frame to the downlink characteristic. Rejects with LinkError. */
+  write(frame: Uint8Array): Promise<void>;
+  disconnect(): Promise<void>;
+}
+
+export interface Link {
+  readonly kind: 'node-ble' | 'in-process';
+  /** Devices advertising the Budlink service, as they are found. Completes after timeoutMs. */
+  scan(options: ScanOptions): Observable<DiscoveredDevice>;
+  /** Connect, resolve GATT (with a timeout), subscribe. Rejects with LinkError. */
+  connect(deviceId: string, options?: { timeoutMs?: number }): Promise<Connection>;
+  /** Release adapters, buses and timers. */
+  close(): Promise<void>;
+}
+
+export type LinkErrorKind =
+  | 'not-found'
+  | 'timeout'
+  | 'gatt'
+  | 'disconnected'
+  | 'bluez-unavailable'
+  | 'write-failed';
+
+export class LinkError extends Error {
+  constructor(
+    readonly kind: LinkErrorKind,
+    message: string,
+    readonly cause?: unknown,
+  ) {
+    super(message);
+    this.name = 'LinkError';
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * Voice services behind one streaming interface: OpenAI-compatible REST, OpenAI Realtime, loopback.
+ * Unsubscribing from respond() cancels the in-flight request.
+ */
+import type { Observable } from 'rxjs';
+
+export interface VoiceRequest {
+  /** Conversation key: history is kept per device. */
+  deviceId: string;
+  /** The utterance, 16-bit signed mono PCM. */
+  audio: Int16Array;
+  sampleRate: number;
+}
+
+export type VoiceEvent =
+  | { kind: 'transcript'; role: 'user' | 'assistant'; text: string; final: boolean }
+  /** Reply audio, 16-bit signed mono PCM at sampleRate (whatever the service returned). */
+  | { kind: 'audio'; pcm: Int16Array; sampleRate: number }
+  | { kind: 'done' };
+
+export type VoiceErrorKind =
+  | 'timeout'
+  | 'rate-limited'
+  | 'server'
+  | 'auth'
+  | 'bad-request'
+  | 'malformed'
+  | 'network'
+  | 'closed'
+  | 'cancelled'
+  | 'config';
+
+/** Errors reach subscribers as VoiceError (never with the API key in the message). */
+export class VoiceError extends Error {
+  constructor(
+    readonly kind: VoiceErrorKind,
+    message: string,
+    readonly status?: number,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+    this.name = 'VoiceError';
+  }
+}
+
+export interface VoiceService {
+  readonly name: string;
+  respond(request: VoiceRequest): Observable<VoiceEvent>;
+  /** Barge-in: cut the assistant's last reply in this device's history to what was heard. */
+  truncate(deviceId: string, heardMs: number): Promise<void>;
+  close(): Promise<void>;
+}
