@@ -57,3 +57,26 @@ export interface EarbudStats {
   /** Cost units per handler invocation, max seen (see docs for the unit). */
   maxHandlerCost: number;
 }
+
+/**
+ * A BLE peripheral as a central sees it. SimulatedEarbud implements it; the BlueZ emulator and the
+ * in-process link host any SimPeripheral.
+ */
+export interface SimPeripheral {
+  readonly name: string;
+  /** 'AA:BB:CC:DD:EE:FF' */
+  readonly address: string;
+  /** Advertised service UUIDs. */
+  advertisedServices(): string[];
+  /** GATT database (as the firmware declared it with NRF.setServices). */
+  services(): SimService[];
+  /** Connect one central; mtu is the ATT MTU the central negotiated. Throws if already connected. */
+  connect(central: SimCentral, options: { mtu: number }): void;
+  /** Central-initiated disconnect. */
+  disconnect(): void;
+  /** A write (with or without response) to a characteristic, as the firmware's onWrite sees it. */
+  write(charUuid: string, value: Uint8Array): void;
+  /** Current value of a readable characteristic. */
+  read(charUuid: string): Uint8Array;
+  readonly connected: boolean;
+}
