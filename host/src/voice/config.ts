@@ -1,0 +1,286 @@
+/**
+ * Voice service configuration from a config file object and the environment (environment wins).
+ * Every validation error is a VoiceError of kind 'config' naming the offending key.
+ */
+import { Secret } from './secret';
+import { VoiceError } from './types';
+
+export type VoiceAdapterKind = 'rest' | 'realtime' | 'loopback';
+export type SpeechFormat = 'pcm' | 'wav';
+
+export interface VoiceModels {
+  /** POST /audio/transcriptions model. */
+  stt: string;
+  /** POST /chat/completions model. */
+  chat: string;
+  /** POST /audio/speech model. */
+  tts: string;
+  /** Realtime session model. */
+  realtime: string;
+}
+
+export interface VoiceTimeouts {
+  /** Longest wait for a response's headers (and for a WebSocket to open). */
+  requestMs: number;
+  /** Longest silence inside a streamed body / realtime response before giving up. */
+  idleMs: number;
+}
+
+export interface RetryPolicy {
+  /** Retries after the first attempt, for 429, 5xx and network errors before any data arrived. */
+  maxRetries: number;
+  /** First backoff for 5xx / network errors; doubles each retry (with jitter), capped at maxDelayMs. */
+  baseDelayMs: number;
+  /** Cap for any single wait, including a server's Retry-After. */
+  maxDelayMs: number;
+}
+
+export interface VoiceConfig {
+  adapter: VoiceAdapterKind;
+  /** OpenAI-compatible API root including the version path, e.g. https://api.openai.com/v1. */
+  baseUrl: string;
+  /** Bearer token; omitted for local servers that need none. */
+  apiKey?: Secret;
+  models: VoiceModels;
+  /** TTS / realtime voice name. */
+  voice: string;
+  /** ISO-639-1 hint for transcription (optional). */
+  language?: string;
+  systemPrompt: string;
+  /** response_format asked of /audio/speech. */
+  speechFormat: SpeechFormat;
+  /** Rate of raw 'pcm' speech when the server states none (OpenAI documents 24 kHz s16le). */
+  pcmSampleRate: number;
+  timeouts: VoiceTimeouts;
+  retry: RetryPolicy;
+  /** User+assistant messages kept per device (oldest dropped first; the system prompt is extra). */
+  maxHistoryMessages: number;
+  /** Realtime WebSocket URL; default derived from baseUrl (https→wss) + /realtime?model=. */
+  realtimeUrl?: string;
+}
+
+export const DEFAULT_VOICE_CONFIG: VoiceConfig = {
+  adapter: 'loopback',
+  baseUrl: 'https://api.openai.com/v1',
+  models: {
+    stt: 'gpt-4o-mini-transcribe',
+    chat: 'gpt-4o-mini',
+    tts: 'gpt-4o-mini-tts',
+    realtime: 'gpt-realtime',
+  },
+  voice: 'alloy',
+  systemPrompt:
+    'You are a voice assistant speaking through a small earbud. Answer briefly in plain spoken sentences, ' +
+    'without markdown, lists or emoji.',
+  speechFormat: 'pcm',
+  pcmSampleRate: 24000,
+  timeouts: { requestMs: 15000, idleMs: 15000 },
+  retry: { maxRetries: 2, baseDelayMs: 250, maxDelayMs: 5000 },
+  maxHistoryMessages: 20,
+};
+
+/** Environment variables read by voiceConfigFromEnv, with the config-file key each overrides. */
+export const VOICE_ENV_KEYS = {
+  OPENAI_API_KEY: 'apiKey',
+  OPENAI_BASE_URL: 'baseUrl',
+  BUDLINK_VOICE: 'adapter',
+  BUDLINK_STT_MODEL: 'models.stt',
+  BUDLINK_CHAT_MODEL: 'models.chat',
+  BUDLINK_TTS_MODEL: 'models.tts',
+  BUDLINK_REALTIME_MODEL: 'models.realtime',
+  BUDLINK_TTS_VOICE: 'voice',
+  BUDLINK_LANGUAGE: 'language',
+  BUDLINK_SYSTEM_PROMPT: 'systemPrompt',
+  BUDLINK_SPEECH_FORMAT: 'speechFormat',
+  BUDLINK_PCM_SAMPLE_RATE: 'pcmSampleRate',
+  BUDLINK_TIMEOUT_MS: 'timeouts.requestMs',
+  BUDLINK_IDLE_TIMEOUT_MS: 'timeouts.idleMs',
+  BUDLINK_MAX_RETRIES: 'retry.maxRetries',
+  BUDLINK_RETRY_BASE_MS: 'retry.baseDelayMs',
+  BUDLINK_RETRY_MAX_MS: 'retry.maxDelayMs',
+  BUDLINK_MAX_HISTORY: 'maxHistoryMessages',
+  BUDLINK_REALTIME_URL: 'realtimeUrl',
+} as const;
+
+type EnvName = keyof typeof VOICE_ENV_KEYS;
+
+function fail(key: string, message: string): never {
+  throw new VoiceError('config', `voice config: ${key} ${message}`);
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+const FILE_KEYS = new Set([
+  'adapter',
+  'baseUrl',
+  'apiKey',
+  'models',
+  'voice',
+  'language',
+  'systemPrompt',
+  'speechFormat',
+  'pcmSampleRate',
+  'timeouts',
+  'retry',
+  'maxHistoryMessages',
+  'realtimeUrl',
+]);
+
+/** Flatten the file object into dotted keys, rejecting unknown keys (typos are errors). */
+function flattenFile(file: unknown): Map<string, unknown> {
+  const out = new Map<string, unknown>();
+  if (file === undefined) return out;
+  if (!isRecord(file)) fail('(file)', 'must be an object');
+  for (const [k, v] of Object.entries(file)) {
+    if (!FILE_KEYS.has(k)) fail(k, 'is not a known voice setting');
+    if (k === 'models' || k === 'timeouts' || k === 'retry') {
+      if (!isRecord(v)) fail(k, 'must be an object');
+      const allowed = Object.keys(
+        (DEFAULT_VOICE_CONFIG as unknown as Record<string, Record<string, unknown>>)[k] as object,
+      );
+      for (const [k2, v2] of Object.entries(v)) {
+        if (!allowed.includes(k2)) fail(`${k}.${k2}`, 'is not a known voice setting');
+        out.set(`${k}.${k2}`, v2);
+      }
+    } else {
+      out.set(k, v);
+    }
+  }
+  return out;
+}
+
+interface Source {
+  value: unknown;
+  /** How to name it in errors: the env variable or the file key. */
+  label: string;
+}
+
+function pick(
+  env: Record<string, string | undefined>,
+  file: Map<string, unknown>,
+  key: string,
+): Source | undefined {
+  for (const [name, k] of Object.entries(VOICE_ENV_KEYS)) {
+    if (k !== key) continue;
+    const v = env[name as EnvName];
+    if (v !== undefined && v !== '') return { value: v, label: name };
+  }
+  if (file.has(key)) return { value: file.get(key), label: key };
+  return undefined;
+}
+
+function str(s: Source | undefined, dflt: string): string {
+  if (!s) return dflt;
+  if (typeof s.value !== 'string' || s.value.trim() === '') fail(s.label, 'must be a non-empty string');
+  return s.value.trim();
+}
+
+function int(s: Source | undefined, dflt: number, min: number, max: number): number {
+  if (!s) return dflt;
+  const n = typeof s.value === 'string' && /^\s*-?\d+\s*$/.test(s.value) ? Number(s.value) : s.value;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
+    fail(s.label, `must be an integer from ${String(min)} to ${String(max)}, got ${JSON.stringify(s.value)}`);
+  }
+  return n;
+}
+
+function oneOf<T extends string>(s: Source | undefined, dflt: T, allowed: readonly T[]): T {
+  if (!s) return dflt;
+  const v = typeof s.value === 'string' ? s.value.trim().toLowerCase() : s.value;
+  if (!allowed.includes(v as T)) {
+    fail(s.label, `must be one of ${allowed.join(', ')}, got ${JSON.stringify(s.value)}`);
+  }
+  return v as T;
+}
+
+function url(s: Source | undefined, dflt: string | undefined, schemes: string[]): string | undefined {
+  if (!s) return dflt;
+  const v = str(s, '');
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    return fail(s.label, `must be an absolute URL, got ${JSON.stringify(v)}`);
+  }
+  if (!schemes.includes(u.protocol)) fail(s.label, `must use ${schemes.join(' or ')}, got ${u.protocol}`);
+  if (u.username || u.password) fail(s.label, 'must not embed credentials; use OPENAI_API_KEY');
+  return v.replace(/\/+$/, '');
+}
+
+/**
+ * Build a VoiceConfig from environment variables (see VOICE_ENV_KEYS) over an optional config-file
+ * object with the same shape as VoiceConfig (apiKey as a plain string there). When BUDLINK_VOICE /
+ * adapter is not set, the adapter is 'rest' if an API key or base URL is configured, else 'loopback'.
+ */
+export function voiceConfigFromEnv(
+  env: Record<string, string | undefined>,
+  fileConfig?: unknown,
+): VoiceConfig {
+  const file = flattenFile(fileConfig);
+  const d = DEFAULT_VOICE_CONFIG;
+  const keySrc = pick(env, file, 'apiKey');
+  let apiKey: Secret | undefined;
+  if (keySrc) {
+    if (typeof keySrc.value !== 'string') fail(keySrc.label, 'must be a string');
+    const k = keySrc.value.trim();
+    // Never echo the value: it is the secret.
+    if (/\s/.test(k)) fail(keySrc.label, 'must not contain whitespace');
+    if (k !== '') apiKey = new Secret(k);
+  }
+  const baseSrc = pick(env, file, 'baseUrl');
+  const baseUrl = url(baseSrc, d.baseUrl, ['http:', 'https:']) as string;
+  const adapterSrc = pick(env, file, 'adapter');
+  const adapter = oneOf<VoiceAdapterKind>(adapterSrc, apiKey || baseSrc ? 'rest' : 'loopback', [
+    'rest',
+    'realtime',
+    'loopback',
+  ]);
+  const languageSrc = pick(env, file, 'language');
+  const language = languageSrc ? str(languageSrc, '') : undefined;
+  if (language !== undefined && !/^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$/.test(language)) {
+    fail(
+      (languageSrc as Source).label,
+      `must be a language code like "en" or "de", got ${JSON.stringify(language)}`,
+    );
+  }
+  const cfg: VoiceConfig = {
+    adapter,
+    baseUrl,
+    models: {
+      stt: str(pick(env, file, 'models.stt'), d.models.stt),
+      chat: str(pick(env, file, 'models.chat'), d.models.chat),
+      tts: str(pick(env, file, 'models.tts'), d.models.tts),
+      realtime: str(pick(env, file, 'models.realtime'), d.models.realtime),
+    },
+    voice: str(pick(env, file, 'voice'), d.voice),
+    systemPrompt: str(pick(env, file, 'systemPrompt'), d.systemPrompt),
+    speechFormat: oneOf<SpeechFormat>(pick(env, file, 'speechFormat'), d.speechFormat, ['pcm', 'wav']),
+    pcmSampleRate: int(pick(env, file, 'pcmSampleRate'), d.pcmSampleRate, 4000, 192000),
+    timeouts: {
+      requestMs: int(pick(env, file, 'timeouts.requestMs'), d.timeouts.requestMs, 1, 600000),
+      idleMs: int(pick(env, file, 'timeouts.idleMs'), d.timeouts.idleMs, 1, 600000),
+    },
+    retry: {
+      maxRetries: int(pick(env, file, 'retry.maxRetries'), d.retry.maxRetries, 0, 10),
+      baseDelayMs: int(pick(env, file, 'retry.baseDelayMs'), d.retry.baseDelayMs, 0, 60000),
+      maxDelayMs: int(pick(env, file, 'retry.maxDelayMs'), d.retry.maxDelayMs, 0, 300000),
+    },
+    maxHistoryMessages: int(pick(env, file, 'maxHistoryMessages'), d.maxHistoryMessages, 0, 1000),
+  };
+  if (apiKey) cfg.apiKey = apiKey;
+  if (language !== undefined) cfg.language = language;
+  const rt = url(pick(env, file, 'realtimeUrl'), undefined, ['ws:', 'wss:']);
+  if (rt !== undefined) cfg.realtimeUrl = rt;
+  return cfg;
+}
+
+/** The realtime WebSocket URL for a config. */
+export function realtimeUrlOf(cfg: VoiceConfig): string {
+  if (cfg.realtimeUrl) return cfg.realtimeUrl;
+  const u = new URL(cfg.baseUrl + '/realtime');
+  u.protocol = u.protocol === 'http:' ? 'ws:' : 'wss:';
+  u.searchParams.set('model', cfg.models.realtime);
+  return u.toString();
+}

@@ -1,0 +1,144 @@
+import { expect } from 'chai';
+import { inspect } from 'node:util';
+import { firstValueFrom, toArray } from 'rxjs';
+import {
+  createVoiceService,
+  LoopbackVoiceService,
+  realtimeUrlOf,
+  Secret,
+  voiceConfigFromEnv,
+  VoiceError,
+  type VoiceEvent,
+} from '../../../host/src/voice/index';
+
+const KEY = 'sk-test-CANARY-4b1d9e7f0a2c';
+
+function configError(f: () => unknown): VoiceError {
+  try {
+    f();
+  } catch (e) {
+    expect(e).to.be.instanceOf(VoiceError);
+    expect((e as VoiceError).kind).to.equal('config');
+    return e as VoiceError;
+  }
+  return expect.fail('expected a config VoiceError');
+}
+
+describe('voice: configuration', () => {
+  it('defaults to loopback with nothing configured, to rest once a key or base URL is set', () => {
+    expect(voiceConfigFromEnv({}).adapter).to.equal('loopback');
+    expect(voiceConfigFromEnv({ OPENAI_API_KEY: KEY }).adapter).to.equal('rest');
+    expect(voiceConfigFromEnv({ OPENAI_BASE_URL: 'http://127.0.0.1:11434/v1' }).adapter).to.equal('rest');
+  });
+
+  it('environment overrides the file, and every env key lands where documented', () => {
+    const cfg = voiceConfigFromEnv(
+      {
+        BUDLINK_VOICE: 'realtime',
+        OPENAI_BASE_URL: 'http://127.0.0.1:8000/v1/',
+        BUDLINK_CHAT_MODEL: 'llama3.2',
+        BUDLINK_TTS_VOICE: 'nova',
+        BUDLINK_LANGUAGE: 'de',
+        BUDLINK_TIMEOUT_MS: '2500',
+        BUDLINK_MAX_RETRIES: '0',
+        BUDLINK_SPEECH_FORMAT: 'WAV',
+      },
+      {
+        adapter: 'rest',
+        models: { chat: 'from-file', stt: 'whisper-1' },
+        systemPrompt: 'Be terse.',
+        apiKey: KEY,
+      },
+    );
+    expect(cfg.adapter).to.equal('realtime');
+    expect(cfg.baseUrl).to.equal('http://127.0.0.1:8000/v1');
+    expect(cfg.models.chat).to.equal('llama3.2');
+    expect(cfg.models.stt).to.equal('whisper-1');
+    expect(cfg.systemPrompt).to.equal('Be terse.');
+    expect(cfg.voice).to.equal('nova');
+    expect(cfg.language).to.equal('de');
+    expect(cfg.timeouts.requestMs).to.equal(2500);
+    expect(cfg.retry.maxRetries).to.equal(0);
+    expect(cfg.speechFormat).to.equal('wav');
+    expect(cfg.apiKey?.reveal()).to.equal(KEY);
+    expect(realtimeUrlOf(cfg)).to.equal('ws://127.0.0.1:8000/v1/realtime?model=gpt-realtime');
+  });
+
+  it('validation errors name the key that is wrong', () => {
+    expect(configError(() => voiceConfigFromEnv({ BUDLINK_VOICE: 'grpc' })).message).to.match(
+      /BUDLINK_VOICE.*rest/,
+    );
+    expect(configError(() => voiceConfigFromEnv({ BUDLINK_TIMEOUT_MS: '10s' })).message).to.match(
+      /BUDLINK_TIMEOUT_MS/,
+    );
+    expect(configError(() => voiceConfigFromEnv({ OPENAI_BASE_URL: 'localhost:8080' })).message).to.match(
+      /OPENAI_BASE_URL must use http: or https:/,
+    );
+    expect(configError(() => voiceConfigFromEnv({ OPENAI_BASE_URL: '/v1' })).message).to.match(
+      /OPENAI_BASE_URL must be an absolute URL/,
+    );
+    expect(configError(() => voiceConfigFromEnv({ BUDLINK_LANGUAGE: 'english please' })).message).to.match(
+      /BUDLINK_LANGUAGE/,
+    );
+    expect(configError(() => voiceConfigFromEnv({}, { timeouts: { requestMs: -1 } })).message).to.match(
+      /timeouts\.requestMs/,
+    );
+    expect(configError(() => voiceConfigFromEnv({}, { modles: {} })).message).to.match(/modles.*not a known/);
+    expect(configError(() => voiceConfigFromEnv({}, { retry: { tries: 3 } })).message).to.match(
+      /retry\.tries/,
+    );
+    expect(configError(() => voiceConfigFromEnv({}, 'rest')).message).to.match(/must be an object/);
+  });
+
+  it('the API key never shows in errors, String(), JSON or inspect of the config', () => {
+    const err = configError(() => voiceConfigFromEnv({ OPENAI_API_KEY: `${KEY} oops` }));
+    expect(err.message).to.match(/OPENAI_API_KEY/);
+    expect(err.message + String(err) + JSON.stringify(err)).not.to.include('CANARY');
+    const cfg = voiceConfigFromEnv({ OPENAI_API_KEY: KEY });
+    expect(JSON.stringify(cfg)).not.to.include('CANARY');
+    expect(inspect(cfg, { depth: 10 })).not.to.include('CANARY');
+    expect(String(cfg.apiKey)).to.equal('[redacted]');
+    expect(new Secret(KEY).reveal()).to.equal(KEY);
+  });
+});
+
+describe('voice: loopback service', () => {
+  it('plays the utterance back: user transcript placeholder, the input audio in chunks, done', async () => {
+    const svc = createVoiceService(voiceConfigFromEnv({ BUDLINK_VOICE: 'loopback' }));
+    expect(svc).to.be.instanceOf(LoopbackVoiceService);
+    const audio = Int16Array.from({ length: 2000 }, (_, i) => i - 1000);
+    const events = await firstValueFrom(
+      svc.respond({ deviceId: 'bud-1', audio, sampleRate: 8000 }).pipe(toArray()),
+    );
+    expect(events[0]).to.deep.equal({
+      kind: 'transcript',
+      role: 'user',
+      text: '[loopback: 0.25 s of audio]',
+      final: true,
+    });
+    const pcm = events.filter((e): e is Extract<VoiceEvent, { kind: 'audio' }> => e.kind === 'audio');
+    expect(pcm.length).to.equal(3);
+    expect(pcm.every((e) => e.sampleRate === 8000)).to.equal(true);
+    expect(pcm.flatMap((e) => Array.from(e.pcm))).to.deep.equal(Array.from(audio));
+    expect(events[events.length - 1]).to.deep.equal({ kind: 'done' });
+    await svc.truncate('bud-1', 100);
+    await svc.close();
+  });
+
+  it('unsubscribing before it starts emits nothing; a closed service errors with kind closed', async () => {
+    const svc = new LoopbackVoiceService();
+    const seen: VoiceEvent[] = [];
+    svc
+      .respond({ deviceId: 'a', audio: new Int16Array(10), sampleRate: 8000 })
+      .subscribe((e) => seen.push(e))
+      .unsubscribe();
+    await new Promise((r) => setImmediate(r));
+    expect(seen).to.deep.equal([]);
+    await svc.close();
+    const err = await firstValueFrom(
+      svc.respond({ deviceId: 'a', audio: new Int16Array(10), sampleRate: 8000 }),
+    ).catch((e: unknown) => e);
+    expect(err).to.be.instanceOf(VoiceError);
+    expect((err as VoiceError).kind).to.equal('closed');
+  });
+});
