@@ -59,7 +59,7 @@ export class LinkError extends Error {
   constructor(
     readonly kind: LinkErrorKind,
     message: string,
-    readonly cause?: unknown,
+    override readonly cause?: unknown,
   ) {
     super(message);
     this.name = 'LinkError';

@@ -1,0 +1,638 @@
+/**
+ * NodeBleLink: the Link over BlueZ through node-ble. THE ONLY FILE THAT IMPORTS node-ble.
+ *
+ * Pitfalls handled (docs/BLUEZ-EMULATION.md):
+ * - `gatt()` has no timeout and can hang forever: raced against gattTimeoutMs, then the device is
+ *   disconnected and connect() rejects with LinkError('timeout').
+ * - `device.disconnect()` drops node-ble's listeners, so a later Connected=false fires no event: this
+ *   link watches Device1.Connected itself (own PropertiesChanged subscription) and also polls it.
+ * - bluetoothd vanishing fires no disconnect at all and every call fails with ServiceUnknown: the link
+ *   watches NameOwnerChanged for org.bluez and treats ServiceUnknown as a disconnect ('bluez-gone').
+ * - `startDiscovery()` throws if discovery is already on: only started when off, stopped only if ours.
+ * - `waitDevice()` checks only after its first interval and swallows errors: small interval, bounded
+ *   by the connect deadline.
+ * - Teardown order that ends cleanly: stop notifications → disconnect → destroy.
+ */
+import nodeBle from 'node-ble';
+import type { MessageBus, ClientInterface } from 'dbus-next';
+import * as dbus from 'dbus-next';
+import { Observable, ReplaySubject, Subject } from 'rxjs';
+import { DOWNLINK_UUID, NUS_SERVICE_UUID, NUS_TX_UUID, SERVICE_UUID, UPLINK_UUID } from '@budlink/protocol';
+import {
+  LinkError,
+  type Connection,
+  type DisconnectReason,
+  type DiscoveredDevice,
+  type Link,
+  type LinkErrorKind,
+  type ScanOptions,
+} from './link';
+import { LineSplitter } from './lines';
+
+type Bluetooth = nodeBle.Bluetooth;
+type Adapter = nodeBle.Adapter;
+type Device = nodeBle.Device;
+type GattCharacteristic = nodeBle.GattCharacteristic;
+
+export interface NodeBleLinkOptions {
+  /** D-Bus address of the system bus. Default: DBUS_SYSTEM_BUS_ADDRESS at construction, else the standard socket. */
+  busAddress?: string;
+  /** Adapter name, e.g. 'hci0' (default: the first one BlueZ lists). */
+  adapter?: string;
+  /** Default connect deadline, including discovery of a not-yet-seen device (default 15000 ms). */
+  connectTimeoutMs?: number;
+  /** Deadline for GATT service resolution after connecting (default 5000 ms). */
+  gattTimeoutMs?: number;
+  /** How often an open connection's Connected property is polled as a safety net (default 1000 ms). */
+  pollIntervalMs?: number;
+  /** Device-list poll interval while scanning or waiting for a device (default 20 ms). */
+  discoveryIntervalMs?: number;
+}
+
+const DEFAULT_SYSTEM_BUS = 'unix:path=/var/run/dbus/system_bus_socket';
+const BLUEZ = 'org.bluez';
+const DEVICE_IFACE = 'org.bluez.Device1';
+const PROPS_IFACE = 'org.freedesktop.DBus.Properties';
+
+/** D-Bus error name, when `e` is a DBusError. */
+function dbusErrorName(e: unknown): string | undefined {
+  if (
+    typeof e === 'object' &&
+    e !== null &&
+    'type' in e &&
+    typeof (e as { type: unknown }).type === 'string'
+  ) {
+    return (e as { type: string }).type;
+  }
+  return undefined;
+}
+
+function isBluezGone(e: unknown): boolean {
+  const n = dbusErrorName(e);
+  return (
+    n === 'org.freedesktop.DBus.Error.ServiceUnknown' || n === 'org.freedesktop.DBus.Error.NameHasNoOwner'
+  );
+}
+
+function isObjectGone(e: unknown): boolean {
+  const n = dbusErrorName(e);
+  return (
+    n === 'org.freedesktop.DBus.Error.UnknownObject' ||
+    n === 'org.freedesktop.DBus.Error.UnknownMethod' ||
+    n === 'org.freedesktop.DBus.Error.UnknownInterface' ||
+    n === 'org.bluez.Error.NotConnected' ||
+    n === 'org.bluez.Error.DoesNotExist'
+  );
+}
+
+function message(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+function toLinkError(e: unknown, fallback: LinkErrorKind, context: string): LinkError {
+  if (e instanceof LinkError) return e;
+  if (isBluezGone(e))
+    return new LinkError('bluez-unavailable', `${context}: BlueZ is not running (${message(e)})`, e);
+  if (message(e) === 'Device not found') return new LinkError('not-found', `${context}: device not found`, e);
+  return new LinkError(fallback, `${context}: ${message(e)}`, e);
+}
+
+class Timeout extends Error {}
+
+/** Race `p` against a timer; the timer is always cleared. */
+async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const t = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Timeout(`${what} timed out after ${ms} ms`)), Math.max(0, ms));
+  });
+  try {
+    return await Promise.race([p, t]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function devicePath(adapter: string, address: string): string {
+  return `/org/bluez/${adapter}/dev_${address.toUpperCase().replace(/:/g, '_')}`;
+}
+
+/** Properties.GetAll on a BlueZ object, without introspecting it first. */
+async function getAll(bus: MessageBus, path: string, iface: string): Promise<Record<string, unknown>> {
+  const reply = await bus.call(
+    new dbus.Message({
+      destination: BLUEZ,
+      path,
+      interface: PROPS_IFACE,
+      member: 'GetAll',
+      signature: 's',
+      body: [iface],
+    }),
+  );
+  const out: Record<string, unknown> = {};
+  const dict = (reply?.body[0] ?? {}) as Record<string, dbus.Variant>;
+  for (const k of Object.keys(dict)) out[k] = (dict[k] as dbus.Variant).value;
+  return out;
+}
+
+interface Session {
+  bluetooth: Bluetooth;
+  bus: MessageBus;
+  destroy(): void;
+  /** org.freedesktop.DBus proxy interface carrying NameOwnerChanged. */
+  busIface?: ClientInterface;
+  onOwner?: (name: string, oldOwner: string, newOwner: string) => void;
+}
+
+export class NodeBleLink implements Link {
+  readonly kind = 'node-ble' as const;
+  private readonly busAddress: string;
+  private readonly opts: Required<Omit<NodeBleLinkOptions, 'busAddress' | 'adapter'>> & { adapter?: string };
+  private session?: Session;
+  private sessionReady?: Promise<Session>;
+  private readonly connections = new Map<string, NodeBleConnection>();
+  private readonly scans = new Set<() => void>();
+  private closed = false;
+
+  constructor(options: NodeBleLinkOptions = {}) {
+    this.busAddress = options.busAddress ?? process.env.DBUS_SYSTEM_BUS_ADDRESS ?? DEFAULT_SYSTEM_BUS;
+    this.opts = {
+      adapter: options.adapter,
+      connectTimeoutMs: options.connectTimeoutMs ?? 15000,
+      gattTimeoutMs: options.gattTimeoutMs ?? 5000,
+      pollIntervalMs: options.pollIntervalMs ?? 1000,
+      discoveryIntervalMs: options.discoveryIntervalMs ?? 20,
+    };
+  }
+
+  // ---- session ----------------------------------------------------------------------------------
+
+  private openSession(): Promise<Session> {
+    if (this.closed) return Promise.reject(new LinkError('bluez-unavailable', 'link closed'));
+    if (this.sessionReady !== undefined) return this.sessionReady;
+    // node-ble's createBluetooth() reads DBUS_SYSTEM_BUS_ADDRESS synchronously when it creates its bus:
+    // point it at our address for that one call and restore it, so no process state is left behind.
+    const prev = process.env.DBUS_SYSTEM_BUS_ADDRESS;
+    process.env.DBUS_SYSTEM_BUS_ADDRESS = this.busAddress;
+    let created: { bluetooth: Bluetooth; destroy(): void };
+    try {
+      created = nodeBle.createBluetooth();
+    } finally {
+      if (prev === undefined) delete process.env.DBUS_SYSTEM_BUS_ADDRESS;
+      else process.env.DBUS_SYSTEM_BUS_ADDRESS = prev;
+    }
+    // node-ble keeps its dbus-next bus on Bluetooth#dbus (not in its typings).
+    const bus = (created.bluetooth as unknown as { dbus: MessageBus }).dbus;
+    bus.on('error', () => {
+      // Socket errors surface as rejected calls; without a listener they would crash the process.
+    });
+    const session: Session = { bluetooth: created.bluetooth, bus, destroy: created.destroy };
+    this.session = session;
+    this.sessionReady = (async () => {
+      try {
+        const obj = await bus.getProxyObject('org.freedesktop.DBus', '/org/freedesktop/DBus');
+        const iface = obj.getInterface('org.freedesktop.DBus');
+        const onOwner = (name: string, _old: string, newOwner: string): void => {
+          if (name === BLUEZ && newOwner === '') this.bluezGone();
+        };
+        iface.on('NameOwnerChanged', onOwner);
+        session.busIface = iface;
+        session.onOwner = onOwner;
+        return session;
+      } catch (e) {
+        this.dropSession();
+        throw new LinkError(
+          'bluez-unavailable',
+          `cannot reach the D-Bus system bus at ${this.busAddress}: ${message(e)}`,
+          e,
+        );
+      }
+    })();
+    return this.sessionReady;
+  }
+
+  private dropSession(): void {
+    const s = this.session;
+    this.session = undefined;
+    this.sessionReady = undefined;
+    if (s === undefined) return;
+    if (s.busIface !== undefined && s.onOwner !== undefined)
+      s.busIface.removeListener('NameOwnerChanged', s.onOwner);
+    s.destroy();
+  }
+
+  private bluezGone(): void {
+    for (const c of [...this.connections.values()]) c.close('bluez-gone');
+  }
+
+  private async adapter(s: Session): Promise<{ adapter: Adapter; name: string }> {
+    try {
+      const names = await s.bluetooth.adapters();
+      const name = this.opts.adapter ?? names[0];
+      if (name === undefined) throw new LinkError('bluez-unavailable', 'BlueZ reports no Bluetooth adapter');
+      if (!names.includes(name))
+        throw new LinkError('bluez-unavailable', `no adapter ${name} (have: ${names.join(', ')})`);
+      return { adapter: await s.bluetooth.getAdapter(name), name };
+    } catch (e) {
+      throw toLinkError(e, 'bluez-unavailable', 'adapter');
+    }
+  }
+
+  // ---- scan -------------------------------------------------------------------------------------
+
+  scan(options: ScanOptions): Observable<DiscoveredDevice> {
+    return new Observable<DiscoveredDevice>((subscriber) => {
+      let done = false;
+      let startedDiscovery = false;
+      let adapter: Adapter | undefined;
+      let poll: NodeJS.Timeout | undefined;
+      const seen = new Set<string>();
+      const checking = new Set<string>();
+      const finish = (err?: unknown): void => {
+        if (done) return;
+        done = true;
+        this.scans.delete(cancel);
+        clearTimeout(deadline);
+        clearTimeout(poll);
+        if (startedDiscovery && adapter !== undefined) {
+          adapter.stopDiscovery().catch(() => undefined);
+        }
+        if (err !== undefined) subscriber.error(err);
+        else subscriber.complete();
+      };
+      const cancel = (): void => finish();
+      this.scans.add(cancel);
+      const deadline = setTimeout(() => finish(), options.timeoutMs);
+
+      const run = async (): Promise<void> => {
+        const s = await this.openSession();
+        const a = await this.adapter(s);
+        adapter = a.adapter;
+        if (done) return;
+        if (!(await a.adapter.isDiscovering())) {
+          try {
+            await a.adapter.startDiscovery();
+            startedDiscovery = true;
+          } catch (e) {
+            // Someone else turned it on in between: that discovery serves us too.
+            if (
+              message(e) !== 'Discovery already in progress' &&
+              dbusErrorName(e) !== 'org.bluez.Error.InProgress'
+            )
+              throw e;
+          }
+        }
+        if (done) {
+          if (startedDiscovery) await a.adapter.stopDiscovery().catch(() => undefined);
+          return;
+        }
+        const tick = async (): Promise<void> => {
+          const ids = await a.adapter.devices();
+          for (const id of ids) {
+            if (seen.has(id) || checking.has(id)) continue;
+            checking.add(id);
+            try {
+              const p = await getAll(s.bus, devicePath(a.name, id), DEVICE_IFACE);
+              const uuids = Array.isArray(p.UUIDs) ? (p.UUIDs as string[]).map((u) => u.toLowerCase()) : [];
+              if (!uuids.includes(SERVICE_UUID)) continue;
+              const name = typeof p.Name === 'string' ? p.Name : typeof p.Alias === 'string' ? p.Alias : '';
+              if (options.namePrefix !== undefined && !name.startsWith(options.namePrefix)) continue;
+              seen.add(id);
+              const address = typeof p.Address === 'string' ? p.Address : id;
+              const found: DiscoveredDevice = { id: address, address, name };
+              if (typeof p.RSSI === 'number') found.rssi = p.RSSI;
+              if (!done) subscriber.next(found);
+            } catch (e) {
+              if (isBluezGone(e)) throw e;
+              // The device object went away between listing and reading: skip it.
+            } finally {
+              checking.delete(id);
+            }
+          }
+        };
+        const loop = (): void => {
+          if (done) return;
+          tick().then(
+            () => {
+              if (!done) poll = setTimeout(loop, this.opts.discoveryIntervalMs);
+            },
+            (e: unknown) => finish(toLinkError(e, 'bluez-unavailable', 'scan')),
+          );
+        };
+        loop();
+      };
+      run().catch((e: unknown) => finish(toLinkError(e, 'bluez-unavailable', 'scan')));
+      return cancel;
+    });
+  }
+
+  // ---- connect ----------------------------------------------------------------------------------
+
+  async connect(deviceId: string, options: { timeoutMs?: number } = {}): Promise<Connection> {
+    const id = deviceId.toUpperCase();
+    if (!/^([0-9A-F]{2}:){5}[0-9A-F]{2}$/.test(id))
+      throw new LinkError('not-found', `not a BLE address: ${deviceId}`);
+    if (this.connections.has(id)) throw new LinkError('gatt', `${id} is already connected on this link`);
+    const total = options.timeoutMs ?? this.opts.connectTimeoutMs;
+    const deadline = Date.now() + total;
+    const left = (): number => Math.max(1, deadline - Date.now());
+    const s = await this.openSession();
+    const a = await this.adapter(s);
+
+    // 1. Find the device object (discover it if BlueZ has not seen it yet, e.g. after a restart).
+    let device: Device;
+    try {
+      device = await a.adapter.getDevice(id);
+    } catch (e) {
+      if (message(e) !== 'Device not found') throw toLinkError(e, 'not-found', `find ${id}`);
+      device = await this.discoverDevice(a.adapter, id, left());
+    }
+
+    // 2. Connect.
+    try {
+      await within(device.connect(), left(), `connect to ${id}`);
+    } catch (e) {
+      if (e instanceof Timeout) {
+        await within(device.disconnect(), 1000, 'cancel connect').catch(() => undefined);
+        throw new LinkError('timeout', `${e.message}`, e);
+      }
+      // BlueZ reports a failed attempt (peer off or out of range) as org.bluez.Error.Failed
+      // "le-connection-abort-by-local" once its own connect timer expires.
+      throw toLinkError(
+        e,
+        dbusErrorName(e) === 'org.bluez.Error.Failed' ? 'timeout' : 'disconnected',
+        `connect to ${id}`,
+      );
+    }
+
+    // 3. Resolve GATT, find the characteristics, subscribe. Any failure disconnects again.
+    const conn = new NodeBleConnection(
+      s,
+      device,
+      devicePath(a.name, id),
+      id,
+      this.opts.pollIntervalMs,
+      (c) => {
+        if (this.connections.get(id) === c) this.connections.delete(id);
+      },
+    );
+    this.connections.set(id, conn);
+    try {
+      await conn.setup(Math.min(this.opts.gattTimeoutMs, left()));
+    } catch (e) {
+      await conn.abort();
+      if (e instanceof Timeout) throw new LinkError('timeout', e.message, e);
+      throw toLinkError(e, 'gatt', `GATT on ${id}`);
+    }
+    return conn;
+  }
+
+  private async discoverDevice(adapter: Adapter, id: string, timeoutMs: number): Promise<Device> {
+    let started = false;
+    try {
+      if (!(await adapter.isDiscovering())) {
+        try {
+          await adapter.startDiscovery();
+          started = true;
+        } catch (e) {
+          if (
+            message(e) !== 'Discovery already in progress' &&
+            dbusErrorName(e) !== 'org.bluez.Error.InProgress'
+          )
+            throw e;
+        }
+      }
+      return await adapter.waitDevice(id, timeoutMs, this.opts.discoveryIntervalMs);
+    } catch (e) {
+      if (message(e) === 'operation timed out') {
+        throw new LinkError('not-found', `${id} not found within ${timeoutMs} ms`, e);
+      }
+      throw toLinkError(e, 'not-found', `discover ${id}`);
+    } finally {
+      if (started) await adapter.stopDiscovery().catch(() => undefined);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    for (const cancel of [...this.scans]) cancel();
+    await Promise.all([...this.connections.values()].map((c) => c.disconnect().catch(() => undefined)));
+    this.closed = true;
+    this.dropSession();
+  }
+}
+
+class NodeBleConnection implements Connection {
+  readonly device: DiscoveredDevice;
+  payloadSize = 20;
+  private readonly framesSubject = new Subject<Uint8Array>();
+  private readonly consoleSubject = new Subject<string>();
+  private readonly closedSubject = new ReplaySubject<DisconnectReason>(1);
+  readonly frames$ = this.framesSubject.asObservable();
+  readonly console$ = this.consoleSubject.asObservable();
+  readonly closed$ = this.closedSubject.asObservable();
+  private uplink?: GattCharacteristic;
+  private downlink?: GattCharacteristic;
+  private downlinkCommand = true;
+  private consoleTx?: GattCharacteristic;
+  private readonly lines = new LineSplitter();
+  private propsIface?: ClientInterface;
+  private readonly onProps = (iface: string, changed: Record<string, dbus.Variant>): void => {
+    if (iface === DEVICE_IFACE && changed.Connected !== undefined && changed.Connected.value === false) {
+      this.lost('remote');
+    }
+  };
+  private poll?: NodeJS.Timeout;
+  private done = false;
+  private closing?: Promise<void>;
+
+  constructor(
+    private readonly s: Session,
+    private readonly dev: Device,
+    private readonly path: string,
+    address: string,
+    private readonly pollIntervalMs: number,
+    private readonly onClosed: (c: NodeBleConnection) => void,
+  ) {
+    this.device = { id: address, address, name: '' };
+  }
+
+  async setup(gattTimeoutMs: number): Promise<void> {
+    // Watch Connected ourselves first, so a loss during setup is seen.
+    const obj = await this.s.bus.getProxyObject(BLUEZ, this.path);
+    this.propsIface = obj.getInterface(PROPS_IFACE);
+    this.propsIface.on('PropertiesChanged', this.onProps);
+    const props = await this.getDeviceProps();
+    if (props.Connected !== true)
+      throw new LinkError('disconnected', `${this.device.address} dropped while connecting`);
+    this.device.name = typeof props.Name === 'string' ? props.Name : '';
+    if (typeof props.RSSI === 'number') this.device.rssi = props.RSSI;
+
+    const gatt = await within(
+      this.dev.gatt(),
+      gattTimeoutMs,
+      `GATT service resolution on ${this.device.address}`,
+    );
+    let service;
+    try {
+      service = await gatt.getPrimaryService(SERVICE_UUID);
+    } catch (e) {
+      throw new LinkError('gatt', `${this.device.address} has no Budlink service ${SERVICE_UUID}`, e);
+    }
+    try {
+      this.uplink = await service.getCharacteristic(UPLINK_UUID);
+      this.downlink = await service.getCharacteristic(DOWNLINK_UUID);
+    } catch (e) {
+      throw new LinkError(
+        'gatt',
+        `${this.device.address}: Budlink uplink/downlink characteristic missing`,
+        e,
+      );
+    }
+    const flags = await this.downlink.getFlags();
+    this.downlinkCommand = flags.includes('write-without-response');
+    if (!this.downlinkCommand && !flags.includes('write')) {
+      throw new LinkError(
+        'gatt',
+        `${this.device.address}: downlink is not writable (flags ${flags.join(',')})`,
+      );
+    }
+    this.payloadSize = await this.readPayloadSize(this.uplink);
+
+    if ((await gatt.services()).includes(NUS_SERVICE_UUID)) {
+      const nus = await gatt.getPrimaryService(NUS_SERVICE_UUID);
+      if ((await nus.characteristics()).includes(NUS_TX_UUID))
+        this.consoleTx = await nus.getCharacteristic(NUS_TX_UUID);
+    }
+
+    this.uplink.on('valuechanged', (buf: Buffer) => {
+      if (!this.done) this.framesSubject.next(new Uint8Array(buf));
+    });
+    await this.uplink.startNotifications();
+    if (this.consoleTx !== undefined) {
+      this.consoleTx.on('valuechanged', (buf: Buffer) => {
+        if (this.done) return;
+        for (const line of this.lines.push(buf)) this.consoleSubject.next(line);
+      });
+      await this.consoleTx.startNotifications();
+    }
+    if (this.done) throw new LinkError('disconnected', `${this.device.address} dropped while subscribing`);
+    this.schedulePoll();
+  }
+
+  /**
+   * ATT MTU − 3. Recent BlueZ (5.62+) exposes the negotiated MTU as the characteristic's `MTU`
+   * property; older BlueZ has none, and then only the BLE minimum (23 − 3 = 20) is safe.
+   */
+  private async readPayloadSize(c: GattCharacteristic): Promise<number> {
+    try {
+      // node-ble's characteristic reads properties through its BusHelper (not in its typings).
+      const mtu = await (c as unknown as { helper: { prop(name: string): Promise<unknown> } }).helper.prop(
+        'MTU',
+      );
+      if (typeof mtu === 'number' && mtu >= 23) return mtu - 3;
+    } catch {
+      // no MTU property: older BlueZ
+    }
+    return 20;
+  }
+
+  private getDeviceProps(): Promise<Record<string, unknown>> {
+    return getAll(this.s.bus, this.path, DEVICE_IFACE);
+  }
+
+  private schedulePoll(): void {
+    if (this.done) return;
+    this.poll = setTimeout(() => {
+      this.getDeviceProps().then(
+        (p) => {
+          if (p.Connected !== true) this.lost('remote');
+          else this.schedulePoll();
+        },
+        (e: unknown) => {
+          if (isBluezGone(e)) this.lost('bluez-gone');
+          else if (isObjectGone(e)) this.lost('remote');
+          else this.schedulePoll();
+        },
+      );
+    }, this.pollIntervalMs);
+  }
+
+  private lost(reason: DisconnectReason): void {
+    if (this.done || this.closing !== undefined) return;
+    this.close(reason);
+  }
+
+  /** End the connection's streams (idempotent). */
+  close(reason: DisconnectReason): void {
+    if (this.done) return;
+    this.done = true;
+    clearTimeout(this.poll);
+    if (this.propsIface !== undefined) this.propsIface.removeListener('PropertiesChanged', this.onProps);
+    this.uplink?.removeAllListeners('valuechanged');
+    this.consoleTx?.removeAllListeners('valuechanged');
+    const tail = this.lines.flush();
+    if (tail !== undefined) this.consoleSubject.next(tail);
+    this.onClosed(this);
+    this.framesSubject.complete();
+    this.consoleSubject.complete();
+    this.closedSubject.next(reason);
+    this.closedSubject.complete();
+  }
+
+  /** Teardown order that ends cleanly: stop notifications, then disconnect. Errors are expected. */
+  private async teardown(): Promise<void> {
+    const step = async (p: () => Promise<unknown>): Promise<void> => {
+      try {
+        await within(p(), 1000, 'teardown');
+      } catch {
+        // best effort: the device or BlueZ may already be gone
+      }
+    };
+    const { consoleTx, uplink } = this;
+    if (consoleTx !== undefined) await step(() => consoleTx.stopNotifications());
+    if (uplink !== undefined) await step(() => uplink.stopNotifications());
+    await step(() => this.dev.disconnect());
+  }
+
+  /** Setup failed: disconnect and end, without emitting a reason anyone waits for. */
+  async abort(): Promise<void> {
+    const wasDone = this.done;
+    this.closing ??= this.teardown();
+    await this.closing;
+    if (!wasDone) this.close('error');
+  }
+
+  async write(frame: Uint8Array): Promise<void> {
+    if (this.done || this.closing !== undefined || this.downlink === undefined) {
+      throw new LinkError('disconnected', `${this.device.address} is not connected`);
+    }
+    if (frame.length === 0 || frame.length > this.payloadSize) {
+      throw new LinkError(
+        'write-failed',
+        `frame of ${frame.length} bytes does not fit (1..${this.payloadSize})`,
+      );
+    }
+    const buf = Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength);
+    try {
+      if (this.downlinkCommand) await this.downlink.writeValueWithoutResponse(Buffer.from(buf));
+      else await this.downlink.writeValue(Buffer.from(buf), { type: 'request' });
+    } catch (e) {
+      if (isBluezGone(e)) {
+        this.lost('bluez-gone');
+        throw new LinkError('disconnected', `${this.device.address}: BlueZ went away`, e);
+      }
+      if (isObjectGone(e) || this.done) {
+        this.lost('remote');
+        throw new LinkError('disconnected', `${this.device.address} is not connected`, e);
+      }
+      throw new LinkError('write-failed', `write to ${this.device.address}: ${message(e)}`, e);
+    }
+  }
+
+  async disconnect(): Promise<void> {
+    if (this.done) return;
+    this.closing ??= this.teardown();
+    await this.closing;
+    this.close('local');
+  }
+}

@@ -1,0 +1,569 @@
+/**
+ * BlueZ emulator: a D-Bus service that owns `org.bluez` on a (private) bus and exposes SimPeripherals
+ * the way bluetoothd exposes LE devices, so the real node-ble code path runs without a radio.
+ * See docs/BLUEZ-EMULATION.md for what node-ble needs and the pitfalls this reproduces.
+ *
+ * Object tree (as bluetoothd):
+ *   /                                   org.freedesktop.DBus.ObjectManager
+ *   /org/bluez                          org.bluez.AgentManager1
+ *   /org/bluez/hci0                     org.bluez.Adapter1
+ *   /org/bluez/hci0/dev_AA_BB_..        org.bluez.Device1        (exported once discovery has seen it)
+ *   .../dev_AA_BB_../serviceXXXX        org.bluez.GattService1   (only while connected: unbonded LE)
+ *   .../serviceXXXX/charYYYY            org.bluez.GattCharacteristic1 (notifications = PropertiesChanged{Value})
+ *
+ * Fault controls: dropLink (link loss), powerCycle (peripheral off for a while), stallServiceResolution
+ * (ServicesResolved never turns true: node-ble's gatt() hangs), restart (bluetoothd restart: the name
+ * vanishes, every device is forgotten, then it comes back on a new connection).
+ */
+import * as dbus from 'dbus-next';
+import type { SimCentral, SimPeripheral } from '@budlink/firmware/sim';
+import {
+  AdapterIface,
+  AgentManagerIface,
+  BLUEZ_NAME,
+  DeviceIface,
+  ERR,
+  GattCharacteristicIface,
+  GattServiceIface,
+  ObjectManagerIface,
+  bluezError,
+  emitChanged,
+  ifaceName,
+  variantsOf,
+} from './objects';
+
+type DbusInterface = InstanceType<typeof dbus.interface.Interface>;
+
+export const ADAPTER_PATH = '/org/bluez/hci0';
+
+export interface PeripheralOptions {
+  /** RSSI reported during discovery, dBm (default -52). */
+  rssi?: number;
+  /** ATT MTU the central and this peripheral settle on (default 247). Exposed as the characteristics' MTU. */
+  mtu?: number;
+}
+
+export interface BluezEmulatorOptions {
+  busAddress: string;
+  peripherals?: SimPeripheral[];
+  /** Adapter address (default 00:1B:DC:00:B0:D1). */
+  adapterAddress?: string;
+  /** Delay between StartDiscovery and devices appearing (default 10 ms). */
+  discoveryDelayMs?: number;
+  /** How long Connect takes to fail when the peripheral is off (default 100 ms; BlueZ: seconds). */
+  connectFailMs?: number;
+}
+
+export interface BluezEmulator {
+  readonly busAddress: string;
+  addPeripheral(peripheral: SimPeripheral, options?: PeripheralOptions): void;
+  removePeripheral(address: string): void;
+  /** D-Bus object path of a device (whether exported or not). */
+  devicePath(address: string): string;
+  /** Whether BlueZ currently has a connection to the device. */
+  isConnected(address: string): boolean;
+  /** Link loss (supervision timeout): the peripheral sees a disconnect, the host sees Connected=false. */
+  dropLink(address: string): void;
+  /** The peripheral goes off for offMs: its link drops and Connect fails until it is back. */
+  powerCycle(address: string, offMs: number): void;
+  /** While stalled, Connect succeeds but ServicesResolved stays false (node-ble's gatt() would hang). */
+  stallServiceResolution(address: string, stalled: boolean): void;
+  /** bluetoothd restart: release org.bluez (clients get ServiceUnknown), forget devices, come back. */
+  restart(options?: { downMs?: number }): Promise<void>;
+  stop(): Promise<void>;
+}
+
+interface GattObjects {
+  paths: string[];
+  ifaces: Array<{ path: string; iface: DbusInterface }>;
+  chars: Map<string, GattCharacteristicIface>;
+}
+
+interface Entry {
+  peripheral: SimPeripheral;
+  rssi: number;
+  mtu: number;
+  path: string;
+  device?: DeviceIface;
+  gatt?: GattObjects;
+  /** The central handed to the peripheral for the current connection (stale callbacks are ignored). */
+  central?: SimCentral;
+  connecting?: Promise<void>;
+  offUntil: number;
+  stalled: boolean;
+  powerTimer?: NodeJS.Timeout;
+}
+
+function devicePathOf(address: string): string {
+  return `${ADAPTER_PATH}/dev_${address.toUpperCase().replace(/:/g, '_')}`;
+}
+
+function hex4(n: number): string {
+  return n.toString(16).padStart(4, '0');
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+class Emulator implements BluezEmulator {
+  readonly busAddress: string;
+  private readonly entries = new Map<string, Entry>();
+  private readonly adapterAddress: string;
+  private readonly discoveryDelayMs: number;
+  private readonly connectFailMs: number;
+  private bus?: dbus.MessageBus;
+  private objectManager?: ObjectManagerIface;
+  private adapter?: AdapterIface;
+  /** Every exported object and its interfaces, in export order (for GetManagedObjects). */
+  private readonly objects = new Map<string, DbusInterface[]>();
+  private uuidFilter: string[] = [];
+  private discoveryTimer?: NodeJS.Timeout;
+  private nextHandle = 0x000a;
+  private stopped = false;
+  private restarting?: Promise<void>;
+
+  constructor(options: BluezEmulatorOptions) {
+    this.busAddress = options.busAddress;
+    this.adapterAddress = options.adapterAddress ?? '00:1B:DC:00:B0:D1';
+    this.discoveryDelayMs = options.discoveryDelayMs ?? 10;
+    this.connectFailMs = options.connectFailMs ?? 100;
+  }
+
+  async start(peripherals: SimPeripheral[]): Promise<void> {
+    for (const p of peripherals) this.addPeripheral(p);
+    await this.comeUp();
+  }
+
+  // ---- lifecycle -------------------------------------------------------------------------------
+
+  private async comeUp(): Promise<void> {
+    const bus = dbus.sessionBus({ busAddress: this.busAddress });
+    this.bus = bus;
+    bus.on('error', () => {
+      // The bus going away (stop of the private daemon) is not an emulator error.
+    });
+    this.objects.clear();
+    this.nextHandle = 0x000a;
+    this.uuidFilter = [];
+    this.objectManager = new ObjectManagerIface(() => this.managedObjects());
+    bus.export('/', this.objectManager);
+    this.exportObject('/org/bluez', new AgentManagerIface());
+    this.adapter = new AdapterIface(this.adapterAddress, {
+      startDiscovery: () => this.startDiscovery(),
+      stopDiscovery: () => this.stopDiscovery(),
+      setDiscoveryFilter: (f) => this.setDiscoveryFilter(f),
+      removeDevice: (path) => this.removeDevice(path),
+      setPowered: (on) => this.setPowered(on),
+    });
+    this.exportObject(ADAPTER_PATH, this.adapter);
+    // Claim the name only now: a client that sees org.bluez must find the objects.
+    const reply = await bus.requestName(BLUEZ_NAME, dbus.NameFlag.DO_NOT_QUEUE);
+    if (reply !== dbus.RequestNameReply.PRIMARY_OWNER && reply !== dbus.RequestNameReply.ALREADY_OWNER) {
+      bus.disconnect();
+      this.bus = undefined;
+      throw new Error(
+        `could not own ${BLUEZ_NAME} on ${this.busAddress} (reply ${reply}); is another BlueZ running?`,
+      );
+    }
+  }
+
+  private async goDown(): Promise<void> {
+    if (this.discoveryTimer !== undefined) clearTimeout(this.discoveryTimer);
+    this.discoveryTimer = undefined;
+    for (const e of this.entries.values()) {
+      // bluetoothd exiting drops its LE links; it emits nothing on its way out.
+      if (e.central !== undefined) {
+        e.central = undefined;
+        try {
+          e.peripheral.disconnect();
+        } catch {
+          // the peripheral may have dropped already
+        }
+      }
+      e.gatt = undefined;
+      e.device = undefined;
+      e.connecting = undefined;
+    }
+    const bus = this.bus;
+    this.bus = undefined;
+    this.objects.clear();
+    this.adapter = undefined;
+    this.objectManager = undefined;
+    if (bus !== undefined) {
+      try {
+        await bus.releaseName(BLUEZ_NAME);
+      } catch {
+        // the daemon may be gone already
+      }
+      bus.disconnect();
+    }
+  }
+
+  async restart(options: { downMs?: number } = {}): Promise<void> {
+    if (this.stopped) throw new Error('emulator stopped');
+    if (this.restarting !== undefined) return this.restarting;
+    this.restarting = (async () => {
+      await this.goDown();
+      await delay(options.downMs ?? 50);
+      if (!this.stopped) await this.comeUp();
+    })().finally(() => {
+      this.restarting = undefined;
+    });
+    return this.restarting;
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.restarting !== undefined) await this.restarting.catch(() => undefined);
+    for (const e of this.entries.values()) if (e.powerTimer !== undefined) clearTimeout(e.powerTimer);
+    await this.goDown();
+  }
+
+  // ---- object bookkeeping -------------------------------------------------------------------------
+
+  private exportObject(path: string, iface: DbusInterface): void {
+    const bus = this.bus;
+    if (bus === undefined) return;
+    bus.export(path, iface);
+    const list = this.objects.get(path) ?? [];
+    list.push(iface);
+    this.objects.set(path, list);
+    const dict: Record<string, Record<string, dbus.Variant>> = { [ifaceName(iface)]: variantsOf(iface) };
+    this.objectManager?.InterfacesAdded(path, dict);
+  }
+
+  private unexportObject(path: string): void {
+    const list = this.objects.get(path);
+    if (list === undefined) return;
+    this.objects.delete(path);
+    const bus = this.bus;
+    if (bus !== undefined) for (const i of list) bus.unexport(path, i);
+    this.objectManager?.InterfacesRemoved(
+      path,
+      list.map((i) => ifaceName(i)),
+    );
+  }
+
+  private managedObjects(): Record<string, Record<string, Record<string, dbus.Variant>>> {
+    const out: Record<string, Record<string, Record<string, dbus.Variant>>> = {};
+    for (const [path, list] of this.objects) {
+      const dict: Record<string, Record<string, dbus.Variant>> = {};
+      for (const i of list) dict[ifaceName(i)] = variantsOf(i);
+      out[path] = dict;
+    }
+    return out;
+  }
+
+  // ---- adapter ------------------------------------------------------------------------------------
+
+  private startDiscovery(): void {
+    const a = this.adapter;
+    if (a === undefined) return;
+    if (!a.Powered) throw bluezError(ERR.notReady, 'Resource Not Ready');
+    if (a.Discovering) throw bluezError(ERR.inProgress, 'Operation already in progress');
+    a.Discovering = true;
+    emitChanged(a, { Discovering: true });
+    this.scheduleDiscovery();
+  }
+
+  private scheduleDiscovery(): void {
+    if (this.discoveryTimer !== undefined) return;
+    this.discoveryTimer = setTimeout(() => {
+      this.discoveryTimer = undefined;
+      if (this.adapter?.Discovering !== true) return;
+      for (const e of this.entries.values()) this.discover(e);
+    }, this.discoveryDelayMs);
+  }
+
+  private discover(e: Entry): void {
+    if (e.device !== undefined || Date.now() < e.offUntil) return;
+    const uuids = e.peripheral.advertisedServices().map((u) => u.toLowerCase());
+    if (this.uuidFilter.length > 0 && !uuids.some((u) => this.uuidFilter.includes(u))) return;
+    const path = e.path;
+    e.device = new DeviceIface(
+      {
+        address: e.peripheral.address.toUpperCase(),
+        name: e.peripheral.name,
+        rssi: e.rssi,
+        uuids,
+        adapter: ADAPTER_PATH,
+      },
+      { connect: () => this.connectDevice(e), disconnect: () => this.disconnectDevice(e) },
+    );
+    this.exportObject(path, e.device);
+  }
+
+  private stopDiscovery(): void {
+    const a = this.adapter;
+    if (a === undefined) return;
+    if (!a.Discovering) throw bluezError(ERR.failed, 'No discovery started');
+    a.Discovering = false;
+    emitChanged(a, { Discovering: false });
+  }
+
+  private setDiscoveryFilter(filter: Record<string, dbus.Variant>): void {
+    const uuids = filter.UUIDs?.value as unknown;
+    if (uuids !== undefined && !(Array.isArray(uuids) && uuids.every((u) => typeof u === 'string'))) {
+      throw bluezError(ERR.invalidArguments, 'UUIDs must be an array of strings');
+    }
+    this.uuidFilter = Array.isArray(uuids) ? uuids.map((u: string) => u.toLowerCase()) : [];
+  }
+
+  private removeDevice(path: string): void {
+    const e = [...this.entries.values()].find((x) => x.path === path && x.device !== undefined);
+    if (e === undefined) throw bluezError(ERR.doesNotExist, 'Does Not Exist');
+    this.teardownLink(e, false);
+    this.unexportObject(e.path);
+    e.device = undefined;
+  }
+
+  private setPowered(on: boolean): void {
+    const a = this.adapter;
+    if (a === undefined) return;
+    if (!on) {
+      for (const e of this.entries.values()) this.teardownLink(e, true);
+      if (a.Discovering) {
+        a.Discovering = false;
+        emitChanged(a, { Powered: false, Discovering: false });
+        return;
+      }
+    }
+    emitChanged(a, { Powered: on });
+  }
+
+  // ---- device -------------------------------------------------------------------------------------
+
+  private connectDevice(e: Entry): Promise<void> {
+    if (e.central !== undefined) return Promise.resolve();
+    if (e.connecting !== undefined) return e.connecting;
+    const run = async (): Promise<void> => {
+      if (this.adapter?.Powered === false) throw bluezError(ERR.notReady, 'Resource Not Ready');
+      if (Date.now() < e.offUntil) {
+        await delay(this.connectFailMs);
+        throw bluezError(ERR.failed, 'le-connection-abort-by-local');
+      }
+      const device = e.device;
+      if (device === undefined) throw bluezError(ERR.doesNotExist, 'Does Not Exist');
+      const central: SimCentral = {
+        onNotify: (charUuid, value) => {
+          if (e.central !== central) return;
+          const c = e.gatt?.chars.get(charUuid.toLowerCase());
+          if (c === undefined || !c.Notifying) return;
+          c.Value = Buffer.from(value);
+          emitChanged(c, { Value: c.Value });
+        },
+        onDisconnect: () => {
+          if (e.central !== central) return;
+          this.teardownLink(e, true);
+        },
+      };
+      try {
+        e.peripheral.connect(central, { mtu: e.mtu });
+      } catch (err) {
+        throw bluezError(
+          ERR.failed,
+          `le-connection-abort-by-remote: ${err instanceof Error ? err.message : String(err)}`,
+        );
+      }
+      e.central = central;
+      device.Connected = true;
+      emitChanged(device, { Connected: true });
+      this.exportGatt(e, central);
+      // Resolved before Connect returns, as bluetoothd does for a cached/fast discovery. node-ble's
+      // gatt() reads ServicesResolved and then waits for a change: flipping it later can hang it.
+      if (!e.stalled) {
+        device.ServicesResolved = true;
+        emitChanged(device, { ServicesResolved: true });
+      }
+    };
+    e.connecting = run().finally(() => {
+      e.connecting = undefined;
+    });
+    return e.connecting;
+  }
+
+  private async disconnectDevice(e: Entry): Promise<void> {
+    if (e.connecting !== undefined) await e.connecting.catch(() => undefined);
+    this.teardownLink(e, false);
+  }
+
+  /** Drop the link: GATT objects go (unbonded LE device), then ServicesResolved and Connected turn false. */
+  private teardownLink(e: Entry, fromPeripheral: boolean): void {
+    const central = e.central;
+    if (central === undefined) return;
+    e.central = undefined;
+    if (!fromPeripheral) {
+      try {
+        e.peripheral.disconnect();
+      } catch {
+        // already disconnected on its side
+      }
+    }
+    const device = e.device;
+    if (device !== undefined) {
+      if (device.ServicesResolved) {
+        device.ServicesResolved = false;
+        emitChanged(device, { ServicesResolved: false });
+      }
+      device.Connected = false;
+      emitChanged(device, { Connected: false });
+    }
+    const gatt = e.gatt;
+    e.gatt = undefined;
+    if (gatt !== undefined) for (const p of [...gatt.paths].reverse()) this.unexportObject(p);
+  }
+
+  private exportGatt(e: Entry, central: SimCentral): void {
+    const gatt: GattObjects = { paths: [], ifaces: [], chars: new Map() };
+    e.gatt = gatt;
+    for (const s of e.peripheral.services()) {
+      const sPath = `${e.path}/service${hex4(this.nextHandle)}`;
+      this.nextHandle += 1;
+      const service = new GattServiceIface(s.uuid.toLowerCase(), e.path);
+      this.exportObject(sPath, service);
+      gatt.paths.push(sPath);
+      for (const c of s.characteristics) {
+        const cPath = `${sPath}/char${hex4(this.nextHandle)}`;
+        this.nextHandle += 2; // value handle + CCCD, as in a real attribute table
+        const uuid = c.uuid.toLowerCase();
+        const flags = [...c.flags];
+        const ch: GattCharacteristicIface = new GattCharacteristicIface(
+          { uuid, service: sPath, flags, mtu: e.mtu },
+          {
+            read: (offset) => {
+              this.assertLive(e, central);
+              if (!flags.includes('read')) throw bluezError(ERR.notPermitted, 'Read not permitted');
+              const v = e.peripheral.read(uuid);
+              if (offset > v.length) throw bluezError(ERR.invalidArguments, 'Invalid offset');
+              return v.subarray(offset);
+            },
+            write: (value, type, offset) => {
+              this.assertLive(e, central);
+              const kind =
+                type ??
+                (flags.includes('write')
+                  ? 'request'
+                  : flags.includes('write-without-response')
+                    ? 'command'
+                    : undefined);
+              const allowed =
+                kind === 'command'
+                  ? flags.includes('write-without-response')
+                  : kind === 'request' || kind === 'reliable'
+                    ? flags.includes('write') || flags.includes('reliable-write')
+                    : false;
+              if (!allowed) throw bluezError(ERR.notPermitted, 'Write not permitted');
+              if (offset !== 0) throw bluezError(ERR.notSupported, 'Offset writes are not emulated');
+              if (value.length > e.mtu - 3) {
+                throw bluezError(
+                  ERR.invalidValueLength,
+                  `Invalid Attribute Value Length (${value.length} > ${e.mtu - 3})`,
+                );
+              }
+              try {
+                e.peripheral.write(uuid, value);
+              } catch (err) {
+                throw bluezError(
+                  ERR.failed,
+                  `Operation failed: ${err instanceof Error ? err.message : String(err)}`,
+                );
+              }
+            },
+            startNotify: () => {
+              this.assertLive(e, central);
+              if (!flags.includes('notify') && !flags.includes('indicate')) {
+                throw bluezError(ERR.notSupported, 'Notify not supported');
+              }
+              if (ch.Notifying) return;
+              ch.Notifying = true;
+              emitChanged(ch, { Notifying: true });
+            },
+            stopNotify: () => {
+              if (!ch.Notifying) throw bluezError(ERR.failed, 'No notify session started');
+              ch.Notifying = false;
+              emitChanged(ch, { Notifying: false });
+            },
+          },
+        );
+        this.exportObject(cPath, ch);
+        gatt.paths.push(cPath);
+        gatt.chars.set(uuid, ch);
+      }
+    }
+  }
+
+  private assertLive(e: Entry, central: SimCentral): void {
+    if (e.central !== central) throw bluezError(ERR.notConnected, 'Not Connected');
+  }
+
+  // ---- public controls ----------------------------------------------------------------------------
+
+  private entry(address: string): Entry {
+    const e = this.entries.get(address.toUpperCase());
+    if (e === undefined) throw new Error(`no peripheral ${address} in the emulator`);
+    return e;
+  }
+
+  addPeripheral(peripheral: SimPeripheral, options: PeripheralOptions = {}): void {
+    const key = peripheral.address.toUpperCase();
+    if (!/^([0-9A-F]{2}:){5}[0-9A-F]{2}$/.test(key)) throw new Error(`bad BLE address ${peripheral.address}`);
+    if (this.entries.has(key)) throw new Error(`peripheral ${key} already added`);
+    const mtu = options.mtu ?? 247;
+    if (!Number.isInteger(mtu) || mtu < 23 || mtu > 517)
+      throw new Error(`ATT MTU ${mtu} out of range 23..517`);
+    const e: Entry = {
+      peripheral,
+      rssi: options.rssi ?? -52,
+      mtu,
+      path: devicePathOf(key),
+      offUntil: 0,
+      stalled: false,
+    };
+    this.entries.set(key, e);
+    if (this.adapter?.Discovering === true) this.scheduleDiscovery();
+  }
+
+  removePeripheral(address: string): void {
+    const e = this.entry(address);
+    if (e.powerTimer !== undefined) clearTimeout(e.powerTimer);
+    this.teardownLink(e, false);
+    if (e.device !== undefined) this.unexportObject(e.path);
+    this.entries.delete(address.toUpperCase());
+  }
+
+  devicePath(address: string): string {
+    return devicePathOf(address);
+  }
+
+  isConnected(address: string): boolean {
+    return this.entry(address).central !== undefined;
+  }
+
+  dropLink(address: string): void {
+    this.teardownLink(this.entry(address), false);
+  }
+
+  powerCycle(address: string, offMs: number): void {
+    const e = this.entry(address);
+    e.offUntil = Date.now() + offMs;
+    this.teardownLink(e, false);
+    if (e.powerTimer !== undefined) clearTimeout(e.powerTimer);
+    e.powerTimer = setTimeout(() => {
+      e.powerTimer = undefined;
+      e.offUntil = 0;
+      if (this.adapter?.Discovering === true) this.scheduleDiscovery();
+    }, offMs);
+  }
+
+  stallServiceResolution(address: string, stalled: boolean): void {
+    this.entry(address).stalled = stalled;
+  }
+}
+
+export async function startBluezEmulator(options: BluezEmulatorOptions): Promise<BluezEmulator> {
+  const emu = new Emulator(options);
+  await emu.start(options.peripherals ?? []);
+  return emu;
+}
