@@ -1,0 +1,196 @@
+/**
+ * Operator: reply payloads (device codec bytes, one PLAY frame's worth each) -> PLAY frames on one
+ * playback stream, paced by the device's CREDIT frames, then PLAY_END.
+ *
+ * Flow control: before the first CREDIT of the stream the host may send `initialWindow` frames;
+ * afterwards it may send every seq before the latest CREDIT.upTo (wrap-around order). A device NACK
+ * on the playback stream re-sends the listed frames (kept until the stream ends). When the source
+ * completes, PLAY_END(COMPLETE) follows the last PLAY; the operator then waits until the device
+ * reports every sample played (CREDIT.playedSamples >= total) and completes. Cancelling is the
+ * caller's job (unsubscribe, then send PLAY_END CANCELLED with `progress`).
+ *
+ * Errors: PlaybackStallError when the device grants no credit for `stallMs` while frames wait.
+ * A device that never reports the last samples played does not hang the session: after `stallMs`
+ * without credits in the drain phase the operator completes (with `drained: false`).
+ */
+import {
+  Observable,
+  asyncScheduler,
+  type OperatorFunction,
+  type SchedulerLike,
+  type Subscription,
+} from 'rxjs';
+import {
+  FrameType,
+  PlayEndReason,
+  seqAdd,
+  seqDiff,
+  seqLess,
+  type AckFrame,
+  type CreditFrame,
+  type PlayEndFrame,
+  type PlayFrame,
+} from '@budlink/protocol';
+
+export class PlaybackStallError extends Error {
+  constructor(readonly stallMs: number) {
+    super(`device granted no playback credit for ${stallMs} ms`);
+    this.name = 'PlaybackStallError';
+  }
+}
+
+export type PlaybackOutput =
+  | { kind: 'frame'; frame: PlayFrame | PlayEndFrame; resend: boolean }
+  /** The device reported more samples played (monotonic). */
+  | { kind: 'played'; samples: number }
+  /** Terminal: all frames sent and PLAY_END written; `drained`: the device reported all played. */
+  | { kind: 'drained'; totalSamples: number; drained: boolean };
+
+/** Where a playback stream stands; the caller reads it to cancel (PLAY_END CANCELLED). */
+export interface PlaybackProgress {
+  nextSeq: number;
+  /** seq of the last PLAY sent, or undefined. */
+  lastSeq: number | undefined;
+  samplesSent: number;
+  samplesPlayed: number;
+}
+
+export interface PacePlaybackOptions {
+  stream: number;
+  firstSeq: number;
+  /** CREDIT and NACK frames from the device (any stream: filtered here). */
+  feedback$: Observable<CreditFrame | AckFrame>;
+  bytesPerSample: number;
+  /** Frames allowed before the first CREDIT (default 4). */
+  initialWindow?: number;
+  /** Credit stall timeout (default 5000 ms). */
+  stallMs?: number;
+  scheduler?: SchedulerLike;
+  /** Filled in as the stream advances. */
+  progress?: PlaybackProgress;
+}
+
+export function pacePlayback(options: PacePlaybackOptions): OperatorFunction<Uint8Array, PlaybackOutput> {
+  const scheduler = options.scheduler ?? asyncScheduler;
+  const stallMs = options.stallMs ?? 5000;
+  const stream = options.stream & 0xff;
+  return (source) =>
+    new Observable<PlaybackOutput>((subscriber) => {
+      const progress: PlaybackProgress = options.progress ?? {
+        nextSeq: 0,
+        lastSeq: undefined,
+        samplesSent: 0,
+        samplesPlayed: 0,
+      };
+      progress.nextSeq = options.firstSeq & 0xffff;
+      progress.lastSeq = undefined;
+      progress.samplesSent = 0;
+      progress.samplesPlayed = 0;
+      /** Sequence numbers before this may be sent. */
+      let upTo = seqAdd(progress.nextSeq, options.initialWindow ?? 4);
+      const queue: Uint8Array[] = [];
+      const sent: PlayFrame[] = [];
+      let sourceDone = false;
+      let endSent = false;
+      let stall: Subscription | undefined;
+
+      const armStall = (): void => {
+        stall?.unsubscribe();
+        stall = scheduler.schedule(() => {
+          stall = undefined;
+          if (endSent) finish(false);
+          else subscriber.error(new PlaybackStallError(stallMs));
+        }, stallMs);
+      };
+      const disarmStall = (): void => {
+        stall?.unsubscribe();
+        stall = undefined;
+      };
+      const finish = (drained: boolean): void => {
+        disarmStall();
+        subscriber.next({ kind: 'drained', totalSamples: progress.samplesSent, drained });
+        subscriber.complete();
+      };
+
+      const pump = (): void => {
+        while (queue.length > 0 && seqLess(progress.nextSeq, upTo)) {
+          const samples = queue.shift() as Uint8Array;
+          const frame: PlayFrame = { type: FrameType.PLAY, stream, seq: progress.nextSeq, samples };
+          sent.push(frame);
+          progress.lastSeq = progress.nextSeq;
+          progress.nextSeq = seqAdd(progress.nextSeq, 1);
+          progress.samplesSent += samples.length / options.bytesPerSample;
+          subscriber.next({ kind: 'frame', frame, resend: false });
+        }
+        if (sourceDone && queue.length === 0 && !endSent) {
+          endSent = true;
+          const end: PlayEndFrame = {
+            type: FrameType.PLAY_END,
+            stream,
+            seq: progress.nextSeq,
+            reason: PlayEndReason.COMPLETE,
+            lastSeq: progress.lastSeq ?? progress.nextSeq,
+            totalSamples: progress.samplesSent,
+          };
+          subscriber.next({ kind: 'frame', frame: end, resend: false });
+          if (progress.samplesPlayed >= progress.samplesSent) {
+            finish(true);
+            return;
+          }
+        }
+        if (queue.length > 0 || (endSent && progress.samplesPlayed < progress.samplesSent)) {
+          if (!stall) armStall();
+        } else {
+          disarmStall();
+        }
+      };
+
+      const feedbackSub = options.feedback$.subscribe({
+        next: (fb) => {
+          if (fb.stream !== stream) return;
+          if (fb.type === FrameType.CREDIT) {
+            let advanced = false;
+            if (seqDiff(fb.upTo, upTo) > 0) {
+              upTo = fb.upTo;
+              advanced = true;
+            }
+            if (fb.playedSamples > progress.samplesPlayed) {
+              progress.samplesPlayed = Math.min(fb.playedSamples, progress.samplesSent);
+              subscriber.next({ kind: 'played', samples: progress.samplesPlayed });
+              advanced = true;
+            }
+            if (advanced) disarmStall();
+            pump();
+            if (endSent && !subscriber.closed && progress.samplesPlayed >= progress.samplesSent) finish(true);
+          } else if (fb.type === FrameType.NACK) {
+            for (const gap of fb.gaps) {
+              for (let i = 0; i < gap.count; i++) {
+                const seq = seqAdd(gap.start, i);
+                const frame = sent.find((f) => f.seq === seq);
+                if (frame) subscriber.next({ kind: 'frame', frame, resend: true });
+              }
+            }
+          }
+        },
+        error: (e: unknown) => subscriber.error(e),
+      });
+
+      const sourceSub = source.subscribe({
+        next: (payload) => {
+          queue.push(payload);
+          pump();
+        },
+        error: (e: unknown) => subscriber.error(e),
+        complete: () => {
+          sourceDone = true;
+          pump();
+        },
+      });
+
+      return () => {
+        disarmStall();
+        sourceSub.unsubscribe();
+        feedbackSub.unsubscribe();
+      };
+    });
+}

@@ -1,0 +1,251 @@
+/**
+ * Operator: uplink utterance frames (WAKE / AUDIO / END, one sequence space per utterance stream,
+ * ADR 0001) -> complete utterances, plus the ACK/NACK frames that recover what the link dropped.
+ *
+ * Per stream a protocol `Reassembler` puts frames back in order. Recovery:
+ *  - a frame arriving past a hole, or an END with holes before it, triggers a NACK at once;
+ *  - while the stream is incomplete, every `nackIntervalMs` the current ACK/NACK is sent again if no
+ *    new frame arrived meanwhile (covers a lost NACK and a lost tail: the cumulative tells the device
+ *    where to resume);
+ *  - an ACK every `ackEveryFrames` frames frees the device's re-send ring;
+ *  - `resync` (after a reconnect) sends the ACK/NACK immediately.
+ * The stream survives reconnects: it ends only when complete, superseded by a new stream
+ * ('dropped'), or abandoned by the caller. A complete stream is ACKed (cumulative = END + 1); late
+ * duplicates of it are ACKed again so the device can free its ring.
+ *
+ * The first sequence number of every utterance stream is WAKE.seq; until the WAKE arrives it is
+ * taken to be 0 (docs/PROTOCOL.md: streams start at 0), so a dropped WAKE is NACKed like audio.
+ */
+import {
+  Observable,
+  asyncScheduler,
+  type OperatorFunction,
+  type SchedulerLike,
+  type Subscription,
+} from 'rxjs';
+import {
+  FrameType,
+  Reassembler,
+  seqDiff,
+  type AckFrame,
+  type AudioFrame,
+  type EndFrame,
+  type WakeFrame,
+} from '@budlink/protocol';
+import type { Utterance, WakeInfo } from './types';
+
+export type UtteranceFrame = WakeFrame | AudioFrame | EndFrame;
+
+export type ReassemblyInput =
+  | { kind: 'frame'; frame: UtteranceFrame; at: number }
+  /** Forget this stream (timed out / cancelled by the host); its later frames are only ACKed. */
+  | { kind: 'abandon'; stream: number }
+  /** The link came back: tell the device at once what is missing. */
+  | { kind: 'resync' };
+
+export type ReassemblyOutput =
+  /** A frame to write to the device (ACK or NACK; seq stamped by the writer). */
+  | { kind: 'send'; frame: AckFrame }
+  /** First frame of a new utterance stream (`wake` is undefined when the WAKE itself was lost). */
+  | { kind: 'started'; stream: number; wake?: WakeInfo; at: number }
+  /** A new frame of the current utterance arrived. */
+  | { kind: 'progress'; stream: number }
+  | { kind: 'complete'; utterance: Utterance }
+  /** The stream was given up before completing (superseded by a newer one). */
+  | { kind: 'dropped'; stream: number; reason: string };
+
+export interface ReassembleOptions {
+  deviceId: string;
+  /** Largest frame we may write (negotiated payload size), read when an ACK is built. */
+  payloadSize: () => number;
+  /** Receive window (>= the device's ring), read when a stream starts. Default 256. */
+  window?: () => number;
+  nackIntervalMs?: number;
+  ackEveryFrames?: number;
+  scheduler?: SchedulerLike;
+}
+
+interface Stream {
+  id: number;
+  r: Reassembler<UtteranceFrame>;
+  wake?: WakeFrame;
+  end?: EndFrame;
+  chunks: Uint8Array[];
+  bytes: number;
+  sinceAck: number;
+  /** One past the furthest frame received, as a distance from `r.next` (0: nothing held ahead). */
+  highest: number;
+  recovered: number;
+  wakeAt: number;
+  /** A frame arrived since the last periodic check. */
+  fresh: boolean;
+}
+
+export function reassemble(options: ReassembleOptions): OperatorFunction<ReassemblyInput, ReassemblyOutput> {
+  const scheduler = options.scheduler ?? asyncScheduler;
+  const nackIntervalMs = options.nackIntervalMs ?? 150;
+  const ackEvery = options.ackEveryFrames ?? 8;
+  return (source) =>
+    new Observable<ReassemblyOutput>((subscriber) => {
+      let current: Stream | undefined;
+      /** The last stream that ended (complete or abandoned) and the ACK it deserves. */
+      let finished: { id: number; cumulative: number } | undefined;
+      let timer: Subscription | undefined;
+
+      const ack = (s: Stream): void => {
+        s.sinceAck = 0;
+        subscriber.next({ kind: 'send', frame: s.r.buildAck(s.id, 0, options.payloadSize()) });
+      };
+      const stopTimer = (): void => {
+        timer?.unsubscribe();
+        timer = undefined;
+      };
+      const startTimer = (): void => {
+        if (timer || nackIntervalMs <= 0) return;
+        timer = scheduler.schedule(function (this: { schedule(state?: undefined, delay?: number): void }) {
+          const s = current;
+          if (!s) {
+            timer = undefined;
+            return;
+          }
+          if (!s.fresh) ack(s);
+          s.fresh = false;
+          this.schedule(undefined, nackIntervalMs);
+        }, nackIntervalMs);
+      };
+
+      const wakeInfo = (w: WakeFrame): WakeInfo => ({
+        trigger: w.trigger,
+        score: w.score,
+        preRollMs: w.preRollMs,
+        wakeStart: w.wakeStart,
+        wakeEnd: w.wakeEnd,
+      });
+
+      const complete = (s: Stream, at: number): void => {
+        const samples = new Uint8Array(s.bytes);
+        let o = 0;
+        for (const c of s.chunks) {
+          samples.set(c, o);
+          o += c.length;
+        }
+        const wake = s.wake as WakeFrame;
+        const end = s.end as EndFrame;
+        current = undefined;
+        stopTimer();
+        finished = { id: s.id, cumulative: s.r.next };
+        ack(s);
+        subscriber.next({
+          kind: 'complete',
+          utterance: {
+            deviceId: options.deviceId,
+            stream: s.id,
+            wake: wakeInfo(wake),
+            codec: wake.codec,
+            sampleRate: wake.sampleRate,
+            samples,
+            endReason: end.reason,
+            recovered: s.recovered,
+            wakeAt: s.wakeAt,
+            completedAt: at,
+          },
+        });
+      };
+
+      const onFrame = (frame: UtteranceFrame, at: number): void => {
+        if (!current || current.id !== frame.stream) {
+          if (finished && finished.id === frame.stream) {
+            // A late duplicate of a stream already done: re-ACK so the device frees its ring.
+            subscriber.next({
+              kind: 'send',
+              frame: {
+                type: FrameType.ACK,
+                stream: frame.stream,
+                seq: 0,
+                cumulative: finished.cumulative,
+                gaps: [],
+              },
+            });
+            return;
+          }
+          if (current) {
+            const old = current;
+            current = undefined;
+            old.r.finish();
+            subscriber.next({ kind: 'dropped', stream: old.id, reason: 'superseded by a new utterance' });
+          }
+          finished = undefined;
+          const first = frame.type === FrameType.WAKE ? frame.seq : 0;
+          const window = Math.max(16, Math.min(32767, Math.floor(options.window?.() ?? 256)));
+          current = {
+            id: frame.stream,
+            r: new Reassembler<UtteranceFrame>(first, window),
+            chunks: [],
+            bytes: 0,
+            sinceAck: 0,
+            highest: 0,
+            recovered: 0,
+            wakeAt: at,
+            fresh: true,
+          };
+          subscriber.next({
+            kind: 'started',
+            stream: frame.stream,
+            wake: frame.type === FrameType.WAKE ? wakeInfo(frame) : undefined,
+            at,
+          });
+          startTimer();
+        }
+        const s = current;
+        const before = s.r.next;
+        const d = seqDiff(frame.seq, before);
+        const code = s.r.accept(frame.seq, frame, frame.type === FrameType.END);
+        if (code !== 1 /* Accept.ACCEPTED */) {
+          // Duplicate (a re-send crossing our ACK) or garbage after END: nothing new.
+          return;
+        }
+        s.fresh = true;
+        // `highest` and `d` are distances from the old `next`.
+        const filledGap = d < s.highest;
+        const openedGap = d > s.highest;
+        if (filledGap) s.recovered++;
+        if (d + 1 > s.highest) s.highest = d + 1;
+        for (const f of s.r.drain()) {
+          if (f.type === FrameType.WAKE) s.wake = f;
+          else if (f.type === FrameType.AUDIO) {
+            s.chunks.push(f.samples.slice());
+            s.bytes += f.samples.length;
+          } else s.end = f;
+        }
+        s.highest = Math.max(0, s.highest - seqDiff(s.r.next, before));
+        subscriber.next({ kind: 'progress', stream: s.id });
+        if (s.r.complete && s.wake && s.end) {
+          complete(s, at);
+          return;
+        }
+        s.sinceAck++;
+        const endWithHoles = frame.type === FrameType.END;
+        if (openedGap || endWithHoles || s.sinceAck >= ackEvery) ack(s);
+      };
+
+      const sub = source.subscribe({
+        next: (input) => {
+          if (input.kind === 'frame') onFrame(input.frame, input.at);
+          else if (input.kind === 'resync') {
+            if (current) ack(current);
+          } else if (current && current.id === input.stream) {
+            current.r.finish();
+            finished = { id: current.id, cumulative: current.r.next };
+            current = undefined;
+            stopTimer();
+          }
+        },
+        error: (e: unknown) => subscriber.error(e),
+        complete: () => subscriber.complete(),
+      });
+      return () => {
+        stopTimer();
+        sub.unsubscribe();
+      };
+    });
+}

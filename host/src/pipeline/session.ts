@@ -1,0 +1,650 @@
+/**
+ * One device's session: composes the pipeline operators of this folder around the device's
+ * connections (a new Connection after each reconnect) and a VoiceService.
+ *
+ *   conn.frames$ → deframe → HELLO: WELCOME (payload = min(device max, link payload))
+ *                          → keepAlive (PING/PONG, silent link → disconnect)
+ *                          → reassemble (ACK/NACK; survives reconnects) → verifyWake → GATE
+ *                              → voice.respond → toDeviceAudio → packetize → pacePlayback → PLAY…PLAY_END
+ *                          → statusMetrics
+ *   every phase change    → sessionState → STATE frame
+ *
+ * Subscribing starts the session; unsubscribing stops it (cancels any reply in flight, releases
+ * timers). It never errors: voice errors, verifier errors, link write failures and protocol errors
+ * are logged, shown to the earbud as STATE ERROR where it matters, and the session goes on.
+ */
+import { Observable, Subject, Subscription, asyncScheduler, share, type SchedulerLike } from 'rxjs';
+import {
+  AssistantState,
+  Codec,
+  EndReason,
+  ErrorCode,
+  Fault,
+  FrameType,
+  HEADER_BYTES,
+  MAX_PAYLOAD,
+  MIN_PAYLOAD,
+  PROTOCOL_MAJOR,
+  PROTOCOL_MINOR,
+  PlayEndReason,
+  Verdict,
+  encodeFrame,
+  frameTypeName,
+  type AckFrame,
+  type CreditFrame,
+  type Frame,
+  type HelloFrame,
+  type PlayFrame,
+} from '@budlink/protocol';
+import type { Connection } from '../ble/link';
+import { u8ToS16 } from '../audio/pcm';
+import { VoiceError, type VoiceRequest, type VoiceService } from '../voice/types';
+import { deframe } from './deframe';
+import { keepAlive } from './keepAlive';
+import { packetize } from './packetize';
+import { pacePlayback, type PlaybackProgress } from './pacePlayback';
+import { reassemble, type ReassemblyInput, type ReassemblyOutput } from './reassemble';
+import { sessionState, type PhaseTimeouts, type SessionInput } from './sessionState';
+import { statusMetrics } from './statusMetrics';
+import { bytesPerSample, toDeviceAudio } from './toDeviceAudio';
+import { verifyWake } from './verifyWake';
+import {
+  acceptAllVerifier,
+  silentLogger,
+  type Logger,
+  type Phase,
+  type SessionEvent,
+  type Utterance,
+  type UtteranceReport,
+  type WakeVerifier,
+} from './types';
+
+/** Instrumentation points (benchmarks, dashboards); called synchronously, must not throw. */
+export interface SessionHooks {
+  /** Every decoded uplink frame, as it arrives. */
+  uplinkFrame?(frame: Frame, at: number): void;
+  /** An utterance is complete (its last missing frame arrived). */
+  utteranceComplete?(utterance: Utterance, at: number): void;
+  /** The voice request is being sent. */
+  serviceRequest?(request: VoiceRequest, at: number): void;
+  /** First reply audio of a reply arrived from the service. */
+  firstReplyAudio?(at: number): void;
+  /** A PLAY frame is being written (first: the first of its reply). */
+  playFrame?(frame: PlayFrame, first: boolean, at: number): void;
+}
+
+export interface SessionOptions {
+  deviceId: string;
+  voice: VoiceService;
+  verifier?: WakeVerifier;
+  logger?: Logger;
+  scheduler?: SchedulerLike;
+  /** Host clock for timings (ms); default performance.now. */
+  now?: () => number;
+  /** PING period sent in WELCOME and used by the host (default 2000; 0 = none). */
+  keepAliveMs?: number;
+  /** Device silence after which the link is dropped (default 4 × keepAliveMs, 0 = never). */
+  keepAliveTimeoutMs?: number;
+  /** Phase inactivity timeouts (defaults: utterance 5 s, verifying 5 s, thinking 30 s, speaking 10 s). */
+  timeouts?: PhaseTimeouts;
+  /** Re-NACK period for gaps (default 150 ms) and ACK every N frames (default 8). */
+  nackIntervalMs?: number;
+  ackEveryFrames?: number;
+  /** PLAY frames before the first CREDIT (default 4) and credit stall timeout (default 5000 ms). */
+  playInitialWindow?: number;
+  playStallMs?: number;
+  hooks?: SessionHooks;
+}
+
+interface Negotiated {
+  payloadSize: number;
+  codec: number;
+  sampleRate: number;
+  board: string;
+  nonce: number;
+  ringFrames: number;
+}
+
+/** Work for one accepted utterance: verification, voice request, playback. */
+interface Reply {
+  report: UtteranceReport;
+  sub: Subscription;
+  stream: number;
+  progress: PlaybackProgress;
+  playStarted: boolean;
+  ended: boolean;
+}
+
+const DEFAULT_TIMEOUTS: Required<PhaseTimeouts> = {
+  utterance: 5000,
+  verifying: 5000,
+  thinking: 30000,
+  speaking: 10000,
+};
+
+function errorText(e: unknown): string {
+  if (e instanceof VoiceError) return `${e.kind}${e.status ? ` ${e.status}` : ''}: ${e.message}`;
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** Decode device-codec bytes to s16 for the voice service. */
+export function utteranceToS16(utterance: Utterance): Int16Array {
+  if (utterance.codec === Codec.PCM_S16LE) {
+    const n = utterance.samples.length >> 1;
+    const out = new Int16Array(n);
+    const view = new DataView(utterance.samples.buffer, utterance.samples.byteOffset, n * 2);
+    for (let i = 0; i < n; i++) out[i] = view.getInt16(i * 2, true);
+    return out;
+  }
+  return u8ToS16(utterance.samples);
+}
+
+export function runSession(
+  connections$: Observable<Connection>,
+  options: SessionOptions,
+): Observable<SessionEvent> {
+  const deviceId = options.deviceId;
+  const log = options.logger ?? silentLogger;
+  const scheduler = options.scheduler ?? asyncScheduler;
+  const now = options.now ?? (() => performance.now());
+  const hooks = options.hooks ?? {};
+  const verifier = options.verifier ?? acceptAllVerifier;
+  const keepAliveMs = options.keepAliveMs ?? 2000;
+  const keepAliveTimeoutMs = options.keepAliveTimeoutMs ?? keepAliveMs * 4;
+  const timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
+
+  return new Observable<SessionEvent>((subscriber) => {
+    const subs = new Subscription();
+    const emit = (event: SessionEvent): void => subscriber.next(event);
+    const fields = (extra?: Record<string, unknown>): Record<string, unknown> => ({
+      device: deviceId,
+      ...extra,
+    });
+
+    let conn: Connection | undefined;
+    let writeChain: Promise<void> = Promise.resolve();
+    let negotiated: Negotiated | undefined;
+    let phase: Phase = 'handshake';
+    let controlSeq = 0;
+    let playStream = 0;
+    let reply: Reply | undefined;
+    /** Reports of utterances still being received / verified, by stream. */
+    let pending: UtteranceReport | undefined;
+
+    // ---- downlink -------------------------------------------------------------------------------
+    const send = (frame: Frame): void => {
+      const c = conn;
+      if (!c) return;
+      const isStreamFrame = frame.type === FrameType.PLAY || frame.type === FrameType.PLAY_END;
+      const stamped: Frame = isStreamFrame ? frame : { ...frame, seq: controlSeq };
+      if (!isStreamFrame) controlSeq = (controlSeq + 1) & 0xffff;
+      const encoded = encodeFrame(stamped, negotiated?.payloadSize ?? c.payloadSize);
+      if (!encoded.ok) {
+        log.log(
+          'error',
+          `bug: cannot encode ${frameTypeName(frame.type)}: ${encoded.error.message}`,
+          fields(),
+        );
+        return;
+      }
+      writeChain = writeChain
+        .then(() => (conn === c ? c.write(encoded.bytes) : undefined))
+        .catch((e: unknown) => {
+          log.log('warn', `write of ${frameTypeName(frame.type)} failed: ${errorText(e)}`, fields());
+        });
+    };
+
+    // ---- state machine --------------------------------------------------------------------------
+    const inputs = new Subject<SessionInput>();
+    subs.add(
+      inputs.pipe(sessionState({ timeouts, scheduler })).subscribe((change) => {
+        phase = change.to;
+        if (change.state !== undefined) {
+          send({ type: FrameType.STATE, stream: 0, seq: 0, state: change.state, detail: change.detail });
+        }
+        log.log(
+          change.state === AssistantState.ERROR ? 'warn' : 'debug',
+          `${change.from} → ${change.to} (${change.cause})`,
+          fields(),
+        );
+        emit({ kind: 'phase', deviceId, change });
+        if (change.cause.startsWith('timeout')) onTimeout(change.from);
+      }),
+    );
+
+    // ---- reports --------------------------------------------------------------------------------
+    const finishReport = (
+      report: UtteranceReport,
+      outcome: UtteranceReport['outcome'],
+      error?: string,
+    ): void => {
+      if (report.timings.playbackEnd === undefined && report.timings.firstPlay !== undefined) {
+        report.timings.playbackEnd = now() - wakeBase(report);
+      }
+      report.outcome = outcome;
+      if (error) report.error = error;
+      emit({ kind: 'utterance', deviceId, report });
+    };
+    const wakeAt = new WeakMap<UtteranceReport, number>();
+    const wakeBase = (report: UtteranceReport): number => wakeAt.get(report) ?? now();
+    const stamp = (report: UtteranceReport, stage: keyof UtteranceReport['timings'], at = now()): void => {
+      if (report.timings[stage] === undefined) report.timings[stage] = Math.max(0, at - wakeBase(report));
+    };
+
+    // ---- replies --------------------------------------------------------------------------------
+    /** End the reply in flight: unsubscribe, PLAY_END as needed, barge-in truncation. */
+    const endReply = (why: 'cancelled' | 'error' | 'aborted', error?: string): void => {
+      const r = reply;
+      if (!r || r.ended) return;
+      r.ended = true;
+      reply = undefined;
+      r.sub.unsubscribe();
+      if (r.playStarted) {
+        send({
+          type: FrameType.PLAY_END,
+          stream: r.stream,
+          seq: r.progress.nextSeq,
+          reason: why === 'error' ? PlayEndReason.ERROR : PlayEndReason.CANCELLED,
+          lastSeq: r.progress.lastSeq ?? r.progress.nextSeq,
+          totalSamples: r.progress.samplesSent,
+        });
+        if (why === 'cancelled' && negotiated) {
+          const heardMs = Math.round((r.progress.samplesPlayed * 1000) / negotiated.sampleRate);
+          options.voice.truncate(deviceId, heardMs).catch((e: unknown) => {
+            log.log('warn', `voice truncate failed: ${errorText(e)}`, fields());
+          });
+          log.log('info', `barge-in: playback cut after ${heardMs} ms heard`, fields());
+        }
+      }
+      finishReport(r.report, why, error);
+    };
+
+    const startReply = (utterance: Utterance, report: UtteranceReport): void => {
+      endReply('cancelled');
+      const n = negotiated;
+      if (!n) return;
+      playStream = (playStream % 255) + 1;
+      const progress: PlaybackProgress = { nextSeq: 0, lastSeq: undefined, samplesSent: 0, samplesPlayed: 0 };
+      const r: Reply = {
+        report,
+        sub: new Subscription(),
+        stream: playStream,
+        progress,
+        playStarted: false,
+        ended: false,
+      };
+      reply = r;
+      const bps = bytesPerSample(n.codec);
+      const voiceStream = new Observable<import('../voice/types').VoiceEvent>((s) => {
+        const request: VoiceRequest = {
+          deviceId,
+          audio: utteranceToS16(utterance),
+          sampleRate: utterance.sampleRate,
+        };
+        stamp(report, 'serviceRequest');
+        hooks.serviceRequest?.(request, now());
+        let first = true;
+        return options.voice.respond(request).subscribe({
+          next: (event) => {
+            if (event.kind === 'audio' && first && event.pcm.length > 0) {
+              first = false;
+              stamp(report, 'firstReplyAudio');
+              hooks.firstReplyAudio?.(now());
+            } else if (event.kind === 'transcript' && event.final) {
+              report.transcript[event.role] = event.text;
+              log.log('info', `${event.role}: ${event.text}`, fields({ role: event.role }));
+            }
+            s.next(event);
+          },
+          error: (e: unknown) => s.error(e),
+          complete: () => s.complete(),
+        });
+      });
+      r.sub.add(
+        voiceStream
+          .pipe(
+            toDeviceAudio({ codec: n.codec, sampleRate: n.sampleRate }),
+            packetize(n.payloadSize - HEADER_BYTES, bps),
+            pacePlayback({
+              stream: r.stream,
+              firstSeq: 0,
+              feedback$: feedback$,
+              bytesPerSample: bps,
+              initialWindow: options.playInitialWindow ?? 4,
+              stallMs: options.playStallMs ?? 5000,
+              scheduler,
+              progress,
+            }),
+          )
+          .subscribe({
+            next: (out) => {
+              if (out.kind === 'frame') {
+                if (out.frame.type === FrameType.PLAY) {
+                  const first = !r.playStarted;
+                  if (first) {
+                    r.playStarted = true;
+                    inputs.next({ kind: 'reply-audio' });
+                    stamp(report, 'firstPlay');
+                  }
+                  hooks.playFrame?.(out.frame, first, now());
+                  report.replySamples = progress.samplesSent;
+                  send(out.frame);
+                } else if (r.playStarted) {
+                  send(out.frame);
+                }
+              } else if (out.kind === 'played') {
+                inputs.next({ kind: 'activity' });
+              } else {
+                r.ended = true;
+                reply = undefined;
+                if (!out.drained) log.log('warn', 'device never reported the end of playback', fields());
+                stamp(report, 'playbackEnd');
+                report.replySamples = out.totalSamples;
+                finishReport(report, 'complete');
+                inputs.next({ kind: 'reply-done' });
+              }
+            },
+            error: (e: unknown) => {
+              const text = errorText(e);
+              log.log('error', `voice reply failed (${options.voice.name}): ${text}`, fields());
+              endReply('error', text);
+              inputs.next({ kind: 'error', detail: 0, reason: text });
+            },
+          }),
+      );
+    };
+
+    const verifierSub = new Subscription();
+    subs.add(verifierSub);
+    const onUtterance = (utterance: Utterance, report: UtteranceReport): void => {
+      verifierSub.add(
+        new Observable<Utterance>((s) => {
+          s.next(utterance);
+          s.complete();
+        })
+          .pipe(
+            verifyWake(verifier, {
+              onError: (e) => log.log('warn', `wake verifier failed, accepting: ${errorText(e)}`, fields()),
+            }),
+          )
+          .subscribe(({ verdict }) => {
+            if (pending !== report) return; // superseded by a newer utterance
+            pending = undefined;
+            report.verdict = verdict;
+            stamp(report, 'verified');
+            send({
+              type: FrameType.GATE,
+              stream: utterance.stream,
+              seq: 0,
+              verdict: verdict.accept ? Verdict.ACCEPT : Verdict.REJECT,
+              reason: 0,
+            });
+            inputs.next({ kind: 'verdict', accept: verdict.accept });
+            if (!verdict.accept) {
+              log.log('info', `wake rejected by verifier (score ${verdict.score})`, fields());
+              finishReport(report, 'rejected');
+              return;
+            }
+            startReply(utterance, report);
+          }),
+      );
+    };
+
+    // ---- uplink ---------------------------------------------------------------------------------
+    const uplink$ = new Subject<ReassemblyInput>();
+    const feedback$ = new Subject<CreditFrame | AckFrame>();
+    const status$ = new Subject<Frame>();
+
+    subs.add(
+      uplink$
+        .pipe(
+          reassemble({
+            deviceId,
+            scheduler,
+            nackIntervalMs: options.nackIntervalMs ?? 150,
+            ackEveryFrames: options.ackEveryFrames ?? 8,
+            payloadSize: () => (negotiated ? negotiated.payloadSize : MIN_PAYLOAD),
+            window: () => (negotiated && negotiated.ringFrames > 0 ? negotiated.ringFrames : 256),
+          }),
+        )
+        .subscribe((out: ReassemblyOutput) => onReassembly(out)),
+    );
+    subs.add(
+      status$
+        .pipe(statusMetrics(deviceId))
+        .subscribe((metrics) => emit({ kind: 'status', deviceId, metrics })),
+    );
+
+    const onReassembly = (out: ReassemblyOutput): void => {
+      switch (out.kind) {
+        case 'send':
+          send(out.frame);
+          return;
+        case 'progress':
+          inputs.next({ kind: 'activity' });
+          return;
+        case 'started': {
+          if (phase === 'thinking' || phase === 'speaking' || phase === 'verifying') {
+            if (reply) endReply('cancelled');
+          }
+          if (pending) finishReport(pending, 'aborted', 'superseded by a new utterance');
+          const report: UtteranceReport = {
+            deviceId,
+            stream: out.stream,
+            trigger: out.wake?.trigger,
+            samples: 0,
+            durationMs: 0,
+            recovered: 0,
+            replySamples: 0,
+            outcome: 'aborted',
+            timings: { wake: 0 },
+            transcript: {},
+          };
+          wakeAt.set(report, out.at);
+          pending = report;
+          inputs.next({ kind: 'wake' });
+          return;
+        }
+        case 'complete': {
+          const u = out.utterance;
+          hooks.utteranceComplete?.(u, u.completedAt);
+          const report = pending;
+          if (!report || report.stream !== u.stream) return;
+          report.samples = u.samples.length / bytesPerSample(u.codec);
+          report.durationMs = (report.samples * 1000) / u.sampleRate;
+          report.recovered = u.recovered;
+          report.trigger = u.wake.trigger;
+          stamp(report, 'utteranceEnd', u.completedAt);
+          inputs.next({ kind: 'utterance-complete' });
+          if (u.endReason === EndReason.CANCELLED || report.samples === 0) {
+            pending = undefined;
+            inputs.next({ kind: 'abort', reason: 'device cancelled the utterance' });
+            finishReport(report, 'aborted', 'cancelled by the device');
+            return;
+          }
+          onUtterance(u, report);
+          return;
+        }
+        case 'dropped': {
+          if (pending && pending.stream === out.stream) {
+            const report = pending;
+            pending = undefined;
+            inputs.next({ kind: 'abort', reason: out.reason });
+            finishReport(report, 'aborted', out.reason);
+          }
+          return;
+        }
+      }
+    };
+
+    const onTimeout = (from: Phase): void => {
+      if (from === 'utterance' || from === 'verifying') {
+        const report = pending;
+        if (report) {
+          pending = undefined;
+          send({ type: FrameType.GATE, stream: report.stream, seq: 0, verdict: Verdict.CANCEL, reason: 0 });
+          uplink$.next({ kind: 'abandon', stream: report.stream });
+          finishReport(report, 'aborted', `timeout in ${from}`);
+        }
+      } else if (from === 'thinking' || from === 'speaking') {
+        endReply('error', `timeout in ${from}`);
+      }
+    };
+
+    const onHello = (hello: HelloFrame, c: Connection): void => {
+      if (hello.protoMajor !== PROTOCOL_MAJOR) {
+        log.log(
+          'error',
+          `device speaks protocol ${hello.protoMajor}.${hello.protoMinor}, host ${PROTOCOL_MAJOR}.${PROTOCOL_MINOR}: update one of them`,
+          fields(),
+        );
+        send({
+          type: FrameType.ERROR,
+          stream: 0,
+          seq: 0,
+          code: ErrorCode.UNSUPPORTED_VERSION,
+          fault: Fault.UNSUPPORTED,
+          refType: FrameType.HELLO,
+          message: `host speaks ${PROTOCOL_MAJOR}.${PROTOCOL_MINOR}`,
+        });
+        return;
+      }
+      const payloadSize = Math.max(MIN_PAYLOAD, Math.min(hello.maxPayload, c.payloadSize, MAX_PAYLOAD));
+      const codec = hello.codecs & Codec.PCM_U8 ? Codec.PCM_U8 : Codec.PCM_S16LE;
+      const resumed = negotiated !== undefined && negotiated.nonce === hello.nonce && phase === 'handshake';
+      const rebooted = negotiated !== undefined && negotiated.nonce !== hello.nonce;
+      negotiated = {
+        payloadSize,
+        codec,
+        sampleRate: hello.sampleRate,
+        board: hello.board,
+        nonce: hello.nonce,
+        ringFrames: hello.ringFrames,
+      };
+      send({
+        type: FrameType.WELCOME,
+        stream: 0,
+        seq: 0,
+        protoMajor: PROTOCOL_MAJOR,
+        protoMinor: PROTOCOL_MINOR,
+        payloadSize,
+        codec,
+        sampleRate: hello.sampleRate,
+        keepAliveMs,
+        nonce: (Math.random() * 0x100000000) >>> 0,
+      });
+      if (rebooted) {
+        endReply('aborted', 'device restarted');
+        if (pending) {
+          const report = pending;
+          pending = undefined;
+          uplink$.next({ kind: 'abandon', stream: report.stream });
+          finishReport(report, 'aborted', 'device restarted');
+        }
+      }
+      log.log(
+        'info',
+        `${resumed ? 'resumed' : 'session'} with ${hello.board} (payload ${payloadSize} B, ${hello.sampleRate} Hz ${codec === Codec.PCM_U8 ? 'u8' : 's16'})`,
+        fields(),
+      );
+      emit({ kind: 'hello', deviceId, board: hello.board, payloadSize, sampleRate: hello.sampleRate, codec });
+      inputs.next({ kind: resumed ? 'resume' : 'hello' });
+      if (resumed) uplink$.next({ kind: 'resync' });
+    };
+
+    const onFrame = (frame: Frame, c: Connection): void => {
+      hooks.uplinkFrame?.(frame, now());
+      switch (frame.type) {
+        case FrameType.HELLO:
+          onHello(frame, c);
+          return;
+        case FrameType.WAKE:
+        case FrameType.AUDIO:
+        case FrameType.END:
+          uplink$.next({ kind: 'frame', frame, at: now() });
+          return;
+        case FrameType.CREDIT:
+        case FrameType.ACK:
+        case FrameType.NACK:
+          if (frame.type === FrameType.CREDIT) inputs.next({ kind: 'activity' });
+          feedback$.next(frame);
+          return;
+        case FrameType.STATUS:
+          status$.next(frame);
+          return;
+        case FrameType.LOG:
+          emit({ kind: 'device-log', deviceId, level: frame.level, text: frame.text });
+          return;
+        case FrameType.ERROR:
+          log.log(
+            'warn',
+            `device error ${frame.code} (${frameTypeName(frame.refType)}): ${frame.message}`,
+            fields(),
+          );
+          return;
+        case FrameType.STATE:
+        case FrameType.PING:
+        case FrameType.PONG:
+        case FrameType.CONFIG:
+          return;
+        default:
+          log.log('warn', `unexpected ${frameTypeName(frame.type)} from the device`, fields());
+      }
+    };
+
+    // ---- connections ----------------------------------------------------------------------------
+    let connSub: Subscription | undefined;
+    const detach = (c: Connection): void => {
+      if (conn !== c) return;
+      conn = undefined;
+      connSub?.unsubscribe();
+      connSub = undefined;
+      // A reply cannot survive the link (the device's playback state is gone); an utterance can:
+      // the device keeps its ring and the gaps are NACKed after the reconnect.
+      endReply('aborted', 'link lost');
+      inputs.next({ kind: 'disconnect' });
+    };
+    subs.add(
+      connections$.subscribe({
+        next: (c) => {
+          if (conn) detach(conn);
+          conn = c;
+          writeChain = Promise.resolve();
+          const cs = new Subscription();
+          connSub = cs;
+          const frames$ = c.frames$.pipe(
+            deframe((error, bytes) =>
+              log.log(
+                'warn',
+                `dropped a bad frame from the device: ${error.message}`,
+                fields({ code: error.code, fault: error.fault, bytes: bytes.length }),
+              ),
+            ),
+            share(),
+          );
+          cs.add(
+            frames$
+              .pipe(keepAlive({ intervalMs: keepAliveMs, timeoutMs: keepAliveTimeoutMs, scheduler }))
+              .subscribe({
+                next: (ping) => send(ping),
+                error: (e: unknown) => {
+                  log.log('warn', `${errorText(e)}: disconnecting`, fields());
+                  c.disconnect().catch(() => undefined);
+                  detach(c);
+                },
+              }),
+          );
+          cs.add(frames$.subscribe({ next: (f) => onFrame(f, c), complete: () => detach(c) }));
+          cs.add(c.closed$.subscribe(() => detach(c)));
+        },
+      }),
+    );
+
+    return () => {
+      endReply('aborted', 'session closed');
+      subs.unsubscribe();
+      connSub?.unsubscribe();
+      inputs.complete();
+    };
+  });
+}
