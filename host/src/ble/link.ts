@@ -48,12 +48,7 @@ export interface Link {
 }
 
 export type LinkErrorKind =
-  | 'not-found'
-  | 'timeout'
-  | 'gatt'
-  | 'disconnected'
-  | 'bluez-unavailable'
-  | 'write-failed';
+  'not-found' | 'timeout' | 'gatt' | 'disconnected' | 'bluez-unavailable' | 'write-failed';
 
 export class LinkError extends Error {
   constructor(

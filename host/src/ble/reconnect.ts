@@ -1,0 +1,117 @@
+/**
+ * Keeping a device connected: capped exponential backoff with jitter, on an injectable rxjs scheduler
+ * (virtual time in tests).
+ *
+ * `persistentConnection(link, id, policy)` emits a fresh Connection after each loss. Retries follow a
+ * failed attempt or a lost link ('remote', 'timeout', 'bluez-gone', 'error'); a 'local' disconnect
+ * completes the stream. The failure count resets once a connection is up. Unsubscribing disconnects
+ * the current connection: the subscriber owns it.
+ */
+import {
+  EMPTY,
+  Observable,
+  asyncScheduler,
+  concat,
+  defer,
+  of,
+  throwError,
+  timer,
+  type ObservableInput,
+  type SchedulerLike,
+} from 'rxjs';
+import { finalize, mergeMap, retry, switchMap, take, tap } from 'rxjs/operators';
+import { LinkError, type Connection, type DisconnectReason, type Link } from './link';
+
+export interface BackoffPolicy {
+  /** Delay before the first retry (default 100 ms). */
+  initialDelayMs?: number;
+  /** Upper bound of the delay (default 5000 ms). */
+  maxDelayMs?: number;
+  /** Growth per consecutive failure (default 2). */
+  factor?: number;
+  /** Fraction of the delay that is randomised, 0..1 (default 0.2): delay × (1 − jitter × random()). */
+  jitter?: number;
+  /** Give up after this many consecutive failures (default: never). */
+  maxAttempts?: number;
+  /** Connect timeout passed to Link.connect. */
+  connectTimeoutMs?: number;
+  /** Random source in [0, 1) (default Math.random); inject for deterministic tests. */
+  random?: () => number;
+  /** Timer scheduler (default asyncScheduler); TestScheduler in tests. */
+  scheduler?: SchedulerLike;
+}
+
+/** Why the stream retried: a lost link (carries the reason) or a failed connect attempt. */
+export class LinkLost extends Error {
+  constructor(readonly reason: DisconnectReason) {
+    super(`link lost (${reason})`);
+    this.name = 'LinkLost';
+  }
+}
+
+/** Delay before retry number `attempt` (1-based): min(max, initial × factor^(attempt−1)), minus jitter. */
+export function backoffDelay(attempt: number, policy: BackoffPolicy = {}): number {
+  const initial = policy.initialDelayMs ?? 100;
+  const max = policy.maxDelayMs ?? 5000;
+  const factor = policy.factor ?? 2;
+  const jitter = Math.min(1, Math.max(0, policy.jitter ?? 0.2));
+  const random = policy.random ?? Math.random;
+  const base = Math.min(max, initial * Math.pow(factor, Math.max(0, attempt - 1)));
+  return Math.round(base * (1 - jitter * random()));
+}
+
+/**
+ * The retry machinery over any connect function (a Promise or Observable of one Connection).
+ * Emits each Connection; errors with the last failure once maxAttempts consecutive failures happened.
+ */
+export function reconnecting(
+  connect: () => ObservableInput<Connection>,
+  policy: BackoffPolicy = {},
+): Observable<Connection> {
+  const scheduler = policy.scheduler ?? asyncScheduler;
+  return defer(() => {
+    let current: Connection | undefined;
+    return defer(connect).pipe(
+      take(1),
+      tap((c) => {
+        current = c;
+      }),
+      switchMap((c) =>
+        concat(
+          of(c),
+          c.closed$.pipe(
+            take(1),
+            mergeMap((reason) => {
+              if (current === c) current = undefined;
+              return reason === 'local' ? EMPTY : throwError(() => new LinkLost(reason));
+            }),
+          ),
+        ),
+      ),
+      retry({
+        resetOnSuccess: true,
+        delay: (err: unknown, count: number) => {
+          // Programming errors are not link trouble: do not retry them.
+          if (!(err instanceof LinkError) && !(err instanceof LinkLost)) return throwError(() => err);
+          if (policy.maxAttempts !== undefined && count > policy.maxAttempts) return throwError(() => err);
+          return timer(backoffDelay(count, policy), scheduler);
+        },
+      }),
+      finalize(() => {
+        const c = current;
+        current = undefined;
+        if (c !== undefined) void c.disconnect().catch(() => undefined);
+      }),
+    );
+  });
+}
+
+/** A connection to `deviceId` that comes back after every loss (see the module comment). */
+export function persistentConnection(
+  link: Link,
+  deviceId: string,
+  policy: BackoffPolicy = {},
+): Observable<Connection> {
+  const options = policy.connectTimeoutMs !== undefined ? { timeoutMs: policy.connectTimeoutMs } : undefined;
+  return reconnecting(() => link.connect(deviceId, options), policy);
+}
