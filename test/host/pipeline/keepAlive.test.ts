@@ -1,0 +1,42 @@
+import { FrameType, type Frame } from '@budlink/protocol';
+import { keepAlive, KeepAliveTimeoutError } from '../../../host/src/pipeline/keepAlive';
+import { scheduler } from './marbles';
+
+const ping = (token: number): Frame => ({ type: FrameType.PING, stream: 0, seq: 0, token });
+const pong = (token: number): Frame => ({ type: FrameType.PONG, stream: 0, seq: 0, token });
+const other: Frame = { type: FrameType.STATE, stream: 0, seq: 0, state: 0, detail: 0 };
+
+describe('pipeline/keepAlive', () => {
+  it('pings every interval, answers device PINGs with PONG, and stops on completion', () => {
+    scheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
+      const src = cold('5ms a 9ms b 9ms |', { a: ping(77), b: other });
+      const out = src.pipe(keepAlive({ intervalMs: 10, timeoutMs: 0 }));
+      expectObservable(out).toBe('5ms x 4ms p 9ms q 4ms |', { x: pong(77), p: ping(1), q: ping(2) });
+      expectSubscriptions(src.subscriptions).toBe('^ 24ms !');
+    });
+  });
+
+  it('errors with KeepAliveTimeoutError when the device is silent too long; any frame resets it', () => {
+    scheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
+      const src = cold('a 19ms a 29ms a', { a: other });
+      const out = src.pipe(keepAlive({ intervalMs: 0, timeoutMs: 30 }));
+      // Frames at 0, 20, 50; the last one is at 50 so silence ends the stream at 80.
+      expectObservable(out).toBe('80ms #', undefined, new KeepAliveTimeoutError(30));
+      expectSubscriptions(src.subscriptions).toBe('^ 79ms !');
+    });
+  });
+
+  it('releases its timers and the source when unsubscribed', () => {
+    scheduler().run(({ hot, expectObservable, expectSubscriptions }) => {
+      const src = hot('----------');
+      expectObservable(src.pipe(keepAlive({ intervalMs: 3, timeoutMs: 100 })), '^ 6ms !').toBe(
+        '3ms p 2ms q',
+        {
+          p: ping(1),
+          q: ping(2),
+        },
+      );
+      expectSubscriptions(src.subscriptions).toBe('^ 6ms !');
+    });
+  });
+});

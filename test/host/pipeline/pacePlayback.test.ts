@@ -1,0 +1,133 @@
+import { expect } from 'chai';
+import { FrameType, PlayEndReason, type AckFrame, type CreditFrame } from '@budlink/protocol';
+import {
+  pacePlayback,
+  PlaybackStallError,
+  type PlaybackOutput,
+  type PlaybackProgress,
+} from '../../../host/src/pipeline/pacePlayback';
+import { scheduler } from './marbles';
+
+const p = (v: number) => new Uint8Array(4).fill(v);
+const credit = (upTo: number, playedSamples: number, stream = 1): CreditFrame => ({
+  type: FrameType.CREDIT,
+  stream,
+  seq: 0,
+  upTo,
+  freeBytes: 100,
+  playedSamples,
+});
+const play = (seq: number, v: number, resend = false): PlaybackOutput => ({
+  kind: 'frame',
+  frame: { type: FrameType.PLAY, stream: 1, seq, samples: p(v) },
+  resend,
+});
+const playEnd = (seq: number, lastSeq: number, totalSamples: number): PlaybackOutput => ({
+  kind: 'frame',
+  frame: { type: FrameType.PLAY_END, stream: 1, seq, reason: PlayEndReason.COMPLETE, lastSeq, totalSamples },
+  resend: false,
+});
+
+describe('pipeline/pacePlayback', () => {
+  it('sends PLAY within the credit window, re-sends NACKed frames, ends with PLAY_END and waits for the last sample played', () => {
+    const progress: PlaybackProgress = { nextSeq: 0, lastSeq: undefined, samplesSent: 0, samplesPlayed: 0 };
+    scheduler().run(({ cold, hot, expectObservable, expectSubscriptions }) => {
+      const src = cold('abc|', { a: p(1), b: p(2), c: p(3) });
+      const nack: AckFrame = {
+        type: FrameType.NACK,
+        stream: 1,
+        seq: 0,
+        cumulative: 1,
+        gaps: [{ start: 1, count: 1 }],
+      };
+      const feedback = hot<CreditFrame | AckFrame>('--o--x----y----z', {
+        o: credit(50, 0, 9), // another stream's credit: ignored
+        x: credit(3, 4),
+        y: nack,
+        z: credit(10, 12),
+      });
+      const out = src.pipe(
+        pacePlayback({
+          stream: 1,
+          firstSeq: 0,
+          feedback$: feedback,
+          bytesPerSample: 1,
+          initialWindow: 2,
+          progress,
+        }),
+      );
+      expectObservable(out).toBe('ab 3ms (wFE)R 4ms (Dd|)', {
+        a: play(0, 1),
+        b: play(1, 2),
+        w: { kind: 'played', samples: 4 },
+        F: play(2, 3),
+        E: playEnd(3, 2, 12),
+        R: play(1, 2, true),
+        D: { kind: 'played', samples: 12 },
+        d: { kind: 'drained', totalSamples: 12, drained: true },
+      });
+      expectSubscriptions(src.subscriptions).toBe('^--!');
+      expectSubscriptions(feedback.subscriptions).toBe('^ 14ms !');
+    });
+    expect(progress).to.deep.equal({ nextSeq: 3, lastSeq: 2, samplesSent: 12, samplesPlayed: 12 });
+  });
+
+  it('errors with PlaybackStallError when the device grants no credit', () => {
+    scheduler().run(({ cold, hot, expectObservable, expectSubscriptions }) => {
+      const src = cold('ab|', { a: p(1), b: p(2) });
+      const feedback = hot<CreditFrame | AckFrame>('-');
+      const out = src.pipe(
+        pacePlayback({
+          stream: 1,
+          firstSeq: 0,
+          feedback$: feedback,
+          bytesPerSample: 1,
+          initialWindow: 1,
+          stallMs: 10,
+        }),
+      );
+      expectObservable(out).toBe('a 10ms #', { a: play(0, 1) }, new PlaybackStallError(10));
+      expectSubscriptions(feedback.subscriptions).toBe('^ 10ms !');
+    });
+  });
+
+  it('completes without a drain report after stallMs, and frees everything when unsubscribed early', () => {
+    scheduler().run(({ cold, hot, expectObservable, expectSubscriptions }) => {
+      const src = cold('a|', { a: p(1) });
+      const feedback = hot<CreditFrame | AckFrame>('-');
+      const out = src.pipe(
+        pacePlayback({ stream: 1, firstSeq: 65535, feedback$: feedback, bytesPerSample: 1, stallMs: 10 }),
+      );
+      expectObservable(out).toBe('aE 9ms (D|)', {
+        a: {
+          kind: 'frame',
+          frame: { type: FrameType.PLAY, stream: 1, seq: 65535, samples: p(1) },
+          resend: false,
+        },
+        E: {
+          kind: 'frame',
+          frame: {
+            type: FrameType.PLAY_END,
+            stream: 1,
+            seq: 0,
+            reason: PlayEndReason.COMPLETE,
+            lastSeq: 65535,
+            totalSamples: 4,
+          },
+          resend: false,
+        },
+        D: { kind: 'drained', totalSamples: 4, drained: false },
+      });
+    });
+    scheduler().run(({ hot, expectObservable, expectSubscriptions }) => {
+      const src = hot('a-b-c-d', { a: p(1), b: p(2), c: p(3), d: p(4) });
+      const feedback = hot<CreditFrame | AckFrame>('-------');
+      const out = src.pipe(
+        pacePlayback({ stream: 1, firstSeq: 0, feedback$: feedback, bytesPerSample: 1, initialWindow: 1 }),
+      );
+      expectObservable(out, '^--!').toBe('a--', { a: play(0, 1) });
+      expectSubscriptions(src.subscriptions).toBe('^--!');
+      expectSubscriptions(feedback.subscriptions).toBe('^--!');
+    });
+  });
+});
