@@ -28,7 +28,7 @@ describe('pipeline/keepAlive', () => {
 
   it('releases its timers and the source when unsubscribed', () => {
     scheduler().run(({ hot, expectObservable, expectSubscriptions }) => {
-      const src = hot('----------');
+      const src = hot<Frame>('----------');
       expectObservable(src.pipe(keepAlive({ intervalMs: 3, timeoutMs: 100 })), '^ 6ms !').toBe(
         '3ms p 2ms q',
         {

@@ -14,7 +14,9 @@ import {
 } from '@budlink/protocol';
 
 export function scheduler(): TestScheduler {
-  return new TestScheduler((actual, expected) => expect(actual).to.deep.equal(expected));
+  return new TestScheduler((actual, expected) => {
+    expect(actual).to.deep.equal(expected);
+  });
 }
 
 export function bytes(frame: Frame): Uint8Array {

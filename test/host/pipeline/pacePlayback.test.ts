@@ -92,7 +92,7 @@ describe('pipeline/pacePlayback', () => {
   });
 
   it('completes without a drain report after stallMs, and frees everything when unsubscribed early', () => {
-    scheduler().run(({ cold, hot, expectObservable, expectSubscriptions }) => {
+    scheduler().run(({ cold, hot, expectObservable }) => {
       const src = cold('a|', { a: p(1) });
       const feedback = hot<CreditFrame | AckFrame>('-');
       const out = src.pipe(

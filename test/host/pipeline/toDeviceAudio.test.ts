@@ -13,7 +13,7 @@ const audio = (pcm: number[], sampleRate: number): VoiceEvent => ({
 describe('pipeline/toDeviceAudio', () => {
   it('converts same-rate reply audio to the device codec and ignores other events', () => {
     scheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
-      const src = cold('t-a-b-d|', {
+      const src = cold<VoiceEvent>('t-a-b-d|', {
         t: { kind: 'transcript', role: 'assistant', text: 'hi', final: true },
         a: audio([0, 32767, -32768], 8000),
         b: audio([256, -256], 8000),
