@@ -1,0 +1,523 @@
+/**
+ * The earbud program: wires the HAL to the VAD, the wake gate, the sample ring, the uplink sender,
+ * playback and configuration, and speaks the Budlink protocol (docs/FIRMWARE.md §Behaviour).
+ *
+ * Every entry point from the HAL (mic buffer, speaker refill, downlink write, button, timers) runs
+ * inside `guard()`: an exception is counted and reported with an ERROR frame, never propagated.
+ */
+import {
+  AssistantState,
+  Capability,
+  Codec,
+  ConfigOp,
+  EndReason,
+  ErrorCode,
+  Fault,
+  FrameType,
+  MIN_PAYLOAD,
+  PROTOCOL_MAJOR,
+  PROTOCOL_MINOR,
+  Verdict,
+  decodeFrame,
+  encodeFrame,
+} from '@budlink/protocol';
+import type { ConfigFrame, ErrorCodeValue, FaultCode, Frame } from '@budlink/protocol';
+import type { BoardProfile } from '../../boards/index';
+import type { Hal } from '../hal/types';
+import { CONFIG_FILE, checkValue, decodeValue, encodeValue, fieldOf, loadConfig } from './config';
+import type { Config } from './config';
+import { Gate, VadWakeDetector } from './gate';
+import type { WakeDetector, WakeHit } from './gate';
+import { Playback } from './playback';
+import { SampleRing } from './ring';
+import { Uplink } from './uplink';
+import { Vad } from './vad';
+
+/** Timing constants (ms) of the device's observable behaviour. */
+export const TIMING = {
+  /** HELLO is repeated this often until WELCOME. */
+  helloMs: 1000,
+  /** ... at most this many times per connection. */
+  helloTries: 10,
+  statusMs: 5000,
+  /** Re-send the newest unacknowledged frame after this long without ACK progress. */
+  rtoMs: 500,
+  /** Abandon an utterance stream with no ACK for this long. */
+  giveUpMs: 10000,
+  /** A button press shorter than this is a tap. */
+  tapMs: 600,
+  watchdogS: 5,
+};
+
+/** Control frames waiting for the pacer, at most (older ones are dropped and counted). */
+export const CONTROL_QUEUE = 8;
+
+/** Minimum sustained speech (ms) for the VAD wake detector at a given WAKE_SENSITIVITY. */
+export function minSpeechMs(sensitivity: number): number {
+  return 50 + (255 - sensitivity) * 2;
+}
+
+export interface AppCounters {
+  /** Mic buffers lost to a late handler. */
+  overruns: number;
+  /** Handler exceptions caught. */
+  errors: number;
+  /** Malformed or refused frames from the host. */
+  refused: number;
+  /** Control frames dropped because the queue was full. */
+  controlDropped: number;
+  /** notify() calls that threw. */
+  notifyFailed: number;
+}
+
+export class App {
+  readonly board: BoardProfile;
+  readonly hal: Hal;
+  config: Config;
+  readonly ring: SampleRing;
+  readonly vad: Vad;
+  readonly gate: Gate;
+  readonly uplink: Uplink;
+  readonly playback: Playback;
+  readonly detector: WakeDetector;
+  counters: AppCounters = { overruns: 0, errors: 0, refused: 0, controlDropped: 0, notifyFailed: 0 };
+  connected = false;
+  welcomed = false;
+  /** Negotiated whole-frame size (MIN_PAYLOAD until WELCOME). */
+  payload = MIN_PAYLOAD;
+  /** Playback rate from WELCOME. */
+  playRate: number;
+  /** Assistant state shown on the LEDs. */
+  shownState = -1;
+  private control: Uint8Array[] = [];
+  private msgSeq = 0;
+  private helloLeft = 0;
+  private nonce: number;
+  private bootMs: number;
+  private lastBufAt = -1;
+  private downAt = -1;
+  private micError: string | null = null;
+
+  constructor(board: BoardProfile, hal: Hal, detector?: WakeDetector) {
+    this.board = board;
+    this.hal = hal;
+    const loaded = loadConfig(board, hal.store.read(CONFIG_FILE));
+    const cfg = loaded.config;
+    this.config = cfg;
+    this.counters.errors = loaded.rejected;
+    this.playRate = cfg.sampleRate;
+    this.nonce = hal.sys.random32();
+    this.bootMs = hal.clock.now();
+    this.ring = new SampleRing(board.ringBytes);
+    this.vad = new Vad(hal.dsp, { threshold: cfg.vadThreshold, minEnergy: 4, initialFloor: 4 });
+    this.detector = detector || new VadWakeDetector(this.speechSamples());
+    this.uplink = new Uplink(this.ring, board.ringFrames, MIN_PAYLOAD, cfg.sampleRate, {
+      rtoMs: TIMING.rtoMs,
+      giveUpMs: TIMING.giveUpMs,
+    });
+    this.gate = new Gate(
+      this.detector,
+      {
+        rate: cfg.sampleRate,
+        hangoverMs: cfg.hangoverMs,
+        maxUtteranceMs: cfg.maxUtteranceMs,
+        candidateQuietBuffers: 3,
+      },
+      {
+        onWake: (hit) => this.onWake(hit),
+        onEnd: (reason, end) => {
+          this.uplink.finish(reason, end);
+          this.showState(AssistantState.VERIFYING);
+        },
+      },
+    );
+    this.playback = new Playback(board.playbackBytes, MIN_PAYLOAD, hal.dsp, {
+      send: (f) => this.send(f),
+      start: () => this.startSpeaker(),
+      stop: () => this.hal.audio.stopSpeaker(),
+    });
+    this.playback.setVolume(cfg.volume);
+  }
+
+  /** Start everything: BLE, button, microphone, pacer, status, watchdog. */
+  boot(): void {
+    const hal = this.hal;
+    const board = this.board;
+    hal.ble.start(this.config.name, board.maxPayload, {
+      onConnect: this.guard('connect', () => this.onConnect()),
+      onDisconnect: this.guard('disconnect', () => this.onDisconnect()),
+      onWrite: (bytes) => this.guard('write', () => this.onWrite(bytes))(),
+    });
+    hal.io.onButton((down, t) => this.guard('button', () => this.onButton(down, t))());
+    this.startMic();
+    hal.clock.setInterval(
+      this.guard('tick', () => this.tick()),
+      board.pacing.tickMs,
+    );
+    hal.clock.setInterval(
+      this.guard('status', () => this.onStatusTimer()),
+      TIMING.statusMs,
+    );
+    hal.sys.enableWatchdog(TIMING.watchdogS);
+    this.showState(AssistantState.IDLE);
+  }
+
+  /** Wrap a handler: exceptions are counted and reported, never thrown. */
+  guard(name: string, fn: () => void): () => void {
+    return () => {
+      try {
+        fn();
+      } catch (e) {
+        this.counters.errors++;
+        const msg = e instanceof Error ? e.message : String(e);
+        this.hal.sys.log('budlink ' + name + ': ' + msg);
+        try {
+          this.sendError(ErrorCode.INTERNAL, Fault.INTERNAL, 0, name + ': ' + msg);
+        } catch {
+          // Reporting failed too (e.g. encoder bug): the counter above still records it.
+        }
+      }
+    };
+  }
+
+  // ---- audio in ------------------------------------------------------------------------------
+
+  /** Mic buffer handler: overrun check, ring, VAD, gate. A few dozen statements, natives per sample. */
+  onMicBuffer(buf: Uint8Array): void {
+    const now = this.hal.clock.now();
+    const period = (buf.length * 1000) / this.config.sampleRate;
+    if (this.lastBufAt >= 0 && now - this.lastBufAt > period * 1.5) {
+      this.counters.overruns += Math.round((now - this.lastBufAt) / period) - 1;
+    }
+    this.lastBufAt = now;
+    this.ring.write(buf);
+    const speech = this.vad.process(buf);
+    this.gate.onBuffer(buf, speech, this.ring.written);
+  }
+
+  private startMic(): void {
+    this.lastBufAt = -1;
+    this.micError = this.hal.audio.startMic({
+      rate: this.config.sampleRate,
+      samples: this.board.bufferSamples,
+      onBuffer: (buf) => this.guard('mic', () => this.onMicBuffer(buf))(),
+    });
+    if (this.micError) {
+      this.counters.errors++;
+      this.hal.sys.log('budlink mic: ' + this.micError);
+    }
+  }
+
+  private speechSamples(): number {
+    return Math.round((minSpeechMs(this.config.wakeSensitivity) * this.config.sampleRate) / 1000);
+  }
+
+  private onWake(hit: WakeHit): boolean {
+    if (!this.welcomed || this.uplink.active) return false;
+    // Barge-in: a wake or tap while the reply plays stops it at once.
+    if (this.playback.busy()) this.playback.cancel();
+    if (!this.uplink.start(hit, this.config.preRollMs, this.hal.clock.now())) return false;
+    this.showState(AssistantState.LISTENING);
+    return true;
+  }
+
+  private onButton(down: boolean, t: number): void {
+    if (down) {
+      this.downAt = t;
+      return;
+    }
+    if (this.downAt >= 0 && t - this.downAt < TIMING.tapMs) {
+      if (this.playback.busy()) this.playback.cancel();
+      this.gate.tap();
+    }
+    this.downAt = -1;
+  }
+
+  // ---- audio out -----------------------------------------------------------------------------
+
+  private startSpeaker(): string | null {
+    if (!this.board.speaker) return 'no speaker on ' + this.board.id;
+    this.showState(AssistantState.SPEAKING);
+    return this.hal.audio.startSpeaker({
+      rate: this.playRate,
+      samples: this.board.playbackBufferSamples,
+      onNeed: (buf) => this.guard('speaker', () => this.playback.fill(buf))(),
+    });
+  }
+
+  // ---- link ----------------------------------------------------------------------------------
+
+  private onConnect(): void {
+    this.connected = true;
+    this.welcomed = false;
+    this.payload = MIN_PAYLOAD;
+    this.setPayload(MIN_PAYLOAD);
+    this.control = [];
+    this.helloLeft = TIMING.helloTries;
+    this.sendHello();
+  }
+
+  private onDisconnect(): void {
+    this.connected = false;
+    this.welcomed = false;
+    this.gate.stop(EndReason.CANCELLED);
+    this.uplink.reset();
+    this.playback.reset();
+    this.control = [];
+    this.showState(AssistantState.IDLE);
+  }
+
+  private setPayload(p: number): void {
+    this.payload = p;
+    this.uplink.payload = p;
+    this.playback.payload = p;
+  }
+
+  private hello(): Frame {
+    const b = this.board;
+    let caps = Capability.TAP | Capability.VAD | Capability.BATTERY | Capability.CONFIG_STORE;
+    if (b.speaker) caps |= Capability.PLAYBACK;
+    if (b.mic.source === 'pdm') caps |= Capability.PDM_MIC;
+    return {
+      type: FrameType.HELLO,
+      stream: 0,
+      seq: 0,
+      protoMajor: PROTOCOL_MAJOR,
+      protoMinor: PROTOCOL_MINOR,
+      capabilities: caps,
+      codecs: Codec.PCM_U8,
+      sampleRate: this.config.sampleRate,
+      maxPayload: b.maxPayload,
+      ringFrames: b.ringFrames,
+      nonce: this.nonce,
+      board: b.id,
+    };
+  }
+
+  /** HELLO: set as the uplink's readable value (a long read gets all of it) and notified. */
+  private sendHello(): void {
+    this.helloLeft--;
+    const bytes = this.encode(this.hello(), this.board.maxPayload);
+    this.hal.ble.setValue(bytes);
+    this.enqueue(bytes);
+    if (this.helloLeft > 0) {
+      this.hal.clock.setTimeout(
+        this.guard('hello', () => {
+          if (this.connected && !this.welcomed) this.sendHello();
+        }),
+        TIMING.helloMs,
+      );
+    }
+  }
+
+  /** Pacer: at most `perTick` notifications per tick, control frames first, then the utterance. */
+  tick(): void {
+    this.hal.sys.kickWatchdog();
+    if (!this.connected) return;
+    const now = this.hal.clock.now();
+    for (let i = 0; i < this.board.pacing.perTick; i++) {
+      let f = this.control.shift();
+      if (!f && this.welcomed) f = this.uplink.next(now) || undefined;
+      if (!f) break;
+      if (!this.hal.ble.notify(f)) {
+        this.counters.notifyFailed++;
+        break;
+      }
+    }
+    if (!this.uplink.active && this.shownState === AssistantState.LISTENING)
+      this.showState(AssistantState.IDLE);
+  }
+
+  /** Encode a frame (throws on our own bug: caught by guard()). */
+  private encode(f: Frame, limit: number): Uint8Array {
+    const r = encodeFrame(f, limit);
+    if (!r.ok) throw new Error('encode ' + f.type + ': ' + r.error.message);
+    return r.bytes;
+  }
+
+  private enqueue(bytes: Uint8Array): void {
+    if (!this.connected) return;
+    if (this.control.length >= CONTROL_QUEUE) {
+      this.control.shift();
+      this.counters.controlDropped++;
+    }
+    this.control.push(bytes);
+  }
+
+  /** Queue a control frame; session frames get the next message seq (PLAY_END keeps its own). */
+  send(f: Frame): void {
+    if (f.type !== FrameType.PLAY_END) {
+      f.seq = this.msgSeq;
+      this.msgSeq = (this.msgSeq + 1) & 0xffff;
+    }
+    this.enqueue(this.encode(f, this.payload));
+  }
+
+  sendError(code: ErrorCodeValue, fault: FaultCode, refType: number, message: string): void {
+    let m = '';
+    for (let i = 0; i < message.length && m.length < this.payload - 7; i++) {
+      const c = message.charCodeAt(i);
+      m += c >= 0x20 && c <= 0x7e ? message[i] : '?';
+    }
+    this.send({
+      type: FrameType.ERROR,
+      stream: 0,
+      seq: 0,
+      code: code,
+      fault: fault,
+      refType: refType,
+      message: m,
+    });
+  }
+
+  private refuse(code: ErrorCodeValue, refType: number, message: string): void {
+    this.counters.refused++;
+    this.sendError(code, Fault.PEER, refType, message);
+  }
+
+  /** One frame written by the host to the downlink characteristic. */
+  onWrite(bytes: Uint8Array): void {
+    const r = decodeFrame(bytes, this.board.maxPayload);
+    if (!r.ok) {
+      this.counters.refused++;
+      this.sendError(r.error.code, r.error.fault, bytes.length ? (bytes[0] as number) : 0, r.error.message);
+      return;
+    }
+    const f = r.frame;
+    const t = f.type;
+    if (t === FrameType.WELCOME) {
+      if (f.protoMajor !== PROTOCOL_MAJOR) {
+        this.counters.refused++;
+        this.sendError(ErrorCode.UNSUPPORTED_VERSION, Fault.UNSUPPORTED, t, 'major ' + f.protoMajor);
+        return;
+      }
+      if (f.codec !== Codec.PCM_U8) return this.refuse(ErrorCode.BAD_FIELD, t, 'codec ' + f.codec);
+      let p = f.payloadSize < this.board.maxPayload ? f.payloadSize : this.board.maxPayload;
+      if (p < MIN_PAYLOAD) p = MIN_PAYLOAD;
+      this.setPayload(p);
+      this.playRate = f.sampleRate;
+      this.welcomed = true;
+      this.playback.sendCredit();
+      this.sendStatus();
+      if (this.micError) this.sendError(ErrorCode.INTERNAL, Fault.UNSUPPORTED, 0, 'mic: ' + this.micError);
+      return;
+    }
+    if (t === FrameType.PING) {
+      this.send({ type: FrameType.PONG, stream: 0, seq: 0, token: f.token });
+      return;
+    }
+    if (t === FrameType.CONFIG) return this.onConfig(f);
+    if (t === FrameType.STATE) {
+      this.showState(f.state);
+      return;
+    }
+    if (t === FrameType.ERROR) {
+      this.hal.sys.log('budlink host error ' + f.code + ': ' + f.message);
+      return;
+    }
+    if (!this.welcomed) return this.refuse(ErrorCode.BAD_STATE, t, 'before WELCOME');
+    if (t === FrameType.ACK || t === FrameType.NACK) {
+      this.uplink.onAck(f, this.hal.clock.now());
+      return;
+    }
+    if (t === FrameType.GATE) {
+      if (f.stream === this.uplink.stream && f.verdict !== Verdict.ACCEPT) {
+        this.gate.stop(f.verdict === Verdict.CANCEL ? EndReason.CANCELLED : EndReason.HOST);
+      }
+      return;
+    }
+    if (t === FrameType.PLAY || t === FrameType.PLAY_END) {
+      if (!this.board.speaker) return this.refuse(ErrorCode.BAD_STATE, t, 'no speaker');
+      const err = t === FrameType.PLAY ? this.playback.onPlay(f) : this.playback.onPlayEnd(f);
+      if (err) this.refuse(ErrorCode.OVERFLOW, t, err);
+      if (!this.playback.busy() && this.shownState === AssistantState.SPEAKING)
+        this.showState(AssistantState.IDLE);
+      return;
+    }
+    this.refuse(ErrorCode.BAD_STATE, t, 'not for the device');
+  }
+
+  private onConfig(f: ConfigFrame): void {
+    const t = FrameType.CONFIG;
+    if (f.op === ConfigOp.VALUE) return this.refuse(ErrorCode.BAD_STATE, t, 'VALUE is device->host');
+    const field = fieldOf(f.key);
+    if (!field) return this.refuse(ErrorCode.BAD_FIELD, t, 'unknown key ' + f.key);
+    if (f.op === ConfigOp.SET) {
+      const d = decodeValue(f.key, f.value);
+      if ('error' in d) return this.refuse(ErrorCode.BAD_FIELD, t, d.error);
+      const bad = checkValue(this.board, this.config, field, d.value);
+      if (bad) return this.refuse(ErrorCode.BAD_FIELD, t, bad);
+      if (field === 'sampleRate' && this.uplink.active)
+        return this.refuse(ErrorCode.BAD_STATE, t, 'streaming');
+      (this.config as unknown as Record<string, number | string>)[field] = d.value;
+      this.apply(field);
+      if (!this.hal.store.write(CONFIG_FILE, this.config)) {
+        this.counters.errors++;
+        this.sendError(ErrorCode.INTERNAL, Fault.INTERNAL, t, 'config not saved');
+      }
+    }
+    this.send({
+      type: FrameType.CONFIG,
+      stream: 0,
+      seq: 0,
+      op: ConfigOp.VALUE,
+      key: f.key,
+      value: encodeValue(this.config, f.key) as Uint8Array,
+    });
+  }
+
+  /** Apply a changed config field to the running pipeline. */
+  private apply(field: string): void {
+    const c = this.config;
+    const g = this.gate.options;
+    if (field === 'sampleRate') {
+      this.hal.audio.stopMic();
+      this.uplink.rate = c.sampleRate;
+      g.rate = c.sampleRate;
+      this.startMic();
+    } else if (field === 'vadThreshold') this.vad.threshold = c.vadThreshold;
+    else if (field === 'hangoverMs') g.hangoverMs = c.hangoverMs;
+    else if (field === 'maxUtteranceMs') g.maxUtteranceMs = c.maxUtteranceMs;
+    else if (field === 'volume') this.playback.setVolume(c.volume);
+    else if (field === 'name') this.hal.ble.setName(c.name);
+    if ((field === 'sampleRate' || field === 'wakeSensitivity') && this.detector instanceof VadWakeDetector) {
+      this.detector.minSpeechSamples = this.speechSamples();
+    }
+  }
+
+  // ---- status and LEDs -----------------------------------------------------------------------
+
+  private onStatusTimer(): void {
+    if (this.connected && this.welcomed) this.sendStatus();
+  }
+
+  sendStatus(): void {
+    const m = this.hal.sys.memory();
+    const c = this.counters;
+    this.send({
+      type: FrameType.STATUS,
+      stream: 0,
+      seq: 0,
+      battery: this.hal.sys.battery(),
+      freeVars: m.free > 0xffff ? 0xffff : m.free,
+      overruns: c.overruns & 0xffff,
+      drops: this.uplink.counters.resent & 0xffff,
+      errors: c.errors & 0xffff,
+      uptimeS: ((this.hal.clock.now() - this.bootMs) / 1000) | 0,
+    });
+  }
+
+  /** LEDs: LISTENING/SPEAKING → LED 2 (green), VERIFYING/THINKING → LED 3 (blue), ERROR → LED 1. */
+  showState(state: number): void {
+    if (state === this.shownState) return;
+    this.shownState = state;
+    const io = this.hal.io;
+    const n = io.ledCount;
+    let on = -1;
+    if (state === AssistantState.LISTENING || state === AssistantState.SPEAKING) on = 1;
+    else if (state === AssistantState.VERIFYING || state === AssistantState.THINKING) on = 2;
+    else if (state === AssistantState.ERROR) on = 0;
+    if (on >= n) on = n - 1;
+    for (let i = 0; i < n; i++) io.led(i, i === on);
+  }
+}

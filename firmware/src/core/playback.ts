@@ -1,0 +1,222 @@
+/**
+ * Reply playback: PLAY frames into a byte FIFO that feeds the double-buffered Waveform output, with
+ * CREDIT flow control so the host never overruns the FIFO.
+ *
+ * - A new stream id starts a new reply (expected seq 0); frames of a stream cancelled by barge-in are
+ *   dropped. A duplicate (seq before the expected one) is ignored; a gap drops the frame and sends one
+ *   NACK for the missing run (go-back-N: the host re-sends from `cumulative`).
+ * - CREDIT.upTo = expected seq + whole frames that fit in the free space; sent after WELCOME, on a new
+ *   stream, whenever a quarter of the FIFO has been freed since the last CREDIT, and at the end.
+ * - playedSamples counts samples of output buffers that finished playing (not merely queued).
+ * - Output starts once the FIFO is half full or PLAY_END arrived (jitter pre-buffer) and stops when the
+ *   stream is complete and both output buffers have played.
+ */
+import { FrameType, PlayEndReason, seqAdd, seqDiff } from '@budlink/protocol';
+import type { Frame, PlayEndFrame, PlayFrame } from '@budlink/protocol';
+import type { Dsp } from '../hal/types';
+import { ByteFifo } from './ring';
+
+export interface PlaybackPorts {
+  /** Queue an uplink frame (CREDIT, NACK, PLAY_END); seq for non-stream frames is filled by the caller. */
+  send: (frame: Frame) => void;
+  /** Start the speaker output (it will call fill()). Returns an error reason or null. */
+  start: () => string | null;
+  stop: () => void;
+}
+
+export class Playback {
+  /** Current playback stream id, -1 before the first. */
+  stream = -1;
+  /** Next PLAY seq expected. */
+  expected = 0;
+  /** Samples of the current stream played so far. */
+  played = 0;
+  playing = false;
+  /** Output buffers with no stream data (underruns while playing). */
+  underruns = 0;
+  /** Whole-frame payload size (negotiated). */
+  payload: number;
+  readonly fifo: ByteFifo;
+  private ports: PlaybackPorts;
+  private dsp: Dsp;
+  private lut: Uint8Array | null = null;
+  private cancelled = -1;
+  private ended = false;
+  private endExpected = 0;
+  private lastNack = -1;
+  private lastCreditFree = 0;
+  private inFlight = [0, 0];
+  private toggle = 0;
+
+  constructor(fifoBytes: number, payload: number, dsp: Dsp, ports: PlaybackPorts) {
+    this.fifo = new ByteFifo(fifoBytes);
+    this.payload = payload;
+    this.dsp = dsp;
+    this.ports = ports;
+  }
+
+  /** Volume 0..255 (255 = unchanged), applied with a native LUT map as frames arrive. */
+  setVolume(volume: number): void {
+    if (volume >= 255) {
+      this.lut = null;
+      return;
+    }
+    const lut = this.lut || new Uint8Array(256);
+    for (let i = 0; i < 256; i++) lut[i] = 128 + Math.round(((i - 128) * volume) / 255);
+    this.lut = lut;
+  }
+
+  /** True while a stream is receiving or playing. */
+  busy(): boolean {
+    return (
+      this.playing ||
+      (this.stream >= 0 && this.stream !== this.cancelled && !this.ended && this.fifo.length > 0)
+    );
+  }
+
+  /** Handle a PLAY frame. Returns an error message for an ERROR frame (OVERFLOW), or null. */
+  onPlay(f: PlayFrame): string | null {
+    if (f.stream === this.cancelled) return null;
+    if (f.stream !== this.stream) this.begin(f.stream);
+    const d = seqDiff(f.seq, this.expected);
+    if (d < 0 || this.ended) return null; // duplicate
+    if (d > 0) {
+      if (this.lastNack !== this.expected) {
+        this.lastNack = this.expected;
+        this.ports.send({
+          type: FrameType.NACK,
+          stream: this.stream,
+          seq: 0,
+          cumulative: this.expected,
+          gaps: [{ start: this.expected, count: d > 255 ? 255 : d }],
+        });
+      }
+      return null;
+    }
+    const s = f.samples;
+    if (s.length > this.fifo.free())
+      return 'playback buffer full: ' + s.length + ' > ' + this.fifo.free() + ' free';
+    if (this.lut) this.dsp.mapInPlace(s, s, this.lut);
+    this.fifo.push(s);
+    this.expected = seqAdd(this.expected, 1);
+    if (!this.playing && this.fifo.length * 2 >= this.fifo.size) return this.startOutput();
+    return null;
+  }
+
+  /** Handle PLAY_END from the host. Returns an error message or null. */
+  onPlayEnd(f: PlayEndFrame): string | null {
+    if (f.stream === this.cancelled) return null;
+    if (f.stream !== this.stream) this.begin(f.stream);
+    if (f.reason !== PlayEndReason.COMPLETE) {
+      this.halt();
+      this.sendCredit();
+      return null;
+    }
+    this.ended = true;
+    this.endExpected = seqAdd(f.lastSeq, 1);
+    if (this.fifo.length === 0 && seqDiff(this.expected, this.endExpected) >= 0 && !this.playing) {
+      this.sendCredit();
+      return null;
+    }
+    if (seqDiff(this.expected, this.endExpected) < 0) {
+      // Frames missing at the end: ask again; PLAY frames are accepted until complete.
+      this.ended = false;
+      const d = seqDiff(this.endExpected, this.expected);
+      this.ports.send({
+        type: FrameType.NACK,
+        stream: this.stream,
+        seq: 0,
+        cumulative: this.expected,
+        gaps: [{ start: this.expected, count: d > 255 ? 255 : d }],
+      });
+      return null;
+    }
+    return this.playing ? null : this.startOutput();
+  }
+
+  /** Speaker callback: refill `buf`, which just finished playing. */
+  fill(buf: Uint8Array): void {
+    this.played += this.inFlight[this.toggle] as number;
+    const n = this.fifo.pop(buf);
+    if (n < buf.length) buf.fill(128, n);
+    this.inFlight[this.toggle] = n;
+    this.toggle ^= 1;
+    if (n === 0 && !this.ended) this.underruns++;
+    if (this.ended && this.fifo.length === 0 && this.inFlight[0] === 0 && this.inFlight[1] === 0) {
+      this.halt();
+      this.sendCredit();
+      return;
+    }
+    if (this.fifo.free() - this.lastCreditFree >= this.fifo.size / 4) this.sendCredit();
+  }
+
+  /** Barge-in: stop at once, report what was played (CREDIT + PLAY_END CANCELLED). */
+  cancel(): void {
+    if (this.stream < 0 || this.stream === this.cancelled) return;
+    this.cancelled = this.stream;
+    this.halt();
+    this.sendCredit();
+    this.ports.send({
+      type: FrameType.PLAY_END,
+      stream: this.stream,
+      seq: seqAdd(this.expected, -1),
+      reason: PlayEndReason.CANCELLED,
+      lastSeq: seqAdd(this.expected, -1),
+      totalSamples: this.played,
+    });
+  }
+
+  /** Current CREDIT for the stream (stream 0 before any). */
+  credit(): Frame {
+    const free = this.fifo.free();
+    const frameSamples = this.payload - 4;
+    return {
+      type: FrameType.CREDIT,
+      stream: this.stream < 0 ? 0 : this.stream,
+      seq: 0,
+      upTo: seqAdd(this.expected, Math.floor(free / frameSamples)),
+      freeBytes: free > 0xffff ? 0xffff : free,
+      playedSamples: this.played,
+    };
+  }
+
+  sendCredit(): void {
+    this.lastCreditFree = this.fifo.free();
+    this.ports.send(this.credit());
+  }
+
+  /** Drop everything (disconnect). */
+  reset(): void {
+    this.halt();
+    this.stream = -1;
+    this.cancelled = -1;
+    this.expected = 0;
+    this.played = 0;
+  }
+
+  private begin(stream: number): void {
+    this.halt();
+    this.stream = stream;
+    this.expected = 0;
+    this.played = 0;
+    this.ended = false;
+    this.lastNack = -1;
+    this.sendCredit();
+  }
+
+  private startOutput(): string | null {
+    this.inFlight[0] = 0;
+    this.inFlight[1] = 0;
+    this.toggle = 0;
+    this.playing = true;
+    const err = this.ports.start();
+    if (err) this.playing = false;
+    return err;
+  }
+
+  private halt(): void {
+    if (this.playing) this.ports.stop();
+    this.playing = false;
+    this.fifo.clear();
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * Sample ring: the pre-roll buffer and the uplink backlog in one typed array, allocated once.
+ * Positions are absolute sample indices (samples written since boot); the ring keeps the last
+ * `size` of them. Copies are `set()`/`subarray()` only (native), at most two per call.
+ */
+export class SampleRing {
+  readonly buf: Uint8Array;
+  readonly size: number;
+  /** Absolute index one past the last sample written. */
+  written = 0;
+
+  constructor(size: number) {
+    this.size = size;
+    this.buf = new Uint8Array(size);
+  }
+
+  /** Append a buffer (longer than the ring: only its tail is kept). */
+  write(src: Uint8Array): void {
+    let data = src;
+    if (data.length > this.size) data = data.subarray(data.length - this.size);
+    const n = data.length;
+    const at = this.written % this.size;
+    const first = this.size - at;
+    if (n <= first) this.buf.set(data, at);
+    else {
+      this.buf.set(data.subarray(0, first), at);
+      this.buf.set(data.subarray(first), 0);
+    }
+    this.written += src.length;
+  }
+
+  /** Oldest absolute index still held. */
+  oldest(): number {
+    return this.written > this.size ? this.written - this.size : 0;
+  }
+
+  /**
+   * Copy samples [from, from + dst.length) into `dst` (from dstOffset). Returns false, copying nothing,
+   * if any of them has been overwritten or not written yet.
+   */
+  read(from: number, dst: Uint8Array, dstOffset: number, count: number): boolean {
+    if (from < this.oldest() || from + count > this.written) return false;
+    const at = from % this.size;
+    const first = this.size - at;
+    if (count <= first) dst.set(this.buf.subarray(at, at + count), dstOffset);
+    else {
+      dst.set(this.buf.subarray(at, this.size), dstOffset);
+      dst.set(this.buf.subarray(0, count - first), dstOffset + first);
+    }
+    return true;
+  }
+}
+
+/**
+ * Byte FIFO for playback: PLAY samples in, output buffers out. Allocated once.
+ */
+export class ByteFifo {
+  readonly buf: Uint8Array;
+  readonly size: number;
+  private head = 0; // read position
+  length = 0;
+
+  constructor(size: number) {
+    this.size = size;
+    this.buf = new Uint8Array(size);
+  }
+
+  free(): number {
+    return this.size - this.length;
+  }
+
+  /** Append all of `src`; returns false (writing nothing) if it does not fit. */
+  push(src: Uint8Array): boolean {
+    const n = src.length;
+    if (n > this.size - this.length) return false;
+    const at = (this.head + this.length) % this.size;
+    const first = this.size - at;
+    if (n <= first) this.buf.set(src, at);
+    else {
+      this.buf.set(src.subarray(0, first), at);
+      this.buf.set(src.subarray(first), 0);
+    }
+    this.length += n;
+    return true;
+  }
+
+  /** Move up to dst.length bytes into dst; returns how many. */
+  pop(dst: Uint8Array): number {
+    const n = dst.length < this.length ? dst.length : this.length;
+    const first = this.size - this.head;
+    if (n <= first) dst.set(this.buf.subarray(this.head, this.head + n), 0);
+    else {
+      dst.set(this.buf.subarray(this.head, this.size), 0);
+      dst.set(this.buf.subarray(0, n - first), first);
+    }
+    this.head = (this.head + n) % this.size;
+    this.length -= n;
+    return n;
+  }
+
+  clear(): void {
+    this.head = 0;
+    this.length = 0;
+  }
+}

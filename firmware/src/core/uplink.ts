@@ -1,0 +1,221 @@
+/**
+ * The utterance sender: WAKE (seq s) → AUDIO (s+1, …) → END on one stream, read from the sample ring
+ * (which holds the pre-roll and any backlog), each frame kept in a RetransmitWindow until ACKed and
+ * re-sent on NACK. Pull-based: the pacer calls `next()` for each notification it may send.
+ *
+ * Priority in next(): NACKed frames, then new frames (if the window has room), then — when everything
+ * is sent but not acknowledged for rtoMs — the newest held frame again (so a lost END or tail frame
+ * makes the host NACK what it lacks). A stream with no ACK at all for giveUpMs is abandoned.
+ */
+import {
+  Codec,
+  EndReason,
+  FrameType,
+  HEADER_BYTES,
+  RetransmitWindow,
+  encodeFrame,
+  seqAdd,
+} from '@budlink/protocol';
+import type { AckFrame, EndReasonCode, Frame } from '@budlink/protocol';
+import type { WakeHit } from './gate';
+import type { SampleRing } from './ring';
+
+export interface UplinkOptions {
+  rtoMs: number;
+  giveUpMs: number;
+}
+
+export interface UplinkCounters {
+  /** Frames re-sent after a NACK or a timeout. */
+  resent: number;
+  /** Utterances truncated because the ring overran the sender (link too slow). */
+  overflows: number;
+  /** Streams abandoned without any ACK. */
+  abandoned: number;
+}
+
+export class Uplink {
+  /** Current (or last) stream id, u8. */
+  stream = 0;
+  /** A stream is being sent or awaits its acknowledgements. */
+  active = false;
+  /** Whole-frame size limit (the negotiated payload size). */
+  payload: number;
+  rate: number;
+  counters: UplinkCounters = { resent: 0, overflows: 0, abandoned: 0 };
+  readonly window: RetransmitWindow;
+  private ring: SampleRing;
+  private options: UplinkOptions;
+  private seq = 0;
+  private first = 0; // absolute index of the utterance's first sample
+  private cursor = 0; // absolute index of the next sample to send
+  private endAt = -1; // absolute end of the utterance, -1 while capturing
+  private endReason: EndReasonCode = EndReason.SILENCE;
+  private endQueued = false;
+  private lastAudioSeq = 0;
+  private resend: Uint8Array[] = [];
+  private wake: Uint8Array | null = null;
+  private lastProgress = 0;
+  private lastAck = 0;
+
+  constructor(ring: SampleRing, capacity: number, payload: number, rate: number, options: UplinkOptions) {
+    this.ring = ring;
+    this.window = new RetransmitWindow(capacity);
+    this.payload = payload;
+    this.rate = rate;
+    this.options = options;
+  }
+
+  /**
+   * Start an utterance for `hit` with up to `preRollMs` of audio before the trigger point.
+   * Returns false if a previous stream is still in flight.
+   */
+  start(hit: WakeHit, preRollMs: number, now: number): boolean {
+    if (this.active) return false;
+    const ring = this.ring;
+    const trigger = hit.startSample;
+    let from = trigger - Math.floor((preRollMs * this.rate) / 1000);
+    if (from < ring.oldest()) from = ring.oldest();
+    if (from > trigger) from = trigger;
+    this.stream = (this.stream + 1) & 0xff;
+    this.seq = 0;
+    this.first = from;
+    this.cursor = from;
+    this.endAt = -1;
+    this.endQueued = false;
+    this.resend = [];
+    this.window.clear();
+    this.active = true;
+    this.lastProgress = now;
+    this.lastAck = now;
+    this.lastAudioSeq = 0;
+    const wake: Frame = {
+      type: FrameType.WAKE,
+      stream: this.stream,
+      seq: 0,
+      trigger: hit.trigger,
+      score: hit.score,
+      codec: Codec.PCM_U8,
+      sampleRate: this.rate,
+      preRollMs: (((trigger - from) * 1000) / this.rate) | 0,
+      wakeStart: trigger - from,
+      wakeEnd: hit.endSample - from,
+    };
+    this.wake = this.pushFrame(wake);
+    return true;
+  }
+
+  /** Capture ended at absolute sample `endSample`; END follows the remaining audio. */
+  finish(reason: EndReasonCode, endSample: number): void {
+    if (!this.active || this.endAt >= 0) return;
+    this.endAt = endSample < this.cursor ? this.cursor : endSample;
+    this.endReason = reason;
+  }
+
+  /** True while capturing (WAKE sent, END not yet decided). */
+  capturing(): boolean {
+    return this.active && this.endAt < 0;
+  }
+
+  /** Apply an ACK/NACK from the host (frames of another stream are ignored). */
+  onAck(ack: AckFrame, now: number): void {
+    if (!this.active || ack.stream !== this.stream) return;
+    this.lastAck = now;
+    this.lastProgress = now;
+    const again = this.window.onAck(ack);
+    for (let i = 0; i < again.length; i++) this.resend.push(again[i] as Uint8Array);
+    this.checkDone();
+  }
+
+  /** Drop the stream (disconnect). */
+  reset(): void {
+    this.active = false;
+    this.resend = [];
+    this.wake = null;
+    this.window.clear();
+  }
+
+  /** The next frame to notify, or null if nothing is due now. */
+  next(now: number): Uint8Array | null {
+    if (!this.active) return null;
+    const w = this.wake;
+    if (w) {
+      this.wake = null;
+      return w;
+    }
+    if (this.resend.length) {
+      this.counters.resent++;
+      return this.resend.shift() as Uint8Array;
+    }
+    if (now - this.lastAck >= this.options.giveUpMs) {
+      this.counters.abandoned++;
+      this.reset();
+      return null;
+    }
+    if (!this.endQueued && !this.window.full) {
+      const f = this.build();
+      if (f) {
+        this.lastProgress = now;
+        return f;
+      }
+    }
+    if (this.window.size && now - this.lastProgress >= this.options.rtoMs) {
+      this.lastProgress = now;
+      const last = this.window.get(seqAdd(this.seq, -1));
+      if (last) {
+        this.counters.resent++;
+        return last;
+      }
+    }
+    return null;
+  }
+
+  /** Build the next AUDIO or END frame (pushed into the window), or null if none is ready. */
+  private build(): Uint8Array | null {
+    const chunk = this.payload - HEADER_BYTES;
+    const limit = this.endAt >= 0 ? this.endAt : this.ring.written;
+    let n = limit - this.cursor;
+    if (n > chunk) n = chunk;
+    if (n <= 0 || (n < chunk && this.endAt < 0)) {
+      if (this.endAt < 0) return null;
+      return this.pushFrame({
+        type: FrameType.END,
+        stream: this.stream,
+        seq: this.seq,
+        reason: this.endReason,
+        lastSeq: this.lastAudioSeq,
+        totalSamples: this.cursor - this.first,
+      });
+    }
+    const out = new Uint8Array(HEADER_BYTES + n);
+    if (!this.ring.read(this.cursor, out, HEADER_BYTES, n)) {
+      // The ring overwrote samples not yet sent: the link is too slow. Truncate, never silently.
+      this.counters.overflows++;
+      this.endAt = this.cursor;
+      this.endReason = EndReason.ERROR;
+      return this.build();
+    }
+    out[0] = FrameType.AUDIO;
+    out[1] = this.stream;
+    out[2] = this.seq & 0xff;
+    out[3] = this.seq >> 8;
+    this.cursor += n;
+    this.lastAudioSeq = this.seq;
+    this.window.push(this.seq, out);
+    this.seq = seqAdd(this.seq, 1);
+    return out;
+  }
+
+  private pushFrame(frame: Frame): Uint8Array {
+    const r = encodeFrame(frame, this.payload);
+    if (!r.ok) throw new Error('uplink encode: ' + r.error.message);
+    this.window.push(this.seq, r.bytes);
+    if (frame.type === FrameType.END) this.endQueued = true;
+    this.seq = seqAdd(this.seq, 1);
+    return r.bytes;
+  }
+
+  private checkDone(): void {
+    if (this.endQueued && this.window.size === 0) this.active = false;
+  }
+}

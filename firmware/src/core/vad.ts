@@ -1,0 +1,60 @@
+/**
+ * Energy voice-activity detector with an adaptive noise floor. Per buffer it costs two native calls
+ * (E.sum, E.variance) and a handful of statements: no per-sample JavaScript.
+ *
+ * energy = E.variance(buf, mean) / n  (mean square of the AC part; 8-bit samples, so 0..16384)
+ * speech = energy > floor × threshold/16  and  energy > minEnergy
+ * The floor follows quiet buffers quickly (1/8 per buffer), falls at once to a quieter buffer, and creeps
+ * up slowly (1/64 per buffer) even during "speech" so a step in background noise cannot hold the
+ * gate open forever.
+ */
+import type { Dsp } from '../hal/types';
+
+export interface VadOptions {
+  /** Energy ratio over the floor, in 1/16 units (48 = 3.0×, about +4.8 dB). 1..255. */
+  threshold: number;
+  /** Absolute energy below which nothing is speech (8-bit units squared). */
+  minEnergy: number;
+  /** Starting floor. */
+  initialFloor: number;
+}
+
+export const VAD_DEFAULTS: VadOptions = { threshold: 48, minEnergy: 4, initialFloor: 4 };
+
+export class Vad {
+  floor: number;
+  /** Energy of the last buffer. */
+  energy = 0;
+  /** Speech decision of the last buffer. */
+  speech = false;
+  threshold: number;
+  private minEnergy: number;
+  private dsp: Dsp;
+
+  constructor(dsp: Dsp, options: VadOptions) {
+    this.dsp = dsp;
+    this.threshold = options.threshold;
+    this.minEnergy = options.minEnergy;
+    this.floor = options.initialFloor;
+  }
+
+  /** Classify one buffer; updates the floor. */
+  process(buf: Uint8Array): boolean {
+    const n = buf.length;
+    if (n === 0) return this.speech;
+    const mean = this.dsp.sum(buf) / n;
+    const e = this.dsp.variance(buf, mean) / n;
+    this.energy = e;
+    const speech = e > this.minEnergy && e * 16 > this.floor * this.threshold;
+    if (e < this.floor) this.floor = e < this.minEnergy ? this.minEnergy : e;
+    else this.floor += (e - this.floor) / (speech ? 64 : 8);
+    this.speech = speech;
+    return speech;
+  }
+
+  /** Level 0..255 for STATUS/meters: energy on a log-ish scale. */
+  level(): number {
+    const l = Math.sqrt(this.energy) * 2;
+    return l > 255 ? 255 : l | 0;
+  }
+}
