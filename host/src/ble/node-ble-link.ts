@@ -182,14 +182,30 @@ export class NodeBleLink implements Link {
     }
     // node-ble keeps its dbus-next bus on Bluetooth#dbus (not in its typings).
     const bus = (created.bluetooth as unknown as { dbus: MessageBus }).dbus;
-    bus.on('error', () => {
-      // Socket errors surface as rejected calls; without a listener they would crash the process.
+    // Without an 'error' listener a socket error would crash the process; before the session is up
+    // it fails the session (dbus-next leaves calls pending forever on a bus that never connected).
+    let failed: (e: unknown) => void = () => undefined;
+    const busFailed = new Promise<never>((_, reject) => {
+      failed = reject;
     });
+    busFailed.catch(() => undefined);
     const session: Session = { bluetooth: created.bluetooth, bus, destroy: created.destroy };
+    bus.on('error', (e: unknown) => {
+      failed(e);
+      // The system bus itself went away (dbus restart): BlueZ is gone for us; start over next time.
+      if (this.session === session) {
+        this.bluezGone();
+        this.dropSession();
+      }
+    });
     this.session = session;
     this.sessionReady = (async () => {
       try {
-        const obj = await bus.getProxyObject('org.freedesktop.DBus', '/org/freedesktop/DBus');
+        const obj = await within(
+          Promise.race([bus.getProxyObject('org.freedesktop.DBus', '/org/freedesktop/DBus'), busFailed]),
+          this.opts.connectTimeoutMs,
+          'D-Bus connection',
+        );
         const iface = obj.getInterface('org.freedesktop.DBus');
         const onOwner = (name: string, _old: string, newOwner: string): void => {
           if (name === BLUEZ && newOwner === '') this.bluezGone();

@@ -31,7 +31,7 @@ export interface BackoffPolicy {
   factor?: number;
   /** Fraction of the delay that is randomised, 0..1 (default 0.2): delay × (1 − jitter × random()). */
   jitter?: number;
-  /** Give up after this many consecutive failures (default: never). */
+  /** Give up (error) when this many consecutive attempts have failed (default: never). */
   maxAttempts?: number;
   /** Connect timeout passed to Link.connect. */
   connectTimeoutMs?: number;
@@ -93,7 +93,7 @@ export function reconnecting(
         delay: (err: unknown, count: number) => {
           // Programming errors are not link trouble: do not retry them.
           if (!(err instanceof LinkError) && !(err instanceof LinkLost)) return throwError(() => err);
-          if (policy.maxAttempts !== undefined && count > policy.maxAttempts) return throwError(() => err);
+          if (policy.maxAttempts !== undefined && count >= policy.maxAttempts) return throwError(() => err);
           return timer(backoffDelay(count, policy), scheduler);
         },
       }),

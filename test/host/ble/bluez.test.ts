@@ -1,0 +1,330 @@
+/**
+ * The private bus and the BlueZ emulator as a plain D-Bus client sees them (what bluetoothd would
+ * answer), plus the NodeBleLink behaviours that only make sense over BlueZ.
+ */
+import { expect } from 'chai';
+import { existsSync } from 'node:fs';
+import * as dbus from 'dbus-next';
+import { firstValueFrom, lastValueFrom, timeout, toArray } from 'rxjs';
+import { BusError, findDbusDaemon, startPrivateBus, type PrivateBus } from '../../../host/src/bluez/bus';
+import { startBluezEmulator, type BluezEmulator } from '../../../host/src/bluez/emulator';
+import { EchoPeripheral } from '../../../host/src/bluez/echo-peripheral';
+import { NodeBleLink } from '../../../host/src/ble/node-ble-link';
+import { LinkError, type Connection } from '../../../host/src/ble/link';
+import { persistentConnection } from '../../../host/src/ble/reconnect';
+import { DOWNLINK_UUID, NUS_TX_UUID, SERVICE_UUID, UPLINK_UUID } from '@budlink/protocol';
+
+const haveDaemon = findDbusDaemon() !== undefined;
+const ADAPTER = '/org/bluez/hci0';
+const ADDR = 'C0:FF:EE:00:01:01';
+const DEV = `${ADAPTER}/dev_C0_FF_EE_00_01_01`;
+
+type Managed = Record<string, Record<string, Record<string, dbus.Variant>>>;
+
+async function call(
+  bus: dbus.MessageBus,
+  path: string,
+  iface: string,
+  member: string,
+  signature = '',
+  body: unknown[] = [],
+): Promise<unknown[]> {
+  const reply = await bus.call(
+    new dbus.Message({ destination: 'org.bluez', path, interface: iface, member, signature, body }),
+  );
+  return reply?.body ?? [];
+}
+
+async function managed(bus: dbus.MessageBus): Promise<Managed> {
+  return (await call(bus, '/', 'org.freedesktop.DBus.ObjectManager', 'GetManagedObjects'))[0] as Managed;
+}
+
+async function prop(bus: dbus.MessageBus, path: string, iface: string, name: string): Promise<unknown> {
+  const [v] = await call(bus, path, 'org.freedesktop.DBus.Properties', 'Get', 'ss', [iface, name]);
+  return (v as dbus.Variant).value;
+}
+
+async function dbusError(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    return (e as { type?: string }).type ?? String(e);
+  }
+  return 'no error';
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function until(f: () => Promise<boolean> | boolean, ms = 2000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await f())) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await sleep(5);
+  }
+}
+
+describe('bluez: private bus', function () {
+  this.timeout(10000);
+  it('reports a missing dbus-daemon as a typed error', async () => {
+    try {
+      await startPrivateBus({ daemonPath: '/nonexistent/dbus-daemon' });
+      expect.fail('should have thrown');
+    } catch (e) {
+      expect(e).to.be.instanceOf(BusError);
+      expect((e as BusError).kind).to.equal('not-installed');
+      expect((e as Error).message).to.contain('apt-get install dbus');
+    }
+  });
+
+  (haveDaemon ? it : it.skip)(
+    'starts a bus clients can use, and stop() kills it and removes its files',
+    async () => {
+      const bus = await startPrivateBus();
+      const path = bus.address.replace('unix:path=', '');
+      expect(existsSync(path)).to.equal(true);
+      const client = dbus.sessionBus({ busAddress: bus.address });
+      const obj = await client.getProxyObject('org.freedesktop.DBus', '/org/freedesktop/DBus');
+      const names = (await obj.getInterface('org.freedesktop.DBus').ListNames()) as string[];
+      expect(names).to.include('org.freedesktop.DBus');
+      client.disconnect();
+      await bus.stop();
+      await bus.stop();
+      expect(existsSync(path)).to.equal(false);
+      expect(() => process.kill(bus.pid, 0)).to.throw();
+    },
+  );
+});
+
+(haveDaemon ? describe : describe.skip)('bluez: emulator as a D-Bus client sees it', function () {
+  this.timeout(10000);
+  let bus: PrivateBus;
+  let emu: BluezEmulator;
+  let client: dbus.MessageBus;
+  let p: EchoPeripheral;
+
+  beforeEach(async () => {
+    bus = await startPrivateBus();
+    p = new EchoPeripheral({ name: 'Budlink-E', address: ADDR });
+    emu = await startBluezEmulator({ busAddress: bus.address, peripherals: [p] });
+    client = dbus.sessionBus({ busAddress: bus.address });
+  });
+  afterEach(async () => {
+    client.disconnect();
+    await emu.stop();
+    await bus.stop();
+  });
+
+  it('exports the ObjectManager, AgentManager1 and a powered Adapter1; devices appear on discovery', async () => {
+    let objs = await managed(client);
+    expect(objs['/org/bluez']).to.have.property('org.bluez.AgentManager1');
+    expect(objs[ADAPTER]?.['org.bluez.Adapter1']?.Powered?.value).to.equal(true);
+    expect(objs[DEV]).to.equal(undefined);
+    await call(client, ADAPTER, 'org.bluez.Adapter1', 'StartDiscovery');
+    expect(await dbusError(call(client, ADAPTER, 'org.bluez.Adapter1', 'StartDiscovery'))).to.equal(
+      'org.bluez.Error.InProgress',
+    );
+    await until(async () => (await managed(client))[DEV] !== undefined);
+    objs = await managed(client);
+    const dev = objs[DEV]?.['org.bluez.Device1'];
+    expect(dev?.Address?.value).to.equal(ADDR);
+    expect(dev?.Name?.value).to.equal('Budlink-E');
+    expect(dev?.RSSI?.value).to.equal(-52);
+    expect(dev?.UUIDs?.value).to.deep.equal([SERVICE_UUID]);
+    expect(dev?.Connected?.value).to.equal(false);
+    await call(client, ADAPTER, 'org.bluez.Adapter1', 'StopDiscovery');
+    expect(await prop(client, ADAPTER, 'org.bluez.Adapter1', 'Discovering')).to.equal(false);
+  });
+
+  it('a UUID discovery filter hides devices that do not advertise it', async () => {
+    await call(client, ADAPTER, 'org.bluez.Adapter1', 'SetDiscoveryFilter', 'a{sv}', [
+      { UUIDs: new dbus.Variant('as', ['0000180f-0000-1000-8000-00805f9b34fb']) },
+    ]);
+    await call(client, ADAPTER, 'org.bluez.Adapter1', 'StartDiscovery');
+    await sleep(60);
+    expect((await managed(client))[DEV]).to.equal(undefined);
+  });
+
+  it('Connect resolves GATT (services, characteristics with MTU) and Disconnect removes them', async () => {
+    emu.addPeripheral(new EchoPeripheral({ name: 'Budlink-F', address: 'C0:FF:EE:00:01:02' }), { mtu: 100 });
+    await call(client, ADAPTER, 'org.bluez.Adapter1', 'StartDiscovery');
+    await until(async () => (await managed(client))[DEV] !== undefined);
+    await call(client, DEV, 'org.bluez.Device1', 'Connect');
+    expect(await prop(client, DEV, 'org.bluez.Device1', 'ServicesResolved')).to.equal(true);
+    const objs = await managed(client);
+    const chars = Object.entries(objs).filter(
+      ([path, o]) => path.startsWith(DEV + '/') && 'org.bluez.GattCharacteristic1' in o,
+    );
+    const services = Object.entries(objs).filter(
+      ([path, o]) => path.startsWith(DEV + '/') && 'org.bluez.GattService1' in o,
+    );
+    expect(services.map(([, o]) => o['org.bluez.GattService1']?.UUID?.value)).to.include(SERVICE_UUID);
+    const uplink = chars.find(([, o]) => o['org.bluez.GattCharacteristic1']?.UUID?.value === UPLINK_UUID);
+    expect(uplink?.[1]['org.bluez.GattCharacteristic1']?.MTU?.value).to.equal(247);
+    expect(uplink?.[1]['org.bluez.GattCharacteristic1']?.Flags?.value).to.deep.equal(['notify']);
+    expect(chars.map(([, o]) => o['org.bluez.GattCharacteristic1']?.UUID?.value)).to.include.members([
+      DOWNLINK_UUID,
+      NUS_TX_UUID,
+    ]);
+    expect(p.connected).to.equal(true);
+    await call(client, DEV, 'org.bluez.Device1', 'Disconnect');
+    const after = await managed(client);
+    expect(Object.keys(after).filter((k) => k.startsWith(DEV + '/'))).to.deep.equal([]);
+    expect(after[DEV]?.['org.bluez.Device1']?.Connected?.value).to.equal(false);
+    expect(p.connected).to.equal(false);
+  });
+
+  it('WriteValue honours the write type and the MTU; notifications need StartNotify', async () => {
+    await call(client, ADAPTER, 'org.bluez.Adapter1', 'StartDiscovery');
+    await until(async () => (await managed(client))[DEV] !== undefined);
+    await call(client, DEV, 'org.bluez.Device1', 'Connect');
+    const objs = await managed(client);
+    const pathOf = (uuid: string): string =>
+      Object.entries(objs).find(([, o]) => o['org.bluez.GattCharacteristic1']?.UUID?.value === uuid)?.[0] ??
+      '';
+    const up = pathOf(UPLINK_UUID);
+    const down = pathOf(DOWNLINK_UUID);
+    const gatt = 'org.bluez.GattCharacteristic1';
+    const cmd = { type: new dbus.Variant('s', 'command') };
+    expect(
+      await dbusError(call(client, up, gatt, 'WriteValue', 'aya{sv}', [Buffer.from([1]), cmd])),
+    ).to.equal('org.bluez.Error.NotPermitted');
+    expect(
+      await dbusError(call(client, down, gatt, 'WriteValue', 'aya{sv}', [Buffer.alloc(245), cmd])),
+    ).to.equal('org.bluez.Error.InvalidValueLength');
+    // Not notifying: the echo is not delivered as a Value change.
+    await call(client, down, gatt, 'WriteValue', 'aya{sv}', [Buffer.from([7]), cmd]);
+    expect(Array.from((await prop(client, up, gatt, 'Value')) as Buffer)).to.deep.equal([]);
+    await call(client, up, gatt, 'StartNotify');
+    expect(await prop(client, up, gatt, 'Notifying')).to.equal(true);
+    await call(client, down, gatt, 'WriteValue', 'aya{sv}', [Buffer.from([8, 9]), cmd]);
+    expect(Array.from((await prop(client, up, gatt, 'Value')) as Buffer)).to.deep.equal([8, 9]);
+    expect(p.received.map((v) => Array.from(v))).to.deep.equal([[7], [8, 9]]);
+    await call(client, up, gatt, 'StopNotify');
+    expect(await dbusError(call(client, up, gatt, 'StopNotify'))).to.equal('org.bluez.Error.Failed');
+  });
+
+  it('power-cycle: the link drops and Connect fails until the peripheral is back', async () => {
+    await call(client, ADAPTER, 'org.bluez.Adapter1', 'StartDiscovery');
+    await until(async () => (await managed(client))[DEV] !== undefined);
+    await call(client, DEV, 'org.bluez.Device1', 'Connect');
+    emu.powerCycle(ADDR, 300);
+    expect(p.connected).to.equal(false);
+    expect(await prop(client, DEV, 'org.bluez.Device1', 'Connected')).to.equal(false);
+    expect(await dbusError(call(client, DEV, 'org.bluez.Device1', 'Connect'))).to.equal(
+      'org.bluez.Error.Failed',
+    );
+    await sleep(300);
+    await call(client, DEV, 'org.bluez.Device1', 'Connect');
+    expect(p.connected).to.equal(true);
+  });
+
+  it('restart: the name vanishes (ServiceUnknown), then BlueZ is back with no devices known', async () => {
+    await call(client, ADAPTER, 'org.bluez.Adapter1', 'StartDiscovery');
+    await until(async () => (await managed(client))[DEV] !== undefined);
+    await call(client, DEV, 'org.bluez.Device1', 'Connect');
+    const restarting = emu.restart({ downMs: 200 });
+    await sleep(100);
+    expect(await dbusError(managed(client))).to.equal('org.freedesktop.DBus.Error.ServiceUnknown');
+    expect(p.connected).to.equal(false);
+    await restarting;
+    const objs = await managed(client);
+    expect(objs[ADAPTER]).to.have.property('org.bluez.Adapter1');
+    expect(objs[DEV]).to.equal(undefined);
+    expect(await prop(client, ADAPTER, 'org.bluez.Adapter1', 'Discovering')).to.equal(false);
+  });
+
+  it('refuses a second emulator on the same bus', async () => {
+    try {
+      await startBluezEmulator({ busAddress: bus.address });
+      expect.fail('should have thrown');
+    } catch (e) {
+      expect((e as Error).message).to.contain('could not own org.bluez');
+    }
+  });
+});
+
+(haveDaemon ? describe : describe.skip)('ble: NodeBleLink over the emulator, BlueZ-specific', function () {
+  this.timeout(10000);
+  let bus: PrivateBus;
+  let emu: BluezEmulator;
+  let link: NodeBleLink;
+  let p: EchoPeripheral;
+
+  beforeEach(async () => {
+    bus = await startPrivateBus();
+    p = new EchoPeripheral({ name: 'Budlink-E', address: ADDR });
+    emu = await startBluezEmulator({ busAddress: bus.address, peripherals: [p] });
+    link = new NodeBleLink({ busAddress: bus.address, pollIntervalMs: 100 });
+  });
+  afterEach(async () => {
+    await link.close();
+    await emu.stop();
+    await bus.stop();
+  });
+
+  it('sees a link loss that BlueZ reports (supervision timeout) as remote', async () => {
+    const c = await link.connect(ADDR);
+    const reason = firstValueFrom(c.closed$.pipe(timeout(2000)));
+    emu.dropLink(ADDR);
+    expect(await reason).to.equal('remote');
+  });
+
+  it('a device that is off: connect fails with timeout; persistentConnection gets through once it is back', async () => {
+    await lastValueFrom(link.scan({ timeoutMs: 100 }).pipe(toArray()));
+    emu.powerCycle(ADDR, 1000);
+    try {
+      await link.connect(ADDR, { timeoutMs: 600 });
+      expect.fail('should have thrown');
+    } catch (e) {
+      expect(e).to.be.instanceOf(LinkError);
+      expect((e as LinkError).kind).to.equal('timeout');
+    }
+    const got = await new Promise<Connection>((resolve, reject) => {
+      const sub = persistentConnection(link, ADDR, {
+        initialDelayMs: 50,
+        maxDelayMs: 100,
+        jitter: 0,
+      }).subscribe({
+        next: (c) => {
+          resolve(c);
+          sub.unsubscribe();
+        },
+        error: reject,
+      });
+    });
+    expect(got.device.address).to.equal(ADDR);
+    expect(await firstValueFrom(got.closed$.pipe(timeout(2000)))).to.equal('local');
+  });
+
+  it('scan reports BlueZ missing as bluez-unavailable', async () => {
+    await emu.stop();
+    try {
+      await lastValueFrom(link.scan({ timeoutMs: 200 }).pipe(toArray()));
+      expect.fail('should have thrown');
+    } catch (e) {
+      expect(e).to.be.instanceOf(LinkError);
+      expect((e as LinkError).kind).to.equal('bluez-unavailable');
+    }
+  });
+
+  it('an unreachable bus is bluez-unavailable, not a crash', async () => {
+    const nowhere = new NodeBleLink({ busAddress: 'unix:path=/nonexistent/budlink/socket' });
+    try {
+      await nowhere.connect(ADDR, { timeoutMs: 500 });
+      expect.fail('should have thrown');
+    } catch (e) {
+      expect(e).to.be.instanceOf(LinkError);
+      expect((e as LinkError).kind).to.equal('bluez-unavailable');
+    } finally {
+      await nowhere.close();
+    }
+  });
+
+  it('payloadSize falls back to 20 when the MTU property is missing and respects a small MTU', async () => {
+    const small = new EchoPeripheral({ name: 'Budlink-S', address: 'C0:FF:EE:00:01:05' });
+    emu.addPeripheral(small, { mtu: 23 });
+    const c = await link.connect(small.address);
+    expect(c.payloadSize).to.equal(20);
+    await c.disconnect();
+  });
+});
