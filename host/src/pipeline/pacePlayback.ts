@@ -4,7 +4,8 @@
  *
  * Flow control: before the first CREDIT of the stream the host may send `initialWindow` frames;
  * afterwards it may send every seq before the latest CREDIT.upTo (wrap-around order). A device NACK
- * on the playback stream re-sends the listed frames (kept until the stream ends). When the source
+ * on the playback stream re-sends every frame from its `cumulative` on (the device drops what follows
+ * a hole: go-back-N); frames are kept until the stream ends. When the source
  * completes, PLAY_END(COMPLETE) follows the last PLAY; the operator then waits until the device
  * reports every sample played (CREDIT.playedSamples >= total) and completes. Cancelling is the
  * caller's job (unsubscribe, then send PLAY_END CANCELLED with `progress`).
@@ -163,12 +164,9 @@ export function pacePlayback(options: PacePlaybackOptions): OperatorFunction<Uin
             pump();
             if (endSent && !subscriber.closed && progress.samplesPlayed >= progress.samplesSent) finish(true);
           } else if (fb.type === FrameType.NACK) {
-            for (const gap of fb.gaps) {
-              for (let i = 0; i < gap.count; i++) {
-                const seq = seqAdd(gap.start, i);
-                const frame = sent.find((f) => f.seq === seq);
-                if (frame) subscriber.next({ kind: 'frame', frame, resend: true });
-              }
+            // The device drops every PLAY after a hole (go-back-N): re-send from `cumulative` on.
+            for (const frame of sent) {
+              if (!seqLess(frame.seq, fb.cumulative)) subscriber.next({ kind: 'frame', frame, resend: true });
             }
           }
         },

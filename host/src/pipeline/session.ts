@@ -569,6 +569,12 @@ export function runSession(
           if (frame.type === FrameType.CREDIT) inputs.next({ kind: 'activity' });
           feedback$.next(frame);
           return;
+        case FrameType.PLAY_END:
+          // The device cut playback itself (barge-in on the earbud): remember what was heard.
+          if (reply && frame.stream === reply.stream && frame.totalSamples > reply.progress.samplesPlayed) {
+            reply.progress.samplesPlayed = Math.min(frame.totalSamples, reply.progress.samplesSent);
+          }
+          return;
         case FrameType.STATUS:
           status$.next(frame);
           return;

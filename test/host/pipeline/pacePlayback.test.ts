@@ -56,13 +56,14 @@ describe('pipeline/pacePlayback', () => {
           progress,
         }),
       );
-      expectObservable(out).toBe('ab 3ms (wFE)R 4ms (Dd|)', {
+      expectObservable(out).toBe('ab 3ms (wFE)(RS) 1ms (Dd|)', {
         a: play(0, 1),
         b: play(1, 2),
         w: { kind: 'played', samples: 4 },
         F: play(2, 3),
         E: playEnd(3, 2, 12),
         R: play(1, 2, true),
+        S: play(2, 3, true),
         D: { kind: 'played', samples: 12 },
         d: { kind: 'drained', totalSamples: 12, drained: true },
       });
