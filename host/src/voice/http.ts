@@ -1,0 +1,234 @@
+/**
+ * HTTP plumbing for the REST adapter: one request with a header timeout, bounded retries for
+ * 429 (honouring Retry-After / retry-after-ms) and 5xx / network failures (exponential backoff),
+ * status → VoiceError mapping, and body reading with an idle timeout. Every message that may carry
+ * server text goes through redact() so the API key cannot leak through an echoing server.
+ */
+import type { RetryPolicy } from './config';
+import type { Secret } from './secret';
+import { redact } from './secret';
+import { VoiceError, type VoiceErrorKind } from './types';
+
+export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
+
+export interface HttpContext {
+  fetch: FetchLike;
+  apiKey: Secret | undefined;
+  retry: RetryPolicy;
+  requestTimeoutMs: number;
+  idleTimeoutMs: number;
+  /** Aborted when the subscriber unsubscribes or the service closes. */
+  signal: AbortSignal;
+  /** Called before each retry wait (for logs and tests). */
+  onRetry?: (info: { attempt: number; delayMs: number; reason: string }) => void;
+}
+
+/** Sleep that ends early (rejecting with 'cancelled') when the signal aborts. */
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) {
+      reject(new VoiceError('cancelled', 'request cancelled'));
+      return;
+    }
+    const onAbort = (): void => {
+      clearTimeout(t);
+      reject(new VoiceError('cancelled', 'request cancelled'));
+    };
+    const t = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Retry-After as milliseconds: `retry-after-ms`, or Retry-After seconds or HTTP date. */
+export function retryAfterMs(headers: Headers, now = Date.now()): number | undefined {
+  const ms = headers.get('retry-after-ms');
+  if (ms !== null && /^\s*\d+(\.\d+)?\s*$/.test(ms)) return Math.ceil(Number(ms));
+  const ra = headers.get('retry-after');
+  if (ra === null) return undefined;
+  if (/^\s*\d+(\.\d+)?\s*$/.test(ra)) return Math.ceil(Number(ra) * 1000);
+  const date = Date.parse(ra);
+  if (!Number.isNaN(date)) return Math.max(0, date - now);
+  return undefined;
+}
+
+function kindForStatus(status: number): VoiceErrorKind {
+  if (status === 401 || status === 403) return 'auth';
+  if (status === 429) return 'rate-limited';
+  if (status === 408) return 'timeout';
+  if (status >= 500) return 'server';
+  return 'bad-request';
+}
+
+/** The server's own error text from an OpenAI-style `{ error: { message } }` body, or plain text. */
+function serverMessage(body: string): string {
+  let msg = body.trim();
+  try {
+    const j = JSON.parse(body) as unknown;
+    if (typeof j === 'object' && j !== null) {
+      const e = (j as Record<string, unknown>).error;
+      if (typeof e === 'string') msg = e;
+      else if (
+        typeof e === 'object' &&
+        e !== null &&
+        typeof (e as Record<string, unknown>).message === 'string'
+      ) {
+        msg = (e as Record<string, unknown>).message as string;
+      } else if (typeof (j as Record<string, unknown>).detail === 'string') {
+        msg = (j as Record<string, unknown>).detail as string;
+      }
+    }
+  } catch {
+    // not JSON: keep the text
+  }
+  return msg.length > 300 ? msg.slice(0, 300) + '…' : msg;
+}
+
+function isAbort(e: unknown): boolean {
+  return e instanceof Error && (e.name === 'AbortError' || e.name === 'TimeoutError');
+}
+
+function describeNetworkError(e: unknown): string {
+  if (!(e instanceof Error)) return String(e);
+  const cause = (e as Error & { cause?: unknown }).cause;
+  const code =
+    cause instanceof Error && 'code' in cause ? String((cause as { code: unknown }).code) : undefined;
+  return code ? `${e.message} (${code})` : e.message;
+}
+
+/**
+ * POST with retries. `makeInit` is called per attempt (bodies such as FormData are rebuilt).
+ * Resolves with a 2xx Response whose body has not been read; rejects with a VoiceError.
+ */
+export async function request(
+  ctx: HttpContext,
+  url: string,
+  what: string,
+  makeInit: () => RequestInit,
+): Promise<Response> {
+  const { retry } = ctx;
+  for (let attempt = 0; ; attempt++) {
+    if (ctx.signal.aborted) throw new VoiceError('cancelled', `${what}: cancelled`);
+    const ctrl = new AbortController();
+    const onAbort = (): void => ctrl.abort();
+    ctx.signal.addEventListener('abort', onAbort, { once: true });
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      ctrl.abort();
+    }, ctx.requestTimeoutMs);
+    let res: Response;
+    try {
+      const init = makeInit();
+      const headers = new Headers(init.headers);
+      if (ctx.apiKey && !ctx.apiKey.empty) headers.set('authorization', `Bearer ${ctx.apiKey.reveal()}`);
+      res = await ctx.fetch(url, { ...init, headers, signal: ctrl.signal });
+    } catch (e) {
+      clearTimeout(timer);
+      ctx.signal.removeEventListener('abort', onAbort);
+      if (ctx.signal.aborted) throw new VoiceError('cancelled', `${what}: cancelled`);
+      if (timedOut) {
+        throw new VoiceError('timeout', `${what}: no response within ${String(ctx.requestTimeoutMs)} ms`);
+      }
+      const reason = redact(describeNetworkError(e), ctx.apiKey);
+      if (attempt < retry.maxRetries && !isAbort(e)) {
+        const delay = backoff(retry, attempt);
+        ctx.onRetry?.({ attempt: attempt + 1, delayMs: delay, reason });
+        await sleep(delay, ctx.signal);
+        continue;
+      }
+      throw new VoiceError('network', `${what}: ${reason}`);
+    }
+    // Headers arrived: the header timeout is over; the caller's body reads use the idle timeout.
+    clearTimeout(timer);
+    ctx.signal.removeEventListener('abort', onAbort);
+    // Keep aborting the body when the caller aborts.
+    if (!ctx.signal.aborted) ctx.signal.addEventListener('abort', () => ctrl.abort(), { once: true });
+    if (res.ok) return res;
+    const text = await readAll(ctx, res, what).then(
+      (b) => new TextDecoder().decode(b),
+      () => '',
+    );
+    const msg = redact(serverMessage(text), ctx.apiKey);
+    const kind = kindForStatus(res.status);
+    const ra = retryAfterMs(res.headers);
+    const retryable = res.status === 429 || res.status >= 500;
+    if (retryable && attempt < retry.maxRetries) {
+      const delay = ra ?? backoff(retry, attempt);
+      if (delay <= retry.maxDelayMs) {
+        ctx.onRetry?.({ attempt: attempt + 1, delayMs: delay, reason: `HTTP ${String(res.status)}` });
+        await sleep(delay, ctx.signal);
+        continue;
+      }
+      // The server wants a longer pause than we may wait: report it instead.
+    }
+    const tail = msg ? `: ${msg}` : '';
+    const after = ra !== undefined ? ` (retry after ${String(ra)} ms)` : '';
+    const tries = attempt > 0 ? ` after ${String(attempt + 1)} attempts` : '';
+    throw new VoiceError(kind, `${what}: HTTP ${String(res.status)}${tries}${tail}${after}`, res.status, ra);
+  }
+}
+
+/** Exponential backoff with ±25 % jitter, capped. */
+export function backoff(retry: RetryPolicy, attempt: number): number {
+  const base = retry.baseDelayMs * 2 ** attempt;
+  const jitter = base * (Math.random() * 0.5 - 0.25);
+  return Math.min(retry.maxDelayMs, Math.max(0, Math.round(base + jitter)));
+}
+
+/** Read body chunks with an idle timeout; yields Uint8Array chunks. */
+export async function* readChunks(ctx: HttpContext, res: Response, what: string): AsyncGenerator<Uint8Array> {
+  if (!res.body) return;
+  const reader = res.body.getReader();
+  try {
+    for (;;) {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new VoiceError('timeout', `${what}: no data for ${String(ctx.idleTimeoutMs)} ms`)),
+          ctx.idleTimeoutMs,
+        );
+      });
+      let r: Awaited<ReturnType<typeof reader.read>>;
+      try {
+        r = await Promise.race([reader.read(), timeout]);
+      } catch (e) {
+        if (e instanceof VoiceError) throw e;
+        if (ctx.signal.aborted) throw new VoiceError('cancelled', `${what}: cancelled`);
+        throw new VoiceError(
+          'network',
+          `${what}: connection lost while reading (${redact(describeNetworkError(e), ctx.apiKey)})`,
+        );
+      } finally {
+        clearTimeout(timer);
+      }
+      if (r.done) return;
+      if (r.value && r.value.length > 0) yield r.value;
+    }
+  } finally {
+    reader.cancel().catch(() => undefined);
+    try {
+      reader.releaseLock();
+    } catch {
+      // already released
+    }
+  }
+}
+
+export async function readAll(ctx: HttpContext, res: Response, what: string): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  let n = 0;
+  for await (const c of readChunks(ctx, res, what)) {
+    parts.push(c);
+    n += c.length;
+  }
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}

@@ -1,0 +1,68 @@
+import type { Observable } from 'rxjs';
+import {
+  voiceConfigFromEnv,
+  VoiceError,
+  type VoiceConfig,
+  type VoiceEvent,
+} from '../../../host/src/voice/index';
+
+export const KEY = 'sk-proj-CANARYKEY-9f8e7d6c5b4a3210';
+
+export interface Outcome {
+  events: VoiceEvent[];
+  error?: VoiceError;
+}
+
+/** Subscribe and collect everything until complete or error (bounded by timeoutMs). */
+export function collect(obs: Observable<VoiceEvent>, timeoutMs = 10000): Promise<Outcome> {
+  return new Promise((resolve, reject) => {
+    const events: VoiceEvent[] = [];
+    const t = setTimeout(() => {
+      sub.unsubscribe();
+      reject(
+        new Error(`no completion within ${String(timeoutMs)} ms; got ${events.map((e) => e.kind).join(',')}`),
+      );
+    }, timeoutMs);
+    const sub = obs.subscribe({
+      next: (e) => events.push(e),
+      complete: () => {
+        clearTimeout(t);
+        resolve({ events });
+      },
+      error: (e: unknown) => {
+        clearTimeout(t);
+        if (!(e instanceof VoiceError)) reject(e instanceof Error ? e : new Error(String(e)));
+        else resolve({ events, error: e });
+      },
+    });
+  });
+}
+
+export function audioOf(events: VoiceEvent[]): Array<Extract<VoiceEvent, { kind: 'audio' }>> {
+  return events.filter((e): e is Extract<VoiceEvent, { kind: 'audio' }> => e.kind === 'audio');
+}
+
+export function restConfig(baseUrl: string, extra: Record<string, string> = {}): VoiceConfig {
+  return voiceConfigFromEnv({
+    BUDLINK_VOICE: 'rest',
+    OPENAI_API_KEY: KEY,
+    OPENAI_BASE_URL: baseUrl,
+    BUDLINK_TIMEOUT_MS: '2000',
+    BUDLINK_IDLE_TIMEOUT_MS: '2000',
+    BUDLINK_RETRY_BASE_MS: '5',
+    BUDLINK_RETRY_MAX_MS: '200',
+    ...extra,
+  });
+}
+
+export function tone(n: number, hz: number, rate: number, amp = 8000): Int16Array {
+  const x = new Int16Array(n);
+  for (let i = 0; i < n; i++) x[i] = Math.round(amp * Math.sin((2 * Math.PI * hz * i) / rate));
+  return x;
+}
+
+/** Assert nothing about the error exposes the key. */
+export function keyFree(err: unknown): string {
+  const e = err as Error;
+  return [e.message, String(e), JSON.stringify(e), e.stack ?? ''].join('\n');
+}
