@@ -46,6 +46,12 @@ export interface EarbudOptions {
   link?: LinkModelOptions;
   name?: string;
   address?: string;
+  /**
+   * Where the program's code lives for JsVar accounting: 'storage' (default: uploaded to Storage and
+   * run with load(), function bodies stay in flash) or 'ram' (sent line by line to the REPL: function
+   * bodies are copied into JsVars).
+   */
+  upload?: 'ram' | 'storage';
 }
 
 export interface EarbudStats {

@@ -1,0 +1,450 @@
+/**
+ * The simulated earbud: the BUILT firmware bundle (firmware/dist/<board>.min.js) running on an emulated
+ * Espruino (device.ts) with a microphone fed from WAV files or sample arrays, a speaker whose samples are
+ * captured, a button, Storage that survives power cycles, and a BLE link model in front of one central.
+ *
+ * Clocks: 'virtual' (default) moves only when advance(ms) is called, deterministically; 'real' runs the
+ * device on the host clock × speed (for the BlueZ emulator and `npm start`).
+ */
+import { readFileSync, existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { BOARDS, type BoardProfile } from '../boards/index';
+import { Device, type DeviceStats, type MicSource } from './device';
+import type { LinkStats } from './link';
+import type { EarbudOptions, EarbudStats, SimCentral, SimPeripheral, SimService } from './types';
+import { quantise16to8, readWav, resampleLinear } from './wav';
+
+export type {
+  EarbudOptions,
+  EarbudStats,
+  SimCentral,
+  SimPeripheral,
+  SimService,
+  LinkModelOptions,
+} from './types';
+export { readWav, writeWav, parseWav, encodeWav, quantise16to8, WavError, type Wav } from './wav';
+export { COST_UNITS_PER_SECOND, NATIVE_COST_PER_ELEMENT } from './device';
+
+/** Default path of a board's built bundle. */
+export function bundlePathFor(board: string): string {
+  return fileURLToPath(new URL(`../dist/${board}.min.js`, import.meta.url));
+}
+
+/** TX queue depth of the SoftDevice configuration Espruino uses (hvn_tx_queue_size). */
+const DEFAULT_QUEUE_DEPTH = 6;
+
+const CHIP_MTU: Record<string, number> = { nrf52832: 53, nrf52833: 53, nrf52840: 131 };
+const CHIP_STORAGE: Record<string, number> = {
+  nrf52832: 40 * 1024,
+  nrf52833: 160 * 1024,
+  nrf52840: 512 * 1024,
+};
+
+export class SimError extends Error {
+  constructor(
+    readonly kind: 'unknown-board' | 'no-bundle' | 'boot-failed' | 'bad-input' | 'wrong-clock' | 'stopped',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'SimError';
+  }
+}
+
+/** The microphone: queued 8-bit samples, each chunk at its own rate; silence (128) when empty. */
+class MicQueue implements MicSource {
+  private chunks: { data: Uint8Array; rate: number; resampled: Map<number, Uint8Array> }[] = [];
+  private pos = 0;
+  consumed = 0;
+
+  push(data: Uint8Array, rate: number): void {
+    if (data.length > 0) this.chunks.push({ data, rate, resampled: new Map() });
+  }
+
+  clear(): void {
+    this.chunks = [];
+    this.pos = 0;
+  }
+
+  /** Samples still queued, at `rate`. */
+  pending(rate: number): number {
+    let n = 0;
+    for (let i = 0; i < this.chunks.length; i++) {
+      const c = this.chunks[i]!;
+      const len = c.rate === rate ? c.data.length : Math.floor((c.data.length * rate) / c.rate);
+      n += i === 0 ? len - this.pos : len;
+    }
+    return Math.max(0, n);
+  }
+
+  next(rate: number): number {
+    for (;;) {
+      const c = this.chunks[0];
+      if (!c) return 128;
+      let d = c.data;
+      if (c.rate !== rate) {
+        let r = c.resampled.get(rate);
+        if (!r) c.resampled.set(rate, (r = resampleLinear(c.data, c.rate, rate)));
+        d = r;
+      }
+      if (this.pos < d.length) {
+        this.consumed++;
+        return d[this.pos++]!;
+      }
+      this.chunks.shift();
+      this.pos = 0;
+    }
+  }
+}
+
+export interface EarbudStatsFull extends EarbudStats {
+  /** JsVars in use right after boot (E.on('init') handlers included). */
+  bootJsVars: number;
+  outOfMemory: number;
+  watchdogResets: number;
+  /** Power cycles and watchdog resets. */
+  reboots: number;
+  notificationsSent: number;
+  notificationsTruncated: number;
+  notificationsQueueFull: number;
+  notificationsLost: number;
+  writesDelivered: number;
+  /** Sum of cost units over every JS job. */
+  totalCost: number;
+  /** Cost units spent in input-Waveform 'buffer' handlers, and how many ran. */
+  inputHandlerCost: number;
+  inputBuffers: number;
+  /** Device time since the last power-on (ms). */
+  uptimeMs: number;
+}
+
+export class SimulatedEarbud implements SimPeripheral {
+  readonly address: string;
+  readonly board: BoardProfile;
+  /** Console output of the device (console.log, Bluetooth.write, errors), one line per entry. */
+  readonly logs: string[] = [];
+  private readonly source: string;
+  private readonly storage = new Map<string, Uint8Array>();
+  private readonly mic = new MicQueue();
+  private readonly speakerOut: number[] = [];
+  private device!: Device;
+  private central: SimCentral | null = null;
+  private bootJsVars = 0;
+  private reboots = 0;
+  private prior: DeviceStats & LinkStats = emptyTotals();
+  private hostTimer: NodeJS.Timeout | null = null;
+  private hostStart = 0;
+  private simStart = 0;
+  /** Sim time at the last power-on (device clocks restart at 0). */
+  private bootOffset = 0;
+  private stopped = false;
+
+  private constructor(private readonly options: EarbudOptions) {
+    const b = BOARDS[options.board];
+    if (!b)
+      throw new SimError(
+        'unknown-board',
+        `unknown board '${options.board}' (known: ${Object.keys(BOARDS).join(', ')})`,
+      );
+    this.board = b;
+    const path = options.bundlePath ?? bundlePathFor(options.board);
+    if (!existsSync(path))
+      throw new SimError(
+        'no-bundle',
+        `no firmware bundle at ${path}: run \`npm run build -w firmware\` first`,
+      );
+    this.source = readFileSync(path, 'utf8');
+    this.address = options.address ?? addressFor(options.board, options.link?.seed ?? 1);
+    this.powerOn();
+    if ((options.clock ?? 'virtual') === 'real') this.startRealTime();
+  }
+
+  /** Load the bundle, boot it (E.on('init') included) and return the running earbud. */
+  static create(options: EarbudOptions): SimulatedEarbud {
+    return new SimulatedEarbud(options);
+  }
+
+  // ------------------------------------------------------------------------------ SimPeripheral
+
+  get name(): string {
+    return this.device.name();
+  }
+
+  get connected(): boolean {
+    return this.device.link.connected;
+  }
+
+  advertisedServices(): string[] {
+    return this.device.advertisedServices();
+  }
+
+  services(): SimService[] {
+    return this.device.gatt();
+  }
+
+  connect(central: SimCentral, options: { mtu: number }): void {
+    this.assertRunning();
+    if (this.device.link.connected) throw new Error(`${this.name} is already connected`);
+    this.central = central;
+    this.device.connectCentral(central, options.mtu);
+  }
+
+  disconnect(): void {
+    this.assertRunning();
+    this.central = null;
+    this.device.disconnectCentral('local');
+  }
+
+  write(charUuid: string, value: Uint8Array): void {
+    this.assertRunning();
+    this.device.centralWrite(charUuid, value);
+  }
+
+  read(charUuid: string): Uint8Array {
+    return this.device.centralRead(charUuid);
+  }
+
+  // ------------------------------------------------------------------------------ time
+
+  /** Sim time in ms (continues across power cycles). */
+  get now(): number {
+    return this.bootOffset + this.device.now;
+  }
+
+  /** Virtual clock: run the device for `ms` of device time. */
+  advance(ms: number): void {
+    this.assertRunning();
+    if (this.hostTimer !== null)
+      throw new SimError('wrong-clock', 'advance() is for the virtual clock; this earbud runs in real time');
+    if (!(ms >= 0)) throw new SimError('bad-input', `advance: bad duration ${ms}`);
+    this.runTo(this.now + ms);
+  }
+
+  private runTo(simT: number): void {
+    for (let guard = 0; guard < 1000; guard++) {
+      this.device.runUntil(simT - this.bootOffset);
+      if (!this.device.rebootRequested) return;
+      this.reboot(this.device.rebootRequested);
+    }
+  }
+
+  private startRealTime(): void {
+    const speed = this.options.speed ?? 1;
+    if (!(speed > 0)) throw new SimError('bad-input', `speed must be > 0, got ${speed}`);
+    this.hostStart = performance.now();
+    this.simStart = this.now;
+    this.hostTimer = setInterval(() => {
+      if (this.stopped) return;
+      try {
+        this.runTo(this.simStart + (performance.now() - this.hostStart) * speed);
+      } catch (e) {
+        this.logs.push(`[sim] real-time pump failed: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }, 4);
+  }
+
+  // ------------------------------------------------------------------------------ inputs
+
+  /**
+   * Queue audio for the microphone (played from the next ADC sample on). Int16Array: 16-bit signed
+   * samples, quantised like the nRF52 ADC (top 8 bits, 128 = zero). Uint8Array: 8-bit unsigned as is.
+   */
+  feedAudio(samples: Int16Array | Uint8Array, sampleRate: number): void {
+    if (!(sampleRate >= 1000 && sampleRate <= 192000))
+      throw new SimError('bad-input', `feedAudio: bad sample rate ${sampleRate}`);
+    const u8 = samples instanceof Int16Array ? quantise16to8(samples) : new Uint8Array(samples);
+    this.mic.push(u8, sampleRate);
+  }
+
+  /** Queue a WAV file (8- or 16-bit PCM; first channel). Returns its duration in ms. */
+  feedWav(path: string): number {
+    const w = readWav(path);
+    this.feedAudio(w.samples, w.sampleRate);
+    return (w.samples.length * 1000) / w.sampleRate;
+  }
+
+  /** Queue `ms` of digital silence (128) at the board's rate. */
+  feedSilence(ms: number): void {
+    const n = Math.round((ms * this.board.sampleRate) / 1000);
+    this.mic.push(new Uint8Array(n).fill(128), this.board.sampleRate);
+  }
+
+  /** Drop audio not yet sampled. */
+  clearAudio(): void {
+    this.mic.clear();
+  }
+
+  /** Audio samples queued but not yet sampled, at the board's rate. */
+  pendingAudioSamples(): number {
+    return this.mic.pending(this.board.sampleRate);
+  }
+
+  /** Press the button now and release it `ms` later (device time). */
+  pressButton(ms: number): void {
+    this.assertRunning();
+    const pin = this.board.button;
+    const down = this.board.buttonActiveLow ? 0 : 1;
+    const dev = this.device;
+    dev.setPinLevel(pin, down, dev.now);
+    dev.at(dev.now + Math.max(0, ms), (t) => dev.setPinLevel(pin, 1 - down, t));
+  }
+
+  // ------------------------------------------------------------------------------ outputs
+
+  /** Every sample the speaker played so far (8-bit unsigned, 128 = silence). */
+  speakerSamples(): Uint8Array {
+    return Uint8Array.from(this.speakerOut);
+  }
+
+  /** LED levels as last written (pin name -> 0/1). */
+  leds(): Record<string, number> {
+    return Object.fromEntries(this.device.leds);
+  }
+
+  /** Storage files (persist across power cycles of this instance). */
+  storageFiles(): Record<string, Uint8Array> {
+    return Object.fromEntries([...this.storage].map(([k, v]) => [k, new Uint8Array(v)]));
+  }
+
+  stats(): EarbudStatsFull {
+    const d = this.device.stats;
+    const l = this.device.link.stats;
+    const p = this.prior;
+    return {
+      jsVarsUsed: this.device.measure(),
+      jsVarsTotal: this.board.jsVars,
+      overruns: p.overruns + d.overruns,
+      handlerErrors: p.handlerErrors + d.handlerErrors,
+      notificationsDropped: p.notificationsDropped + l.notificationsDropped,
+      maxHandlerCost: Math.max(p.maxHandlerCost, d.maxHandlerCost),
+      bootJsVars: this.bootJsVars,
+      outOfMemory: p.outOfMemory + d.outOfMemory,
+      watchdogResets: p.watchdogResets + d.watchdogResets,
+      reboots: this.reboots,
+      notificationsSent: p.notificationsSent + l.notificationsSent,
+      notificationsTruncated: p.notificationsTruncated + l.notificationsTruncated,
+      notificationsQueueFull: p.notificationsQueueFull + l.notificationsQueueFull,
+      notificationsLost: p.notificationsLost + l.notificationsLost,
+      writesDelivered: p.writesDelivered + l.writesDelivered,
+      totalCost: p.totalCost + d.totalCost,
+      inputHandlerCost: p.inputHandlerCost + d.inputHandlerCost,
+      inputBuffers: p.inputBuffers + d.inputBuffers,
+      uptimeMs: this.device.now,
+    };
+  }
+
+  // ------------------------------------------------------------------------------ power
+
+  /** Cut power and boot again: RAM, timers and the connection are lost; Storage is kept. */
+  powerCycle(): void {
+    this.assertRunning();
+    this.reboot('power cycle');
+  }
+
+  /** Stop the simulation (real-time pump included) and release everything. Idempotent. */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.hostTimer !== null) clearInterval(this.hostTimer);
+    this.hostTimer = null;
+    this.device.halt();
+  }
+
+  private assertRunning(): void {
+    if (this.stopped) throw new SimError('stopped', 'this simulated earbud was stopped');
+  }
+
+  private reboot(why: string): void {
+    const old = this.device;
+    const simNow = this.bootOffset + old.now;
+    this.logs.push(`[sim] reboot: ${why}`);
+    if (old.link.connected) old.disconnectCentral('power-cycle');
+    this.central = null;
+    old.halt();
+    this.prior = addTotals(this.prior, old.stats, old.link.stats);
+    this.reboots++;
+    this.bootOffset = simNow;
+    this.powerOn();
+  }
+
+  private powerOn(): void {
+    const b = this.board;
+    const link = this.options.link ?? {};
+    this.device = new Device(
+      {
+        board: b.id,
+        jsVars: b.jsVars,
+        blocksize: b.jsVarBytes,
+        deviceMaxMtu: Math.min(link.mtu ?? 247, CHIP_MTU[b.chip] ?? b.maxPayload + 3),
+        packetsPerInterval: link.packetsPerInterval ?? b.packetsPerInterval,
+        queueDepth: link.queueDepth ?? DEFAULT_QUEUE_DEPTH,
+        dropRate: link.dropRate ?? 0,
+        intervalMs: link.intervalMs,
+        seed: (link.seed ?? 1) + this.reboots * 7919,
+        code: this.options.upload ?? 'storage',
+        button: b.button,
+        buttonActiveLow: b.buttonActiveLow,
+        defaultName: this.options.name ?? `${b.name.split(' ')[0]} ${this.addressSuffix()}`,
+        storage: this.storage,
+        storageBytes: CHIP_STORAGE[b.chip] ?? 40 * 1024,
+      },
+      this.mic,
+      this.logs,
+      this.speakerOut,
+    );
+    const ok = this.device.boot(this.source, `${b.id}.min.js`);
+    // Let E.on('init') handlers and anything queued at boot run before anyone can connect.
+    for (let i = 0; i < 100; i++) {
+      const b = this.device.busy();
+      this.device.runUntil(b.until);
+      if (!this.device.busy().pending) break;
+    }
+    this.bootJsVars = this.device.measure();
+    if (!ok) this.logs.push('[sim] boot code threw at top level: the program stopped there');
+  }
+
+  private addressSuffix(): string {
+    return this.address.slice(-5).replace(':', '').toLowerCase();
+  }
+}
+
+function addressFor(board: string, seed: number): string {
+  let h = 2166136261 ^ seed;
+  for (let i = 0; i < board.length; i++) h = Math.imul(h ^ board.charCodeAt(i), 16777619);
+  const bytes = [
+    0xc0 | ((h >>> 24) & 0x3f),
+    (h >>> 16) & 0xff,
+    (h >>> 8) & 0xff,
+    h & 0xff,
+    (seed >>> 8) & 0xff,
+    seed & 0xff,
+  ];
+  return bytes.map((x) => x.toString(16).padStart(2, '0').toUpperCase()).join(':');
+}
+
+function emptyTotals(): DeviceStats & LinkStats {
+  return {
+    overruns: 0,
+    handlerErrors: 0,
+    maxHandlerCost: 0,
+    inputHandlerCost: 0,
+    inputBuffers: 0,
+    totalCost: 0,
+    outOfMemory: 0,
+    watchdogResets: 0,
+    jobs: 0,
+    notificationsSent: 0,
+    notificationsDropped: 0,
+    notificationsQueueFull: 0,
+    notificationsLost: 0,
+    notificationsTruncated: 0,
+    writesDelivered: 0,
+  };
+}
+
+function addTotals(a: DeviceStats & LinkStats, d: DeviceStats, l: LinkStats): DeviceStats & LinkStats {
+  const out = { ...a };
+  for (const k of Object.keys(d) as (keyof DeviceStats)[])
+    out[k] = k === 'maxHandlerCost' ? Math.max(a[k], d[k]) : a[k] + d[k];
+  for (const k of Object.keys(l) as (keyof LinkStats)[]) out[k] = a[k] + l[k];
+  return out;
+}

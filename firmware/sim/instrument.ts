@@ -1,0 +1,263 @@
+/**
+ * Source instrumentation of the built bundle before it runs in the simulator (the bundle file itself is
+ * never changed). Three rewrites, all by text insertion at acorn node offsets:
+ *
+ * 1. Cost counting. Before every statement the simulator adds that statement's own weight (the number of
+ *    AST nodes in it, excluding nested statements and function bodies, which count when they run) to
+ *    `__$k.c`, and calls `__$k.x()` when it passes `__$k.l` (used to interrupt a job: out of memory, a
+ *    hung handler). Loop bodies also carry the weight of the loop's test and update; expression-bodied
+ *    arrows carry their body's weight. The unit, "cost units" (~ AST nodes evaluated), is calibrated in
+ *    README.md.
+ * 2. `Builtin.prototype.name` in read position becomes `(void 0)`: on Espruino `X.prototype.method` is
+ *    undefined for built-ins (`Array.prototype.slice.call` fails there, so it must fail here too).
+ * 3. Module-scope exposure for memory accounting: when the program is one IIFE (esbuild's format), a
+ *    function returning the IIFE's top-level bindings is registered with `__$k.scope(...)`, so the JsVar
+ *    walker can see state held in that closure.
+ */
+import * as acorn from 'acorn';
+
+type AnyNode = acorn.Node & Record<string, unknown>;
+
+/** Built-in constructors whose prototype members Espruino does not expose. */
+const BUILTINS = new Set([
+  'Array',
+  'Object',
+  'String',
+  'Number',
+  'Boolean',
+  'Function',
+  'Date',
+  'RegExp',
+  'Error',
+  'TypeError',
+  'RangeError',
+  'SyntaxError',
+  'ReferenceError',
+  'InternalError',
+  'Promise',
+  'ArrayBuffer',
+  'DataView',
+  'Uint8Array',
+  'Int8Array',
+  'Uint8ClampedArray',
+  'Uint16Array',
+  'Int16Array',
+  'Uint32Array',
+  'Int32Array',
+  'Float32Array',
+  'Float64Array',
+  'JSON',
+  'Math',
+]);
+
+const STATEMENT_LIST_KEYS = new Set(['body', 'consequent']);
+
+export interface InstrumentResult {
+  code: string;
+  /** Statements instrumented (for diagnostics). */
+  statements: number;
+  /** `X.prototype.y` reads rewritten to undefined. */
+  prototypeReads: number;
+  /** Whether the module scope of an IIFE bundle was exposed. */
+  scopeExposed: boolean;
+}
+
+function isNode(v: unknown): v is AnyNode {
+  return v !== null && typeof v === 'object' && typeof (v as { type?: unknown }).type === 'string';
+}
+
+function isStatement(n: AnyNode): boolean {
+  return (
+    (n.type.endsWith('Statement') && n.type !== 'ExpressionStatement') ||
+    n.type === 'ExpressionStatement' ||
+    n.type === 'VariableDeclaration' ||
+    n.type === 'FunctionDeclaration' ||
+    n.type === 'ClassDeclaration'
+  );
+}
+
+function isFunction(n: AnyNode): boolean {
+  return (
+    n.type === 'FunctionExpression' ||
+    n.type === 'FunctionDeclaration' ||
+    n.type === 'ArrowFunctionExpression'
+  );
+}
+
+function children(n: AnyNode): AnyNode[] {
+  const out: AnyNode[] = [];
+  for (const k of Object.keys(n)) {
+    if (k === 'type' || k === 'start' || k === 'end' || k === 'loc' || k === 'range') continue;
+    const v = n[k];
+    if (Array.isArray(v)) {
+      for (const x of v) if (isNode(x)) out.push(x);
+    } else if (isNode(v)) out.push(v);
+  }
+  return out;
+}
+
+/** Nodes in `n` that run when `n` itself runs: stops at nested statements and function bodies. */
+function ownWeight(n: AnyNode, root = true): number {
+  if (!root && (isStatement(n) || n.type === 'SwitchCase' || n.type === 'CatchClause')) return 0;
+  if (!root && isFunction(n)) return 1;
+  if (n.type === 'ClassBody') return 1;
+  let w = 1;
+  for (const c of children(n)) w += ownWeight(c, false);
+  return w;
+}
+
+interface Insertion {
+  pos: number;
+  text: string;
+  /** Closers sort before openers at the same offset; inner closers first, outer openers first. */
+  kind: 0 | 1;
+  depth: number;
+}
+
+export function instrument(source: string): InstrumentResult {
+  const ast = acorn.parse(source, { ecmaVersion: 2022, sourceType: 'script' }) as unknown as AnyNode;
+  const ins: Insertion[] = [];
+  let statements = 0;
+  let prototypeReads = 0;
+  const counter = (w: number): string => `if((__$k.c+=${w})>__$k.l)__$k.x();`;
+
+  const wrapStatement = (s: AnyNode, extra: number, depth: number): void => {
+    // A statement in a single-statement position (if/loop body): wrap it in a block with its counter.
+    if (s.type === 'BlockStatement') {
+      if (extra > 0) ins.push({ pos: s.start + 1, text: counter(extra), kind: 1, depth: depth + 1 });
+      return;
+    }
+    statements++;
+    ins.push({ pos: s.start, text: `{${counter(ownWeight(s) + extra)}`, kind: 1, depth });
+    ins.push({ pos: s.end, text: '}', kind: 0, depth });
+  };
+
+  const visit = (n: AnyNode, depth: number, writeTarget: boolean): void => {
+    // Rewrite Builtin.prototype.x reads.
+    if (
+      n.type === 'MemberExpression' &&
+      !writeTarget &&
+      isNode(n.object) &&
+      n.object.type === 'MemberExpression' &&
+      !n.object.computed &&
+      isNode(n.object.object) &&
+      n.object.object.type === 'Identifier' &&
+      BUILTINS.has(n.object.object.name as string) &&
+      isNode(n.object.property) &&
+      n.object.property.name === 'prototype'
+    ) {
+      prototypeReads++;
+      ins.push({ pos: n.start, text: '(void 0/*', kind: 1, depth: 1e9 });
+      ins.push({ pos: n.end, text: '*/)', kind: 0, depth: 1e9 });
+      return; // nothing inside can run
+    }
+    for (const k of Object.keys(n)) {
+      const v = n[k];
+      if (Array.isArray(v) && STATEMENT_LIST_KEYS.has(k)) {
+        for (const s of v) {
+          if (!isNode(s)) continue;
+          if (isStatement(s) && !(s.type === 'ExpressionStatement' && typeof s.directive === 'string')) {
+            statements++;
+            ins.push({ pos: s.start, text: counter(ownWeight(s)), kind: 1, depth: depth + 1 });
+          }
+          visit(s, depth + 1, false);
+        }
+        continue;
+      }
+      const single =
+        ((n.type === 'IfStatement' && (k === 'consequent' || k === 'alternate')) ||
+          (/(For|While|DoWhile|ForIn|ForOf|With)Statement$/.test(n.type) && k === 'body')) &&
+        isNode(v);
+      if (single) {
+        let extra = 0;
+        if (n.type === 'ForStatement') {
+          if (isNode(n.test)) extra += ownWeight(n.test, true);
+          if (isNode(n.update)) extra += ownWeight(n.update, true);
+        } else if (n.type === 'WhileStatement' || n.type === 'DoWhileStatement') {
+          if (isNode(n.test)) extra += ownWeight(n.test, true);
+        } else if (n.type === 'ForInStatement' || n.type === 'ForOfStatement') extra += 1;
+        wrapStatement(v, extra, depth + 1);
+        visit(v, depth + 2, false);
+        continue;
+      }
+      if (n.type === 'ArrowFunctionExpression' && k === 'body' && isNode(v) && v.type !== 'BlockStatement') {
+        ins.push({ pos: v.start, text: `(__$k.c+=${ownWeight(v)},`, kind: 1, depth: depth + 1 });
+        ins.push({ pos: v.end, text: ')', kind: 0, depth: depth + 1 });
+        visit(v, depth + 2, false);
+        continue;
+      }
+      const lhs =
+        (n.type === 'AssignmentExpression' && k === 'left') ||
+        (n.type === 'UpdateExpression' && k === 'argument') ||
+        (n.type === 'UnaryExpression' && n.operator === 'delete' && k === 'argument');
+      if (Array.isArray(v)) {
+        for (const x of v) if (isNode(x)) visit(x, depth + 1, false);
+      } else if (isNode(v)) visit(v, depth + 1, lhs);
+    }
+  };
+  visit(ast, 0, false);
+
+  // Module scope exposure for an IIFE bundle: `(() => { ... })();` or `(function(){ ... })();`
+  let scopeExposed = false;
+  const body = ast.body as AnyNode[];
+  const iifeBody = findIifeBody(body);
+  if (iifeBody !== null) {
+    const names = topLevelNames(iifeBody.body as AnyNode[]);
+    if (names.length > 0) {
+      const getters = names.map((nm) => `try{o[${JSON.stringify(nm)}]=${nm}}catch(e){}`).join('');
+      ins.push({
+        pos: iifeBody.start + 1,
+        text: `__$k.scope(function(){var o={};${getters}return o});`,
+        kind: 1,
+        depth: -1,
+      });
+      scopeExposed = true;
+    }
+  }
+
+  ins.sort(
+    (a, b) => a.pos - b.pos || a.kind - b.kind || (a.kind === 0 ? b.depth - a.depth : a.depth - b.depth),
+  );
+  let out = '';
+  let last = 0;
+  for (const i of ins) {
+    out += source.slice(last, i.pos) + i.text;
+    last = i.pos;
+  }
+  out += source.slice(last);
+  return { code: out, statements, prototypeReads, scopeExposed };
+}
+
+function findIifeBody(body: AnyNode[]): AnyNode | null {
+  const stmts = body.filter((s) => !(s.type === 'ExpressionStatement' && typeof s.directive === 'string'));
+  if (stmts.length !== 1) return null;
+  const s = stmts[0]!;
+  if (s.type !== 'ExpressionStatement' || !isNode(s.expression)) return null;
+  let e: AnyNode = s.expression;
+  if (e.type === 'UnaryExpression' && isNode(e.argument)) e = e.argument; // !function(){}()
+  if (e.type !== 'CallExpression' || !isNode(e.callee)) return null;
+  let callee: AnyNode = e.callee;
+  if (callee.type === 'MemberExpression' && isNode(callee.object)) callee = callee.object; // (function(){}).call(this)
+  if (!isFunction(callee) || !isNode(callee.body) || callee.body.type !== 'BlockStatement') return null;
+  return callee.body;
+}
+
+function topLevelNames(stmts: AnyNode[]): string[] {
+  const names: string[] = [];
+  const addPattern = (p: AnyNode | null | undefined): void => {
+    if (!isNode(p)) return;
+    if (p.type === 'Identifier') names.push(p.name as string);
+    else if (p.type === 'ObjectPattern')
+      for (const pr of p.properties as AnyNode[]) addPattern((pr.value ?? pr.argument) as AnyNode);
+    else if (p.type === 'ArrayPattern') for (const el of p.elements as (AnyNode | null)[]) addPattern(el);
+    else if (p.type === 'RestElement') addPattern(p.argument as AnyNode);
+    else if (p.type === 'AssignmentPattern') addPattern(p.left as AnyNode);
+  };
+  for (const s of stmts) {
+    if (s.type === 'VariableDeclaration')
+      for (const d of s.declarations as AnyNode[]) addPattern(d.id as AnyNode);
+    else if ((s.type === 'FunctionDeclaration' || s.type === 'ClassDeclaration') && isNode(s.id))
+      names.push(s.id.name as string);
+  }
+  return names;
+}

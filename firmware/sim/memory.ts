@@ -1,0 +1,157 @@
+/**
+ * JsVar accounting: an estimate of how many of Espruino's fixed-size variable blocks ("JsVars") the
+ * program's live data would take on the device, computed by walking the real reachable heap of the vm
+ * context (not a per-board constant). The model follows Espruino's storage layout (src/jsvar.h):
+ *
+ * - Every object, array, function and typed-array view is one JsVar, plus one "name" JsVar per property
+ *   or element. Integers (31-bit), booleans, null and undefined live inside the name JsVar
+ *   (JSV_NAME_INT_INT / JSV_NAME_STRING_INT); floats, strings and objects are a separate JsVar.
+ * - Strings (values or property names): the first block holds 4 characters, each extension block
+ *   `blocksize - 1` more: 1 + ceil((len - 4) / (blocksize - 1)).
+ * - Typed arrays: view + ArrayBuffer + backing string. Backing strings of 32 bytes or more are flat
+ *   strings: one header block + ceil(bytes / blocksize) (a Uint8Array(4096) is ~300 JsVars at 13-14 bytes).
+ *   Views sharing one buffer (subarray) count the buffer once.
+ * - Functions: the function JsVar, its scope link, one name JsVar per parameter, and its code: with
+ *   code uploaded to RAM the body text is a string (chars / 12-ish); executed from Storage the code is a
+ *   reference into flash (one JsVar).
+ * - Closure scopes are invisible to JavaScript; the module scope of an IIFE bundle is exposed by the
+ *   instrumentation (instrument.ts) and walked like an object. State captured only by other closures
+ *   is not counted (a documented under-estimate).
+ * - The interpreter itself (root, hidden root, console, timers list) takes BASELINE_JSVARS.
+ */
+
+import { tagOf } from './natives';
+
+export const BASELINE_JSVARS = 40;
+
+export interface MemoryModel {
+  blocksize: number;
+  /** Where function code lives: 'ram' (uploaded to RAM) or 'storage' (executed from flash). */
+  code: 'ram' | 'storage';
+}
+
+export function stringVars(len: number, blocksize: number): number {
+  return 1 + Math.ceil(Math.max(0, len - 4) / (blocksize - 1));
+}
+
+export function backingVars(bytes: number, blocksize: number): number {
+  if (bytes >= 32) return 1 + Math.ceil(bytes / blocksize);
+  return stringVars(bytes, blocksize);
+}
+
+function isInlineValue(v: unknown): boolean {
+  return (
+    v === undefined ||
+    v === null ||
+    typeof v === 'boolean' ||
+    (typeof v === 'number' && Number.isInteger(v) && v >= -0x40000000 && v < 0x40000000)
+  );
+}
+
+const SKIP_FN_PROPS = new Set(['length', 'name', 'prototype', 'arguments', 'caller']);
+
+/**
+ * Walks values and sums JsVars. One instance per measurement; `seen` makes shared objects count once.
+ * `opaque` objects (the simulator's own globals: E, NRF, pins...) are free: they live in flash on the device.
+ */
+export class JsVarCounter {
+  private readonly seen = new Set<unknown>();
+  constructor(
+    private readonly model: MemoryModel,
+    private readonly opaque: Set<unknown>,
+  ) {}
+
+  /** JsVars for one named slot (a property, variable or element) holding `v`. */
+  slot(name: string | number, v: unknown, depth = Infinity): number {
+    const nameVars = typeof name === 'number' ? 1 : stringVars(name.length, this.model.blocksize);
+    return nameVars + (isInlineValue(v) ? 0 : this.value(v, depth));
+  }
+
+  /** JsVars for a value on its own (0 for inline values, objects already seen, or opaque objects). */
+  value(v: unknown, depth = Infinity): number {
+    const bs = this.model.blocksize;
+    if (isInlineValue(v)) return 0;
+    if (typeof v === 'number') return 1; // float
+    if (typeof v === 'string') return stringVars(v.length, bs);
+    if (typeof v === 'symbol' || typeof v === 'bigint') return 1;
+    if (this.opaque.has(v) || this.seen.has(v)) return 0;
+    this.seen.add(v);
+    const o = v as object;
+    const tag = tagOf(o);
+    if (ArrayBuffer.isView(o)) {
+      let n = 1;
+      if (!this.seen.has(o.buffer)) {
+        this.seen.add(o.buffer);
+        n += 1 + backingVars(o.buffer.byteLength, bs);
+      }
+      return n;
+    }
+    if (tag === 'ArrayBuffer') return 1 + backingVars((o as ArrayBuffer).byteLength, bs);
+    if (depth <= 0) return 1;
+    if (typeof o === 'function') {
+      let n = 2; // function + scope link
+      const src = Function.prototype.toString.call(o);
+      if (src.includes('[native code]')) return 1;
+      n += this.model.code === 'ram' ? stringVars(bodyLength(src), bs) : 1;
+      n += paramCount(src);
+      for (const k of Object.getOwnPropertyNames(o)) {
+        if (SKIP_FN_PROPS.has(k)) continue;
+        n += this.prop(o, k, depth);
+      }
+      const proto = (o as { prototype?: unknown }).prototype;
+      if (proto !== null && typeof proto === 'object' && Object.getOwnPropertyNames(proto).length > 1)
+        n += 1 + this.value(proto, depth - 1);
+      return n;
+    }
+    if (Array.isArray(o)) {
+      let n = 1;
+      for (let i = 0; i < o.length; i++) if (i in o) n += this.slot(i, o[i], depth - 1);
+      return n;
+    }
+    if (tag === 'Date' || tag === 'RegExp') return 2;
+    let n = 1;
+    const proto = Object.getPrototypeOf(o);
+    // A plain object's prototype is its realm's Object.prototype (whose own prototype is null).
+    if (proto !== null && Object.getPrototypeOf(proto) !== null && typeof proto === 'object') {
+      n += 1; // __proto__ link of a class instance
+      n += this.value(proto, depth - 1);
+    }
+    for (const k of Object.getOwnPropertyNames(o)) {
+      if (k === 'constructor') {
+        n += 1;
+        continue;
+      }
+      n += this.prop(o, k, depth);
+    }
+    return n;
+  }
+
+  private prop(o: object, k: string, depth: number): number {
+    const d = Object.getOwnPropertyDescriptor(o, k);
+    if (d === undefined) return 0;
+    if ('value' in d) return this.slot(k, d.value, depth - 1);
+    // getter/setter pair: a name + the accessor functions
+    return (
+      stringVars(k.length, this.model.blocksize) +
+      1 +
+      this.value(d.get, depth - 1) +
+      this.value(d.set, depth - 1)
+    );
+  }
+}
+
+function bodyLength(src: string): number {
+  const brace = src.indexOf('{');
+  const arrow = src.indexOf('=>');
+  if (arrow >= 0 && (brace < 0 || arrow < brace)) return src.length - arrow - 2;
+  return brace >= 0 ? src.length - brace : src.length;
+}
+
+function paramCount(src: string): number {
+  const open = src.indexOf('(');
+  const arrow = src.indexOf('=>');
+  if (open < 0 || (arrow >= 0 && arrow < open)) return 1; // x => ...
+  const close = src.indexOf(')', open);
+  const inner = src.slice(open + 1, close).trim();
+  return inner.length === 0 ? 0 : inner.split(',').length;
+}
