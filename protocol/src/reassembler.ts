@@ -95,7 +95,7 @@ export class Reassembler<T> {
     if (d >= this.window) {
       // The sender cannot hold anything before seq - window + 1 any more.
       this.slide(d - this.window + 1);
-      d = this.window - 1;
+      d = seqDiff(seq, this.nextSeq); // the slide may have delivered frames after the lost ones
     }
     const k = (this.base + d) % this.window;
     if (this.slots[k] !== undefined) return Accept.DUPLICATE;

@@ -1,0 +1,16 @@
+/** A small seeded PRNG (mulberry32) so fuzz and property runs are reproducible. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Integer in 0..n-1. */
+export function below(r: () => number, n: number): number {
+  return Math.floor(r() * n);
+}
