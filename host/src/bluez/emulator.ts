@@ -191,11 +191,15 @@ class Emulator implements BluezEmulator {
     this.adapter = undefined;
     this.objectManager = undefined;
     if (bus !== undefined) {
-      try {
-        await bus.releaseName(BLUEZ_NAME);
-      } catch {
-        // the daemon may be gone already
-      }
+      // On a bus whose daemon is gone the call would never be answered: bound it.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        bus.releaseName(BLUEZ_NAME).catch(() => undefined),
+        new Promise<void>((r) => {
+          timer = setTimeout(r, 500);
+        }),
+      ]);
+      clearTimeout(timer);
       bus.disconnect();
     }
   }
