@@ -58,7 +58,9 @@ export function checkCase(bytes: Uint8Array): number {
   try {
     r = decodeFrame(bytes);
   } catch (e) {
-    throw new Error('decodeFrame threw on ' + Buffer.from(bytes).toString('hex') + ': ' + String(e));
+    throw new Error('decodeFrame threw on ' + Buffer.from(bytes).toString('hex') + ': ' + String(e), {
+      cause: e,
+    });
   }
   if (r.ok) {
     const e = encodeFrame(r.frame);
