@@ -16,9 +16,10 @@ import {
   type ScanOptions,
 } from './link';
 import { LineSplitter } from './lines';
+import { negotiateMtu } from './mtu';
 
 export interface InProcessPeripheralOptions {
-  /** ATT MTU the central negotiates with this peripheral (default 247). */
+  /** ATT MTU the central asks for (default 247); see negotiateMtu for the exchange. */
   mtu?: number;
   /** RSSI reported by scan (default -52 dBm). */
   rssi?: number;
@@ -113,17 +114,18 @@ export class InProcessLink implements Link {
       s.characteristics.some((c) => c.uuid.toLowerCase() === NUS_TX_UUID),
     );
     const address = e.peripheral.address.toUpperCase();
+    const mtu = negotiateMtu(e.mtu, e.peripheral);
     const conn = new InProcessConnection(
       { id: address, address, name: e.peripheral.name, rssi: e.rssi },
       e.peripheral,
-      e.mtu - 3,
+      mtu - 3,
       hasConsole,
       () => {
         if (e.connection === conn) e.connection = undefined;
       },
     );
     try {
-      e.peripheral.connect(conn.central, { mtu: e.mtu });
+      e.peripheral.connect(conn.central, { mtu });
     } catch (err) {
       throw new LinkError(
         'disconnected',

@@ -19,11 +19,15 @@ export interface EchoPeripheralOptions {
   address?: string;
   /** Include the Nordic UART service (default true). */
   console?: boolean;
+  /** Largest ATT MTU it accepts in the MTU exchange (default 517). */
+  maxMtu?: number;
 }
 
 export class EchoPeripheral implements SimPeripheral {
   readonly name: string;
   readonly address: string;
+  /** Largest ATT MTU this peripheral accepts (see negotiateMtu in host/src/ble/mtu.ts). */
+  readonly maxMtu: number;
   private central?: SimCentral;
   private mtu = 23;
   private readonly withConsole: boolean;
@@ -36,6 +40,7 @@ export class EchoPeripheral implements SimPeripheral {
     this.name = options.name ?? 'Budlink-echo';
     this.address = options.address ?? 'C0:FF:EE:00:00:01';
     this.withConsole = options.console ?? true;
+    this.maxMtu = options.maxMtu ?? 517;
   }
 
   get connected(): boolean {
@@ -78,6 +83,7 @@ export class EchoPeripheral implements SimPeripheral {
 
   connect(central: SimCentral, options: { mtu: number }): void {
     if (this.central !== undefined) throw new Error(`${this.name} is already connected`);
+    if (options.mtu > this.maxMtu) throw new Error(`central MTU ${options.mtu} exceeds ${this.maxMtu}`);
     this.central = central;
     this.mtu = options.mtu;
     this.connections += 1;

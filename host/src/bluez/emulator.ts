@@ -17,6 +17,7 @@
  */
 import * as dbus from 'dbus-next';
 import type { SimCentral, SimPeripheral } from '@budlink/firmware/sim';
+import { negotiateMtu } from '../ble/mtu';
 import {
   AdapterIface,
   AgentManagerIface,
@@ -39,7 +40,10 @@ export const ADAPTER_PATH = '/org/bluez/hci0';
 export interface PeripheralOptions {
   /** RSSI reported during discovery, dBm (default -52). */
   rssi?: number;
-  /** ATT MTU the central and this peripheral settle on (default 247). Exposed as the characteristics' MTU. */
+  /**
+   * ATT MTU the emulated central asks for (default 247). The exchange settles on the smaller of this
+   * and the peripheral's `maxMtu` when it has one; the result is the characteristics' MTU property.
+   */
   mtu?: number;
 }
 
@@ -363,8 +367,9 @@ class Emulator implements BluezEmulator {
           this.teardownLink(e, true);
         },
       };
+      const mtu = negotiateMtu(e.mtu, e.peripheral);
       try {
-        e.peripheral.connect(central, { mtu: e.mtu });
+        e.peripheral.connect(central, { mtu });
       } catch (err) {
         throw bluezError(
           ERR.failed,
@@ -374,7 +379,7 @@ class Emulator implements BluezEmulator {
       e.central = central;
       device.Connected = true;
       emitChanged(device, { Connected: true });
-      this.exportGatt(e, central);
+      this.exportGatt(e, central, mtu);
       // Resolved before Connect returns, as bluetoothd does for a cached/fast discovery. node-ble's
       // gatt() reads ServicesResolved and then waits for a change: flipping it later can hang it.
       if (!e.stalled) {
@@ -419,7 +424,7 @@ class Emulator implements BluezEmulator {
     if (gatt !== undefined) for (const p of [...gatt.paths].reverse()) this.unexportObject(p);
   }
 
-  private exportGatt(e: Entry, central: SimCentral): void {
+  private exportGatt(e: Entry, central: SimCentral, mtu: number): void {
     const gatt: GattObjects = { paths: [], ifaces: [], chars: new Map() };
     e.gatt = gatt;
     for (const s of e.peripheral.services()) {
@@ -434,7 +439,7 @@ class Emulator implements BluezEmulator {
         const uuid = c.uuid.toLowerCase();
         const flags = [...c.flags];
         const ch: GattCharacteristicIface = new GattCharacteristicIface(
-          { uuid, service: sPath, flags, mtu: e.mtu },
+          { uuid, service: sPath, flags, mtu },
           {
             read: (offset) => {
               this.assertLive(e, central);
@@ -460,10 +465,10 @@ class Emulator implements BluezEmulator {
                     : false;
               if (!allowed) throw bluezError(ERR.notPermitted, 'Write not permitted');
               if (offset !== 0) throw bluezError(ERR.notSupported, 'Offset writes are not emulated');
-              if (value.length > e.mtu - 3) {
+              if (value.length > mtu - 3) {
                 throw bluezError(
                   ERR.invalidValueLength,
-                  `Invalid Attribute Value Length (${value.length} > ${e.mtu - 3})`,
+                  `Invalid Attribute Value Length (${value.length} > ${mtu - 3})`,
                 );
               }
               try {

@@ -9,7 +9,7 @@ import { linkContract } from './link-contract';
 function peripherals(): { a: EchoPeripheral; b: EchoPeripheral; other: EchoPeripheral } {
   return {
     a: new EchoPeripheral({ name: 'Budlink-A', address: 'C0:FF:EE:00:00:0A' }),
-    b: new EchoPeripheral({ name: 'Budlink-B', address: 'C0:FF:EE:00:00:0B' }),
+    b: new EchoPeripheral({ name: 'Budlink-B', address: 'C0:FF:EE:00:00:0B', maxMtu: 64 }),
     other: new EchoPeripheral({ name: 'Other-C', address: 'C0:FF:EE:00:00:0C', console: false }),
   };
 }
@@ -20,7 +20,7 @@ linkContract(
     const p = peripherals();
     const link = new InProcessLink();
     link.addPeripheral(p.a, { mtu: 247, rssi: -40 });
-    link.addPeripheral(p.b, { mtu: 64, rssi: -70 });
+    link.addPeripheral(p.b, { rssi: -70 });
     link.addPeripheral(p.other);
     return { link, ...p, stop: () => link.close() };
   },
@@ -35,7 +35,7 @@ linkContract(
     const bus = await startPrivateBus();
     const emu = await startBluezEmulator({ busAddress: bus.address });
     emu.addPeripheral(p.a, { mtu: 247, rssi: -40 });
-    emu.addPeripheral(p.b, { mtu: 64, rssi: -70 });
+    emu.addPeripheral(p.b, { rssi: -70 });
     emu.addPeripheral(p.other);
     const link = new NodeBleLink({ busAddress: bus.address, pollIntervalMs: 200, gattTimeoutMs: 2000 });
     return {

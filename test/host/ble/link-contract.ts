@@ -96,9 +96,13 @@ export function linkContract(
       expect(filtered.map((d) => d.name).sort()).to.deep.equal(['Budlink-A', 'Budlink-B']);
     });
 
-    it('connects with payloadSize = ATT MTU - 3 and the device identity', async () => {
+    it('connects with payloadSize = negotiated ATT MTU - 3 and the device identity', async () => {
+      const cb = await connect(h.b);
+      expect(h.b.negotiatedMtu).to.equal(64); // the peripheral's limit wins the MTU exchange
+      expect(cb.payloadSize).to.equal(61);
       const c = await connect(h.a);
       expect(c.payloadSize).to.equal(h.a.negotiatedMtu - 3);
+      expect(h.a.negotiatedMtu).to.equal(247);
       expect(c.payloadSize).to.be.at.least(20);
       expect(c.device.address).to.equal(h.a.address);
       expect(c.device.name).to.equal('Budlink-A');
