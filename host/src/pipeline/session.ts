@@ -643,6 +643,7 @@ export function runSession(
           cs.add(frames$.subscribe({ next: (f) => onFrame(f, c), complete: () => detach(c) }));
           cs.add(c.closed$.subscribe(() => detach(c)));
         },
+        error: (e: unknown) => log.log('error', `no more connections: ${errorText(e)}`, fields()),
       }),
     );
 

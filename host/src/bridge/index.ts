@@ -1,0 +1,214 @@
+/**
+ * The bridge: one Link, one VoiceService, N earbuds. For each device a persistent connection
+ * (reconnect with backoff, host/src/ble/reconnect.ts) feeds a pipeline session
+ * (host/src/pipeline/session.ts). Per-utterance stage timings (wake → end of utterance → service
+ * request → first reply audio → first PLAY → playback end) are collected in `reports` and emitted.
+ */
+import { Observable, Subject, Subscription, defer, tap, type SchedulerLike } from 'rxjs';
+import type { Connection, DisconnectReason, Link } from '../ble/link';
+import { persistentConnection, type BackoffPolicy } from '../ble/reconnect';
+import { runSession, type SessionHooks, type SessionOptions } from '../pipeline/session';
+import type { PhaseTimeouts } from '../pipeline/sessionState';
+import {
+  silentLogger,
+  type DeviceMetrics,
+  type Logger,
+  type Phase,
+  type SessionEvent,
+  type UtteranceReport,
+  type WakeVerifier,
+} from '../pipeline/types';
+import type { VoiceService } from '../voice/types';
+
+export type BridgeEvent =
+  | SessionEvent
+  | { kind: 'connected'; deviceId: string; payloadSize: number; name: string }
+  | { kind: 'disconnected'; deviceId: string; reason: DisconnectReason }
+  | { kind: 'device-error'; deviceId: string; message: string };
+
+export interface BridgeSessionOptions {
+  keepAliveMs?: number;
+  keepAliveTimeoutMs?: number;
+  timeouts?: PhaseTimeouts;
+  nackIntervalMs?: number;
+  ackEveryFrames?: number;
+  playInitialWindow?: number;
+  playStallMs?: number;
+}
+
+export interface BridgeOptions {
+  link: Link;
+  voice: VoiceService;
+  verifier?: WakeVerifier;
+  logger?: Logger;
+  session?: BridgeSessionOptions;
+  reconnect?: BackoffPolicy;
+  hooks?: SessionHooks;
+  scheduler?: SchedulerLike;
+  now?: () => number;
+}
+
+export interface DeviceStatus {
+  deviceId: string;
+  connected: boolean;
+  phase: Phase;
+  board?: string;
+  payloadSize?: number;
+  connections: number;
+  metrics?: DeviceMetrics;
+  utterances: number;
+}
+
+interface DeviceEntry {
+  status: DeviceStatus;
+  sub: Subscription;
+  current?: Connection;
+}
+
+export class Bridge {
+  readonly events$: Observable<BridgeEvent>;
+  readonly reports: UtteranceReport[] = [];
+  private readonly events = new Subject<BridgeEvent>();
+  private readonly devices = new Map<string, DeviceEntry>();
+  private readonly log: Logger;
+  private stopped = false;
+
+  constructor(private readonly options: BridgeOptions) {
+    this.events$ = this.events.asObservable();
+    this.log = options.logger ?? silentLogger;
+  }
+
+  /** Start relaying for a device (idempotent). Connects in the background and keeps reconnecting. */
+  addDevice(deviceId: string): void {
+    if (this.stopped) throw new Error('bridge stopped');
+    if (this.devices.has(deviceId)) return;
+    const status: DeviceStatus = {
+      deviceId,
+      connected: false,
+      phase: 'handshake',
+      connections: 0,
+      utterances: 0,
+    };
+    const entry: DeviceEntry = { status, sub: new Subscription() };
+    this.devices.set(deviceId, entry);
+    const o = this.options;
+    const connections$ = defer(() => persistentConnection(o.link, deviceId, o.reconnect ?? {})).pipe(
+      tap({
+        next: (c) => {
+          entry.current = c;
+          status.connected = true;
+          status.connections++;
+          this.log.log(
+            'info',
+            `connected to ${c.device.name || deviceId} (${deviceId}), payload ${c.payloadSize} B`,
+            {
+              device: deviceId,
+            },
+          );
+          this.events.next({ kind: 'connected', deviceId, payloadSize: c.payloadSize, name: c.device.name });
+          c.closed$.subscribe((reason) => {
+            if (entry.current !== c) return;
+            entry.current = undefined;
+            status.connected = false;
+            if (!this.stopped) {
+              this.log.log(
+                'warn',
+                `lost ${deviceId} (${reason})${reason === 'local' ? '' : ', reconnecting'}`,
+                { device: deviceId },
+              );
+            }
+            this.events.next({ kind: 'disconnected', deviceId, reason });
+          });
+        },
+        error: (e: unknown) => {
+          const message = e instanceof Error ? e.message : String(e);
+          this.log.log('error', `giving up on ${deviceId}: ${message}`, { device: deviceId });
+          this.events.next({ kind: 'device-error', deviceId, message });
+        },
+      }),
+    );
+    const sessionOptions: SessionOptions = {
+      deviceId,
+      voice: o.voice,
+      verifier: o.verifier,
+      logger: this.log,
+      scheduler: o.scheduler,
+      now: o.now,
+      hooks: o.hooks,
+      ...o.session,
+    };
+    entry.sub.add(
+      runSession(connections$, sessionOptions).subscribe({
+        next: (event) => {
+          if (event.kind === 'phase') status.phase = event.change.to;
+          else if (event.kind === 'hello') {
+            status.board = event.board;
+            status.payloadSize = event.payloadSize;
+          } else if (event.kind === 'status') status.metrics = event.metrics;
+          else if (event.kind === 'utterance') {
+            status.utterances++;
+            this.reports.push(event.report);
+            this.logReport(event.report);
+          } else if (event.kind === 'device-log') {
+            this.log.log(
+              event.level >= 3 ? 'error' : event.level === 2 ? 'warn' : 'debug',
+              `device: ${event.text}`,
+              { device: deviceId },
+            );
+          }
+          this.events.next(event);
+        },
+        error: (e: unknown) => {
+          this.log.log(
+            'error',
+            `session for ${deviceId} failed: ${e instanceof Error ? e.message : String(e)}`,
+            { device: deviceId },
+          );
+        },
+      }),
+    );
+  }
+
+  /** Stop relaying for a device and disconnect it. */
+  async removeDevice(deviceId: string): Promise<void> {
+    const entry = this.devices.get(deviceId);
+    if (!entry) return;
+    this.devices.delete(deviceId);
+    const c = entry.current;
+    entry.sub.unsubscribe();
+    if (c) await c.disconnect().catch(() => undefined);
+  }
+
+  status(): DeviceStatus[] {
+    return [...this.devices.values()].map((e) => ({ ...e.status }));
+  }
+
+  /** Disconnect every device and complete events$. The link and voice service stay open (caller owns them). */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await Promise.all([...this.devices.keys()].map((id) => this.removeDevice(id)));
+    this.events.complete();
+  }
+
+  private logReport(r: UtteranceReport): void {
+    const t = r.timings;
+    const f = (v: number | undefined): string => (v === undefined ? '-' : `${Math.round(v)}`);
+    const line =
+      `utterance ${r.stream}: ${r.outcome}${r.error ? ` (${r.error})` : ''}, ${(r.durationMs / 1000).toFixed(2)} s` +
+      `${r.recovered ? `, ${r.recovered} frames recovered` : ''}; ms from wake: end ${f(t.utteranceEnd)}, ` +
+      `request ${f(t.serviceRequest)}, reply ${f(t.firstReplyAudio)}, play ${f(t.firstPlay)}, done ${f(t.playbackEnd)}`;
+    this.log.log(r.outcome === 'complete' ? 'info' : 'warn', line, { device: r.deviceId, report: r });
+  }
+}
+
+/** Milliseconds between two stages of a report, or undefined. */
+export function stageGap(
+  r: UtteranceReport,
+  from: keyof UtteranceReport['timings'],
+  to: keyof UtteranceReport['timings'],
+): number | undefined {
+  const a = r.timings[from];
+  const b = r.timings[to];
+  return a === undefined || b === undefined ? undefined : b - a;
+}

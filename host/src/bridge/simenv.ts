@@ -1,0 +1,100 @@
+/**
+ * Simulated earbuds behind a Link, for `budlink simulate`, `budlink demo` (npm start), the e2e tests
+ * and the benches: either the real node-ble path (private dbus-daemon + BlueZ emulator + NodeBleLink)
+ * or the in-process link. Everything started here is stopped by close(), in the order that ends
+ * cleanly (BLUEZ-EMULATION.md): connections → link → emulator → bus → earbuds.
+ */
+import { SimulatedEarbud, type EarbudOptions } from '@budlink/firmware/sim';
+import { InProcessLink } from '../ble/in-process-link';
+import type { Link } from '../ble/link';
+import { NodeBleLink } from '../ble/node-ble-link';
+import { findDbusDaemon, startPrivateBus, type PrivateBus } from '../bluez/bus';
+import { startBluezEmulator, type BluezEmulator } from '../bluez/emulator';
+
+export type SimTransport = 'auto' | 'bluez' | 'in-process';
+
+export interface SimEnvOptions {
+  earbuds: EarbudOptions[];
+  /** 'auto': BlueZ emulator when dbus-daemon is installed, else in-process. */
+  transport?: SimTransport;
+  /** ATT MTU the central negotiates (default 247; the board caps it). */
+  mtu?: number;
+  /** NodeBleLink connect timeout (ms). */
+  connectTimeoutMs?: number;
+}
+
+export interface SimEnv {
+  readonly link: Link;
+  readonly earbuds: SimulatedEarbud[];
+  readonly transport: 'bluez' | 'in-process';
+  readonly emulator?: BluezEmulator;
+  readonly bus?: PrivateBus;
+  close(): Promise<void>;
+}
+
+export function dbusAvailable(): boolean {
+  return findDbusDaemon() !== undefined;
+}
+
+export async function startSimEnv(options: SimEnvOptions): Promise<SimEnv> {
+  const earbuds: SimulatedEarbud[] = [];
+  const stopEarbuds = (): void => {
+    for (const e of earbuds) e.stop();
+  };
+  try {
+    for (const o of options.earbuds) earbuds.push(SimulatedEarbud.create(o));
+  } catch (e) {
+    stopEarbuds();
+    throw e;
+  }
+  const want = options.transport ?? 'auto';
+  const useBluez = want === 'bluez' || (want === 'auto' && dbusAvailable());
+  const mtu = options.mtu ?? 247;
+  if (!useBluez) {
+    const link = new InProcessLink();
+    for (const e of earbuds) link.addPeripheral(e, { mtu });
+    return {
+      link,
+      earbuds,
+      transport: 'in-process',
+      close: async () => {
+        await link.close().catch(() => undefined);
+        stopEarbuds();
+      },
+    };
+  }
+  let bus: PrivateBus | undefined;
+  let emulator: BluezEmulator | undefined;
+  try {
+    bus = await startPrivateBus();
+    emulator = await startBluezEmulator({ busAddress: bus.address });
+    for (const e of earbuds) emulator.addPeripheral(e, { mtu });
+  } catch (e) {
+    await emulator?.stop().catch(() => undefined);
+    await bus?.stop().catch(() => undefined);
+    stopEarbuds();
+    throw e;
+  }
+  const link = new NodeBleLink({
+    busAddress: bus.address,
+    connectTimeoutMs: options.connectTimeoutMs ?? 15000,
+  });
+  const b = bus;
+  const emu = emulator;
+  let closed = false;
+  return {
+    link,
+    earbuds,
+    transport: 'bluez',
+    emulator: emu,
+    bus: b,
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await link.close().catch(() => undefined);
+      await emu.stop().catch(() => undefined);
+      await b.stop().catch(() => undefined);
+      stopEarbuds();
+    },
+  };
+}

@@ -1,0 +1,38 @@
+/**
+ * CLI logging: human lines ("12:03:04.123 info  [AA:BB..] message") or JSON lines (--json), on
+ * stderr so stdout stays for results (scan lists, summaries).
+ */
+import type { LogLevel, Logger } from '../pipeline/types';
+
+const ORDER: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
+
+export interface CliLoggerOptions {
+  level: LogLevel;
+  json: boolean;
+  write?: (line: string) => void;
+  /** Colour / glyphs for a terminal (default: stderr is a TTY). */
+  tty?: boolean;
+}
+
+export function createLogger(options: CliLoggerOptions): Logger {
+  const write = options.write ?? ((line: string) => void process.stderr.write(line + '\n'));
+  const min = ORDER[options.level];
+  return {
+    log(level, message, fields) {
+      if (ORDER[level] < min) return;
+      if (options.json) {
+        const rec: Record<string, unknown> = { time: new Date().toISOString(), level, msg: message };
+        if (fields) for (const [k, v] of Object.entries(fields)) if (!(k in rec)) rec[k] = v;
+        write(
+          JSON.stringify(rec, (_k, v: unknown) =>
+            v instanceof Uint8Array || v instanceof Int16Array ? `<${v.length} samples>` : v,
+          ),
+        );
+        return;
+      }
+      const t = new Date().toISOString().slice(11, 23);
+      const device = fields && typeof fields.device === 'string' ? ` [${fields.device}]` : '';
+      write(`${t} ${level.padEnd(5)}${device} ${message}`);
+    },
+  };
+}
