@@ -159,7 +159,7 @@ export class Playback {
     this.ports.send({
       type: FrameType.PLAY_END,
       stream: this.stream,
-      seq: seqAdd(this.expected, -1),
+      seq: this.expected,
       reason: PlayEndReason.CANCELLED,
       lastSeq: seqAdd(this.expected, -1),
       totalSamples: this.played,

@@ -19,7 +19,7 @@ export class SampleRing {
     let data = src;
     if (data.length > this.size) data = data.subarray(data.length - this.size);
     const n = data.length;
-    const at = this.written % this.size;
+    const at = (this.written + src.length - n) % this.size;
     const first = this.size - at;
     if (n <= first) this.buf.set(data, at);
     else {

@@ -35,7 +35,7 @@ export class Vad {
     this.dsp = dsp;
     this.threshold = options.threshold;
     this.minEnergy = options.minEnergy;
-    this.floor = options.initialFloor;
+    this.floor = options.initialFloor > options.minEnergy ? options.initialFloor : options.minEnergy;
   }
 
   /** Classify one buffer; updates the floor. */

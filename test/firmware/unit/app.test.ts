@@ -1,0 +1,652 @@
+import { expect } from 'chai';
+import {
+  AssistantState,
+  Capability,
+  Codec,
+  ConfigKey,
+  ConfigOp,
+  EndReason,
+  ErrorCode,
+  Fault,
+  FrameType,
+  PlayEndReason,
+  Trigger,
+  Verdict,
+  decodeFrame,
+  encodeFrame,
+} from '@budlink/protocol';
+import type { Frame } from '@budlink/protocol';
+import { BOARDS } from '../../../firmware/boards/index';
+import type { BoardProfile } from '../../../firmware/boards/index';
+import { App, TIMING } from '../../../firmware/src/core/app';
+import { CONFIG_FILE } from '../../../firmware/src/core/config';
+import { FakeHal, filled, tone } from './fake-hal';
+
+const puck = BOARDS.puckjs as BoardProfile;
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- test frames are built loosely and checked by the encoder
+function enc(f: any): Uint8Array {
+  const r = encodeFrame(f as Frame);
+  if (!r.ok) throw new Error(r.error.message);
+  return r.bytes;
+}
+
+function dec(bytes: Uint8Array): Frame {
+  const r = decodeFrame(bytes);
+  if (!r.ok) throw new Error('device sent an undecodable frame: ' + r.error.message);
+  return r.frame;
+}
+
+/** Frames of the given type, decoded, from a batch. */
+function ofType<T extends Frame>(frames: Frame[], type: number): T[] {
+  return frames.filter((f) => f.type === type) as T[];
+}
+
+interface Rig {
+  hal: FakeHal;
+  app: App;
+  /** Decoded frames notified since the last call. */
+  frames(): Frame[];
+  welcome(payloadSize?: number): void;
+  /** n quiet mic buffers marking each sample's index: value = 126 + index % 5 (never speech). */
+  counting(n: number): void;
+}
+
+function rig(board: BoardProfile = puck, setup?: (h: FakeHal) => void): Rig {
+  const hal = new FakeHal();
+  if (setup) setup(hal);
+  const app = new App(board, hal);
+  app.boot();
+  let counter = 0;
+  const r: Rig = {
+    hal,
+    app,
+    frames: () => hal.take().map(dec),
+    welcome: (payloadSize = board.maxPayload) => {
+      hal.connect();
+      hal.write(
+        enc({
+          type: FrameType.WELCOME,
+          stream: 0,
+          seq: 0,
+          protoMajor: 1,
+          protoMinor: 0,
+          payloadSize,
+          codec: Codec.PCM_U8,
+          sampleRate: board.sampleRate,
+          keepAliveMs: 0,
+          nonce: 1,
+        }),
+      );
+      hal.advance(200);
+      hal.take();
+    },
+    counting: (n) => {
+      for (let k = 0; k < n; k++) {
+        const b = new Uint8Array(board.bufferSamples);
+        for (let i = 0; i < b.length; i++) b[i] = 126 + (counter++ % 5);
+        hal.micBuffer(b);
+      }
+    },
+  };
+  return r;
+}
+
+describe('firmware app: boot, HELLO, WELCOME, STATUS', () => {
+  it('boots the mic at the board rate with allocated-once buffers, the watchdog, idle LEDs', () => {
+    const { hal } = rig();
+    expect(hal.mic).to.deep.include({ rate: 4000, samples: 256 });
+    expect(hal.watchdog).to.equal(TIMING.watchdogS);
+    expect(hal.leds).to.deep.equal([false, false, false]);
+    hal.advance(100);
+    expect(hal.kicks).to.be.greaterThan(0);
+  });
+
+  it('sends HELLO on connect (readable and notified), repeats it each second until WELCOME', () => {
+    const { hal, frames } = rig();
+    hal.connect();
+    hal.advance(50);
+    const hello = ofType<Frame & { board: string }>(frames(), FrameType.HELLO);
+    expect(hello).to.have.length(1);
+    expect(hello[0]).to.deep.include({
+      board: 'puckjs',
+      maxPayload: 50,
+      ringFrames: 16,
+      sampleRate: 4000,
+      protoMajor: 1,
+    });
+    const caps = (hello[0] as unknown as { capabilities: number }).capabilities;
+    expect(caps & (Capability.TAP | Capability.VAD | Capability.PLAYBACK)).to.equal(
+      Capability.TAP | Capability.VAD | Capability.PLAYBACK,
+    );
+    expect(dec(hal.readValue as Uint8Array).type).to.equal(FrameType.HELLO);
+    hal.advance(1000);
+    expect(ofType(frames(), FrameType.HELLO)).to.have.length(1);
+    hal.write(
+      enc({
+        type: FrameType.WELCOME,
+        stream: 0,
+        seq: 0,
+        protoMajor: 1,
+        protoMinor: 0,
+        payloadSize: 40,
+        codec: 1,
+        sampleRate: 4000,
+        keepAliveMs: 0,
+        nonce: 9,
+      }),
+    );
+    hal.advance(100);
+    const after = frames();
+    expect(ofType(after, FrameType.CREDIT)).to.have.length(1);
+    expect(ofType(after, FrameType.STATUS)).to.have.length(1);
+    hal.advance(3000);
+    expect(ofType(frames(), FrameType.HELLO)).to.have.length(0);
+  });
+
+  it('uses the WELCOME payload size, capped by the board', () => {
+    const r = rig();
+    r.welcome(244);
+    expect(r.app.payload).to.equal(50);
+    const r2 = rig();
+    r2.welcome(30);
+    expect(r2.app.payload).to.equal(30);
+  });
+
+  it('refuses a WELCOME of another major version with UNSUPPORTED_VERSION', () => {
+    const { hal, app, frames } = rig();
+    hal.connect();
+    hal.write(
+      enc({
+        type: FrameType.WELCOME,
+        stream: 0,
+        seq: 0,
+        protoMajor: 2,
+        protoMinor: 0,
+        payloadSize: 50,
+        codec: 1,
+        sampleRate: 4000,
+        keepAliveMs: 0,
+        nonce: 1,
+      }),
+    );
+    hal.advance(50);
+    const e = ofType<Frame & { code: number; fault: number }>(frames(), FrameType.ERROR);
+    expect(e[0]).to.deep.include({
+      code: ErrorCode.UNSUPPORTED_VERSION,
+      fault: Fault.UNSUPPORTED,
+      refType: FrameType.WELCOME,
+    });
+    expect(app.welcomed).to.equal(false);
+  });
+
+  it('reports STATUS every 5 s with counters, memory, battery', () => {
+    const r = rig();
+    r.welcome();
+    r.hal.advance(5000);
+    const s = ofType<Frame & { battery: number; freeVars: number; uptimeS: number }>(
+      r.frames(),
+      FrameType.STATUS,
+    );
+    expect(s).to.have.length(1);
+    expect(s[0]).to.deep.include({ battery: 87, freeVars: 1000, overruns: 0, errors: 0 });
+    expect(s[0]?.uptimeS).to.be.at.least(5);
+  });
+
+  it('answers PING with PONG carrying the token', () => {
+    const r = rig();
+    r.welcome();
+    r.hal.write(enc({ type: FrameType.PING, stream: 0, seq: 7, token: 0xdeadbeef }));
+    r.hal.advance(50);
+    expect(ofType(r.frames(), FrameType.PONG)[0]).to.deep.include({ token: 0xdeadbeef });
+  });
+});
+
+/** Run the link for a while as a host that ACKs everything it receives; return all frames. */
+function drain(r: Rig, ms = 3000): Frame[] {
+  const out: Frame[] = [];
+  for (let t = 0; t < ms; t += 100) {
+    r.hal.advance(100);
+    const fr = r.frames();
+    out.push(...fr);
+    const up = fr.filter((f) => f.type >= FrameType.WAKE && f.type <= FrameType.END);
+    if (up.length) {
+      const last = up[up.length - 1] as Frame;
+      r.hal.write(
+        enc({
+          type: FrameType.ACK,
+          stream: last.stream,
+          seq: 0,
+          cumulative: (last.seq + 1) & 0xffff,
+          gaps: [],
+        }),
+      );
+    }
+  }
+  return out;
+}
+
+describe('firmware app: utterance uplink', () => {
+  it('a tap streams WAKE (pre-roll 500 ms) → AUDIO with the exact samples → END', () => {
+    const r = rig();
+    r.welcome();
+    r.counting(16); // 4096 samples: indices 0..4095
+    r.hal.button?.(true, r.hal.t);
+    r.hal.button?.(false, r.hal.t + 100);
+    r.counting(4);
+    r.hal.button?.(true, r.hal.t);
+    r.hal.button?.(false, r.hal.t + 100);
+    const fr = drain(r);
+    const wake = ofType<Frame & { preRollMs: number; wakeStart: number; wakeEnd: number }>(
+      fr,
+      FrameType.WAKE,
+    );
+    expect(wake).to.have.length(1);
+    expect(wake[0]).to.deep.include({
+      trigger: Trigger.TAP,
+      score: 255,
+      seq: 0,
+      preRollMs: 500,
+      wakeStart: 2000,
+      wakeEnd: 2000,
+      sampleRate: 4000,
+    });
+    const audio = ofType<Frame & { samples: Uint8Array }>(fr, FrameType.AUDIO);
+    const all: number[] = [];
+    audio.forEach((a, i) => {
+      expect(a.seq).to.equal(i + 1);
+      expect(a.stream).to.equal(wake[0]?.stream);
+      expect(a.samples.length).to.be.at.most(46);
+      all.push(...a.samples);
+    });
+    // Utterance = samples 4096 - 2000 .. 4096 + 4 × 256.
+    expect(all.length).to.equal(2000 + 1024);
+    all.forEach((v, i) => expect(v).to.equal(126 + ((2096 + i) % 5)));
+    const end = ofType<Frame & { reason: number; lastSeq: number; totalSamples: number }>(fr, FrameType.END);
+    expect(end[0]).to.deep.include({
+      reason: EndReason.TAP,
+      lastSeq: audio.length,
+      totalSamples: 3024,
+      seq: audio.length + 1,
+    });
+  });
+
+  it('VAD wake: WAKE carries the speech onset as wakeStart after the pre-roll', () => {
+    const r = rig();
+    r.welcome();
+    for (let i = 0; i < 20; i++) r.hal.micBuffer(tone(256, 2));
+    for (let i = 0; i < 6; i++) r.hal.micBuffer(tone(256, 40));
+    r.hal.advance(500);
+    const wake = ofType<Frame & { trigger: number; preRollMs: number; wakeStart: number; wakeEnd: number }>(
+      r.frames(),
+      FrameType.WAKE,
+    );
+    expect(wake).to.have.length(1);
+    expect(wake[0]?.trigger).to.equal(Trigger.VAD);
+    expect(wake[0]?.preRollMs).to.equal(500);
+    expect(wake[0]?.wakeStart).to.equal(2000);
+    // minSpeechMs(160) = 240 ms = 960 samples → 4 buffers of speech.
+    expect(wake[0]?.wakeEnd).to.equal(2000 + 4 * 256);
+    expect(r.app.shownState).to.equal(AssistantState.LISTENING);
+    expect(r.hal.leds).to.deep.equal([false, true, false]);
+  });
+
+  it('paces notifications: never more than perTick per tick', () => {
+    const r = rig();
+    r.welcome();
+    r.counting(16);
+    r.hal.button?.(true, r.hal.t);
+    r.hal.button?.(false, r.hal.t + 10);
+    let max = 0;
+    let total = 0;
+    for (let i = 0; i < 100; i++) {
+      r.hal.advance(puck.pacing.tickMs);
+      const n = r.hal.take().length;
+      total += n;
+      if (n > max) max = n;
+    }
+    expect(max).to.equal(puck.pacing.perTick);
+    expect(total).to.be.greaterThan(puck.ringFrames - 1);
+  });
+
+  it('holds at most ringFrames unacknowledged frames; ACK frees, NACK re-sends the same bytes', () => {
+    const r = rig();
+    r.welcome();
+    r.counting(16);
+    r.hal.button?.(true, r.hal.t);
+    r.hal.button?.(false, r.hal.t + 10);
+    r.hal.advance(1000);
+    const sent = r.hal.take();
+    expect(sent.length).to.equal(puck.ringFrames + 1); // + the RTO re-send of the newest frame
+    const stream = dec(sent[0] as Uint8Array).stream;
+    r.hal.write(enc({ type: FrameType.NACK, stream, seq: 0, cumulative: 3, gaps: [{ start: 3, count: 2 }] }));
+    r.hal.advance(puck.pacing.tickMs);
+    const again = r.hal.take();
+    expect(again[0]).to.deep.equal(sent[3]);
+    expect(again[1]).to.deep.equal(sent[4]);
+    // ACK everything sent so far: the window moves on.
+    r.hal.write(enc({ type: FrameType.ACK, stream, seq: 1, cumulative: 16, gaps: [] }));
+    r.hal.advance(200);
+    const more = r.hal.take().map(dec);
+    expect(more.length).to.be.greaterThan(0);
+    expect(more[0]?.seq).to.equal(16);
+  });
+
+  it('re-sends the newest unacknowledged frame (END) when no ACK comes, and finishes on ACK', () => {
+    const r = rig();
+    r.welcome();
+    r.counting(1);
+    r.app.gate.tap();
+    r.app.gate.tap();
+    r.hal.advance(300);
+    const fr = r.frames();
+    const end = fr[fr.length - 1] as Frame & { lastSeq: number };
+    expect(end.type).to.equal(FrameType.END);
+    r.hal.advance(TIMING.rtoMs);
+    const re = r.frames();
+    expect(re).to.have.length(1);
+    expect(re[0]).to.deep.equal(end);
+    r.hal.write(enc({ type: FrameType.ACK, stream: end.stream, seq: 2, cumulative: end.seq + 1, gaps: [] }));
+    expect(r.app.uplink.active).to.equal(false);
+    r.app.gate.tap();
+    r.hal.advance(50);
+    expect(ofType(r.frames(), FrameType.WAKE)[0]?.stream).to.equal(end.stream + 1);
+  });
+
+  it('GATE reject ends the utterance with reason HOST', () => {
+    const r = rig();
+    r.welcome();
+    r.counting(2);
+    r.app.gate.tap();
+    r.hal.write(
+      enc({ type: FrameType.GATE, stream: r.app.uplink.stream, seq: 3, verdict: Verdict.REJECT, reason: 0 }),
+    );
+    r.counting(1);
+    r.hal.advance(500);
+    expect(ofType<Frame & { reason: number }>(r.frames(), FrameType.END)[0]?.reason).to.equal(EndReason.HOST);
+  });
+
+  it('counts overruns from buffer timestamps (late handler), never silently', () => {
+    const r = rig();
+    r.counting(1);
+    r.hal.advance(3 * 64);
+    r.counting(1); // arrives 4 periods after the previous one
+    expect(r.app.counters.overruns).to.equal(3);
+  });
+
+  it('drops the stream on disconnect and says HELLO again on reconnect', () => {
+    const r = rig();
+    r.welcome();
+    r.counting(2);
+    r.app.gate.tap();
+    r.hal.disconnect();
+    expect(r.app.uplink.active).to.equal(false);
+    r.hal.take();
+    r.hal.connect();
+    r.hal.advance(50);
+    expect(ofType(r.frames(), FrameType.HELLO)).to.have.length(1);
+  });
+});
+
+describe('firmware app: playback and credits', () => {
+  function play(r: Rig, stream: number, seq: number, n: number, v = 140): void {
+    r.hal.write(enc({ type: FrameType.PLAY, stream, seq, samples: filled(n, v) }));
+  }
+
+  it('starts the speaker half full, credits what fits, counts played samples, ends on PLAY_END', () => {
+    const r = rig();
+    r.welcome();
+    const credit0 = r.app.playback.credit() as Frame & { upTo: number; freeBytes: number };
+    expect(credit0).to.deep.include({ upTo: Math.floor(1024 / 46), freeBytes: 1024 });
+    for (let s = 0; s < 12; s++) play(r, 5, s, 46); // 552 bytes ≥ half of 1024
+    expect(r.hal.speaker).to.not.equal(null);
+    expect(r.hal.speaker?.rate).to.equal(4000);
+    expect(r.app.shownState).to.equal(AssistantState.SPEAKING);
+    const c = r.app.playback.credit() as Frame & { upTo: number; freeBytes: number; playedSamples: number };
+    expect(c).to.deep.include({
+      stream: 5,
+      freeBytes: 1024 - 552,
+      upTo: 12 + Math.floor((1024 - 552) / 46),
+      playedSamples: 0,
+    });
+    r.hal.write(
+      enc({
+        type: FrameType.PLAY_END,
+        stream: 5,
+        seq: 12,
+        reason: PlayEndReason.COMPLETE,
+        lastSeq: 11,
+        totalSamples: 552,
+      }),
+    );
+    const spk = r.hal.speaker;
+    const buf = new Uint8Array(128);
+    for (let i = 0; i < 8 && r.hal.speaker; i++) spk?.onNeed(buf);
+    expect(r.hal.speaker).to.equal(null);
+    expect(r.app.playback.played).to.equal(552);
+    r.hal.advance(100);
+    const credits = ofType<Frame & { playedSamples: number }>(r.frames(), FrameType.CREDIT);
+    expect(credits[credits.length - 1]?.playedSamples).to.equal(552);
+  });
+
+  it('NACKs a gap once and ignores duplicates', () => {
+    const r = rig();
+    r.welcome();
+    play(r, 1, 0, 46);
+    play(r, 1, 0, 46);
+    play(r, 1, 3, 46);
+    play(r, 1, 4, 46);
+    r.hal.advance(50);
+    const nacks = ofType<Frame & { cumulative: number; gaps: { start: number; count: number }[] }>(
+      r.frames(),
+      FrameType.NACK,
+    );
+    expect(nacks).to.have.length(1);
+    expect(nacks[0]).to.deep.include({ stream: 1, cumulative: 1 });
+    expect(nacks[0]?.gaps).to.deep.equal([{ start: 1, count: 2 }]);
+    expect(r.app.playback.fifo.length).to.equal(46);
+  });
+
+  it('refuses PLAY beyond the free space with an OVERFLOW error (host ignored credit)', () => {
+    const r = rig(BOARDS.nrf52840dk as BoardProfile);
+    r.welcome();
+    const fifo = r.app.playback.fifo;
+    let s = 0;
+    // Fill without letting the speaker drain.
+    while (fifo.free() >= 124) play(r, 2, s++, 124);
+    play(r, 2, s, 124);
+    r.hal.advance(50);
+    const e = ofType<Frame & { code: number; refType: number }>(r.frames(), FrameType.ERROR);
+    expect(e[0]).to.deep.include({ code: ErrorCode.OVERFLOW, refType: FrameType.PLAY });
+    expect(r.app.counters.refused).to.equal(1);
+  });
+
+  it('applies VOLUME with the LUT as frames arrive', () => {
+    const r = rig();
+    r.welcome();
+    r.hal.write(
+      enc({
+        type: FrameType.CONFIG,
+        stream: 0,
+        seq: 1,
+        op: ConfigOp.SET,
+        key: ConfigKey.VOLUME,
+        value: new Uint8Array([51]),
+      }),
+    );
+    play(r, 1, 0, 10, 178); // +50 → +10
+    const out = new Uint8Array(10);
+    r.app.playback.fifo.pop(out);
+    expect(Array.from(out)).to.deep.equal(new Array(10).fill(138));
+  });
+
+  it('barge-in: a tap while speaking stops playback at once and starts a new utterance', () => {
+    const r = rig();
+    r.welcome();
+    r.counting(4);
+    for (let s = 0; s < 12; s++) play(r, 7, s, 46);
+    const spk = r.hal.speaker;
+    spk?.onNeed(new Uint8Array(128));
+    spk?.onNeed(new Uint8Array(128));
+    spk?.onNeed(new Uint8Array(128)); // first buffer (128 samples) has played
+    r.hal.take();
+    r.hal.button?.(true, r.hal.t);
+    r.hal.button?.(false, r.hal.t + 50);
+    expect(r.hal.speaker).to.equal(null);
+    r.hal.advance(100);
+    const fr = r.frames();
+    const types = fr.map((f) => f.type);
+    expect(types.indexOf(FrameType.CREDIT)).to.be.lessThan(types.indexOf(FrameType.WAKE));
+    const pe = ofType<Frame & { reason: number; totalSamples: number }>(fr, FrameType.PLAY_END);
+    expect(pe[0]).to.deep.include({ stream: 7, reason: PlayEndReason.CANCELLED, totalSamples: 128 });
+    expect(ofType(fr, FrameType.WAKE)).to.have.length(1);
+    // Late frames of the cancelled reply are dropped.
+    play(r, 7, 12, 46);
+    expect(r.app.playback.fifo.length).to.equal(0);
+  });
+});
+
+describe('firmware app: CONFIG', () => {
+  function cfg(r: Rig, op: number, key: number, value: number[]): Frame[] {
+    r.hal.write(enc({ type: FrameType.CONFIG, stream: 0, seq: 1, op, key, value: new Uint8Array(value) }));
+    r.hal.advance(50);
+    return r.frames();
+  }
+
+  it('SET validates, applies, persists and answers VALUE; GET reads back', () => {
+    const r = rig();
+    r.welcome();
+    const f = cfg(r, ConfigOp.SET, ConfigKey.HANGOVER_MS, [0x20, 0x03]); // 800
+    expect(ofType(f, FrameType.CONFIG)[0]).to.deep.include({
+      op: ConfigOp.VALUE,
+      key: ConfigKey.HANGOVER_MS,
+    });
+    expect(r.app.gate.options.hangoverMs).to.equal(800);
+    expect(JSON.parse(r.hal.files[CONFIG_FILE] as string).hangoverMs).to.equal(800);
+    const g = ofType<Frame & { value: Uint8Array }>(
+      cfg(r, ConfigOp.GET, ConfigKey.HANGOVER_MS, []),
+      FrameType.CONFIG,
+    );
+    expect(Array.from(g[0]?.value ?? [])).to.deep.equal([0x20, 0x03]);
+  });
+
+  it('refuses out-of-range values, wrong widths and unknown keys with BAD_FIELD, changing nothing', () => {
+    const r = rig();
+    r.welcome();
+    for (const [key, value] of [
+      [ConfigKey.HANGOVER_MS, [10, 0]],
+      [ConfigKey.SAMPLE_RATE, [0x70, 0x17]], // 6000 Hz: 500 ms pre-roll no longer fits the ring
+      [ConfigKey.SAMPLE_RATE, [0x80, 0x3e]], // 16000 Hz: over 2× the board default
+      [ConfigKey.PREROLL_MS, [0x10, 0x27]], // 10000 ms: ring too small
+      [ConfigKey.VAD_THRESHOLD, [3]],
+      [99, [1]],
+    ] as [number, number[]][]) {
+      const f = cfg(r, ConfigOp.SET, key, value);
+      expect(ofType<Frame & { code: number }>(f, FrameType.ERROR)[0]?.code, 'key ' + key).to.equal(
+        ErrorCode.BAD_FIELD,
+      );
+    }
+    expect(r.app.config.hangoverMs).to.equal(1200);
+    expect(r.app.config.preRollMs).to.equal(500);
+    expect(r.app.config.sampleRate).to.equal(4000);
+    // A value of the wrong width never reaches the config: the decoder refuses it.
+    r.hal.write(new Uint8Array([FrameType.CONFIG, 0, 2, 0, ConfigOp.SET, ConfigKey.HANGOVER_MS, 10]));
+    r.hal.advance(50);
+    expect(ofType<Frame & { code: number }>(r.frames(), FrameType.ERROR)).to.have.length(1);
+    expect(r.app.config.hangoverMs).to.equal(1200);
+  });
+
+  it('a sample-rate change restarts the mic; NAME renames the advertisement', () => {
+    const r = rig(BOARDS.nrf52840dk as BoardProfile);
+    r.welcome();
+    cfg(r, ConfigOp.SET, ConfigKey.SAMPLE_RATE, [0x70, 0x17]); // 6000
+    expect(r.hal.mic?.rate).to.equal(6000);
+    expect(r.hal.micStarts).to.equal(2);
+    cfg(
+      r,
+      ConfigOp.SET,
+      ConfigKey.NAME,
+      Array.from('Bud 2').map((c) => c.charCodeAt(0)),
+    );
+    expect(r.hal.advName).to.equal('Bud 2');
+  });
+
+  it('boots from persisted config, ignoring invalid or corrupt fields', () => {
+    const r = rig(puck, (h) => {
+      h.files[CONFIG_FILE] = JSON.stringify({ hangoverMs: 900, vadThreshold: 2, name: 'X' });
+    });
+    expect(r.app.config.hangoverMs).to.equal(900);
+    expect(r.app.config.vadThreshold).to.equal(48);
+    expect(r.app.config.name).to.equal('X');
+    expect(r.hal.advName).to.equal('X');
+    const bad = rig(puck, (h) => {
+      h.files[CONFIG_FILE] = '{not json';
+    });
+    expect(bad.app.config.hangoverMs).to.equal(1200);
+  });
+
+  it('reports a failed save as an INTERNAL error but keeps the new value', () => {
+    const r = rig();
+    r.welcome();
+    r.hal.storeFails = true;
+    const f = cfg(r, ConfigOp.SET, ConfigKey.VOLUME, [100]);
+    expect(ofType<Frame & { code: number }>(f, FrameType.ERROR)[0]?.code).to.equal(ErrorCode.INTERNAL);
+    expect(r.app.config.volume).to.equal(100);
+  });
+});
+
+describe('firmware app: malformed frames and handler errors', () => {
+  it('refuses malformed bytes with the decoder’s typed error, never throwing', () => {
+    const r = rig();
+    r.welcome();
+    const cases: [Uint8Array, number, number][] = [
+      [new Uint8Array([0x0f, 0]), ErrorCode.TRUNCATED, 0x0f],
+      [new Uint8Array([0x3f, 0, 0, 0]), ErrorCode.UNKNOWN_TYPE, 0x3f],
+      [new Uint8Array(60).fill(4), ErrorCode.TOO_LONG, 4],
+      [new Uint8Array([FrameType.PING, 0, 0, 0, 1]), ErrorCode.TRUNCATED, FrameType.PING],
+    ];
+    for (const [bytes, code, ref] of cases) {
+      expect(() => r.hal.write(bytes)).to.not.throw();
+      r.hal.advance(50);
+      const e = ofType<Frame & { code: number; refType: number; fault: number }>(r.frames(), FrameType.ERROR);
+      expect(e[0], 'bytes ' + Array.from(bytes.subarray(0, 4))).to.deep.include({ code, refType: ref });
+    }
+    expect(r.app.counters.refused).to.equal(cases.length);
+  });
+
+  it('refuses frames not allowed in the current state (PLAY before WELCOME, device-only types)', () => {
+    const r = rig();
+    r.hal.connect();
+    r.hal.write(enc({ type: FrameType.PLAY, stream: 1, seq: 0, samples: new Uint8Array(4) }));
+    r.hal.advance(30);
+    expect(ofType<Frame & { code: number }>(r.frames(), FrameType.ERROR)[0]).to.deep.include({
+      code: ErrorCode.BAD_STATE,
+      refType: FrameType.PLAY,
+    });
+    r.welcome();
+    r.hal.write(enc({ type: FrameType.AUDIO, stream: 1, seq: 0, samples: new Uint8Array(4) }));
+    r.hal.advance(30);
+    expect(ofType<Frame & { code: number }>(r.frames(), FrameType.ERROR)[0]).to.deep.include({
+      code: ErrorCode.BAD_STATE,
+      refType: FrameType.AUDIO,
+    });
+  });
+
+  it('catches a handler exception, counts it, reports ERROR INTERNAL and keeps running', () => {
+    const r = rig();
+    r.welcome();
+    const sum = r.hal.dsp.sum;
+    r.hal.dsp.sum = () => {
+      throw new Error('boom');
+    };
+    r.counting(1);
+    r.hal.dsp.sum = sum;
+    r.counting(1);
+    r.hal.advance(50);
+    const e = ofType<Frame & { code: number; fault: number; message: string }>(r.frames(), FrameType.ERROR);
+    expect(e[0]).to.deep.include({ code: ErrorCode.INTERNAL, fault: Fault.INTERNAL });
+    expect(e[0]?.message).to.contain('boom');
+    expect(r.app.counters.errors).to.equal(1);
+    expect(r.app.ring.written).to.equal(512);
+  });
+});
