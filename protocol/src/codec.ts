@@ -409,8 +409,16 @@ export function decodeFrame(bytes: Uint8Array, maxPayload?: number): DecodeResul
       0,
     );
   }
+  const seq = (bytes[2] as number) | ((bytes[3] as number) << 8);
+  if (type === FrameType.AUDIO || type === FrameType.PLAY) {
+    // Hot path: no fields to check, the samples are the rest.
+    return {
+      ok: true,
+      frame: { type: type, stream: bytes[1] as number, seq: seq, samples: bytes.subarray(4) },
+    };
+  }
   const spec = SPECS[type] as (string | number)[];
-  const f: Fields = { type: type, stream: bytes[1], seq: (bytes[2] as number) | ((bytes[3] as number) << 8) };
+  const f: Fields = { type: type, stream: bytes[1], seq: seq };
   let o = HEADER_BYTES;
   for (let i = 2; i < spec.length; i += 4) {
     const w = spec[i + 1] as number;
@@ -518,6 +526,19 @@ export function encodeInto(
  * over-long string, and a frame longer than the limit.
  */
 export function encodeFrame(frame: Frame, maxPayload?: number): EncodeResult {
+  if (
+    (frame.type === FrameType.AUDIO || frame.type === FrameType.PLAY) &&
+    frame.samples instanceof Uint8Array
+  ) {
+    // Hot path: header checks only.
+    const len = HEADER_BYTES + frame.samples.length;
+    if (isInt(frame.stream, 0, U8) && isInt(frame.seq, 0, U16) && len <= limitOf(maxPayload)) {
+      const out = new Uint8Array(len);
+      writeHeader(out, 0, frame.type, frame.stream, frame.seq);
+      out.set(frame.samples, HEADER_BYTES);
+      return { ok: true, bytes: out };
+    }
+  }
   const n = encodedLength(frame, maxPayload);
   if (typeof n !== 'number') return { ok: false, error: n };
   const out = new Uint8Array(n);
