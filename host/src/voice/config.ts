@@ -7,6 +7,8 @@ import { VoiceError } from './types';
 
 export type VoiceAdapterKind = 'rest' | 'realtime' | 'loopback';
 export type SpeechFormat = 'pcm' | 'wav';
+/** Realtime API generation: 'ga' (session.audio.*, response.output_audio.*) or the older 'beta'. */
+export type RealtimeProtocol = 'ga' | 'beta';
 
 export interface VoiceModels {
   /** POST /audio/transcriptions model. */
@@ -57,6 +59,8 @@ export interface VoiceConfig {
   maxHistoryMessages: number;
   /** Realtime WebSocket URL; default derived from baseUrl (https→wss) + /realtime?model=. */
   realtimeUrl?: string;
+  /** Which session.update shape to send (events of both generations are always understood). */
+  realtimeProtocol: RealtimeProtocol;
 }
 
 export const DEFAULT_VOICE_CONFIG: VoiceConfig = {
@@ -77,6 +81,7 @@ export const DEFAULT_VOICE_CONFIG: VoiceConfig = {
   timeouts: { requestMs: 15000, idleMs: 15000 },
   retry: { maxRetries: 2, baseDelayMs: 250, maxDelayMs: 5000 },
   maxHistoryMessages: 20,
+  realtimeProtocol: 'ga',
 };
 
 /** Environment variables read by voiceConfigFromEnv, with the config-file key each overrides. */
@@ -100,6 +105,7 @@ export const VOICE_ENV_KEYS = {
   BUDLINK_RETRY_MAX_MS: 'retry.maxDelayMs',
   BUDLINK_MAX_HISTORY: 'maxHistoryMessages',
   BUDLINK_REALTIME_URL: 'realtimeUrl',
+  BUDLINK_REALTIME_PROTOCOL: 'realtimeProtocol',
 } as const;
 
 type EnvName = keyof typeof VOICE_ENV_KEYS;
@@ -126,6 +132,7 @@ const FILE_KEYS = new Set([
   'retry',
   'maxHistoryMessages',
   'realtimeUrl',
+  'realtimeProtocol',
 ]);
 
 /** Flatten the file object into dotted keys, rejecting unknown keys (typos are errors). */
@@ -268,6 +275,10 @@ export function voiceConfigFromEnv(
       maxDelayMs: int(pick(env, file, 'retry.maxDelayMs'), d.retry.maxDelayMs, 0, 300000),
     },
     maxHistoryMessages: int(pick(env, file, 'maxHistoryMessages'), d.maxHistoryMessages, 0, 1000),
+    realtimeProtocol: oneOf<RealtimeProtocol>(pick(env, file, 'realtimeProtocol'), d.realtimeProtocol, [
+      'ga',
+      'beta',
+    ]),
   };
   if (apiKey) cfg.apiKey = apiKey;
   if (language !== undefined) cfg.language = language;
@@ -278,9 +289,13 @@ export function voiceConfigFromEnv(
 
 /** The realtime WebSocket URL for a config. */
 export function realtimeUrlOf(cfg: VoiceConfig): string {
-  if (cfg.realtimeUrl) return cfg.realtimeUrl;
-  const u = new URL(cfg.baseUrl + '/realtime');
-  u.protocol = u.protocol === 'http:' ? 'ws:' : 'wss:';
-  u.searchParams.set('model', cfg.models.realtime);
+  let u: URL;
+  if (cfg.realtimeUrl) {
+    u = new URL(cfg.realtimeUrl);
+  } else {
+    u = new URL(cfg.baseUrl + '/realtime');
+    u.protocol = u.protocol === 'http:' ? 'ws:' : 'wss:';
+  }
+  if (!u.searchParams.has('model')) u.searchParams.set('model', cfg.models.realtime);
   return u.toString();
 }

@@ -3,15 +3,16 @@
  */
 import type { VoiceConfig } from './config';
 import { LoopbackVoiceService } from './loopback';
+import { RealtimeVoiceService } from './realtime';
 import { RestVoiceService, type RestVoiceDeps } from './rest';
 import type { VoiceService } from './types';
-import { VoiceError } from './types';
 
 export * from './types';
 export * from './config';
 export { Secret, redact } from './secret';
 export { LoopbackVoiceService, type LoopbackOptions } from './loopback';
 export { RestVoiceService, type RestVoiceDeps, type ChatMessage } from './rest';
+export { RealtimeVoiceService, REALTIME_RATE } from './realtime';
 export { SseParser, type SseEvent } from './sse';
 export { SentenceSplitter, speakable } from './sentences';
 
@@ -26,6 +27,6 @@ export function createVoiceService(config: VoiceConfig, deps: VoiceServiceDeps =
     case 'rest':
       return new RestVoiceService(config, deps.rest);
     case 'realtime':
-      throw new VoiceError('config', `voice adapter '${config.adapter}' is not available yet`);
+      return new RealtimeVoiceService(config);
   }
 }
