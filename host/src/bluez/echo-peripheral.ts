@@ -2,7 +2,7 @@
  * A loopback peripheral with the Budlink GATT layout: what a write to the downlink carries comes back
  * as an uplink notification, and each line written to the Nordic UART RX is printed back on its TX
  * as `echo: <line>`. It is not an earbud (that is SimulatedEarbud in @budlink/firmware/sim); it checks
- * a link end to end (`budlink doctor`, the link contract tests, the reconnect benchmark).
+ * a link end to end (the link contract tests, the reconnect benchmark, a link check).
  */
 import type { SimCentral, SimPeripheral, SimService } from '@budlink/firmware/sim';
 import {
