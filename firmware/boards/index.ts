@@ -106,7 +106,7 @@ export const BOARDS: Record<string, BoardProfile> = {
     ringBytes: 12288,
     playbackBytes: 4096,
     playbackBufferSamples: 256,
-    pacing: { tickMs: 15, perTick: 3 },
+    pacing: { tickMs: 30, perTick: 4 },
   },
   puckjs: {
     id: 'puckjs',
@@ -128,7 +128,7 @@ export const BOARDS: Record<string, BoardProfile> = {
     ringBytes: 4096,
     playbackBytes: 1024,
     playbackBufferSamples: 128,
-    pacing: { tickMs: 20, perTick: 2 },
+    pacing: { tickMs: 36, perTick: 4 },
   },
   mdbt42q: {
     id: 'mdbt42q',
@@ -150,7 +150,7 @@ export const BOARDS: Record<string, BoardProfile> = {
     ringBytes: 4096,
     playbackBytes: 1024,
     playbackBufferSamples: 128,
-    pacing: { tickMs: 20, perTick: 2 },
+    pacing: { tickMs: 36, perTick: 4 },
   },
   thingy52: {
     id: 'thingy52',
@@ -173,7 +173,7 @@ export const BOARDS: Record<string, BoardProfile> = {
     ringBytes: 4096,
     playbackBytes: 1024,
     playbackBufferSamples: 128,
-    pacing: { tickMs: 20, perTick: 2 },
+    pacing: { tickMs: 36, perTick: 4 },
   },
   microbit2: {
     id: 'microbit2',
@@ -195,9 +195,31 @@ export const BOARDS: Record<string, BoardProfile> = {
     ringBytes: 6144,
     playbackBytes: 2048,
     playbackBufferSamples: 128,
-    pacing: { tickMs: 20, perTick: 2 },
+    pacing: { tickMs: 36, perTick: 4 },
   },
 };
+
+/** BLE connection interval the firmware requests (ms). */
+export const CONNECTION_INTERVAL_MS = 7.5;
+/** Share of the one-notification-per-packet ceiling Espruino achieves in practice (docs/FIRMWARE.md). */
+export const LINK_EFFICIENCY = 0.9;
+/** Frame header bytes (protocol HEADER_BYTES; repeated here so this module imports nothing). */
+const FRAME_HEADER = 4;
+
+/**
+ * Sustainable uplink audio bytes per second at `payload` (whole-frame size): packets per connection
+ * event × events per second × audio bytes per frame × practical efficiency.
+ */
+export function linkBytesPerSecond(board: BoardProfile, payload: number): number {
+  return Math.floor(
+    ((board.packetsPerInterval * 1000) / CONNECTION_INTERVAL_MS) * (payload - FRAME_HEADER) * LINK_EFFICIENCY,
+  );
+}
+
+/** Notifications per second the pacer allows (tick budget). */
+export function pacedFramesPerSecond(board: BoardProfile): number {
+  return (board.pacing.perTick * 1000) / board.pacing.tickMs;
+}
 
 /** Profile by id, or undefined. */
 export function getBoard(id: string): BoardProfile | undefined {

@@ -4,6 +4,7 @@
  * printable ASCII for NAME), persistence through the HAL store.
  */
 import { ConfigKey, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, NAME_MAX } from '@budlink/protocol';
+import { linkBytesPerSecond, pacedFramesPerSecond } from '../../boards/index';
 import type { BoardProfile } from '../../boards/index';
 
 export interface Config {
@@ -47,9 +48,14 @@ export function defaultConfig(board: BoardProfile): Config {
   };
 }
 
-/** Highest mic rate a board accepts: the link budget (docs/FIRMWARE.md) allows 2× the default. */
+/**
+ * Highest mic rate a board accepts: what both its link and its pacer sustain at its full payload
+ * (8-bit samples), in steps of 500 Hz, capped by the protocol (docs/FIRMWARE.md §Link-rate arithmetic).
+ */
 export function maxRate(board: BoardProfile): number {
-  const r = board.sampleRate * 2;
+  const link = linkBytesPerSecond(board, board.maxPayload);
+  const paced = pacedFramesPerSecond(board) * (board.maxPayload - 4);
+  const r = Math.floor((link < paced ? link : paced) / 500) * 500;
   return r > MAX_SAMPLE_RATE ? MAX_SAMPLE_RATE : r;
 }
 

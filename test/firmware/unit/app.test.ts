@@ -324,12 +324,17 @@ describe('firmware app: utterance uplink', () => {
     const again = r.hal.take();
     expect(again[0]).to.deep.equal(sent[3]);
     expect(again[1]).to.deep.equal(sent[4]);
+    // The NACK acknowledged 0..2: three new frames fit in the window, and no more.
+    r.hal.advance(500);
+    const next = again.slice(2).concat(r.hal.take()).map(dec);
+    expect(next.map((f) => f.seq).slice(0, 3)).to.deep.equal([16, 17, 18]);
+    expect(next.filter((f) => f.seq > 18)).to.have.length(0);
     // ACK everything sent so far: the window moves on.
-    r.hal.write(enc({ type: FrameType.ACK, stream, seq: 1, cumulative: 16, gaps: [] }));
+    r.hal.write(enc({ type: FrameType.ACK, stream, seq: 1, cumulative: 19, gaps: [] }));
     r.hal.advance(200);
     const more = r.hal.take().map(dec);
     expect(more.length).to.be.greaterThan(0);
-    expect(more[0]?.seq).to.equal(16);
+    expect(more[0]?.seq).to.equal(19);
   });
 
   it('re-sends the newest unacknowledged frame (END) when no ACK comes, and finishes on ACK', () => {
@@ -618,14 +623,14 @@ describe('firmware app: malformed frames and handler errors', () => {
     const r = rig();
     r.hal.connect();
     r.hal.write(enc({ type: FrameType.PLAY, stream: 1, seq: 0, samples: new Uint8Array(4) }));
-    r.hal.advance(30);
+    r.hal.advance(100);
     expect(ofType<Frame & { code: number }>(r.frames(), FrameType.ERROR)[0]).to.deep.include({
       code: ErrorCode.BAD_STATE,
       refType: FrameType.PLAY,
     });
     r.welcome();
     r.hal.write(enc({ type: FrameType.AUDIO, stream: 1, seq: 0, samples: new Uint8Array(4) }));
-    r.hal.advance(30);
+    r.hal.advance(100);
     expect(ofType<Frame & { code: number }>(r.frames(), FrameType.ERROR)[0]).to.deep.include({
       code: ErrorCode.BAD_STATE,
       refType: FrameType.AUDIO,
