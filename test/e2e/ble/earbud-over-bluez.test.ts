@@ -27,10 +27,10 @@ function firstOfType<T extends Frame['type']>(
   c: Connection,
   type: T,
   ms = 5000,
-): Promise<Extract<Frame, { type: T }>> {
+): Promise<Frame & { type: T }> {
   return firstValueFrom(
     decoded(c).pipe(
-      filter((f): f is Extract<Frame, { type: T }> => f.type === type),
+      filter((f): f is Frame & { type: T } => f.type === type),
       timeout(ms),
     ),
   );
