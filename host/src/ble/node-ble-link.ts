@@ -151,6 +151,9 @@ export class NodeBleLink implements Link {
   private sessionReady?: Promise<Session>;
   private readonly connections = new Map<string, NodeBleConnection>();
   private readonly scans = new Set<() => void>();
+  private readonly connecting = new Set<string>();
+  private discoveryUsers = 0;
+  private ownsDiscovery = false;
   private closed = false;
 
   constructor(options: NodeBleLinkOptions = {}) {
@@ -236,7 +239,41 @@ export class NodeBleLink implements Link {
     s.destroy();
   }
 
+  /**
+   * Discovery shared by scans and connects on this link: started if off (node-ble's startDiscovery
+   * throws when it is on), stopped when the last user releases it, and only if this link started it.
+   */
+  private async acquireDiscovery(adapter: Adapter): Promise<() => Promise<void>> {
+    this.discoveryUsers++;
+    try {
+      if (!(await adapter.isDiscovering())) {
+        await adapter.startDiscovery();
+        this.ownsDiscovery = true;
+      }
+    } catch (e) {
+      // Someone else turned it on in between: that discovery serves us too.
+      if (
+        message(e) !== 'Discovery already in progress' &&
+        dbusErrorName(e) !== 'org.bluez.Error.InProgress'
+      ) {
+        this.discoveryUsers--;
+        throw e;
+      }
+    }
+    let released = false;
+    return async () => {
+      if (released) return;
+      released = true;
+      this.discoveryUsers--;
+      if (this.discoveryUsers === 0 && this.ownsDiscovery) {
+        this.ownsDiscovery = false;
+        await adapter.stopDiscovery().catch(() => undefined);
+      }
+    };
+  }
+
   private bluezGone(): void {
+    this.ownsDiscovery = false;
     for (const c of [...this.connections.values()]) c.close('bluez-gone');
   }
 
@@ -258,20 +295,19 @@ export class NodeBleLink implements Link {
   scan(options: ScanOptions): Observable<DiscoveredDevice> {
     return new Observable<DiscoveredDevice>((subscriber) => {
       let done = false;
-      let startedDiscovery = false;
-      let adapter: Adapter | undefined;
+      let release: (() => Promise<void>) | undefined;
       let poll: NodeJS.Timeout | undefined;
       const seen = new Set<string>();
       const checking = new Set<string>();
+      /** Devices without the Budlink service, re-checked (their UUIDs may fill in) once a second. */
+      const rejectedAt = new Map<string, number>();
       const finish = (err?: unknown): void => {
         if (done) return;
         done = true;
         this.scans.delete(cancel);
         clearTimeout(deadline);
         clearTimeout(poll);
-        if (startedDiscovery && adapter !== undefined) {
-          adapter.stopDiscovery().catch(() => undefined);
-        }
+        if (release !== undefined) void release();
         if (err !== undefined) subscriber.error(err);
         else subscriber.complete();
       };
@@ -282,36 +318,30 @@ export class NodeBleLink implements Link {
       const run = async (): Promise<void> => {
         const s = await this.openSession();
         const a = await this.adapter(s);
-        adapter = a.adapter;
         if (done) return;
-        if (!(await a.adapter.isDiscovering())) {
-          try {
-            await a.adapter.startDiscovery();
-            startedDiscovery = true;
-          } catch (e) {
-            // Someone else turned it on in between: that discovery serves us too.
-            if (
-              message(e) !== 'Discovery already in progress' &&
-              dbusErrorName(e) !== 'org.bluez.Error.InProgress'
-            )
-              throw e;
-          }
-        }
+        const r = await this.acquireDiscovery(a.adapter);
         if (done) {
-          if (startedDiscovery) await a.adapter.stopDiscovery().catch(() => undefined);
+          await r();
           return;
         }
+        release = r;
         const tick = async (): Promise<void> => {
           const ids = await a.adapter.devices();
           for (const id of ids) {
             if (seen.has(id) || checking.has(id)) continue;
+            if (Date.now() - (rejectedAt.get(id) ?? -Infinity) < 1000) continue;
             checking.add(id);
             try {
               const p = await getAll(s.bus, devicePath(a.name, id), DEVICE_IFACE);
               const uuids = Array.isArray(p.UUIDs) ? (p.UUIDs as string[]).map((u) => u.toLowerCase()) : [];
-              if (!uuids.includes(SERVICE_UUID)) continue;
               const name = typeof p.Name === 'string' ? p.Name : typeof p.Alias === 'string' ? p.Alias : '';
-              if (options.namePrefix !== undefined && !name.startsWith(options.namePrefix)) continue;
+              if (
+                !uuids.includes(SERVICE_UUID) ||
+                (options.namePrefix !== undefined && !name.startsWith(options.namePrefix))
+              ) {
+                rejectedAt.set(id, Date.now());
+                continue;
+              }
               seen.add(id);
               const address = typeof p.Address === 'string' ? p.Address : id;
               const found: DiscoveredDevice = { id: address, address, name };
@@ -347,7 +377,18 @@ export class NodeBleLink implements Link {
     const id = deviceId.toUpperCase();
     if (!/^([0-9A-F]{2}:){5}[0-9A-F]{2}$/.test(id))
       throw new LinkError('not-found', `not a BLE address: ${deviceId}`);
-    if (this.connections.has(id)) throw new LinkError('gatt', `${id} is already connected on this link`);
+    if (this.connections.has(id) || this.connecting.has(id)) {
+      throw new LinkError('gatt', `${id} is already connected (or connecting) on this link`);
+    }
+    this.connecting.add(id);
+    try {
+      return await this.connectOnce(id, options);
+    } finally {
+      this.connecting.delete(id);
+    }
+  }
+
+  private async connectOnce(id: string, options: { timeoutMs?: number }): Promise<Connection> {
     const total = options.timeoutMs ?? this.opts.connectTimeoutMs;
     const deadline = Date.now() + total;
     const left = (): number => Math.max(1, deadline - Date.now());
@@ -403,20 +444,9 @@ export class NodeBleLink implements Link {
   }
 
   private async discoverDevice(adapter: Adapter, id: string, timeoutMs: number): Promise<Device> {
-    let started = false;
+    let release: (() => Promise<void>) | undefined;
     try {
-      if (!(await adapter.isDiscovering())) {
-        try {
-          await adapter.startDiscovery();
-          started = true;
-        } catch (e) {
-          if (
-            message(e) !== 'Discovery already in progress' &&
-            dbusErrorName(e) !== 'org.bluez.Error.InProgress'
-          )
-            throw e;
-        }
-      }
+      release = await this.acquireDiscovery(adapter);
       return await adapter.waitDevice(id, timeoutMs, this.opts.discoveryIntervalMs);
     } catch (e) {
       if (message(e) === 'operation timed out') {
@@ -424,7 +454,7 @@ export class NodeBleLink implements Link {
       }
       throw toLinkError(e, 'not-found', `discover ${id}`);
     } finally {
-      if (started) await adapter.stopDiscovery().catch(() => undefined);
+      if (release !== undefined) await release();
     }
   }
 

@@ -208,6 +208,15 @@ export function linkContract(
       expect(Array.from(await echoB)).to.deep.equal([0xbc]);
     });
 
+    it('a second connect to the same device, even concurrent, rejects with gatt', async () => {
+      const [first, second] = await Promise.allSettled([connect(h.a), connect(h.a)]);
+      expect(first.status).to.equal('fulfilled');
+      expect(second.status).to.equal('rejected');
+      expect((second as PromiseRejectedResult).reason).to.be.instanceOf(LinkError);
+      expect(((second as PromiseRejectedResult).reason as LinkError).kind).to.equal('gatt');
+      await expectLinkError(h.link.connect(h.a.address), 'gatt');
+    });
+
     it('connect to an unknown device rejects with not-found', async () => {
       await expectLinkError(h.link.connect('DE:AD:00:00:00:01', { timeoutMs: 300 }), 'not-found');
     });
