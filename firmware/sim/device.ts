@@ -17,8 +17,8 @@ import { BASELINE_JSVARS, JsVarCounter, type MemoryModel } from './memory';
 import { eConvolve, eCrc32, eFFT, eMapInPlace, eSum, eToString, eVariance, tagOf, toBytes } from './natives';
 import type { SimCentral, SimService } from './types';
 
-/** Cost units per second of nRF52 device time (README.md: ~10^4 simple statements/s × ~5 nodes). */
-export const COST_UNITS_PER_SECOND = 50_000;
+/** Cost units per second of nRF52 device time (README.md: ~10^4 simple loop iterations/s × ~10 units each). */
+export const COST_UNITS_PER_SECOND = 100_000;
 export const COST_UNITS_PER_MS = COST_UNITS_PER_SECOND / 1000;
 /** Native helpers (E.sum, TypedArray.set...) cost this many units per element they touch (~1 us). */
 export const NATIVE_COST_PER_ELEMENT = 0.05;
@@ -64,6 +64,8 @@ export interface DeviceStats {
   outOfMemory: number;
   watchdogResets: number;
   jobs: number;
+  /** Per job kind ('buffer', 'timer', 'write', 'watch', 'connect', 'boot', ...): count, cost sum, max. */
+  byKind: Record<string, { jobs: number; cost: number; max: number }>;
 }
 
 type Fn = (...args: unknown[]) => unknown;
@@ -140,6 +142,7 @@ export class Device {
     outOfMemory: 0,
     watchdogResets: 0,
     jobs: 0,
+    byKind: {},
   };
   /** Set when the device wants a reboot (watchdog); the owner performs it. */
   rebootRequested: string | null = null;
@@ -289,10 +292,13 @@ export class Device {
       if (p !== undefined) add(p);
       add(Object.getPrototypeOf(v));
     };
-    for (const name of Object.getOwnPropertyNames(this.ctx)) {
-      const d = Object.getOwnPropertyDescriptor(this.ctx, name);
-      if (d && 'value' in d) add(d.value);
-    }
+    // The realm's built-ins are not properties of the sandbox object: list them from inside.
+    const all = vm.runInContext(
+      `Object.getOwnPropertyNames(globalThis).map(function (n) {
+         var d = Object.getOwnPropertyDescriptor(globalThis, n); return d && 'value' in d ? d.value : undefined; })`,
+      this.ctx,
+    ) as unknown[];
+    for (const v of all) add(v);
     add(this.ctx);
   }
 
@@ -361,6 +367,9 @@ export class Device {
       Object.defineProperty(g, name, { value: v, writable: true, configurable: true, enumerable: false });
     };
     define('global', g);
+    // Deterministic Math.random (Espruino's is a hardware RNG; tests need repeatable runs).
+    const rnd = mulberry32(this.config.seed);
+    (vm.runInContext('Math', this.ctx) as { random: () => number }).random = () => rnd();
 
     // Pins
     const pinNames: string[] = [];
@@ -413,7 +422,7 @@ export class Device {
     });
     define('analogRead', (pin: unknown) => {
       self.pinName(pin);
-      return self.mic.next(1) / 256;
+      return 0.5; // a floating pin; the microphone is only sampled through Waveform
     });
     define('getTime', () => self.deviceTime() / 1000);
 
@@ -1396,6 +1405,10 @@ export class Device {
     this.k.l = Infinity;
     this.stats.jobs++;
     this.stats.totalCost += cost;
+    const bk = (this.stats.byKind[job.kind] ??= { jobs: 0, cost: 0, max: 0 });
+    bk.jobs++;
+    bk.cost += cost;
+    if (cost > bk.max) bk.max = cost;
     const ms = cost / COST_UNITS_PER_MS;
     this.cpuFree = this.now + ms;
     if (job.kind === 'buffer') {

@@ -50,11 +50,29 @@ export class SimError extends Error {
   }
 }
 
+/** Mic samples kept for micSamples(): 4 M (~8 min at 8 kHz). */
+const HISTORY_LIMIT = 4 << 20;
+
 /** The microphone: queued 8-bit samples, each chunk at its own rate; silence (128) when empty. */
 class MicQueue implements MicSource {
   private chunks: { data: Uint8Array; rate: number; resampled: Map<number, Uint8Array> }[] = [];
   private pos = 0;
   consumed = 0;
+  /** Every sample the ADC took, up to HISTORY_LIMIT (for tests checking bit-exact uplink audio). */
+  history: Uint8Array = new Uint8Array(1 << 16);
+  historyLength = 0;
+
+  private record(v: number): number {
+    if (this.historyLength < HISTORY_LIMIT) {
+      if (this.historyLength === this.history.length) {
+        const h = new Uint8Array(this.history.length * 2);
+        h.set(this.history);
+        this.history = h;
+      }
+      this.history[this.historyLength++] = v;
+    }
+    return v;
+  }
 
   push(data: Uint8Array, rate: number): void {
     if (data.length > 0) this.chunks.push({ data, rate, resampled: new Map() });
@@ -79,7 +97,7 @@ class MicQueue implements MicSource {
   next(rate: number): number {
     for (;;) {
       const c = this.chunks[0];
-      if (!c) return 128;
+      if (!c) return this.record(128);
       let d = c.data;
       if (c.rate !== rate) {
         let r = c.resampled.get(rate);
@@ -88,7 +106,7 @@ class MicQueue implements MicSource {
       }
       if (this.pos < d.length) {
         this.consumed++;
-        return d[this.pos++]!;
+        return this.record(d[this.pos++]!);
       }
       this.chunks.shift();
       this.pos = 0;
@@ -115,6 +133,8 @@ export interface EarbudStatsFull extends EarbudStats {
   inputBuffers: number;
   /** Device time since the last power-on (ms). */
   uptimeMs: number;
+  /** Cost per job kind ('buffer', 'timer', 'write', 'watch', 'connect', 'disconnect', 'boot', 'init'). */
+  byKind: Record<string, { jobs: number; cost: number; max: number }>;
 }
 
 export class SimulatedEarbud implements SimPeripheral {
@@ -295,6 +315,14 @@ export class SimulatedEarbud implements SimPeripheral {
     return Uint8Array.from(this.speakerOut);
   }
 
+  /**
+   * Every sample the microphone ADC produced since create() (8-bit unsigned; at most the first 4 M),
+   * across power cycles. The uplink audio must be a bit-exact slice of this.
+   */
+  micSamples(): Uint8Array {
+    return this.mic.history.slice(0, this.mic.historyLength);
+  }
+
   /** LED levels as last written (pin name -> 0/1). */
   leds(): Record<string, number> {
     return Object.fromEntries(this.device.leds);
@@ -329,6 +357,7 @@ export class SimulatedEarbud implements SimPeripheral {
       inputHandlerCost: p.inputHandlerCost + d.inputHandlerCost,
       inputBuffers: p.inputBuffers + d.inputBuffers,
       uptimeMs: this.device.now,
+      byKind: addTotals(p, d, l).byKind,
     };
   }
 
@@ -432,6 +461,7 @@ function emptyTotals(): DeviceStats & LinkStats {
     outOfMemory: 0,
     watchdogResets: 0,
     jobs: 0,
+    byKind: {},
     notificationsSent: 0,
     notificationsDropped: 0,
     notificationsQueueFull: 0,
@@ -443,8 +473,15 @@ function emptyTotals(): DeviceStats & LinkStats {
 
 function addTotals(a: DeviceStats & LinkStats, d: DeviceStats, l: LinkStats): DeviceStats & LinkStats {
   const out = { ...a };
-  for (const k of Object.keys(d) as (keyof DeviceStats)[])
+  for (const k of Object.keys(d) as (keyof DeviceStats)[]) {
+    if (k === 'byKind') continue;
     out[k] = k === 'maxHandlerCost' ? Math.max(a[k], d[k]) : a[k] + d[k];
+  }
+  out.byKind = { ...a.byKind };
+  for (const [kind, v] of Object.entries(d.byKind)) {
+    const o = out.byKind[kind] ?? { jobs: 0, cost: 0, max: 0 };
+    out.byKind[kind] = { jobs: o.jobs + v.jobs, cost: o.cost + v.cost, max: Math.max(o.max, v.max) };
+  }
   for (const k of Object.keys(l) as (keyof LinkStats)[]) out[k] = a[k] + l[k];
   return out;
 }
