@@ -61,6 +61,12 @@ export interface VoiceConfig {
   realtimeUrl?: string;
   /** Which session.update shape to send (events of both generations are always understood). */
   realtimeProtocol: RealtimeProtocol;
+  /**
+   * Rate of the WAV uploaded for transcription. Unset: the utterance's own rate (no resampling on
+   * the critical path; OpenAI, speaches, LocalAI and Ollama accept any rate). Set 16000 for servers
+   * that insist on 16 kHz (whisper.cpp's server without --convert).
+   */
+  sttSampleRate?: number;
 }
 
 export const DEFAULT_VOICE_CONFIG: VoiceConfig = {
@@ -106,6 +112,7 @@ export const VOICE_ENV_KEYS = {
   BUDLINK_MAX_HISTORY: 'maxHistoryMessages',
   BUDLINK_REALTIME_URL: 'realtimeUrl',
   BUDLINK_REALTIME_PROTOCOL: 'realtimeProtocol',
+  BUDLINK_STT_SAMPLE_RATE: 'sttSampleRate',
 } as const;
 
 type EnvName = keyof typeof VOICE_ENV_KEYS;
@@ -133,6 +140,7 @@ const FILE_KEYS = new Set([
   'maxHistoryMessages',
   'realtimeUrl',
   'realtimeProtocol',
+  'sttSampleRate',
 ]);
 
 /** Flatten the file object into dotted keys, rejecting unknown keys (typos are errors). */
@@ -282,6 +290,8 @@ export function voiceConfigFromEnv(
   };
   if (apiKey) cfg.apiKey = apiKey;
   if (language !== undefined) cfg.language = language;
+  const sttRateSrc = pick(env, file, 'sttSampleRate');
+  if (sttRateSrc) cfg.sttSampleRate = int(sttRateSrc, 16000, 4000, 48000);
   const rt = url(pick(env, file, 'realtimeUrl'), undefined, ['ws:', 'wss:']);
   if (rt !== undefined) cfg.realtimeUrl = rt;
   return cfg;

@@ -34,8 +34,6 @@ export interface RestVoiceDeps {
   onRetry?: (info: { endpoint: string; attempt: number; delayMs: number; reason: string }) => void;
 }
 
-/** Sample rate of the WAV sent for transcription (what Whisper-family models use internally). */
-const STT_RATE = 16000;
 /** Speech syntheses in flight at once (ordered output regardless). */
 const TTS_CONCURRENCY = 2;
 
@@ -429,8 +427,9 @@ export class RestVoiceService implements VoiceService {
 
   private async transcribe(req: VoiceRequest, signal: AbortSignal): Promise<string> {
     const what = 'transcription';
-    const pcm = req.sampleRate === STT_RATE ? req.audio : resample(req.audio, req.sampleRate, STT_RATE);
-    const wav = encodeWav(pcm, STT_RATE);
+    const rate = this.config.sttSampleRate ?? req.sampleRate;
+    const pcm = req.sampleRate === rate ? req.audio : resample(req.audio, req.sampleRate, rate);
+    const wav = encodeWav(pcm, rate);
     const ctx = this.ctx(signal, '/audio/transcriptions');
     const res = await request(ctx, this.url('/audio/transcriptions'), what, () => {
       const form = new FormData();

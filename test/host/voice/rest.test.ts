@@ -32,7 +32,9 @@ describe('voice: OpenAI-compatible REST adapter', function () {
 
   it('happy path: transcript, streamed reply text, speech audio in sentence order, done', async () => {
     fake.options.reply = () => 'It is sunny and warm today. Expect a light breeze later on. Enjoy it!';
-    const svc = createVoiceService(restConfig(fake.baseUrl, { BUDLINK_LANGUAGE: 'en' }));
+    const svc = createVoiceService(
+      restConfig(fake.baseUrl, { BUDLINK_LANGUAGE: 'en', BUDLINK_STT_SAMPLE_RATE: '16000' }),
+    );
     fake.options.language = 'en';
     const { events, error } = await collect(svc.respond(utterance()));
     expect(error).to.equal(undefined);
@@ -58,7 +60,8 @@ describe('voice: OpenAI-compatible REST adapter', function () {
     );
     expect(events[events.length - 1]).to.deep.equal({ kind: 'done' });
 
-    // What the server received: multipart WAV at 16 kHz, model, json format, language; bearer auth.
+    // What the server received: multipart WAV resampled to 16 kHz as configured, model, json format,
+    // language; bearer auth.
     const stt = fake.requests.find((r) => r.route === 'transcriptions')!;
     expect(stt.authorization).to.equal(`Bearer ${KEY}`);
     expect(stt.fields).to.include({
@@ -101,6 +104,16 @@ describe('voice: OpenAI-compatible REST adapter', function () {
     expect(fake.log.indexOf('speech:Here is the first sentence.')).to.be.lessThan(
       fake.log.indexOf('chat:released'),
     );
+    await svc.close();
+  });
+
+  it('uploads the utterance at its own rate when no STT rate is configured', async () => {
+    const svc = createVoiceService(restConfig(fake.baseUrl));
+    await collect(svc.respond(utterance()));
+    expect(fake.requests.find((r) => r.route === 'transcriptions')!.wav).to.deep.equal({
+      sampleRate: 8000,
+      samples: 4000,
+    });
     await svc.close();
   });
 
