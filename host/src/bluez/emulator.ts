@@ -66,8 +66,11 @@ export interface BluezEmulator {
   devicePath(address: string): string;
   /** Whether BlueZ currently has a connection to the device. */
   isConnected(address: string): boolean;
-  /** Link loss (supervision timeout): the peripheral sees a disconnect, the host sees Connected=false. */
-  dropLink(address: string): void;
+  /**
+   * Link loss (supervision timeout): the peripheral sees a disconnect, the host sees Connected=false.
+   * `silent`: no PropertiesChanged signals (a lost signal; clients only notice by reading Connected).
+   */
+  dropLink(address: string, options?: { silent?: boolean }): void;
   /** The peripheral goes off for offMs: its link drops and Connect fails until it is back. */
   powerCycle(address: string, offMs: number): void;
   /** While stalled, Connect succeeds but ServicesResolved stays false (node-ble's gatt() would hang). */
@@ -399,7 +402,7 @@ class Emulator implements BluezEmulator {
   }
 
   /** Drop the link: GATT objects go (unbonded LE device), then ServicesResolved and Connected turn false. */
-  private teardownLink(e: Entry, fromPeripheral: boolean): void {
+  private teardownLink(e: Entry, fromPeripheral: boolean, silent = false): void {
     const central = e.central;
     if (central === undefined) return;
     e.central = undefined;
@@ -414,10 +417,10 @@ class Emulator implements BluezEmulator {
     if (device !== undefined) {
       if (device.ServicesResolved) {
         device.ServicesResolved = false;
-        emitChanged(device, { ServicesResolved: false });
+        if (!silent) emitChanged(device, { ServicesResolved: false });
       }
       device.Connected = false;
-      emitChanged(device, { Connected: false });
+      if (!silent) emitChanged(device, { Connected: false });
     }
     const gatt = e.gatt;
     e.gatt = undefined;
@@ -550,8 +553,8 @@ class Emulator implements BluezEmulator {
     return this.entry(address).central !== undefined;
   }
 
-  dropLink(address: string): void {
-    this.teardownLink(this.entry(address), false);
+  dropLink(address: string, options: { silent?: boolean } = {}): void {
+    this.teardownLink(this.entry(address), false, options.silent === true);
   }
 
   powerCycle(address: string, offMs: number): void {

@@ -53,6 +53,17 @@ async function dbusError(p: Promise<unknown>): Promise<string> {
   return 'no error';
 }
 
+async function expectLinkErrorKind(p: Promise<unknown>, kind: LinkError['kind']): Promise<void> {
+  try {
+    await p;
+  } catch (e) {
+    expect(e).to.be.instanceOf(LinkError);
+    expect((e as LinkError).kind).to.equal(kind);
+    return;
+  }
+  expect.fail(`expected LinkError(${kind})`);
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function until(f: () => Promise<boolean> | boolean, ms = 2000): Promise<void> {
@@ -267,6 +278,14 @@ describe('bluez: private bus', function () {
     const reason = firstValueFrom(c.closed$.pipe(timeout(2000)));
     emu.dropLink(ADDR);
     expect(await reason).to.equal('remote');
+  });
+
+  it('notices a link loss whose Connected=false signal was lost, by polling', async () => {
+    const c = await link.connect(ADDR);
+    const reason = firstValueFrom(c.closed$.pipe(timeout(2000)));
+    emu.dropLink(ADDR, { silent: true });
+    expect(await reason).to.equal('remote');
+    await expectLinkErrorKind(c.write(Uint8Array.of(1)), 'disconnected');
   });
 
   it('a device that is off: connect fails with timeout; persistentConnection gets through once it is back', async () => {
