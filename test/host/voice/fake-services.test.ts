@@ -1,0 +1,98 @@
+/** The fake servers must reject what the real services reject, or the adapter tests prove little. */
+import { expect } from 'chai';
+import WebSocket from 'ws';
+import { encodeWav } from '../../../host/src/audio/index';
+import { FakeOpenAiRest } from '../../support/fake-services/openai-rest';
+import { FakeRealtimeServer } from '../../support/fake-services/openai-realtime';
+import { KEY } from './helpers';
+
+describe('voice: fake services validate what they receive', function () {
+  this.timeout(10000);
+
+  it('REST fake: auth, multipart fields, WAV content, chat and speech bodies', async () => {
+    const fake = await new FakeOpenAiRest({ apiKey: KEY }).start();
+    try {
+      const auth = { authorization: `Bearer ${KEY}` };
+      const noAuth = await fetch(`${fake.baseUrl}/chat/completions`, { method: 'POST', body: '{}' });
+      expect(noAuth.status).to.equal(401);
+      const form = new FormData();
+      form.append('file', new Blob([encodeWav(new Int16Array(800), 8000)]), 'a.wav');
+      const noModel = await fetch(`${fake.baseUrl}/audio/transcriptions`, {
+        method: 'POST',
+        headers: auth,
+        body: form,
+      });
+      expect(noModel.status).to.equal(400);
+      const bad = new FormData();
+      bad.append('file', new Blob([new Uint8Array([1, 2, 3])]), 'a.wav');
+      bad.append('model', 'whisper-1');
+      expect(
+        (await fetch(`${fake.baseUrl}/audio/transcriptions`, { method: 'POST', headers: auth, body: bad }))
+          .status,
+      ).to.equal(400);
+      const noStream = await fetch(`${fake.baseUrl}/chat/completions`, {
+        method: 'POST',
+        headers: auth,
+        body: JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'hi' }] }),
+      });
+      expect(noStream.status).to.equal(400);
+      const badRole = await fetch(`${fake.baseUrl}/chat/completions`, {
+        method: 'POST',
+        headers: auth,
+        body: JSON.stringify({ model: 'm', stream: true, messages: [{ role: 'robot', content: 'hi' }] }),
+      });
+      expect(badRole.status).to.equal(400);
+      const noVoice = await fetch(`${fake.baseUrl}/audio/speech`, {
+        method: 'POST',
+        headers: auth,
+        body: JSON.stringify({ model: 'tts', input: 'hi', response_format: 'pcm' }),
+      });
+      expect(noVoice.status).to.equal(400);
+      expect(fake.violations).to.have.length(5);
+    } finally {
+      await fake.stop();
+    }
+  });
+
+  it('Realtime fake: rejects the beta session shape on GA, bad appends and out-of-range truncates', async () => {
+    const fake = await new FakeRealtimeServer({ generation: 'ga', apiKey: KEY }).start();
+    const ws = new WebSocket(`${fake.url}?model=gpt-realtime`, {
+      headers: { authorization: `Bearer ${KEY}` },
+    });
+    const errors: string[] = [];
+    try {
+      await new Promise<void>((resolve, reject) => {
+        ws.on('open', () => resolve());
+        ws.on('error', reject);
+      });
+      ws.on('message', (d) => {
+        const ev = JSON.parse(String(d)) as { type: string; error?: { message: string } };
+        if (ev.type === 'error') errors.push(ev.error!.message);
+      });
+      ws.send(
+        JSON.stringify({
+          type: 'session.update',
+          session: { input_audio_format: 'pcm16', output_audio_format: 'pcm16' },
+        }),
+      );
+      ws.send(JSON.stringify({ type: 'input_audio_buffer.append', audio: 'not base64!' }));
+      ws.send(JSON.stringify({ type: 'input_audio_buffer.commit' }));
+      ws.send(
+        JSON.stringify({
+          type: 'conversation.item.truncate',
+          item_id: 'nope',
+          content_index: 0,
+          audio_end_ms: 10,
+        }),
+      );
+      ws.send(JSON.stringify({ type: 'response.banana' }));
+      for (let i = 0; i < 100 && errors.length < 5; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(errors).to.have.length(5);
+      expect(errors[0]).to.match(/GA session.update/);
+      expect(errors[2]).to.match(/buffer too small/);
+    } finally {
+      ws.terminate();
+      await fake.stop();
+    }
+  });
+});
