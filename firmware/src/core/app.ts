@@ -26,6 +26,7 @@ import type { BoardProfile } from '../../boards/index';
 import type { Hal } from '../hal/types';
 import { CONFIG_FILE, checkValue, decodeValue, encodeValue, fieldOf, loadConfig } from './config';
 import type { Config } from './config';
+import { fastAck, fastPlay } from './fastpath';
 import { Gate, VadWakeDetector } from './gate';
 import type { WakeDetector, WakeHit } from './gate';
 import { Playback } from './playback';
@@ -94,7 +95,10 @@ export class App {
   private helloLeft = 0;
   private nonce: number;
   private bootMs: number;
-  private lastBufAt = -1;
+  private lastBufAt = 0;
+  /** Mic buffer period and the gap (1.5 periods) past which buffers were lost. */
+  private periodMs = 64;
+  private latePeriodMs = 96;
   private downAt = -1;
   private micError: string | null = null;
 
@@ -146,9 +150,21 @@ export class App {
     hal.ble.start(this.config.name, board.maxPayload, {
       onConnect: this.guard('connect', () => this.onConnect()),
       onDisconnect: this.guard('disconnect', () => this.onDisconnect()),
-      onWrite: (bytes) => this.guard('write', () => this.onWrite(bytes))(),
+      onWrite: (bytes) => {
+        try {
+          this.onWrite(bytes);
+        } catch (e) {
+          this.fail('write', e);
+        }
+      },
     });
-    hal.io.onButton((down, t) => this.guard('button', () => this.onButton(down, t))());
+    hal.io.onButton((down, t) => {
+      try {
+        this.onButton(down, t);
+      } catch (e) {
+        this.fail('button', e);
+      }
+    });
     this.startMic();
     hal.clock.setInterval(
       this.guard('tick', () => this.tick()),
@@ -168,16 +184,21 @@ export class App {
       try {
         fn();
       } catch (e) {
-        this.counters.errors++;
-        const msg = e instanceof Error ? e.message : String(e);
-        this.hal.sys.log('budlink ' + name + ': ' + msg);
-        try {
-          this.sendError(ErrorCode.INTERNAL, Fault.INTERNAL, 0, name + ': ' + msg);
-        } catch {
-          // Reporting failed too (e.g. encoder bug): the counter above still records it.
-        }
+        this.fail(name, e);
       }
     };
+  }
+
+  /** Count and report a caught handler error (ERROR INTERNAL + a console line). */
+  fail(name: string, e: unknown): void {
+    this.counters.errors++;
+    const msg = e instanceof Error ? e.message : String(e);
+    this.hal.sys.log('budlink ' + name + ': ' + msg);
+    try {
+      this.sendError(ErrorCode.INTERNAL, Fault.INTERNAL, 0, name + ': ' + msg);
+    } catch {
+      // Reporting failed too (e.g. encoder bug): the counter above still records it.
+    }
   }
 
   // ---- audio in ------------------------------------------------------------------------------
@@ -185,22 +206,28 @@ export class App {
   /** Mic buffer handler: overrun check, ring, VAD, gate. A few dozen statements, natives per sample. */
   onMicBuffer(buf: Uint8Array): void {
     const now = this.hal.clock.now();
-    const period = (buf.length * 1000) / this.config.sampleRate;
-    if (this.lastBufAt >= 0 && now - this.lastBufAt > period * 1.5) {
-      this.counters.overruns += Math.round((now - this.lastBufAt) / period) - 1;
-    }
+    const dt = now - this.lastBufAt;
     this.lastBufAt = now;
-    this.ring.write(buf);
-    const speech = this.vad.process(buf);
-    this.gate.onBuffer(buf, speech, this.ring.written);
+    if (dt > this.latePeriodMs) this.counters.overruns += Math.round(dt / this.periodMs) - 1;
+    const ring = this.ring;
+    ring.write(buf);
+    this.gate.onBuffer(buf, this.vad.process(buf), ring.written);
   }
 
   private startMic(): void {
-    this.lastBufAt = -1;
+    this.periodMs = (this.board.bufferSamples * 1000) / this.config.sampleRate;
+    this.latePeriodMs = this.periodMs * 1.5;
+    this.lastBufAt = this.hal.clock.now();
     this.micError = this.hal.audio.startMic({
       rate: this.config.sampleRate,
       samples: this.board.bufferSamples,
-      onBuffer: (buf) => this.guard('mic', () => this.onMicBuffer(buf))(),
+      onBuffer: (buf) => {
+        try {
+          this.onMicBuffer(buf);
+        } catch (e) {
+          this.fail('mic', e);
+        }
+      },
     });
     if (this.micError) {
       this.counters.errors++;
@@ -241,7 +268,13 @@ export class App {
     return this.hal.audio.startSpeaker({
       rate: this.playRate,
       samples: this.board.playbackBufferSamples,
-      onNeed: (buf) => this.guard('speaker', () => this.playback.fill(buf))(),
+      onNeed: (buf) => {
+        try {
+          this.playback.fill(buf);
+        } catch (e) {
+          this.fail('speaker', e);
+        }
+      },
     });
   }
 
@@ -313,19 +346,23 @@ export class App {
   /** Pacer: at most `perTick` notifications per tick, control frames first, then the utterance. */
   tick(): void {
     this.hal.sys.kickWatchdog();
-    if (!this.connected) return;
+    const up = this.uplink;
+    const q = this.control;
+    if (!this.connected || !(q.length || up.active)) {
+      if (this.shownState === AssistantState.LISTENING) this.showState(AssistantState.IDLE);
+      return;
+    }
     const now = this.hal.clock.now();
-    for (let i = 0; i < this.board.pacing.perTick; i++) {
-      let f = this.control.shift();
-      if (!f && this.welcomed) f = this.uplink.next(now) || undefined;
+    const ble = this.hal.ble;
+    const live = this.welcomed;
+    for (let i = this.board.pacing.perTick; i > 0; i--) {
+      const f = q.length ? (q.shift() as Uint8Array) : live ? up.next(now) : null;
       if (!f) break;
-      if (!this.hal.ble.notify(f)) {
+      if (!ble.notify(f)) {
         this.counters.notifyFailed++;
         break;
       }
     }
-    if (!this.uplink.active && this.shownState === AssistantState.LISTENING)
-      this.showState(AssistantState.IDLE);
   }
 
   /** Encode a frame (throws on our own bug: caught by guard()). */
@@ -377,6 +414,19 @@ export class App {
 
   /** One frame written by the host to the downlink characteristic. */
   onWrite(bytes: Uint8Array): void {
+    if (this.welcomed) {
+      const ack = fastAck(bytes);
+      if (ack) {
+        this.uplink.onAck(ack, this.hal.clock.now());
+        return;
+      }
+      const play = this.board.speaker ? fastPlay(bytes, this.board.maxPayload) : null;
+      if (play) {
+        const err = this.playback.onPlay(play);
+        if (err) this.refuse(ErrorCode.OVERFLOW, FrameType.PLAY, err);
+        return;
+      }
+    }
     const r = decodeFrame(bytes, this.board.maxPayload);
     if (!r.ok) {
       this.counters.refused++;

@@ -39,12 +39,13 @@ export class SampleRing {
    * if any of them has been overwritten or not written yet.
    */
   read(from: number, dst: Uint8Array, dstOffset: number, count: number): boolean {
-    if (from < this.oldest() || from + count > this.written) return false;
-    const at = from % this.size;
-    const first = this.size - at;
+    const size = this.size;
+    if (from < this.written - size || from < 0 || from + count > this.written) return false;
+    const at = from % size;
+    const first = size - at;
     if (count <= first) dst.set(this.buf.subarray(at, at + count), dstOffset);
     else {
-      dst.set(this.buf.subarray(at, this.size), dstOffset);
+      dst.set(this.buf.subarray(at, size), dstOffset);
       dst.set(this.buf.subarray(0, count - first), dstOffset + first);
     }
     return true;
