@@ -1,0 +1,151 @@
+/**
+ * End-to-end rig: simulated earbuds (real firmware bundle, device clock ×SPEED) ↔ BlueZ emulator ↔
+ * private dbus-daemon ↔ node-ble ↔ Bridge ↔ a test voice service that records what it heard and
+ * answers with a short tone, which must come out of the earbud's speaker.
+ */
+import { Observable, filter, firstValueFrom, take, timeout, toArray } from 'rxjs';
+import type { LinkModelOptions } from '@budlink/firmware/sim';
+import { Bridge, type BridgeEvent } from '../../../host/src/bridge/index';
+import { startSimEnv, type SimEnv, type SimTransport } from '../../../host/src/bridge/simenv';
+import { DEFAULT_UTTERANCE } from '../../../host/src/cli/demo';
+import type { UtteranceReport } from '../../../host/src/pipeline/types';
+import type { VoiceEvent, VoiceRequest, VoiceService } from '../../../host/src/voice/types';
+
+export const SPEED = 4;
+export const UTTERANCE_WAV = DEFAULT_UTTERANCE;
+/** Reply: 0.3 s of 440 Hz at 24 kHz (900 samples at the earbud's 8 kHz... x 8/3 = 2400). */
+export const REPLY_RATE = 24000;
+export const REPLY_SAMPLES = 7200;
+
+export class ToneVoiceService implements VoiceService {
+  readonly name = 'tone';
+  readonly requests: VoiceRequest[] = [];
+  readonly truncations: { deviceId: string; heardMs: number }[] = [];
+
+  respond(request: VoiceRequest): Observable<VoiceEvent> {
+    this.requests.push(request);
+    return new Observable<VoiceEvent>((sub) => {
+      const t = setTimeout(() => {
+        const pcm = new Int16Array(REPLY_SAMPLES);
+        for (let i = 0; i < pcm.length; i++)
+          pcm[i] = Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / REPLY_RATE));
+        sub.next({ kind: 'transcript', role: 'assistant', text: 'a tone', final: true });
+        sub.next({ kind: 'audio', pcm: pcm.subarray(0, 3600), sampleRate: REPLY_RATE });
+        sub.next({ kind: 'audio', pcm: pcm.subarray(3600), sampleRate: REPLY_RATE });
+        sub.next({ kind: 'done' });
+        sub.complete();
+      }, 5);
+      return () => clearTimeout(t);
+    });
+  }
+
+  async truncate(deviceId: string, heardMs: number): Promise<void> {
+    this.truncations.push({ deviceId, heardMs });
+  }
+
+  async close(): Promise<void> {}
+}
+
+export interface Rig {
+  env: SimEnv;
+  bridge: Bridge;
+  voice: ToneVoiceService;
+  events: BridgeEvent[];
+  reports: UtteranceReport[];
+  /** Silence, the bundled utterance, then silence for the hangover. */
+  speak(earbud?: number): void;
+  /** Resolves with the next `n` utterance reports (after the ones already seen when called). */
+  nextReports(n: number, ms?: number): Promise<UtteranceReport[]>;
+  /** Resolves when `n` more HELLOs (sessions) have happened. */
+  nextHellos(n: number, ms?: number): Promise<void>;
+  /** Non-silent samples out of an earbud's speaker. */
+  heard(earbud?: number): number;
+  close(): Promise<void>;
+}
+
+export async function startRig(options: {
+  earbuds?: number;
+  link?: LinkModelOptions;
+  transport?: SimTransport;
+}): Promise<Rig> {
+  const n = options.earbuds ?? 1;
+  const env = await startSimEnv({
+    earbuds: Array.from({ length: n }, (_, i) => ({
+      board: 'nrf52840dk',
+      clock: 'real' as const,
+      speed: SPEED,
+      link: { seed: i + 1, ...options.link },
+    })),
+    transport: options.transport ?? 'bluez',
+    connectTimeoutMs: 5000,
+  });
+  const voice = new ToneVoiceService();
+  const bridge = new Bridge({
+    link: env.link,
+    voice,
+    reconnect: { initialDelayMs: 50, maxDelayMs: 500, connectTimeoutMs: 5000 },
+    session: { keepAliveMs: 1000, keepAliveTimeoutMs: 4000, nackIntervalMs: 100 },
+  });
+  const events: BridgeEvent[] = [];
+  const reports: UtteranceReport[] = [];
+  bridge.events$.subscribe((e) => {
+    events.push(e);
+    if (e.kind === 'utterance') reports.push(e.report);
+  });
+  const hellos = (k: number, ms: number): Promise<void> =>
+    firstValueFrom(
+      bridge.events$.pipe(
+        filter((e) => e.kind === 'hello'),
+        take(k),
+        toArray(),
+        timeout({ first: ms }),
+      ),
+    ).then(() => undefined);
+  const ready = hellos(n, 15000);
+  for (const e of env.earbuds) bridge.addDevice(e.address);
+  try {
+    await ready;
+  } catch (e) {
+    await bridge.stop();
+    await env.close();
+    throw e;
+  }
+  return {
+    env,
+    bridge,
+    voice,
+    events,
+    reports,
+    speak(i = 0) {
+      const e = env.earbuds[i];
+      if (!e) throw new Error(`no earbud ${i}`);
+      e.feedSilence(600);
+      e.feedWav(UTTERANCE_WAV);
+      e.feedSilence(2000);
+    },
+    nextReports(k, ms = 20000) {
+      return firstValueFrom(
+        bridge.events$.pipe(
+          filter((e): e is Extract<BridgeEvent, { kind: 'utterance' }> => e.kind === 'utterance'),
+          take(k),
+          toArray(),
+          timeout({ first: ms }),
+        ),
+      ).then((es) => es.map((e) => e.report));
+    },
+    nextHellos: (k, ms = 15000) => hellos(k, ms),
+    heard(i = 0) {
+      const e = env.earbuds[i];
+      if (!e) return 0;
+      let c = 0;
+      for (const s of e.speakerSamples()) if (s < 118 || s > 138) c++;
+      return c;
+    },
+    async close() {
+      await bridge.stop();
+      await env.close();
+    },
+  };
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
