@@ -187,6 +187,8 @@ function offsetOf(spec: (string | number)[], name: string): number {
  * encoded length, or the first violation (with the byte offset of the offending field).
  */
 function validate(f: Fields, fault: FaultCode): number | ProtocolError {
+  if (typeof f !== 'object' || f === null)
+    return protocolError(ErrorCode.BAD_FIELD, fault, 'not a frame object', 0);
   const type = f.type as number;
   if (!isInt(type, 1, U8) || !isKnownType(type)) {
     return protocolError(
@@ -527,6 +529,7 @@ export function encodeInto(
  */
 export function encodeFrame(frame: Frame, maxPayload?: number): EncodeResult {
   if (
+    frame &&
     (frame.type === FrameType.AUDIO || frame.type === FrameType.PLAY) &&
     frame.samples instanceof Uint8Array
   ) {

@@ -65,6 +65,12 @@ describe('protocol: codec', () => {
       expect(e.offset).to.equal(1);
     });
 
+    it('something that is not a frame', () => {
+      expect(refusal(null as unknown as Frame).code).to.equal(ErrorCode.BAD_FIELD);
+      expect(refusal(42 as unknown as Frame).code).to.equal(ErrorCode.BAD_FIELD);
+      expect(refusal({} as unknown as Frame).code).to.equal(ErrorCode.UNKNOWN_TYPE);
+    });
+
     it('an unknown type', () => {
       const e = refusal(bad(hello, { type: 0x30 }));
       expect(e.code).to.equal(ErrorCode.UNKNOWN_TYPE);
