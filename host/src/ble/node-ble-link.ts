@@ -482,8 +482,19 @@ class NodeBleConnection implements Connection {
   private consoleTx?: GattCharacteristic;
   private readonly lines = new LineSplitter();
   private propsIface?: ClientInterface;
+  /** ServicesResolved turned true (seen by our own subscription, so never missed). */
+  private resolved = false;
+  private onResolved?: () => void;
+  /** Rejects when the connection ends: setup steps race it instead of waiting for their timeout. */
+  private readonly ended: Promise<never>;
+  private endedReject: (e: unknown) => void = () => undefined;
   private readonly onProps = (iface: string, changed: Record<string, dbus.Variant>): void => {
-    if (iface === DEVICE_IFACE && changed.Connected !== undefined && changed.Connected.value === false) {
+    if (iface !== DEVICE_IFACE) return;
+    if (changed.ServicesResolved !== undefined && changed.ServicesResolved.value === true) {
+      this.resolved = true;
+      this.onResolved?.();
+    }
+    if (changed.Connected !== undefined && changed.Connected.value === false) {
       this.lost('remote');
     }
   };
@@ -500,6 +511,15 @@ class NodeBleConnection implements Connection {
     private readonly onClosed: (c: NodeBleConnection) => void,
   ) {
     this.device = { id: address, address, name: '' };
+    this.ended = new Promise<never>((_, reject) => {
+      this.endedReject = reject;
+    });
+    this.ended.catch(() => undefined);
+  }
+
+  /** `p`, unless the connection ends or `ms` pass first. */
+  private step<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+    return within(Promise.race([p, this.ended]), ms, what);
   }
 
   async setup(gattTimeoutMs: number): Promise<void> {
@@ -513,11 +533,22 @@ class NodeBleConnection implements Connection {
     this.device.name = typeof props.Name === 'string' ? props.Name : '';
     if (typeof props.RSSI === 'number') this.device.rssi = props.RSSI;
 
-    const gatt = await within(
-      this.dev.gatt(),
-      gattTimeoutMs,
-      `GATT service resolution on ${this.device.address}`,
-    );
+    // node-ble's gatt() reads ServicesResolved and then subscribes to its change: a flip in between
+    // hangs it forever. Our subscription predates the read above, so wait for resolution here first;
+    // gatt() then finds it true. Still bounded, in case BlueZ never resolves.
+    const gattDeadline = Date.now() + gattTimeoutMs;
+    const what = `GATT service resolution on ${this.device.address}`;
+    if (props.ServicesResolved !== true && !this.resolved) {
+      await this.step(
+        new Promise<void>((resolve) => {
+          this.onResolved = resolve;
+          if (this.resolved) resolve();
+        }),
+        gattTimeoutMs,
+        what,
+      );
+    }
+    const gatt = await this.step(this.dev.gatt(), Math.max(1, gattDeadline - Date.now()), what);
     let service;
     try {
       service = await gatt.getPrimaryService(SERVICE_UUID);
@@ -613,6 +644,7 @@ class NodeBleConnection implements Connection {
     if (this.done) return;
     this.done = true;
     clearTimeout(this.poll);
+    this.endedReject(new LinkError('disconnected', `${this.device.address} disconnected (${reason})`));
     if (this.propsIface !== undefined) this.propsIface.removeListener('PropertiesChanged', this.onProps);
     this.uplink?.removeAllListeners('valuechanged');
     this.consoleTx?.removeAllListeners('valuechanged');

@@ -45,6 +45,11 @@ export interface PeripheralOptions {
    * and the peripheral's `maxMtu` when it has one; the result is the characteristics' MTU property.
    */
   mtu?: number;
+  /**
+   * GATT discovery time: services appear and ServicesResolved turns true this long after Connect
+   * returns, as for a device BlueZ has no cache of (default 0: resolved before Connect returns).
+   */
+  resolveDelayMs?: number;
 }
 
 export interface BluezEmulatorOptions {
@@ -98,7 +103,9 @@ interface Entry {
   connecting?: Promise<void>;
   offUntil: number;
   stalled: boolean;
+  resolveDelayMs: number;
   powerTimer?: NodeJS.Timeout;
+  resolveTimer?: NodeJS.Timeout;
 }
 
 function devicePathOf(address: string): string {
@@ -180,6 +187,8 @@ class Emulator implements BluezEmulator {
     this.discoveryTimer = undefined;
     for (const e of this.entries.values()) {
       // bluetoothd exiting drops its LE links; it emits nothing on its way out.
+      if (e.resolveTimer !== undefined) clearTimeout(e.resolveTimer);
+      e.resolveTimer = undefined;
       if (e.central !== undefined) {
         e.central = undefined;
         try {
@@ -382,13 +391,20 @@ class Emulator implements BluezEmulator {
       e.central = central;
       device.Connected = true;
       emitChanged(device, { Connected: true });
-      this.exportGatt(e, central, mtu);
-      // Resolved before Connect returns, as bluetoothd does for a cached/fast discovery. node-ble's
-      // gatt() reads ServicesResolved and then waits for a change: flipping it later can hang it.
-      if (!e.stalled) {
-        device.ServicesResolved = true;
-        emitChanged(device, { ServicesResolved: true });
-      }
+      const resolve = (): void => {
+        e.resolveTimer = undefined;
+        if (e.central !== central) return;
+        this.exportGatt(e, central, mtu);
+        if (!e.stalled) {
+          device.ServicesResolved = true;
+          emitChanged(device, { ServicesResolved: true });
+        }
+      };
+      // By default resolved before Connect returns (a cached device). With resolveDelayMs, later, as
+      // for a first connection: node-ble's gatt() alone can hang on that (it reads ServicesResolved,
+      // then subscribes to its change); NodeBleLink waits for it itself.
+      if (e.resolveDelayMs > 0) e.resolveTimer = setTimeout(resolve, e.resolveDelayMs);
+      else resolve();
     };
     e.connecting = run().finally(() => {
       e.connecting = undefined;
@@ -406,6 +422,8 @@ class Emulator implements BluezEmulator {
     const central = e.central;
     if (central === undefined) return;
     e.central = undefined;
+    if (e.resolveTimer !== undefined) clearTimeout(e.resolveTimer);
+    e.resolveTimer = undefined;
     if (!fromPeripheral) {
       try {
         e.peripheral.disconnect();
@@ -532,6 +550,7 @@ class Emulator implements BluezEmulator {
       path: devicePathOf(key),
       offUntil: 0,
       stalled: false,
+      resolveDelayMs: options.resolveDelayMs ?? 0,
     };
     this.entries.set(key, e);
     if (this.adapter?.Discovering === true) this.scheduleDiscovery();

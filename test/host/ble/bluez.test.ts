@@ -280,6 +280,30 @@ describe('bluez: private bus', function () {
     expect(await reason).to.equal('remote');
   });
 
+  it('connects when GATT resolves after Connect returns (uncached device), at every delay', async () => {
+    // node-ble's gatt() alone hangs when ServicesResolved flips between its read and its subscription.
+    for (const [i, delay] of [1, 3, 10, 40].entries()) {
+      const slow = new EchoPeripheral({ name: `Budlink-slow${i}`, address: `C0:FF:EE:00:02:0${i}` });
+      emu.addPeripheral(slow, { resolveDelayMs: delay });
+      const c = await link.connect(slow.address, { timeoutMs: 3000 });
+      const echo = firstValueFrom(c.frames$.pipe(timeout(2000)));
+      await c.write(Uint8Array.of(i));
+      expect(Array.from(await echo)).to.deep.equal([i]);
+      await c.disconnect();
+    }
+  });
+
+  it('a link loss while GATT is resolving fails connect at once with disconnected', async () => {
+    const slow = new EchoPeripheral({ name: 'Budlink-slow', address: 'C0:FF:EE:00:02:10' });
+    emu.addPeripheral(slow, { resolveDelayMs: 5000 });
+    const attempt = link.connect(slow.address, { timeoutMs: 8000 });
+    await until(() => slow.connected);
+    await sleep(50);
+    emu.dropLink(slow.address);
+    // Not 'timeout': the loss ends the wait for GATT instead of the gatt timeout.
+    await expectLinkErrorKind(attempt, 'disconnected');
+  });
+
   it('notices a link loss whose Connected=false signal was lost, by polling', async () => {
     const c = await link.connect(ADDR);
     const reason = firstValueFrom(c.closed$.pipe(timeout(2000)));
