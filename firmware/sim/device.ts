@@ -1460,6 +1460,32 @@ export class Device {
     return ok;
   }
 
+  /**
+   * Run `code` now as if typed at the REPL (one job, instrumented and charged like any other) and
+   * return its completion value. Errors are reported on the console like the REPL does, and rethrown.
+   */
+  evaluate(code: string): unknown {
+    const script = new vm.Script(instrument(code).code, { filename: 'repl' });
+    let result: unknown;
+    let error: unknown = null;
+    this.now = Math.max(this.now, this.cpuFree);
+    this.runJob({
+      fn: () => {
+        try {
+          result = script.runInContext(this.ctx);
+        } catch (e) {
+          error = e;
+          throw e;
+        }
+      },
+      args: [],
+      thisArg: undefined,
+      kind: 'repl',
+    });
+    if (error !== null) throw error;
+    return result;
+  }
+
   /** Device time when the CPU is next free, and whether JS work is queued. */
   busy(): { until: number; pending: boolean } {
     return { until: this.cpuFree, pending: this.jobs.length > 0 };

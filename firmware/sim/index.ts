@@ -166,13 +166,16 @@ export class SimulatedEarbud implements SimPeripheral {
         `unknown board '${options.board}' (known: ${Object.keys(BOARDS).join(', ')})`,
       );
     this.board = b;
-    const path = options.bundlePath ?? bundlePathFor(options.board);
-    if (!existsSync(path))
-      throw new SimError(
-        'no-bundle',
-        `no firmware bundle at ${path}: run \`npm run build -w firmware\` first`,
-      );
-    this.source = readFileSync(path, 'utf8');
+    if (options.source !== undefined) this.source = options.source;
+    else {
+      const path = options.bundlePath ?? bundlePathFor(options.board);
+      if (!existsSync(path))
+        throw new SimError(
+          'no-bundle',
+          `no firmware bundle at ${path}: run \`npm run build -w firmware\` first`,
+        );
+      this.source = readFileSync(path, 'utf8');
+    }
     this.address = options.address ?? addressFor(options.board, options.link?.seed ?? 1);
     this.powerOn();
     if ((options.clock ?? 'virtual') === 'real') this.startRealTime();
@@ -306,6 +309,15 @@ export class SimulatedEarbud implements SimPeripheral {
     const dev = this.device;
     dev.setPinLevel(pin, down, dev.now);
     dev.at(dev.now + Math.max(0, ms), (t) => dev.setPinLevel(pin, 1 - down, t));
+  }
+
+  /**
+   * Evaluate JavaScript on the device now, as typed at its REPL (charged like any job; the clock does
+   * not move until the next advance()). Returns the completion value; throws what the code throws.
+   */
+  repl(code: string): unknown {
+    this.assertRunning();
+    return this.device.evaluate(code);
   }
 
   // ------------------------------------------------------------------------------ outputs

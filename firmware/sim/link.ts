@@ -157,9 +157,12 @@ export class LinkModel {
   }
 
   private activity(now: number): void {
+    if (this.requested === null && this.opts.intervalMs === undefined) {
+      if (this.slowSince === null && now - this.lastActivity > 30000)
+        this.slowSince = this.lastActivity + 30000;
+      if (this.slowSince !== null && this.fastAgainAt === null) this.fastAgainAt = now + 1500;
+    }
     this.lastActivity = now;
-    if (this.slowSince !== null && this.fastAgainAt === null && this.requested === null)
-      this.fastAgainAt = now + 1500;
   }
 
   private schedule(now: number): void {

@@ -40,6 +40,8 @@ export interface EarbudOptions {
   board: string;
   /** Path of the built bundle (default firmware/dist/<board>.min.js). */
   bundlePath?: string;
+  /** Program text to run instead of a bundle file (tests of the emulated globals). */
+  source?: string;
   /** 'virtual': time moves only by advance(); 'real': timers run on the host clock scaled by speed. */
   clock?: 'virtual' | 'real';
   speed?: number;
