@@ -1,0 +1,268 @@
+/**
+ * The composed device session against a scripted device (frames in, frames out): handshake,
+ * utterance → GATE → voice → PLAY paced by CREDIT → PLAY_END, barge-in, voice errors, verifier
+ * rejection, protocol version mismatch, garbage bytes.
+ */
+import { expect } from 'chai';
+import { EMPTY, Observable, Subject, of, type Subscription } from 'rxjs';
+import {
+  AssistantState,
+  Codec,
+  ErrorCode,
+  FrameType,
+  PlayEndReason,
+  Verdict,
+  decodeFrame,
+  type Frame,
+  type HelloFrame,
+} from '@budlink/protocol';
+import type { Connection, DisconnectReason } from '../../../host/src/ble/link';
+import { runSession } from '../../../host/src/pipeline/session';
+import type { SessionEvent, UtteranceReport, WakeVerifier } from '../../../host/src/pipeline/types';
+import {
+  VoiceError,
+  type VoiceEvent,
+  type VoiceRequest,
+  type VoiceService,
+} from '../../../host/src/voice/types';
+import { audio, bytes, end, wake } from './marbles';
+
+class FakeConnection implements Connection {
+  readonly device = { id: 'AA:BB:CC:DD:EE:01', address: 'AA:BB:CC:DD:EE:01', name: 'fake' };
+  readonly payloadSize = 244;
+  readonly frames$ = new Subject<Uint8Array>();
+  readonly console$ = EMPTY;
+  readonly closed$ = new Subject<DisconnectReason>();
+  readonly written: Frame[] = [];
+  async write(frame: Uint8Array): Promise<void> {
+    const r = decodeFrame(frame);
+    if (!r.ok) throw new Error(`session wrote a bad frame: ${r.error.message}`);
+    this.written.push(r.frame);
+  }
+  async disconnect(): Promise<void> {
+    this.closed$.next('local');
+    this.closed$.complete();
+    this.frames$.complete();
+  }
+  send(frame: Frame): void {
+    this.frames$.next(bytes(frame));
+  }
+  of<T extends Frame['type']>(type: T): Extract<Frame, { type: T }>[] {
+    return this.written.filter((f) => f.type === type) as Extract<Frame, { type: T }>[];
+  }
+  states(): number[] {
+    return this.of(FrameType.STATE).map((f) => f.state);
+  }
+}
+
+/** A voice service whose replies the test drives. */
+class ScriptedVoice implements VoiceService {
+  readonly name = 'scripted';
+  readonly requests: VoiceRequest[] = [];
+  readonly replies: Subject<VoiceEvent>[] = [];
+  readonly truncations: [string, number][] = [];
+  cancelled = 0;
+  respond(request: VoiceRequest): Observable<VoiceEvent> {
+    this.requests.push(request);
+    const s = new Subject<VoiceEvent>();
+    this.replies.push(s);
+    return new Observable<VoiceEvent>((sub) => {
+      let finished = false;
+      const inner = s.subscribe({
+        next: (e) => sub.next(e),
+        error: (e: unknown) => {
+          finished = true;
+          sub.error(e);
+        },
+        complete: () => {
+          finished = true;
+          sub.complete();
+        },
+      });
+      return () => {
+        if (!finished) this.cancelled++;
+        inner.unsubscribe();
+      };
+    });
+  }
+  async truncate(deviceId: string, heardMs: number): Promise<void> {
+    this.truncations.push([deviceId, heardMs]);
+  }
+  async close(): Promise<void> {}
+}
+
+const hello = (nonce = 1234, protoMajor = 1): HelloFrame => ({
+  type: FrameType.HELLO,
+  stream: 0,
+  seq: 0,
+  protoMajor,
+  protoMinor: 0,
+  capabilities: 0x0f,
+  codecs: Codec.PCM_U8,
+  sampleRate: 8000,
+  maxPayload: 128,
+  ringFrames: 64,
+  nonce,
+  board: 'fake',
+});
+
+const tick = (ms = 5): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function until(cond: () => boolean, what: string, ms = 2000): Promise<void> {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
+    await tick(2);
+  }
+}
+
+function speakUtterance(conn: FakeConnection, stream: number, fill = 140): void {
+  conn.send(wake(stream));
+  for (let s = 1; s <= 3; s++) conn.send(audio(stream, s, fill, 10));
+  conn.send(end(stream, 4, 30));
+}
+
+describe('pipeline/session (scripted device)', () => {
+  let sub: Subscription | undefined;
+  afterEach(() => sub?.unsubscribe());
+
+  function start(voice: VoiceService, verifier?: WakeVerifier) {
+    const conn = new FakeConnection();
+    const events: SessionEvent[] = [];
+    const logs: string[] = [];
+    sub = runSession(of(conn), {
+      deviceId: 'dev',
+      voice,
+      verifier,
+      keepAliveMs: 0,
+      keepAliveTimeoutMs: 0,
+      playInitialWindow: 2,
+      logger: { log: (level, msg) => logs.push(`${level} ${msg}`) },
+    }).subscribe((e) => events.push(e));
+    const reports = () =>
+      events.filter((e) => e.kind === 'utterance').map((e) => (e as { report: UtteranceReport }).report);
+    return { conn, events, logs, reports };
+  }
+
+  it('answers HELLO with WELCOME (payload = min(device, link)) and relays an utterance, paced by CREDIT', async () => {
+    const voice = new ScriptedVoice();
+    const { conn, reports } = start(voice);
+    conn.send(hello());
+    await until(() => conn.of(FrameType.WELCOME).length === 1, 'WELCOME');
+    const w = conn.of(FrameType.WELCOME)[0];
+    expect(w).to.include({ payloadSize: 128, codec: Codec.PCM_U8, sampleRate: 8000, protoMajor: 1 });
+    speakUtterance(conn, 1);
+    await until(() => voice.requests.length === 1, 'voice request');
+    expect(conn.of(FrameType.GATE)[0]).to.include({ stream: 1, verdict: Verdict.ACCEPT });
+    expect(conn.of(FrameType.ACK).at(-1)).to.include({ stream: 1, cumulative: 5 });
+    const req = voice.requests[0] as VoiceRequest;
+    expect(req.sampleRate).to.equal(8000);
+    expect(Array.from(req.audio)).to.deep.equal(new Array(30).fill((140 - 128) << 8));
+
+    // 5 frames' worth of reply (124 samples per PLAY at payload 128), same rate: no resampling.
+    const reply = voice.replies[0] as Subject<VoiceEvent>;
+    reply.next({ kind: 'audio', pcm: new Int16Array(124 * 5).fill(256), sampleRate: 8000 });
+    reply.next({ kind: 'done' });
+    reply.complete();
+    await until(() => conn.of(FrameType.PLAY).length === 2, 'initial window');
+    await tick(20);
+    expect(conn.of(FrameType.PLAY)).to.have.length(2); // window of 2 until the device grants more
+    expect(conn.states()).to.include(AssistantState.SPEAKING);
+    conn.send({ type: FrameType.CREDIT, stream: 1, seq: 0, upTo: 10, freeBytes: 1000, playedSamples: 0 });
+    await until(() => conn.of(FrameType.PLAY_END).length === 1, 'PLAY_END');
+    expect(conn.of(FrameType.PLAY).map((f) => f.seq)).to.deep.equal([0, 1, 2, 3, 4]);
+    expect(conn.of(FrameType.PLAY_END)[0]).to.include({
+      reason: PlayEndReason.COMPLETE,
+      lastSeq: 4,
+      totalSamples: 620,
+    });
+    expect(conn.of(FrameType.PLAY)[0]?.samples[0]).to.equal(129);
+    expect(reports()).to.have.length(0); // not before the device has played it all
+    conn.send({ type: FrameType.CREDIT, stream: 1, seq: 0, upTo: 15, freeBytes: 4000, playedSamples: 620 });
+    await until(() => reports().length === 1, 'report');
+    const r = reports()[0] as UtteranceReport;
+    expect(r.outcome).to.equal('complete');
+    expect(r.replySamples).to.equal(620);
+    expect(conn.states()).to.deep.equal([
+      AssistantState.IDLE,
+      AssistantState.LISTENING,
+      AssistantState.VERIFYING,
+      AssistantState.THINKING,
+      AssistantState.SPEAKING,
+      AssistantState.IDLE,
+    ]);
+  });
+
+  it('barge-in: a WAKE while speaking cancels playback, the voice reply and truncates to what was heard', async () => {
+    const voice = new ScriptedVoice();
+    const { conn, reports } = start(voice);
+    conn.send(hello());
+    speakUtterance(conn, 1);
+    await until(() => voice.requests.length === 1, 'voice request');
+    (voice.replies[0] as Subject<VoiceEvent>).next({
+      kind: 'audio',
+      pcm: new Int16Array(124 * 8),
+      sampleRate: 8000,
+    });
+    await until(() => conn.of(FrameType.PLAY).length === 2, 'PLAY');
+    conn.send({ type: FrameType.CREDIT, stream: 1, seq: 0, upTo: 4, freeBytes: 1000, playedSamples: 200 });
+    await until(() => conn.of(FrameType.PLAY).length === 4, 'more PLAY');
+    speakUtterance(conn, 2, 150);
+    await until(() => conn.of(FrameType.PLAY_END).length === 1, 'PLAY_END CANCELLED');
+    expect(conn.of(FrameType.PLAY_END)[0]).to.include({
+      stream: 1,
+      reason: PlayEndReason.CANCELLED,
+      lastSeq: 3,
+      totalSamples: 496,
+    });
+    expect(voice.cancelled).to.equal(1);
+    await until(() => voice.truncations.length === 1, 'truncate');
+    expect(voice.truncations[0]).to.deep.equal(['dev', 25]); // 200 samples at 8 kHz
+    expect(reports()[0]).to.include({ outcome: 'cancelled', stream: 1 });
+    await until(() => voice.requests.length === 2, 'second request');
+    expect(conn.of(FrameType.GATE).map((g) => g.stream)).to.deep.equal([1, 2]);
+  });
+
+  it('a voice service error shows STATE ERROR, is logged, and the next utterance still works', async () => {
+    const voice = new ScriptedVoice();
+    const { conn, reports, logs } = start(voice);
+    conn.send(hello());
+    speakUtterance(conn, 1);
+    await until(() => voice.requests.length === 1, 'voice request');
+    (voice.replies[0] as Subject<VoiceEvent>).error(new VoiceError('server', 'upstream exploded', 502));
+    await until(() => reports().length === 1, 'error report');
+    expect(reports()[0]).to.include({ outcome: 'error' });
+    expect(conn.states().at(-1)).to.equal(AssistantState.ERROR);
+    expect(logs.some((l) => l.startsWith('error') && l.includes('server 502: upstream exploded'))).to.equal(
+      true,
+    );
+    speakUtterance(conn, 2);
+    await until(() => voice.requests.length === 2, 'second request');
+  });
+
+  it('sends GATE REJECT when the wake verifier says no, and asks the service nothing', async () => {
+    const voice = new ScriptedVoice();
+    const { conn, reports } = start(voice, { verify: async () => ({ accept: false, score: 0.2 }) });
+    conn.send(hello());
+    speakUtterance(conn, 1);
+    await until(() => reports().length === 1, 'report');
+    expect(conn.of(FrameType.GATE)[0]).to.include({ stream: 1, verdict: Verdict.REJECT });
+    expect(reports()[0]?.outcome).to.equal('rejected');
+    expect(voice.requests).to.have.length(0);
+    expect(conn.states().at(-1)).to.equal(AssistantState.IDLE);
+  });
+
+  it('answers an unsupported protocol major with ERROR, and logs (never relays) undecodable bytes', async () => {
+    const voice = new ScriptedVoice();
+    const { conn, logs } = start(voice);
+    conn.send(hello(1, 2));
+    conn.frames$.next(new Uint8Array([0x04, 1]));
+    await until(() => conn.of(FrameType.ERROR).length === 1, 'ERROR');
+    expect(conn.of(FrameType.ERROR)[0]).to.include({
+      code: ErrorCode.UNSUPPORTED_VERSION,
+      refType: FrameType.HELLO,
+    });
+    expect(conn.of(FrameType.WELCOME)).to.have.length(0);
+    expect(logs.some((l) => l.startsWith('warn dropped a bad frame'))).to.equal(true);
+  });
+});
