@@ -137,6 +137,7 @@ export class App {
     );
     this.playback = new Playback(board.playbackBytes, MIN_PAYLOAD, hal.dsp, {
       send: (f) => this.send(f),
+      sendRaw: (b) => this.sendRaw(b),
       start: () => this.startSpeaker(),
       stop: () => this.hal.audio.stopSpeaker(),
     });
@@ -388,6 +389,14 @@ export class App {
       this.msgSeq = (this.msgSeq + 1) & 0xffff;
     }
     this.enqueue(this.encode(f, this.payload));
+  }
+
+  /** Queue pre-encoded bytes of a non-stream-sequenced frame, stamping the next message seq. */
+  sendRaw(bytes: Uint8Array): void {
+    bytes[2] = this.msgSeq & 0xff;
+    bytes[3] = this.msgSeq >> 8;
+    this.msgSeq = (this.msgSeq + 1) & 0xffff;
+    this.enqueue(bytes);
   }
 
   sendError(code: ErrorCodeValue, fault: FaultCode, refType: number, message: string): void {

@@ -432,6 +432,9 @@ describe('firmware app: playback and credits', () => {
     r.hal.advance(100);
     const credits = ofType<Frame & { playedSamples: number }>(r.frames(), FrameType.CREDIT);
     expect(credits[credits.length - 1]?.playedSamples).to.equal(552);
+    // The hand-encoded CREDIT carries exactly the fields of credit().
+    const want = r.app.playback.credit();
+    expect({ ...credits[credits.length - 1], seq: 0 }).to.deep.equal(want);
   });
 
   it('NACKs a gap once and ignores duplicates', () => {
