@@ -416,7 +416,12 @@ export class RealtimeVoiceService implements VoiceService {
   private onEvent(deviceId: string, session: Session, ev: Json): void {
     const turn = session.turn;
     if (turn) this.armIdle(deviceId, session);
-    const live = turn && !turn.detached ? turn : undefined;
+    // Events of an earlier (cancelled) response can still arrive after a new turn began: only
+    // response-scoped events carrying this turn's response id (or none) belong to it.
+    const rid = typeof ev.response_id === 'string' ? ev.response_id : undefined;
+    const ours =
+      turn !== undefined && turn.responseId !== undefined && (rid === undefined || rid === turn.responseId);
+    const live = ours && !turn.detached ? turn : undefined;
     switch (ev.type) {
       case 'session.updated': {
         const s = ev.session;
@@ -463,18 +468,20 @@ export class RealtimeVoiceService implements VoiceService {
       case 'response.audio_transcript.delta':
       case 'response.output_text.delta':
       case 'response.text.delta':
-        if (typeof ev.delta === 'string' && turn) {
+        if (typeof ev.delta === 'string' && ours) {
           turn.text += ev.delta;
           live?.sub.next({ kind: 'transcript', role: 'assistant', text: turn.text, final: false });
         }
         return;
       case 'response.output_audio_transcript.done':
       case 'response.audio_transcript.done':
-        if (typeof ev.transcript === 'string' && turn) turn.text = ev.transcript;
+        if (typeof ev.transcript === 'string' && ours) turn.text = ev.transcript;
         return;
       case 'conversation.item.input_audio_transcription.completed':
-        if (typeof ev.transcript === 'string')
-          live?.sub.next({ kind: 'transcript', role: 'user', text: ev.transcript.trim(), final: true });
+        // Not response-scoped: it belongs to the audio this turn committed.
+        if (typeof ev.transcript === 'string' && turn && !turn.detached) {
+          turn.sub.next({ kind: 'transcript', role: 'user', text: ev.transcript.trim(), final: true });
+        }
         return;
       case 'conversation.item.truncated': {
         const i = session.truncates.findIndex((t) => t.itemId === ev.item_id);
@@ -486,9 +493,9 @@ export class RealtimeVoiceService implements VoiceService {
         return;
       }
       case 'response.done': {
-        if (!turn) return;
         const r = isRecord(ev.response) ? ev.response : {};
-        if (turn.responseId && typeof r.id === 'string' && r.id !== turn.responseId) return;
+        if (!turn || turn.responseId === undefined || (typeof r.id === 'string' && r.id !== turn.responseId))
+          return;
         if (r.status === 'failed') {
           const details = isRecord(r.status_details) ? r.status_details : {};
           const err = isRecord(details.error) ? details.error : {};

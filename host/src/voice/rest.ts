@@ -383,14 +383,16 @@ export class RestVoiceService implements VoiceService {
     let chatError: unknown;
     try {
       const splitter = new SentenceSplitter();
-      await this.chat(messages, stopCtrl.signal, (delta) => {
+      const chatDone = this.chat(messages, stopCtrl.signal, (delta) => {
         full += delta;
         emit({ kind: 'transcript', role: 'assistant', text: full, final: false });
         for (const s of splitter.push(delta)) queue.add(s);
+      }).then(() => {
+        for (const s of splitter.end()) queue.add(s);
+        queue.close();
       });
-      for (const s of splitter.end()) queue.add(s);
-      queue.close();
-      await pump;
+      // Whichever fails first (chat or a synthesis) ends the reply; the finally aborts the other.
+      await Promise.all([chatDone, pump]);
     } catch (e) {
       chatError = e;
     } finally {

@@ -136,6 +136,24 @@ describe('voice: OpenAI Realtime adapter', function () {
     expect((await collect(svc.respond(utterance()))).error).to.equal(undefined);
   });
 
+  it('a new utterance supersedes the reply in flight; late events of the old response stay out', async () => {
+    const { fake, svc } = await setup('ga', { chunks: 5, chunkDelayMs: 30 });
+    const first = collect(svc.respond(utterance()));
+    // Let the first response start streaming, then talk again.
+    while (!fake.types().includes('response.create')) await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 40));
+    const second = await collect(svc.respond(utterance()));
+    const a = await first;
+    expect(a.error?.kind).to.equal('cancelled');
+    expect(second.error).to.equal(undefined);
+    expect(audioOf(second.events)).to.have.length(5);
+    expect(second.events.slice(-2)[0]).to.deep.include({
+      role: 'assistant',
+      text: 'Why did the earbud cross the road? To get better reception.',
+    });
+    expect(fake.types().filter((t) => t === 'response.cancel')).to.have.length(1);
+  });
+
   it('truncate after the reply finished: no cancel, audio_end_ms clamped to the audio received', async () => {
     const { fake, svc } = await setup('beta');
     await collect(svc.respond(utterance()));
@@ -228,6 +246,27 @@ describe('voice: OpenAI Realtime adapter', function () {
       expect(e?.kind).to.equal('auth');
       // The fake echoes the Authorization header it got: the key must not survive.
       expect(keyFree(e) + inspect(e)).not.to.include('CANARYKEY');
+    });
+
+    it('the API key appears in no error, even when the server puts it in messages and close reasons', async () => {
+      const { fake, svc } = await setup('ga', {}, { BUDLINK_IDLE_TIMEOUT_MS: '150' });
+      fake.faults.push(
+        { kind: 'error-event', error: { type: 'invalid_request_error', message: `bad key ${KEY}` } },
+        { kind: 'failed', message: `failed for ${KEY}` },
+        { kind: 'close', code: 1008, reason: `key ${KEY.slice(0, 20)}` },
+        { kind: 'silence' },
+        { kind: 'garbage' },
+      );
+      const kinds: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        const e = (await collect(svc.respond(utterance()))).error;
+        kinds.push(String(e?.kind));
+        expect(keyFree(e) + inspect(e)).not.to.include('CANARYKEY');
+      }
+      expect(kinds).to.deep.equal(['bad-request', 'server', 'auth', 'timeout', 'malformed']);
+      await svc.close();
+      const closed = (await collect(svc.respond(utterance()))).error;
+      expect(closed?.kind).to.equal('closed');
     });
 
     it('connection refused is kind network', async () => {
