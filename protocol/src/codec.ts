@@ -38,66 +38,59 @@ const U8 = 0xff;
 const U16 = 0xffff;
 const U32 = 0xffffffff;
 
+const RATE = ':' + MIN_SAMPLE_RATE + ':' + MAX_SAMPLE_RATE;
+
 /**
- * Per frame type: [tail kind, tail field name, then (field name, width, min, max) per fixed field in
- * wire order]. Widths are 1, 2 or 4 bytes, little-endian, unsigned.
+ * Per frame type (index = type code): the tail kind digit and the tail field name, then one
+ * "name:width[:min[:max]]" per fixed field in wire order (widths 1, 2 or 4 bytes, little-endian,
+ * unsigned; min defaults to 0, max to the largest value of the width). Kept as text and parsed on use
+ * (`specOf`): on Espruino a few strings cost far fewer JsVars than arrays of fields held in RAM.
  */
-const SPECS: (string | number)[][] = [];
-const RATE = [MIN_SAMPLE_RATE, MAX_SAMPLE_RATE];
-SPECS[FrameType.HELLO] = [
-  T_NAME, 'board',
-  'protoMajor', 1, 0, U8,
-  'protoMinor', 1, 0, U8,
-  'capabilities', 2, 0, U16,
-  'codecs', 1, 1, U8,
-  'sampleRate', 2, RATE[0], RATE[1],
-  'maxPayload', 2, MIN_PAYLOAD, U16,
-  'ringFrames', 2, 0, U16,
-  'nonce', 4, 0, U32,
+const SPEC_TEXT = [
+  '',
+  /* 0x01 HELLO */ T_NAME + 'board protoMajor:1 protoMinor:1 capabilities:2 codecs:1:1 sampleRate:2' + RATE +
+    ' maxPayload:2:' + MIN_PAYLOAD + ' ringFrames:2 nonce:4',
+  /* 0x02 WELCOME */ T_NONE + ' protoMajor:1 protoMinor:1 payloadSize:2:' + MIN_PAYLOAD + ':' + MAX_PAYLOAD +
+    ' codec:1:1:2 sampleRate:2' + RATE + ' keepAliveMs:2 nonce:4',
+  /* 0x03 WAKE */ T_NONE + ' trigger:1:1:4 score:1 codec:1:1:2 sampleRate:2' + RATE +
+    ' preRollMs:2 wakeStart:4 wakeEnd:4',
+  /* 0x04 AUDIO */ T_BYTES + 'samples',
+  /* 0x05 END */ T_NONE + ' reason:1:1:6 lastSeq:2 totalSamples:4',
+  /* 0x06 ACK */ T_GAPS + 'gaps cumulative:2',
+  /* 0x07 NACK */ T_GAPS + 'gaps cumulative:2',
+  /* 0x08 GATE */ T_NONE + ' verdict:1:1:3 reason:1',
+  /* 0x09 STATE */ T_NONE + ' state:1:0:5 detail:1',
+  /* 0x0a PLAY */ T_BYTES + 'samples',
+  /* 0x0b PLAY_END */ T_NONE + ' reason:1:1:3 lastSeq:2 totalSamples:4',
+  /* 0x0c CREDIT */ T_NONE + ' upTo:2 freeBytes:2 playedSamples:4',
+  /* 0x0d STATUS */ T_NONE + ' battery:1 freeVars:2 overruns:2 drops:2 errors:2 uptimeS:4',
+  /* 0x0e CONFIG */ T_BYTES + 'value op:1:1:3 key:1:1',
+  /* 0x0f PING */ T_NONE + ' token:4',
+  /* 0x10 PONG */ T_NONE + ' token:4',
+  /* 0x11 ERROR */ T_TEXT + 'message code:1:1:9 fault:1:1:3 refType:1',
+  /* 0x12 LOG */ T_TEXT + 'text level:1:0:3',
 ]; // prettier-ignore
-SPECS[FrameType.WELCOME] = [
-  T_NONE, '',
-  'protoMajor', 1, 0, U8,
-  'protoMinor', 1, 0, U8,
-  'payloadSize', 2, MIN_PAYLOAD, MAX_PAYLOAD,
-  'codec', 1, 1, 2,
-  'sampleRate', 2, RATE[0], RATE[1],
-  'keepAliveMs', 2, 0, U16,
-  'nonce', 4, 0, U32,
-]; // prettier-ignore
-SPECS[FrameType.WAKE] = [
-  T_NONE, '',
-  'trigger', 1, 1, 4,
-  'score', 1, 0, U8,
-  'codec', 1, 1, 2,
-  'sampleRate', 2, RATE[0], RATE[1],
-  'preRollMs', 2, 0, U16,
-  'wakeStart', 4, 0, U32,
-  'wakeEnd', 4, 0, U32,
-]; // prettier-ignore
-SPECS[FrameType.AUDIO] = [T_BYTES, 'samples'];
-SPECS[FrameType.END] = [T_NONE, '', 'reason', 1, 1, 6, 'lastSeq', 2, 0, U16, 'totalSamples', 4, 0, U32];
-SPECS[FrameType.ACK] = [T_GAPS, 'gaps', 'cumulative', 2, 0, U16];
-SPECS[FrameType.NACK] = SPECS[FrameType.ACK];
-SPECS[FrameType.GATE] = [T_NONE, '', 'verdict', 1, 1, 3, 'reason', 1, 0, U8];
-SPECS[FrameType.STATE] = [T_NONE, '', 'state', 1, 0, 5, 'detail', 1, 0, U8];
-SPECS[FrameType.PLAY] = [T_BYTES, 'samples'];
-SPECS[FrameType.PLAY_END] = [T_NONE, '', 'reason', 1, 1, 3, 'lastSeq', 2, 0, U16, 'totalSamples', 4, 0, U32];
-SPECS[FrameType.CREDIT] = [T_NONE, '', 'upTo', 2, 0, U16, 'freeBytes', 2, 0, U16, 'playedSamples', 4, 0, U32];
-SPECS[FrameType.STATUS] = [
-  T_NONE, '',
-  'battery', 1, 0, U8,
-  'freeVars', 2, 0, U16,
-  'overruns', 2, 0, U16,
-  'drops', 2, 0, U16,
-  'errors', 2, 0, U16,
-  'uptimeS', 4, 0, U32,
-]; // prettier-ignore
-SPECS[FrameType.CONFIG] = [T_BYTES, 'value', 'op', 1, 1, 3, 'key', 1, 1, U8];
-SPECS[FrameType.PING] = [T_NONE, '', 'token', 4, 0, U32];
-SPECS[FrameType.PONG] = SPECS[FrameType.PING];
-SPECS[FrameType.ERROR] = [T_TEXT, 'message', 'code', 1, 1, 9, 'fault', 1, 1, 3, 'refType', 1, 0, U8];
-SPECS[FrameType.LOG] = [T_TEXT, 'text', 'level', 1, 0, 3];
+
+/**
+ * The parsed spec of a known type: [tail kind, tail field name, then (field name, width, min, max) per
+ * fixed field in wire order].
+ */
+function specOf(type: number): (string | number)[] {
+  const parts = (SPEC_TEXT[type] as string).split(' ');
+  const head = parts[0] as string;
+  const spec: (string | number)[] = [head.charCodeAt(0) - 48, head.slice(1)];
+  for (let i = 1; i < parts.length; i++) {
+    const p = (parts[i] as string).split(':');
+    const w = +(p[1] as string);
+    spec.push(
+      p[0] as string,
+      w,
+      p.length > 2 ? +(p[2] as string) : 0,
+      p.length > 3 ? +(p[3] as string) : w === 4 ? U32 : w === 2 ? U16 : U8,
+    );
+  }
+  return spec;
+}
 
 /** Types whose header stream byte must be 0 (session frames): bit n set for type code n. */
 const SESSION_TYPES =
@@ -140,7 +133,7 @@ function limitOf(maxPayload: number | undefined): number {
 
 /** True for a frame type code this version knows. */
 export function isKnownType(type: number): boolean {
-  return type > 0 && type < SPECS.length && SPECS[type] !== undefined;
+  return type > 0 && type < SPEC_TEXT.length;
 }
 
 /** True for the session frame types (header stream must be 0). */
@@ -186,7 +179,7 @@ function offsetOf(spec: (string | number)[], name: string): number {
  * Check every field of `f` against its type's table and the cross-field rules. Returns the frame's
  * encoded length, or the first violation (with the byte offset of the offending field).
  */
-function validate(f: Fields, fault: FaultCode): number | ProtocolError {
+function validate(f: Fields, fault: FaultCode, parsed: (string | number)[] | null): number | ProtocolError {
   if (typeof f !== 'object' || f === null)
     return protocolError(ErrorCode.BAD_FIELD, fault, 'not a frame object', 0);
   const type = f.type as number;
@@ -198,7 +191,7 @@ function validate(f: Fields, fault: FaultCode): number | ProtocolError {
       0,
     );
   }
-  const spec = SPECS[type] as (string | number)[];
+  const spec = parsed || specOf(type);
   if (!isInt(f.stream, 0, U8))
     return protocolError(ErrorCode.BAD_FIELD, fault, frameTypeName(type) + '.stream not a u8', 1);
   if (f.stream !== 0 && isSessionType(type)) {
@@ -419,7 +412,7 @@ export function decodeFrame(bytes: Uint8Array, maxPayload?: number): DecodeResul
       frame: { type: type, stream: bytes[1] as number, seq: seq, samples: bytes.subarray(4) },
     };
   }
-  const spec = SPECS[type] as (string | number)[];
+  const spec = specOf(type);
   const f: Fields = { type: type, stream: bytes[1], seq: seq };
   let o = HEADER_BYTES;
   for (let i = 2; i < spec.length; i += 4) {
@@ -470,7 +463,7 @@ export function decodeFrame(bytes: Uint8Array, maxPayload?: number): DecodeResul
     for (let p = o; p < len; p++) s += String.fromCharCode(bytes[p] as number);
     f[spec[1] as string] = s;
   }
-  const r = validate(f, Fault.PEER);
+  const r = validate(f, Fault.PEER, spec);
   // The table's types are the Frame union's: a validated bag of fields is that frame.
   return typeof r === 'number' ? { ok: true, frame: f as unknown as Frame } : { ok: false, error: r };
 }
@@ -480,8 +473,8 @@ export function decodeFrame(bytes: Uint8Array, maxPayload?: number): DecodeResul
  * as for encodeFrame.
  */
 export function encodedLength(frame: Frame, maxPayload?: number): number | ProtocolError {
-  // Frames are validated as bags of named fields (see SPECS).
-  const n = validate(frame as unknown as Fields, Fault.INTERNAL);
+  // Frames are validated as bags of named fields (see SPEC_TEXT).
+  const n = validate(frame as unknown as Fields, Fault.INTERNAL, null);
   if (typeof n !== 'number') return n;
   const limit = limitOf(maxPayload);
   if (n > limit) {
@@ -552,7 +545,7 @@ export function encodeFrame(frame: Frame, maxPayload?: number): EncodeResult {
 /** Write an already validated frame. */
 function write(f: Fields, out: Uint8Array, at: number): void {
   const type = f.type as number;
-  const spec = SPECS[type] as (string | number)[];
+  const spec = specOf(type);
   writeHeader(out, at, type, f.stream as number, f.seq as number);
   let o = at + HEADER_BYTES;
   for (let i = 2; i < spec.length; i += 4) {
