@@ -116,6 +116,21 @@ function devicePath(adapter: string, address: string): string {
   return `/org/bluez/${adapter}/dev_${address.toUpperCase().replace(/:/g, '_')}`;
 }
 
+/**
+ * node-ble removes its PropertiesChanged listeners only when Disconnect / StopNotify succeed, which
+ * they cannot after a remote loss (the objects are gone): without this, every reconnect would leave
+ * listeners behind. Its BusHelper#removeListeners is not in the typings.
+ */
+function releaseNodeBleListeners(obj: unknown): void {
+  const helper = (obj as { helper?: { removeListeners?: unknown } } | undefined)?.helper;
+  if (helper !== undefined && typeof helper.removeListeners === 'function') {
+    (helper.removeListeners as () => void).call(helper);
+  }
+  if (obj !== null && typeof obj === 'object' && 'removeAllListeners' in obj) {
+    (obj as { removeAllListeners(): void }).removeAllListeners();
+  }
+}
+
 /** Properties.GetAll on a BlueZ object, without introspecting it first. */
 async function getAll(bus: MessageBus, path: string, iface: string): Promise<Record<string, unknown>> {
   const reply = await bus.call(
@@ -408,6 +423,7 @@ export class NodeBleLink implements Link {
     try {
       await within(device.connect(), left(), `connect to ${id}`);
     } catch (e) {
+      releaseNodeBleListeners(device);
       if (e instanceof Timeout) {
         await within(device.disconnect(), 1000, 'cancel connect').catch(() => undefined);
         throw new LinkError('timeout', `${e.message}`, e);
@@ -646,8 +662,9 @@ class NodeBleConnection implements Connection {
     clearTimeout(this.poll);
     this.endedReject(new LinkError('disconnected', `${this.device.address} disconnected (${reason})`));
     if (this.propsIface !== undefined) this.propsIface.removeListener('PropertiesChanged', this.onProps);
-    this.uplink?.removeAllListeners('valuechanged');
-    this.consoleTx?.removeAllListeners('valuechanged');
+    releaseNodeBleListeners(this.uplink);
+    releaseNodeBleListeners(this.consoleTx);
+    releaseNodeBleListeners(this.dev);
     const tail = this.lines.flush();
     if (tail !== undefined) this.consoleSubject.next(tail);
     this.onClosed(this);

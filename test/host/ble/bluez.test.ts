@@ -304,6 +304,27 @@ describe('bluez: private bus', function () {
     await expectLinkErrorKind(attempt, 'disconnected');
   });
 
+  it('reconnecting after many remote losses leaves no listeners behind', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => {
+      if (w.name === 'MaxListenersExceededWarning') warnings.push(w.message);
+    };
+    process.on('warning', onWarning);
+    try {
+      for (let i = 0; i < 14; i++) {
+        const c = await link.connect(ADDR);
+        const lost = firstValueFrom(c.closed$.pipe(timeout(2000)));
+        if (i % 2 === 0) p.kick();
+        else emu.dropLink(ADDR);
+        await lost;
+      }
+      await sleep(10);
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings).to.deep.equal([]);
+  });
+
   it('notices a link loss whose Connected=false signal was lost, by polling', async () => {
     const c = await link.connect(ADDR);
     const reason = firstValueFrom(c.closed$.pipe(timeout(2000)));
