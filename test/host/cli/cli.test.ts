@@ -1,0 +1,269 @@
+/**
+ * The budlink CLI as a user meets it: help everywhere, configuration errors that name the key and
+ * the file, doctor's checks, the demo's exit code and summary, Ctrl-C.
+ */
+import { expect } from 'chai';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { findDbusDaemon, startPrivateBus, type PrivateBus } from '../../../host/src/bluez/bus';
+import { startBluezEmulator, type BluezEmulator } from '../../../host/src/bluez/emulator';
+import { main } from '../../../host/src/cli/main';
+import { loadConfig, ConfigError } from '../../../host/src/config/index';
+import { ANSWER, HEARD, startFakeOpenAi, type FakeOpenAi } from './fake-openai';
+
+const BIN = fileURLToPath(new URL('../../../host/bin/budlink.js', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+interface Run {
+  code: number;
+  out: string;
+  err: string;
+}
+
+async function run(
+  args: string[],
+  opts: { env?: Record<string, string | undefined>; cwd?: string } = {},
+): Promise<Run> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(args, {
+    stdout: (t) => out.push(t),
+    stderr: (t) => err.push(t),
+    env: opts.env ?? {},
+    cwd: opts.cwd ?? tmp,
+  });
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+let tmp = '';
+
+describe('cli: budlink', function () {
+  this.timeout(30000);
+  beforeEach(() => {
+    tmp = mkdtempSync(join(tmpdir(), 'budlink-cli-'));
+  });
+  afterEach(() => rmSync(tmp, { recursive: true, force: true }));
+
+  describe('help', () => {
+    it('lists every command, the environment and exit codes', async () => {
+      const r = await run(['--help']);
+      expect(r.code).to.equal(0);
+      for (const c of ['scan', 'bridge', 'simulate', 'doctor', 'demo'])
+        expect(r.out).to.match(new RegExp(`^  ${c} `, 'm'));
+      expect(r.out)
+        .to.include('BUDLINK_DEVICES')
+        .and.include('OPENAI_API_KEY')
+        .and.include('130 interrupted');
+    });
+
+    it('gives each command its own --help (exit 0) and usage errors exit 2', async () => {
+      for (const c of ['scan', 'bridge', 'simulate', 'doctor', 'demo']) {
+        const r = await run([c, '--help']);
+        expect(r.code, c).to.equal(0);
+        expect(r.out).to.match(new RegExp(`^budlink ${c}`));
+        expect(r.out).to.include('--config FILE');
+      }
+      expect((await run([])).code).to.equal(2);
+      const typo = await run(['simulat']);
+      expect(typo.code).to.equal(2);
+      expect(typo.err).to.include("unknown command 'simulat' (did you mean 'simulate'?)");
+      const bad = await run(['demo', '--sped', '3']);
+      expect(bad.code).to.equal(2);
+      expect(bad.err).to.include("'--sped'");
+      const range = await run(['demo', '--speed', 'fast']);
+      expect(range.code).to.equal(2);
+      expect(range.err).to.include('--speed must be a number');
+    });
+  });
+
+  describe('configuration', () => {
+    const write = (obj: unknown): void =>
+      writeFileSync(join(tmp, 'budlink.config.json'), JSON.stringify(obj));
+
+    it('names an unknown key, the file, and the key it probably meant', async () => {
+      write({ voise: { adapter: 'loopback' } });
+      const r = await run(['doctor']);
+      expect(r.code).to.equal(2);
+      expect(r.err).to.equal("config: unknown key 'voise' in ./budlink.config.json (did you mean 'voice'?)");
+      write({ session: { keepAlivMs: 100 } });
+      expect((await run(['doctor'])).err).to.equal(
+        "config: unknown key 'session.keepAlivMs' in ./budlink.config.json (did you mean 'session.keepAliveMs'?)",
+      );
+      write({ voice: { baseURL: 'http://x' } });
+      expect((await run(['doctor'])).err).to.equal(
+        "config: unknown key 'voice.baseURL' in ./budlink.config.json (did you mean 'voice.baseUrl'?)",
+      );
+    });
+
+    it('names a wrongly typed key with what it must be', async () => {
+      write({ session: { keepAliveMs: '2s' } });
+      expect((await run(['doctor'])).err).to.equal(
+        `config: 'session.keepAliveMs' in ./budlink.config.json must be an integer, got the string "2s"`,
+      );
+      write({ devices: ['AA:BB'] });
+      expect((await run(['doctor'])).err).to.include(
+        "'devices[0]' in ./budlink.config.json must be a BLE address",
+      );
+      writeFileSync(join(tmp, 'other.json'), '{ nope');
+      const r = await run(['doctor', '--config', 'other.json']);
+      expect(r.code).to.equal(2);
+      expect(r.err).to.match(/^config: \.\/other\.json is not valid JSON/);
+      write({});
+      expect((await run(['doctor'], { env: { BUDLINK_KEEPALIVE_MS: 'often' } })).err).to.equal(
+        `config: 'session.keepAliveMs' (from BUDLINK_KEEPALIVE_MS) must be an integer, got the string "often"`,
+      );
+    });
+
+    it('merges defaults < file < environment < flags', () => {
+      write({ scanTimeoutMs: 1000, session: { keepAliveMs: 500 }, log: { level: 'warn' } });
+      const c = loadConfig({
+        cwd: tmp,
+        env: { BUDLINK_KEEPALIVE_MS: '700', BUDLINK_DEVICES: 'aa:bb:cc:dd:ee:ff, 11:22:33:44:55:66' },
+        overrides: { log: { level: 'debug' } },
+      });
+      expect(c.file).to.equal('./budlink.config.json');
+      expect(c.config.scanTimeoutMs).to.equal(1000);
+      expect(c.config.session.keepAliveMs).to.equal(700);
+      expect(c.config.session.nackIntervalMs).to.equal(150);
+      expect(c.config.devices).to.deep.equal(['aa:bb:cc:dd:ee:ff', '11:22:33:44:55:66']);
+      expect(c.config.log.level).to.equal('debug');
+      expect(c.voice.adapter).to.equal('loopback');
+      expect(() => loadConfig({ cwd: tmp, env: {}, path: 'missing.json' })).to.throw(
+        ConfigError,
+        'cannot read ./missing.json',
+      );
+    });
+  });
+
+  describe('doctor', () => {
+    let fake: FakeOpenAi | undefined;
+    let bus: PrivateBus | undefined;
+    let emu: BluezEmulator | undefined;
+    afterEach(async () => {
+      await fake?.close();
+      await emu?.stop();
+      await bus?.stop();
+      fake = undefined;
+      emu = undefined;
+      bus = undefined;
+    });
+
+    it('fails every bus check with a fix hint when there is no system bus, and exits 1', async () => {
+      const r = await run(['doctor'], { env: { DBUS_SYSTEM_BUS_ADDRESS: `unix:path=${join(tmp, 'none')}` } });
+      expect(r.code).to.equal(1);
+      expect(r.out).to.match(/^✗ D-Bus system bus: .*no socket at/m);
+      expect(r.out).to.include('fix: install and start D-Bus');
+      expect(r.out).to.match(/^✗ BlueZ on D-Bus/m);
+      expect(r.out).to.match(/^✓ voice service: loopback/m);
+    });
+
+    it('sees BlueZ and a powered adapter on the bus, checks the voice service over HTTP', async function () {
+      if (findDbusDaemon() === undefined) this.skip();
+      bus = await startPrivateBus();
+      emu = await startBluezEmulator({ busAddress: bus.address });
+      fake = await startFakeOpenAi();
+      const env = { DBUS_SYSTEM_BUS_ADDRESS: bus.address, OPENAI_BASE_URL: fake.baseUrl };
+      const r = await run(['doctor'], { env });
+      expect(r.out).to.match(/^✓ D-Bus system bus/m);
+      expect(r.out).to.match(/^✓ BlueZ on D-Bus/m);
+      expect(r.out).to.match(/^✓ Bluetooth adapter: hci0 \(.*\) powered/m);
+      expect(r.out).to.match(
+        new RegExp(`^✓ voice service: ${fake.baseUrl.replace(/\./g, '\\.')} \\(rest\\) answers`, 'm'),
+      );
+      expect(fake.calls).to.include('GET /v1/models');
+      // The policy file decides the exit code on this machine.
+      const policyOk = /^✓ node-ble D-Bus policy/m.test(r.out);
+      expect(r.code).to.equal(policyOk ? 0 : 1);
+      if (!policyOk) expect(r.out).to.include('fix: create /etc/dbus-1/system.d/node-ble.conf');
+      const json = await run(['doctor', '--json'], { env });
+      const checks = json.out.split('\n').map((l) => JSON.parse(l) as { name: string; ok: boolean });
+      expect(checks.map((c) => c.name)).to.include.members([
+        'D-Bus system bus',
+        'voice service',
+        'Bluetooth adapter',
+      ]);
+    });
+
+    it('reports a refused API key', async () => {
+      fake = await startFakeOpenAi({ status: 401 });
+      const r = await run(['doctor'], {
+        env: {
+          DBUS_SYSTEM_BUS_ADDRESS: `unix:path=${join(tmp, 'none')}`,
+          OPENAI_BASE_URL: fake.baseUrl,
+          OPENAI_API_KEY: 'sk-test',
+        },
+      });
+      expect(r.out).to.match(/^✗ voice service: .* answers 401: the API key is refused/m);
+      expect(r.out).to.not.include('sk-test');
+    });
+  });
+
+  describe('demo', () => {
+    let fake: FakeOpenAi | undefined;
+    afterEach(async () => {
+      await fake?.close();
+      fake = undefined;
+    });
+
+    it('runs the main job in-process against an OpenAI-compatible service: exit 0 and a timed summary', async () => {
+      fake = await startFakeOpenAi();
+      const r = await run(['demo', '--transport', 'in-process'], { env: { OPENAI_BASE_URL: fake.baseUrl } });
+      expect(r.code, r.out + r.err).to.equal(0);
+      expect(r.out).to.match(/^budlink demo: OK/);
+      expect(r.out).to.include('link        in-process');
+      expect(r.out).to.include('device clock accelerated ×4');
+      expect(r.out).to.include(`heard       ${HEARD}`);
+      expect(r.out).to.include(`reply       ${ANSWER}`);
+      for (const stage of [
+        'end of utterance',
+        'service request',
+        'first reply audio',
+        'first PLAY frame',
+        'playback end',
+      ]) {
+        expect(r.out).to.match(new RegExp(`${stage} +\\d+\\.\\d`));
+      }
+      expect(fake.calls).to.include.members([
+        'POST /v1/audio/transcriptions',
+        'POST /v1/chat/completions',
+        'POST /v1/audio/speech',
+      ]);
+      expect(r.err).to.include('… earbud speaks');
+    });
+
+    it('as a process: the bin shim exits 0 from demo, 130 on Ctrl-C in bridge', async function () {
+      fake = await startFakeOpenAi();
+      const spawnBin = (args: string[], env: Record<string, string>) =>
+        spawn(process.execPath, [BIN, ...args], {
+          cwd: ROOT,
+          env: { ...process.env, ...env },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+      const demo = spawnBin(['demo', '--transport', 'in-process'], { OPENAI_BASE_URL: fake.baseUrl });
+      let out = '';
+      demo.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      const code = await new Promise<number | null>((resolve) => demo.on('exit', resolve));
+      expect(code, out).to.equal(0);
+      expect(out).to.include('budlink demo: OK');
+
+      const bridge = spawnBin(['bridge', '--link', 'node-ble'], {
+        DBUS_SYSTEM_BUS_ADDRESS: `unix:path=${join(tmp, 'none')}`,
+      });
+      let err = '';
+      const up = new Promise<void>((resolve) =>
+        bridge.stderr.on('data', (d: Buffer) => {
+          err += d.toString();
+          if (err.includes('bridge up')) resolve();
+        }),
+      );
+      await up;
+      bridge.kill('SIGINT');
+      const bcode = await new Promise<number | null>((resolve) => bridge.on('exit', resolve));
+      expect(bcode, err).to.equal(130);
+      expect(err).to.include('stopping: disconnecting earbuds');
+    });
+  });
+});
