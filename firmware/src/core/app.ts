@@ -118,6 +118,7 @@ export class App {
     this.uplink = new Uplink(this.ring, board.ringFrames, MIN_PAYLOAD, cfg.sampleRate, {
       rtoMs: TIMING.rtoMs,
       giveUpMs: TIMING.giveUpMs,
+      evictBacklog: board.ringBytes - 2 * board.bufferSamples,
     });
     this.gate = new Gate(
       this.detector,
@@ -439,6 +440,8 @@ export class App {
     const r = decodeFrame(bytes, this.board.maxPayload);
     if (!r.ok) {
       this.counters.refused++;
+      // Never answer an ERROR with ERROR, valid or not (no loops: docs/PROTOCOL.md §8).
+      if (bytes[0] === FrameType.ERROR) return;
       this.sendError(r.error.code, r.error.fault, bytes.length ? (bytes[0] as number) : 0, r.error.message);
       return;
     }

@@ -8,6 +8,7 @@
  * - CREDIT.upTo = expected seq + whole frames that fit in the free space; sent after WELCOME, on a new
  *   stream, whenever a quarter of the FIFO has been freed since the last CREDIT, and at the end.
  * - playedSamples counts samples of output buffers that finished playing (not merely queued).
+ * - Barge-in (cancel): speaker stopped, FIFO dropped, a CREDIT reports playedSamples.
  * - Output starts once the FIFO is half full or PLAY_END arrived (jitter pre-buffer) and stops when the
  *   stream is complete and both output buffers have played.
  */
@@ -172,21 +173,16 @@ export class Playback {
     if (this.freed * 4 >= this.fifo.size) this.sendCredit();
   }
 
-  /** Barge-in: stop at once, report what was played (CREDIT + PLAY_END CANCELLED). */
+  /**
+   * Barge-in: stop at once and report what was heard in a CREDIT (playedSamples); the host answers
+   * with PLAY_END CANCELLED, and later frames of this stream are dropped (docs/PROTOCOL.md §7).
+   */
   cancel(): void {
     if (this.stream < 0 || this.stream === this.cancelled) return;
     this.cancelled = this.stream;
     this.ended = true;
     this.halt();
     this.sendCredit();
-    this.ports.send({
-      type: FrameType.PLAY_END,
-      stream: this.stream,
-      seq: this.expected,
-      reason: PlayEndReason.CANCELLED,
-      lastSeq: seqAdd(this.expected, -1),
-      totalSamples: this.played,
-    });
   }
 
   /** Current CREDIT for the stream (stream 0 before any). */

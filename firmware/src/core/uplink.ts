@@ -23,6 +23,12 @@ import type { SampleRing } from './ring';
 export interface UplinkOptions {
   rtoMs: number;
   giveUpMs: number;
+  /**
+   * Backlog (samples captured but not yet framed) past which, with the window full, the oldest
+   * unacknowledged frame is dropped so capture can go on (docs/PROTOCOL.md §6). Set it about two mic
+   * buffers below the ring size; past the ring size the utterance is truncated (END reason ERROR).
+   */
+  evictBacklog: number;
 }
 
 export interface UplinkCounters {
@@ -32,6 +38,8 @@ export interface UplinkCounters {
   overflows: number;
   /** Streams abandoned without any ACK. */
   abandoned: number;
+  /** Unacknowledged frames dropped from a full window so capture could go on (lost for good). */
+  evicted: number;
 }
 
 export class Uplink {
@@ -42,7 +50,7 @@ export class Uplink {
   /** Whole-frame size limit (the negotiated payload size). */
   payload: number;
   rate: number;
-  counters: UplinkCounters = { resent: 0, overflows: 0, abandoned: 0 };
+  counters: UplinkCounters = { resent: 0, overflows: 0, abandoned: 0, evicted: 0 };
   readonly window: RetransmitWindow;
   private ring: SampleRing;
   private options: UplinkOptions;
@@ -182,7 +190,13 @@ export class Uplink {
       this.reset();
       return null;
     }
-    if (!this.endQueued && !this.window.full) {
+    const w = this.window;
+    // Never evict the WAKE (seq 0): the host needs it to make sense of the stream.
+    if (w.full && this.ring.written - this.cursor > this.options.evictBacklog && w.oldest() > 0) {
+      w.evictOldest();
+      this.counters.evicted++;
+    }
+    if (!this.endQueued && !w.full) {
       const f = this.build();
       if (f) {
         this.lastProgress = now;

@@ -358,6 +358,26 @@ describe('firmware app: utterance uplink', () => {
     expect(ofType(r.frames(), FrameType.WAKE)[0]?.stream).to.equal(end.stream + 1);
   });
 
+  it('with the window full and the backlog near the ring size, drops the oldest frame (never WAKE)', () => {
+    const r = rig();
+    r.welcome();
+    r.counting(4);
+    r.app.gate.tap();
+    // Only WAKE is ever acknowledged: the window stays full of AUDIO frames.
+    r.hal.advance(100);
+    r.hal.write(enc({ type: FrameType.ACK, stream: r.app.uplink.stream, seq: 0, cumulative: 1, gaps: [] }));
+    for (let i = 0; i < 40; i++) {
+      r.hal.micBuffer(tone(256, 40)); // speech: the gate stays open
+      r.hal.write(enc({ type: FrameType.ACK, stream: r.app.uplink.stream, seq: 0, cumulative: 1, gaps: [] }));
+    }
+    const fr = r.frames();
+    expect(r.app.uplink.counters.evicted).to.be.greaterThan(0);
+    expect(r.app.uplink.counters.overflows).to.equal(0);
+    expect(ofType(fr, FrameType.END)).to.have.length(0);
+    const seqs = ofType(fr, FrameType.AUDIO).map((f) => f.seq);
+    expect(Math.max(...seqs)).to.be.greaterThan(puck.ringFrames + 10);
+  });
+
   it('GATE reject ends the utterance with reason HOST', () => {
     const r = rig();
     r.welcome();
@@ -505,8 +525,22 @@ describe('firmware app: playback and credits', () => {
     const fr = r.frames();
     const types = fr.map((f) => f.type);
     expect(types.indexOf(FrameType.CREDIT)).to.be.lessThan(types.indexOf(FrameType.WAKE));
-    const pe = ofType<Frame & { reason: number; totalSamples: number }>(fr, FrameType.PLAY_END);
-    expect(pe[0]).to.deep.include({ stream: 7, reason: PlayEndReason.CANCELLED, totalSamples: 128 });
+    const credit = ofType<Frame & { playedSamples: number }>(fr, FrameType.CREDIT);
+    expect(credit[credit.length - 1]).to.deep.include({ stream: 7, playedSamples: 128 });
+    expect(ofType(fr, FrameType.PLAY_END)).to.have.length(0);
+    // The host's PLAY_END CANCELLED for it is accepted silently.
+    r.hal.write(
+      enc({
+        type: FrameType.PLAY_END,
+        stream: 7,
+        seq: 12,
+        reason: PlayEndReason.CANCELLED,
+        lastSeq: 11,
+        totalSamples: 552,
+      }),
+    );
+    r.hal.advance(100);
+    expect(ofType(r.frames(), FrameType.ERROR)).to.have.length(0);
     expect(ofType(fr, FrameType.WAKE)).to.have.length(1);
     // Late frames of the cancelled reply are dropped.
     play(r, 7, 12, 46);
@@ -620,6 +654,11 @@ describe('firmware app: malformed frames and handler errors', () => {
       expect(e[0], 'bytes ' + Array.from(bytes.subarray(0, 4))).to.deep.include({ code, refType: ref });
     }
     expect(r.app.counters.refused).to.equal(cases.length);
+    // A malformed ERROR is dropped without an answer (no error loops).
+    r.hal.write(new Uint8Array([FrameType.ERROR, 0, 0]));
+    r.hal.advance(50);
+    expect(r.frames()).to.have.length(0);
+    expect(r.app.counters.refused).to.equal(cases.length + 1);
   });
 
   it('refuses frames not allowed in the current state (PLAY before WELCOME, device-only types)', () => {
