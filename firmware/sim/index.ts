@@ -24,6 +24,7 @@ export type {
 } from './types';
 export { readWav, writeWav, parseWav, encodeWav, quantise16to8, WavError, type Wav } from './wav';
 export { COST_UNITS_PER_SECOND, NATIVE_COST_PER_ELEMENT } from './device';
+export { SimHost, indexOfBytes, noise, type Utterance } from './host';
 
 /** Default path of a board's built bundle. */
 export function bundlePathFor(board: string): string {

@@ -90,7 +90,7 @@ export class JsVarCounter {
     if (depth <= 0) return 1;
     if (typeof o === 'function') {
       let n = 2; // function + scope link
-      const src = Function.prototype.toString.call(o);
+      const src = uninstrumented(Function.prototype.toString.call(o));
       if (src.includes('[native code]')) return 1;
       n += this.model.code === 'ram' ? stringVars(bodyLength(src), bs) : 1;
       n += paramCount(src);
@@ -138,6 +138,14 @@ export class JsVarCounter {
       this.value(d.set, depth - 1)
     );
   }
+}
+
+/** The source as written: instrument.ts's counters removed (they are not on the device). */
+function uninstrumented(src: string): string {
+  return src
+    .replace(/if\(\(__\$k\.c\+=[0-9.]+\)>__\$k\.l\)__\$k\.x\(\);/g, '')
+    .replace(/\(__\$k\.c\+=[0-9.]+,/g, '(')
+    .replace(/__\$k\.scope\(function\(\)\{var o=\{\};.*?return o\}\);/g, '');
 }
 
 function bodyLength(src: string): number {

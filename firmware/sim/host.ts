@@ -1,7 +1,7 @@
 /**
- * The host side of the Budlink protocol, just enough to drive the built firmware in the simulator from
- * e2e tests: answers HELLO with WELCOME, reassembles utterance streams with the protocol's Reassembler
- * and acknowledges them (ACK, or NACK with the gaps), collects every other frame.
+ * A minimal host side of the Budlink protocol for driving the simulated earbud from tests and benches
+ * (not the bridge: see host/src/pipeline): answers HELLO with WELCOME, reassembles utterance streams
+ * with the protocol's Reassembler and acknowledges them like the bridge does, collects every frame.
  */
 import {
   Codec,
@@ -15,7 +15,7 @@ import {
   encodeFrame,
 } from '@budlink/protocol';
 import type { Frame, HelloFrame, WakeFrame, EndFrame, AudioFrame } from '@budlink/protocol';
-import type { SimulatedEarbud } from '@budlink/firmware/sim';
+import type { SimulatedEarbud } from './index';
 
 export interface Utterance {
   stream: number;
@@ -41,7 +41,7 @@ interface StreamState {
   lastAckAt: number;
 }
 
-export class TestHost {
+export class SimHost {
   hello: HelloFrame | null = null;
   readonly frames: Frame[] = [];
   readonly undecodable: Uint8Array[] = [];

@@ -1,0 +1,171 @@
+/** Memory accounting, OUT OF MEMORY, cost counting, timers, watches, Storage, watchdog, power cycles, real time. */
+import { expect } from 'chai';
+import { program, stopAll } from './helpers';
+
+describe('sim: device behaviour', () => {
+  afterEach(stopAll);
+
+  describe('JsVars', () => {
+    it('process.memory() reports the walked heap; allocations show up in usage', () => {
+      const e = program('var keep = [];', { board: 'puckjs' });
+      const m0 = e.repl('process.memory()') as {
+        usage: number;
+        free: number;
+        total: number;
+        blocksize: number;
+      };
+      expect(m0.total).to.equal(2630);
+      expect(m0.blocksize).to.equal(13);
+      expect(m0.usage + m0.free).to.equal(m0.total);
+      e.repl('keep.push(new Uint8Array(1300))');
+      const m1 = e.repl('process.memory()') as { usage: number };
+      expect(m1.usage - m0.usage).to.be.within(100, 110); // 1300 / 13 + view + buffer + element name
+      expect(e.stats().jsVarsUsed).to.equal(m1.usage);
+    });
+
+    it('state held in the closure of an IIFE bundle is counted', () => {
+      const a = program(
+        '(function(){ var buf = new Uint8Array(2600); setInterval(function(){ buf[0]++; }, 1000); })();',
+        {
+          board: 'puckjs',
+        },
+      );
+      const b = program('(function(){ setInterval(function(){}, 1000); })();', { board: 'puckjs' });
+      expect(a.stats().jsVarsUsed - b.stats().jsVarsUsed).to.be.within(200, 215);
+    });
+
+    it("allocating past the heap fails with Espruino's 'Out of Memory!' and interrupts the code", () => {
+      const e = program(
+        `var keep = [];
+         global.grow = function () { try { for (var i = 0; i < 100; i++) keep.push(new Uint8Array(1000)); } catch (e) { global.caught = 1; } global.after = 1; };`,
+        { board: 'puckjs' },
+      );
+      expect(() => e.repl('grow()')).to.throw(/Out of Memory|interrupted/);
+      expect(e.logs).to.include('ERROR: Out of Memory!');
+      expect(e.repl('typeof global.after')).to.equal('undefined'); // execution was interrupted
+      expect(e.stats().outOfMemory).to.equal(1);
+      expect(e.repl('E.getErrorFlags().join()')).to.equal('MEMORY');
+      expect(e.repl('keep.length')).to.be.within(25, 35); // 2630 vars / ~80 per 1000-byte array
+      // The device keeps running: timers and the REPL still work.
+      expect(e.repl('1 + 1')).to.equal(2);
+    });
+
+    it('code uploaded to RAM costs JsVars for function bodies; from Storage it does not', () => {
+      const src = `(function(){ var f = function () { ${'var a = 1; '.repeat(100)} }; setInterval(f, 1000); })();`;
+      const ram = program(src, { board: 'puckjs', upload: 'ram' }).stats().jsVarsUsed;
+      const flash = program(src, { board: 'puckjs', upload: 'storage' }).stats().jsVarsUsed;
+      expect(ram - flash).to.be.within(80, 100); // ~1100 chars / 12 per JsVar
+    });
+  });
+
+  describe('cost', () => {
+    it('charges ~9 units per simple loop iteration and moves device time by cost / 100,000 per s', () => {
+      const e = program('');
+      e.repl(
+        'global.t0 = getTime(); var x = 0; for (var i = 0; i < 10000; i++) x += i; global.t1 = getTime();',
+      );
+      const dt = e.repl('global.t1 - global.t0') as number;
+      expect(dt).to.be.within(0.85, 1.0);
+      const repl = e.stats().byKind.repl!;
+      expect(repl.max).to.be.within(85000, 100000);
+    });
+
+    it('a job that never returns is interrupted (device hang) and the rest keeps running', () => {
+      const e = program(
+        'setTimeout(function () { while (true) {} }, 10); setInterval(function () { global.n = (global.n || 0) + 1; }, 1000);',
+      );
+      e.advance(30000);
+      expect(e.logs.some((l) => /device hung/.test(l))).to.equal(true);
+      expect(e.repl('global.n')).to.be.greaterThan(5);
+    });
+  });
+
+  describe('timers, watches, errors', () => {
+    it('setTimeout/setInterval run on the virtual clock; clearInterval stops one', () => {
+      const e =
+        program(`var ticks = []; var id = setInterval(function () { ticks.push(Math.round(getTime() * 1000)); }, 100);
+                          setTimeout(function () { clearInterval(id); }, 350);`);
+      e.advance(1000);
+      expect(e.repl('ticks.length')).to.equal(3);
+      const ticks = e.repl('ticks') as number[];
+      expect(ticks[1]! - ticks[0]!).to.be.within(99, 101);
+    });
+
+    it('an error in a handler is printed and other timers keep running; a top-level error stops the program there', () => {
+      const e = program(`setInterval(function () { global.ok = (global.ok || 0) + 1; }, 100);
+                         setTimeout(function () { null.x; }, 50);
+                         throw new Error('stop here');
+                         global.notReached = 1;`);
+      e.advance(500);
+      expect(e.repl('global.ok')).to.be.at.least(4);
+      expect(e.repl('typeof global.notReached')).to.equal('undefined');
+      expect(e.logs.some((l) => l.startsWith('Uncaught Error: stop here'))).to.equal(true);
+      expect(e.logs.some((l) => l.startsWith('Uncaught TypeError'))).to.equal(true);
+      expect(e.stats().handlerErrors).to.equal(2);
+    });
+
+    it('setWatch sees button presses with state and time; E.on("init") runs after the boot code', () => {
+      const e = program(`var ev = []; var order = [];
+        setWatch(function (e) { ev.push(e.state ? 'down' : 'up'); }, BTN1, { repeat: true, edge: 'both', debounce: 25 });
+        E.on('init', function () { order.push('init'); });
+        order.push('boot');`);
+      e.advance(100);
+      e.pressButton(200);
+      e.advance(500);
+      // nrf52840dk's button is active low: pressed = falling edge (state false)
+      expect(e.repl('ev.join()')).to.equal('up,down');
+      expect(e.repl('order.join()')).to.equal('boot,init');
+    });
+  });
+
+  describe('Storage, watchdog, power', () => {
+    it('Storage persists across power cycles; RAM does not', () => {
+      const src = `var s = require('Storage'); var n = (s.readJSON('count.json', true) || 0) + 1; s.writeJSON('count.json', n); global.n = n;`;
+      const e = program(src);
+      expect(e.repl('global.n')).to.equal(1);
+      e.powerCycle();
+      e.powerCycle();
+      expect(e.repl('global.n')).to.equal(3);
+      expect(e.repl("require('Storage').read('count.json')")).to.equal('3');
+      expect(e.repl("require('Storage').readJSON('missing', true)")).to.equal(undefined);
+      expect(() => e.repl("require('Storage').write('x'.repeat(29), 'a')")).to.throw(/too long/);
+      expect(() =>
+        e.repl("require('Storage').write('bad.json', '{'); require('Storage').readJSON('bad.json')"),
+      ).to.throw(/JSON/);
+      expect(e.stats().reboots).to.equal(2);
+    });
+
+    it('a watchdog that is not kicked resets the program (Storage kept); kicking keeps it alive', () => {
+      const e =
+        program(`var s = require('Storage'); s.writeJSON('boots', (s.readJSON('boots', true) || 0) + 1);
+        E.enableWatchdog(2, false);
+        var kick = setInterval(function () { E.kickWatchdog(); }, 500);
+        global.stopKicking = function () { clearInterval(kick); };`);
+      e.advance(5000);
+      expect(e.stats().watchdogResets).to.equal(0);
+      e.repl('stopKicking()');
+      e.advance(2500);
+      expect(e.stats().watchdogResets).to.equal(1);
+      expect(e.repl("require('Storage').readJSON('boots')")).to.equal(2);
+      expect(e.logs.some((l) => /watchdog reset/.test(l))).to.equal(true);
+    });
+
+    it('a power cycle disconnects the central with reason power-cycle', () => {
+      const e = program('NRF.setServices({}, {uart: true});');
+      const reasons: string[] = [];
+      e.connect({ onNotify: () => undefined, onDisconnect: (r) => reasons.push(r) }, { mtu: 23 });
+      e.powerCycle();
+      expect(reasons).to.deep.equal(['power-cycle']);
+      expect(e.connected).to.equal(false);
+    });
+
+    it('real-time mode runs timers on the host clock × speed', async () => {
+      const e = program('var n = 0; setInterval(function () { n++; }, 100);', { clock: 'real', speed: 10 });
+      await new Promise((r) => setTimeout(r, 300));
+      const n = e.repl('n') as number;
+      e.stop();
+      expect(n).to.be.within(15, 40); // ~3 s of device time
+      expect(() => e.advance(1)).to.throw();
+    });
+  });
+});
