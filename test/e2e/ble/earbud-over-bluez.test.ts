@@ -5,7 +5,8 @@
 import { expect } from 'chai';
 import { SimulatedEarbud } from '@budlink/firmware/sim';
 import { BOARDS } from '@budlink/firmware/boards';
-import { FrameType, decodeFrame, encodeFrame, type Frame } from '@budlink/protocol';
+import * as dbus from 'dbus-next';
+import { FrameType, UPLINK_UUID, decodeFrame, encodeFrame, type Frame } from '@budlink/protocol';
 import { filter, firstValueFrom, lastValueFrom, map, timeout, toArray, type Observable } from 'rxjs';
 import { NodeBleLink } from '../../../host/src/ble/node-ble-link';
 import type { Connection } from '../../../host/src/ble/link';
@@ -91,6 +92,33 @@ function encode(frame: Frame): Uint8Array {
       const pong = firstOfType(c, FrameType.PONG);
       await c.write(encode({ type: FrameType.PING, stream: 0, seq: 0, token: 0x0badcafe }));
       expect((await pong).token).to.equal(0x0badcafe);
+    });
+
+    it("the uplink's readable value is the HELLO (ReadValue through the emulator)", async () => {
+      const c = await link.connect(puck.address);
+      open.push(c);
+      await firstOfType(c, FrameType.HELLO);
+      const client = dbus.sessionBus({ busAddress: sys.busAddress });
+      try {
+        const root = await client.getProxyObject('org.bluez', '/');
+        const objs = (await root
+          .getInterface('org.freedesktop.DBus.ObjectManager')
+          .GetManagedObjects()) as Record<string, Record<string, Record<string, dbus.Variant>>>;
+        const uplinkPath = Object.keys(objs).find(
+          (p) =>
+            p.startsWith(sys.emulator.devicePath(puck.address) + '/') &&
+            objs[p]?.['org.bluez.GattCharacteristic1']?.UUID?.value === UPLINK_UUID,
+        );
+        expect(uplinkPath).to.be.a('string');
+        const ch = (await client.getProxyObject('org.bluez', uplinkPath as string)).getInterface(
+          'org.bluez.GattCharacteristic1',
+        );
+        const value = (await ch.ReadValue({})) as Buffer;
+        const r = decodeFrame(new Uint8Array(value));
+        expect(r.ok && r.frame.type === FrameType.HELLO && r.frame.board).to.equal('puckjs');
+      } finally {
+        client.disconnect();
+      }
     });
 
     it('two earbuds at once, each with its own HELLO', async () => {
