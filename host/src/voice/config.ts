@@ -125,7 +125,8 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-const FILE_KEYS = new Set([
+/** Every key the voice section of a config file may have (top level). */
+export const VOICE_FILE_KEYS: readonly string[] = [
   'adapter',
   'baseUrl',
   'apiKey',
@@ -141,7 +142,9 @@ const FILE_KEYS = new Set([
   'realtimeUrl',
   'realtimeProtocol',
   'sttSampleRate',
-]);
+];
+
+const FILE_KEYS = new Set(VOICE_FILE_KEYS);
 
 /** Flatten the file object into dotted keys, rejecting unknown keys (typos are errors). */
 function flattenFile(file: unknown): Map<string, unknown> {

@@ -269,6 +269,12 @@ describe('voice: OpenAI Realtime adapter', function () {
       expect(closed?.kind).to.equal('closed');
     });
 
+    it('a server that never completes the upgrade gives kind timeout', async () => {
+      const { svc } = await setup('ga', { hangUpgrade: true }, { BUDLINK_TIMEOUT_MS: '150' });
+      const e = (await collect(svc.respond(utterance()))).error;
+      expect(e?.kind).to.equal('timeout');
+    });
+
     it('connection refused is kind network', async () => {
       const { fake, svc } = await setup('ga');
       await fake.stop();

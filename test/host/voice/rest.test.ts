@@ -224,7 +224,7 @@ describe('voice: OpenAI-compatible REST adapter', function () {
 
   it('unsubscribing aborts the requests in flight', async () => {
     fake.options.reply = () => 'A long answer that the user will not wait for. It goes on and on.';
-    const release = fake.holdChat();
+    fake.holdChat();
     const svc = createVoiceService(restConfig(fake.baseUrl));
     await new Promise<void>((resolve) => {
       const sub = svc.respond(utterance()).subscribe((e) => {
@@ -234,11 +234,11 @@ describe('voice: OpenAI-compatible REST adapter', function () {
         }
       });
     });
-    release();
-    // The chat connection is closed by the client: the fake sees no active stream soon after.
-    for (let i = 0; i < 100 && fake.chatActive > 0 && !fake.log.includes('chat:end'); i++) {
+    // The held chat stream is closed by the client, not finished by the server.
+    for (let i = 0; i < 200 && !fake.log.includes('chat:client-closed'); i++)
       await new Promise((r) => setTimeout(r, 10));
-    }
+    expect(fake.log).to.include('chat:client-closed');
+    expect(fake.log).not.to.include('chat:end');
     await svc.close();
   });
 
@@ -365,10 +365,18 @@ describe('voice: OpenAI-compatible REST adapter', function () {
       fake.fail('transcriptions', { kind: 'raw', contentType: 'application/json', body: '{"txt": 1}' });
       const b = await collect(svc.respond(utterance()));
       expect(b.error?.kind).to.equal('malformed');
+      // One sentence per reply, so each scripted speech fault meets exactly one request.
+      fake.options.reply = () => 'Only one sentence here.';
       fake.fail('speech', { kind: 'raw', contentType: 'audio/mpeg', body: 'ID3....' });
       const c = await collect(svc.respond(utterance()));
       expect(c.error?.kind).to.equal('malformed');
       expect(c.error?.message).to.match(/audio\/mpeg/);
+      fake.fail('speech', { kind: 'raw', contentType: 'application/octet-stream', body: 'abc' });
+      expect((await collect(svc.respond(utterance()))).error?.kind).to.equal('malformed');
+      fake.fail('speech', { kind: 'raw', contentType: 'application/octet-stream', body: 'abcde' });
+      expect((await collect(svc.respond(utterance()))).error?.message).to.match(/half a sample/);
+      fake.fail('speech', { kind: 'raw', contentType: 'audio/wav', body: 'RIFF\x10\x00\x00\x00WAVEfmt ' });
+      expect((await collect(svc.respond(utterance()))).error?.kind).to.equal('malformed');
       const ok = await collect(svc.respond(utterance()));
       expect(ok.error).to.equal(undefined);
       await svc.close();

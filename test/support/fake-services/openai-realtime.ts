@@ -27,6 +27,8 @@ export type RealtimeFault =
 export interface FakeRealtimeOptions {
   generation: Generation;
   apiKey?: string;
+  /** Accept the TCP connection but never answer the upgrade (client connect timeout). */
+  hangUpgrade?: boolean;
   /** Reject the WebSocket upgrade with this HTTP status. */
   rejectUpgrade?: { status: number; body?: string; headers?: Record<string, string> };
   replyText?: string;
@@ -135,6 +137,7 @@ export class FakeRealtimeServer {
         this.violations.push('beta server without OpenAI-Beta: realtime=v1');
         return reject(400, '{"error":{"message":"missing beta header"}}');
       }
+      if (this.options.hangUpgrade) return;
       const rej = this.options.rejectUpgrade;
       if (rej)
         return reject(

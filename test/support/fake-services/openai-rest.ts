@@ -326,6 +326,9 @@ export class FakeOpenAiRest {
     const chunk = (delta: Record<string, unknown>, finish: string | null): string =>
       `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created: 1, model: j.model, choices: [{ index: 0, delta, finish_reason: finish }] })}${nl}${nl}`;
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    res.on('close', () => {
+      if (!res.writableEnded) this.log.push('chat:client-closed');
+    });
     this.chatActive++;
     this.log.push('chat:start');
     await this.writeSse(res, chunk({ role: 'assistant', content: '' }, null));
