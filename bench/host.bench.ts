@@ -1,0 +1,329 @@
+/**
+ * Host pipeline benchmarks (in-process, a scripted earbud that answers PLAY with CREDIT at once,
+ * the loopback voice service; instrumented with the session's hooks, never with logs):
+ *   host.uplink_latency_ms_p50/p99    last uplink frame of an utterance in → voice request out
+ *   host.downlink_latency_ms_p50/p99  first reply audio in → first PLAY frame out
+ *   host.frames_per_s                 uplink AUDIO frames per second one device's session sustains
+ *                                     (decode, reassemble, ACK, hand-off) in a long utterance
+ *   host.soak_rss_growth_mb           RSS growth over an accelerated one-hour session (virtual time:
+ *                                     keep-alives, STATUS, an utterance with reply every 20 s)
+ */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { EMPTY, Subject, VirtualTimeScheduler, of, type Subscription } from 'rxjs';
+import {
+  Codec,
+  EndReason,
+  FrameType,
+  Trigger,
+  decodeFrame,
+  encodeFrame,
+  type Frame,
+} from '@budlink/protocol';
+import type { Connection, DisconnectReason } from '../host/src/ble/link';
+import { runSession, type SessionHooks } from '../host/src/pipeline/session';
+import type { SessionEvent } from '../host/src/pipeline/types';
+import { LoopbackVoiceService } from '../host/src/voice/loopback';
+import type { VoiceEvent, VoiceRequest, VoiceService } from '../host/src/voice/types';
+import { Observable } from 'rxjs';
+import type { Bench } from './run';
+
+const PAYLOAD = 244;
+const SAMPLES_PER_FRAME = PAYLOAD - 4;
+
+/** A scripted earbud behind a fake Connection: frames in via send(), the host's frames answered. */
+class ScriptedEarbud implements Connection {
+  readonly device = { id: 'BE:NC:H0:00:00:01', address: 'BE:NC:H0:00:00:01', name: 'bench' };
+  readonly payloadSize = PAYLOAD;
+  readonly frames$ = new Subject<Uint8Array>();
+  readonly console$ = EMPTY;
+  readonly closed$ = new Subject<DisconnectReason>();
+  written = 0;
+  private played = new Map<number, number>();
+  private readonly encodeCache = new Map<string, Uint8Array>();
+
+  async write(bytes: Uint8Array): Promise<void> {
+    this.written++;
+    const r = decodeFrame(bytes);
+    if (!r.ok) throw new Error(`host wrote a bad frame: ${r.error.message}`);
+    const f = r.frame;
+    if (f.type === FrameType.PLAY) {
+      const n = (this.played.get(f.stream) ?? 0) + f.samples.length;
+      this.played.set(f.stream, n);
+      this.send({
+        type: FrameType.CREDIT,
+        stream: f.stream,
+        seq: 0,
+        upTo: (f.seq + 16) & 0xffff,
+        freeBytes: 4000,
+        playedSamples: n,
+      });
+    } else if (f.type === FrameType.PLAY_END) {
+      this.send({
+        type: FrameType.CREDIT,
+        stream: f.stream,
+        seq: 0,
+        upTo: (f.seq + 16) & 0xffff,
+        freeBytes: 4000,
+        playedSamples: f.totalSamples,
+      });
+      this.played.delete(f.stream);
+    }
+  }
+
+  async disconnect(): Promise<void> {
+    this.closed$.next('local');
+    this.closed$.complete();
+  }
+
+  send(frame: Frame): void {
+    const r = encodeFrame(frame, PAYLOAD);
+    if (!r.ok) throw new Error(r.error.message);
+    this.frames$.next(r.bytes);
+  }
+
+  hello(): void {
+    this.send({
+      type: FrameType.HELLO,
+      stream: 0,
+      seq: 0,
+      protoMajor: 1,
+      protoMinor: 0,
+      capabilities: 0x0f,
+      codecs: Codec.PCM_U8,
+      sampleRate: 8000,
+      maxPayload: PAYLOAD,
+      ringFrames: 64,
+      nonce: 1,
+      board: 'bench',
+    });
+  }
+
+  /** WAKE, `frames` AUDIO frames, END on `stream`. */
+  utterance(stream: number, frames: number): void {
+    this.send({
+      type: FrameType.WAKE,
+      stream,
+      seq: 0,
+      trigger: Trigger.TAP,
+      score: 255,
+      codec: Codec.PCM_U8,
+      sampleRate: 8000,
+      preRollMs: 0,
+      wakeStart: 0,
+      wakeEnd: 0,
+    });
+    const key = `${stream}`;
+    let samples = this.encodeCache.get(key);
+    if (!samples) {
+      samples = new Uint8Array(SAMPLES_PER_FRAME);
+      for (let i = 0; i < samples.length; i++) samples[i] = 128 + Math.round(40 * Math.sin(i / 3));
+      this.encodeCache.set(key, samples);
+    }
+    for (let s = 1; s <= frames; s++) this.send({ type: FrameType.AUDIO, stream, seq: s, samples });
+    this.send({
+      type: FrameType.END,
+      stream,
+      seq: frames + 1,
+      reason: EndReason.SILENCE,
+      lastSeq: frames,
+      totalSamples: frames * SAMPLES_PER_FRAME,
+    });
+  }
+}
+
+/** Replies with a fixed short clip (no network, synchronous-ish). */
+class ClipVoice implements VoiceService {
+  readonly name = 'clip';
+  private readonly clip: Int16Array;
+  constructor(samples: number) {
+    this.clip = new Int16Array(samples);
+    for (let i = 0; i < samples; i++) this.clip[i] = Math.round(6000 * Math.sin(i / 5));
+  }
+  respond(_r: VoiceRequest): Observable<VoiceEvent> {
+    return new Observable<VoiceEvent>((sub) => {
+      const t = setImmediate(() => {
+        sub.next({ kind: 'audio', pcm: this.clip, sampleRate: 8000 });
+        sub.next({ kind: 'done' });
+        sub.complete();
+      });
+      return () => clearImmediate(t);
+    });
+  }
+  async truncate(): Promise<void> {}
+  async close(): Promise<void> {}
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i] as number;
+}
+
+const round = (v: number, d = 3): number => Math.round(v * 10 ** d) / 10 ** d;
+
+async function latencies(utterances: number): Promise<Record<string, number>> {
+  const dev = new ScriptedEarbud();
+  const uplink: number[] = [];
+  const downlink: number[] = [];
+  let completedAt = 0;
+  let replyAt = 0;
+  const hooks: SessionHooks = {
+    utteranceComplete: (_u, at) => {
+      completedAt = at;
+    },
+    serviceRequest: (_r, at) => uplink.push(at - completedAt),
+    firstReplyAudio: (at) => {
+      replyAt = at;
+    },
+    playFrame: (_f, first, at) => {
+      if (first) downlink.push(at - replyAt);
+    },
+  };
+  let done = 0;
+  let wake: (() => void) | undefined;
+  const sub: Subscription = runSession(of(dev), {
+    deviceId: dev.device.id,
+    voice: new LoopbackVoiceService({ chunkMs: 100 }),
+    keepAliveMs: 0,
+    keepAliveTimeoutMs: 0,
+    hooks,
+  }).subscribe((e: SessionEvent) => {
+    if (e.kind === 'utterance') {
+      if (e.report.outcome !== 'complete')
+        throw new Error(`utterance ${e.report.outcome}: ${e.report.error}`);
+      done++;
+      wake?.();
+    }
+  });
+  dev.hello();
+  for (let i = 0; i < utterances; i++) {
+    const target = done + 1;
+    const finished = new Promise<void>((resolve) => {
+      wake = () => {
+        if (done >= target) resolve();
+      };
+    });
+    dev.utterance((i % 255) + 1, 20);
+    await finished;
+  }
+  sub.unsubscribe();
+  uplink.sort((a, b) => a - b);
+  downlink.sort((a, b) => a - b);
+  return {
+    'host.uplink_latency_ms_p50': round(percentile(uplink, 50)),
+    'host.uplink_latency_ms_p99': round(percentile(uplink, 99)),
+    'host.downlink_latency_ms_p50': round(percentile(downlink, 50)),
+    'host.downlink_latency_ms_p99': round(percentile(downlink, 99)),
+  };
+}
+
+async function throughput(): Promise<number> {
+  const dev = new ScriptedEarbud();
+  let done = 0;
+  const sub = runSession(of(dev), {
+    deviceId: dev.device.id,
+    voice: new ClipVoice(SAMPLES_PER_FRAME),
+    keepAliveMs: 0,
+    keepAliveTimeoutMs: 0,
+    ackEveryFrames: 8,
+  }).subscribe((e) => {
+    if (e.kind === 'utterance') done++;
+  });
+  dev.hello();
+  dev.utterance(1, 500); // warm-up
+  while (done < 1) await new Promise((r) => setImmediate(r));
+  const frames = 30000;
+  const t0 = performance.now();
+  dev.utterance(2, frames);
+  while (done < 2) await new Promise((r) => setImmediate(r));
+  const s = (performance.now() - t0) / 1000;
+  sub.unsubscribe();
+  return Math.round(frames / s);
+}
+
+function gcFn(): (() => void) | undefined {
+  try {
+    setFlagsFromString('--expose-gc');
+    return runInNewContext('gc') as () => void;
+  } catch {
+    return undefined;
+  }
+}
+
+async function soak(): Promise<number> {
+  const gc = gcFn();
+  const scheduler = new VirtualTimeScheduler();
+  const dev = new ScriptedEarbud();
+  let done = 0;
+  const sub = runSession(of(dev), {
+    deviceId: dev.device.id,
+    voice: new ClipVoice(4000),
+    keepAliveMs: 2000,
+    keepAliveTimeoutMs: 0,
+    scheduler,
+    now: () => scheduler.now(),
+  }).subscribe((e) => {
+    if (e.kind === 'utterance') done++;
+  });
+  dev.hello();
+  const step = async (virtualMs: number): Promise<void> => {
+    // The virtual clock only moves when an action runs: pin one at the target time.
+    scheduler.schedule(() => undefined, virtualMs);
+    scheduler.maxFrames = scheduler.frame + virtualMs;
+    scheduler.flush();
+    for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+  };
+  const hourMs = 3600 * 1000;
+  let stream = 0;
+  const measure = (): number => {
+    gc?.();
+    return process.memoryUsage().rss;
+  };
+  let base = 0;
+  for (let t = 0; t < hourMs; t += 1000) {
+    if (t === 5 * 60 * 1000) base = measure(); // after warm-up
+    if (t % 20000 === 0) {
+      stream = (stream % 255) + 1;
+      const before = done;
+      dev.utterance(stream, 25); // 0.75 s
+      for (let k = 0; k < 200 && done === before; k++) await step(5);
+    }
+    if (t % 5000 === 0) {
+      dev.send({
+        type: FrameType.STATUS,
+        stream: 0,
+        seq: 0,
+        battery: 90,
+        freeVars: 1000,
+        overruns: 0,
+        drops: 0,
+        errors: 0,
+        uptimeS: t / 1000,
+      });
+    }
+    if (t % 2000 === 0) dev.send({ type: FrameType.PONG, stream: 0, seq: 0, token: t });
+    await step(1000);
+  }
+  const end = measure();
+  const growth = (end - base) / (1024 * 1024);
+  if (process.env.BENCH_DEBUG)
+    process.stderr.write(
+      `soak: base ${(base / 1048576).toFixed(1)} MB, end ${(end / 1048576).toFixed(1)} MB, ${done} utterances, ${dev.written} frames written\n`,
+    );
+  sub.unsubscribe();
+  if (done < 170) throw new Error(`soak: only ${done} of 180 utterances answered`);
+  return round(growth, 2);
+}
+
+const bench: Bench = {
+  name: 'host',
+  async run() {
+    const lat = await latencies(1000);
+    const fps = await throughput();
+    const rss = await soak();
+    return { ...lat, 'host.frames_per_s': fps, 'host.soak_rss_growth_mb': rss };
+  },
+};
+
+export default bench;
