@@ -347,15 +347,6 @@ function checkRules(
         offsetOf(spec, 'wakeEnd'),
       );
     }
-  } else if (type === FrameType.END || type === FrameType.PLAY_END) {
-    if (f.lastSeq !== seqAdd(f.seq as number, -1)) {
-      return protocolError(
-        ErrorCode.BAD_FIELD,
-        fault,
-        frameTypeName(type) + '.lastSeq must be seq - 1',
-        offsetOf(spec, 'lastSeq'),
-      );
-    }
   } else if (type === FrameType.STATUS) {
     if ((f.battery as number) > 100 && f.battery !== 255) {
       return protocolError(ErrorCode.BAD_FIELD, fault, 'STATUS.battery outside 0..100 and not 255', 4);

@@ -688,14 +688,6 @@ e(
   15,
 );
 e('end-reason-7', 'END.reason (offset 4) = 7', patched('end-silence', 4, '07'), C.BAD_FIELD, P, 4);
-e(
-  'end-lastseq-mismatch',
-  'END.lastSeq (offset 5) = 39, not seq - 1 = 40',
-  patched('end-silence', 5, '2700'),
-  C.BAD_FIELD,
-  P,
-  5,
-);
 e('end-truncated', 'END cut inside totalSamples', goldenHex('end-silence').slice(0, 20), C.TRUNCATED, P, 10);
 e('ack-no-count', 'ACK without the gap count byte', goldenHex('ack-plain').slice(0, 12), C.TRUNCATED, P, 6);
 e(
