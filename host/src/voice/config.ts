@@ -62,6 +62,11 @@ export interface VoiceConfig {
   /** Which session.update shape to send (events of both generations are always understood). */
   realtimeProtocol: RealtimeProtocol;
   /**
+   * Per-endpoint base URLs, to mix servers (e.g. speaches for STT, Ollama for chat, Kokoro for
+   * speech). Unset ones use baseUrl. The API key is sent only to endpoints on baseUrl's origin.
+   */
+  endpoints?: { stt?: string; chat?: string; tts?: string };
+  /**
    * Rate of the WAV uploaded for transcription. Unset: the utterance's own rate (no resampling on
    * the critical path; OpenAI, speaches, LocalAI and Ollama accept any rate). Set 16000 for servers
    * that insist on 16 kHz (whisper.cpp's server without --convert).
@@ -113,6 +118,9 @@ export const VOICE_ENV_KEYS = {
   BUDLINK_REALTIME_URL: 'realtimeUrl',
   BUDLINK_REALTIME_PROTOCOL: 'realtimeProtocol',
   BUDLINK_STT_SAMPLE_RATE: 'sttSampleRate',
+  BUDLINK_STT_BASE_URL: 'endpoints.stt',
+  BUDLINK_CHAT_BASE_URL: 'endpoints.chat',
+  BUDLINK_TTS_BASE_URL: 'endpoints.tts',
 } as const;
 
 type EnvName = keyof typeof VOICE_ENV_KEYS;
@@ -142,6 +150,7 @@ export const VOICE_FILE_KEYS: readonly string[] = [
   'realtimeUrl',
   'realtimeProtocol',
   'sttSampleRate',
+  'endpoints',
 ];
 
 const FILE_KEYS = new Set(VOICE_FILE_KEYS);
@@ -153,11 +162,14 @@ function flattenFile(file: unknown): Map<string, unknown> {
   if (!isRecord(file)) fail('(file)', 'must be an object');
   for (const [k, v] of Object.entries(file)) {
     if (!FILE_KEYS.has(k)) fail(k, 'is not a known voice setting');
-    if (k === 'models' || k === 'timeouts' || k === 'retry') {
+    if (k === 'models' || k === 'timeouts' || k === 'retry' || k === 'endpoints') {
       if (!isRecord(v)) fail(k, 'must be an object');
-      const allowed = Object.keys(
-        (DEFAULT_VOICE_CONFIG as unknown as Record<string, Record<string, unknown>>)[k] as object,
-      );
+      const allowed =
+        k === 'endpoints'
+          ? ['stt', 'chat', 'tts']
+          : Object.keys(
+              (DEFAULT_VOICE_CONFIG as unknown as Record<string, Record<string, unknown>>)[k] as object,
+            );
       for (const [k2, v2] of Object.entries(v)) {
         if (!allowed.includes(k2)) fail(`${k}.${k2}`, 'is not a known voice setting');
         out.set(`${k}.${k2}`, v2);
@@ -293,6 +305,12 @@ export function voiceConfigFromEnv(
   };
   if (apiKey) cfg.apiKey = apiKey;
   if (language !== undefined) cfg.language = language;
+  const endpoints: { stt?: string; chat?: string; tts?: string } = {};
+  for (const k of ['stt', 'chat', 'tts'] as const) {
+    const v = url(pick(env, file, `endpoints.${k}`), undefined, ['http:', 'https:']);
+    if (v !== undefined) endpoints[k] = v;
+  }
+  if (Object.keys(endpoints).length > 0) cfg.endpoints = endpoints;
   const sttRateSrc = pick(env, file, 'sttSampleRate');
   if (sttRateSrc) cfg.sttSampleRate = int(sttRateSrc, 16000, 4000, 48000);
   const rt = url(pick(env, file, 'realtimeUrl'), undefined, ['ws:', 'wss:']);

@@ -17,7 +17,7 @@ import { Observable } from 'rxjs';
 import { encodeWav, resample, WavError, WavStreamDecoder } from '../audio/index';
 import type { VoiceConfig } from './config';
 import { readAll, readChunks, request, type FetchLike, type HttpContext } from './http';
-import { redact } from './secret';
+import { redact, type Secret } from './secret';
 import { SentenceSplitter } from './sentences';
 import { SseOverflow, SseParser } from './sse';
 import { VoiceError, type VoiceEvent, type VoiceRequest, type VoiceService } from './types';
@@ -304,10 +304,10 @@ export class RestVoiceService implements VoiceService {
     return new VoiceError('server', `${this.name}: unexpected failure: ${redact(msg, key)}`);
   }
 
-  private ctx(signal: AbortSignal, endpoint: string): HttpContext {
+  private ctx(signal: AbortSignal, endpoint: string, kind: 'stt' | 'chat' | 'tts'): HttpContext {
     const c: HttpContext = {
       fetch: this.fetch,
-      apiKey: this.config.apiKey,
+      apiKey: this.keyFor(kind),
       retry: this.config.retry,
       requestTimeoutMs: this.config.timeouts.requestMs,
       idleTimeoutMs: this.config.timeouts.idleMs,
@@ -318,8 +318,19 @@ export class RestVoiceService implements VoiceService {
     return c;
   }
 
-  private url(path: string): string {
-    return `${this.config.baseUrl}${path}`;
+  private base(kind: 'stt' | 'chat' | 'tts'): string {
+    return this.config.endpoints?.[kind] ?? this.config.baseUrl;
+  }
+
+  private url(kind: 'stt' | 'chat' | 'tts', path: string): string {
+    return `${this.base(kind)}${path}`;
+  }
+
+  /** The key goes only to baseUrl's origin: a separately configured local server never sees it. */
+  private keyFor(kind: 'stt' | 'chat' | 'tts'): Secret | undefined {
+    const key = this.config.apiKey;
+    if (!key) return undefined;
+    return new URL(this.base(kind)).origin === new URL(this.config.baseUrl).origin ? key : undefined;
   }
 
   private state(deviceId: string): DeviceState {
@@ -432,8 +443,8 @@ export class RestVoiceService implements VoiceService {
     const rate = this.config.sttSampleRate ?? req.sampleRate;
     const pcm = req.sampleRate === rate ? req.audio : resample(req.audio, req.sampleRate, rate);
     const wav = encodeWav(pcm, rate);
-    const ctx = this.ctx(signal, '/audio/transcriptions');
-    const res = await request(ctx, this.url('/audio/transcriptions'), what, () => {
+    const ctx = this.ctx(signal, '/audio/transcriptions', 'stt');
+    const res = await request(ctx, this.url('stt', '/audio/transcriptions'), what, () => {
       const form = new FormData();
       form.append('file', new Blob([wav], { type: 'audio/wav' }), 'utterance.wav');
       form.append('model', this.config.models.stt);
@@ -455,8 +466,8 @@ export class RestVoiceService implements VoiceService {
     onDelta: (text: string) => void,
   ): Promise<void> {
     const what = 'chat completion';
-    const ctx = this.ctx(signal, '/chat/completions');
-    const res = await request(ctx, this.url('/chat/completions'), what, () => ({
+    const ctx = this.ctx(signal, '/chat/completions', 'chat');
+    const res = await request(ctx, this.url('chat', '/chat/completions'), what, () => ({
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
       body: JSON.stringify({ model: this.config.models.chat, messages, stream: true }),
@@ -523,9 +534,9 @@ export class RestVoiceService implements VoiceService {
     onPcm: (pcm: Int16Array, rate: number) => void,
   ): Promise<void> {
     const what = 'speech synthesis';
-    const ctx = this.ctx(signal, '/audio/speech');
+    const ctx = this.ctx(signal, '/audio/speech', 'tts');
     const format = this.config.speechFormat;
-    const res = await request(ctx, this.url('/audio/speech'), what, () => ({
+    const res = await request(ctx, this.url('tts', '/audio/speech'), what, () => ({
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({

@@ -88,6 +88,12 @@ describe('voice: configuration', () => {
       /retry\.tries/,
     );
     expect(configError(() => voiceConfigFromEnv({}, 'rest')).message).to.match(/must be an object/);
+    expect(configError(() => voiceConfigFromEnv({}, { endpoints: { stt: 'ftp://x' } })).message).to.match(
+      /endpoints\.stt must use http: or https:/,
+    );
+    expect(configError(() => voiceConfigFromEnv({ BUDLINK_REALTIME_PROTOCOL: 'v2' })).message).to.match(
+      /BUDLINK_REALTIME_PROTOCOL must be one of ga, beta/,
+    );
   });
 
   it('the API key never shows in errors, String(), JSON or inspect of the config', () => {

@@ -107,6 +107,23 @@ describe('voice: OpenAI-compatible REST adapter', function () {
     await svc.close();
   });
 
+  it('mixes servers per endpoint; the key only goes to the main base URL', async () => {
+    const tts = await new FakeOpenAiRest({ speechFormat: 'wav', speechRate: 22050 }).start();
+    try {
+      const svc = createVoiceService(restConfig(fake.baseUrl, { BUDLINK_TTS_BASE_URL: tts.baseUrl }));
+      const { events, error } = await collect(svc.respond(utterance()));
+      expect(error).to.equal(undefined);
+      expect(audioOf(events).every((a) => a.sampleRate === 22050)).to.equal(true);
+      expect(fake.requests.map((r) => r.route)).to.deep.equal(['transcriptions', 'chat']);
+      expect(tts.requests.length).to.equal(2);
+      expect(tts.requests.every((r) => r.route === 'speech' && r.authorization === undefined)).to.equal(true);
+      await svc.close();
+      expect(tts.violations).to.deep.equal([]);
+    } finally {
+      await tts.stop();
+    }
+  });
+
   it('uploads the utterance at its own rate when no STT rate is configured', async () => {
     const svc = createVoiceService(restConfig(fake.baseUrl));
     await collect(svc.respond(utterance()));
