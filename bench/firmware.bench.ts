@@ -108,10 +108,9 @@ function sustains(board: string, rate: number): boolean {
 
 function maxRate(board: string): number {
   const step = 250;
-  let lo = 4000 - step; // highest known sustained (sentinel below the range)
-  let hi = 16000 + step; // lowest known failing (sentinel above)
   if (!sustains(board, 4000)) return 0;
-  lo = 4000;
+  let lo = 4000; // highest known sustained
+  let hi = 16000 + step; // lowest known failing (sentinel above the range)
   while (hi - lo > step) {
     const mid = lo + Math.floor((hi - lo) / 2 / step) * step;
     if (sustains(board, Math.min(mid, 16000))) lo = mid;
