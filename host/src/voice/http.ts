@@ -111,23 +111,23 @@ export async function request(
   const { retry } = ctx;
   for (let attempt = 0; ; attempt++) {
     if (ctx.signal.aborted) throw new VoiceError('cancelled', `${what}: cancelled`);
-    const ctrl = new AbortController();
-    const onAbort = (): void => ctrl.abort();
-    ctx.signal.addEventListener('abort', onAbort, { once: true });
+    // Aborted by the caller (unsubscribe, close) or by the header timeout; the same signal keeps
+    // governing the body after the headers arrived.
+    const timeoutCtrl = new AbortController();
+    const signal = AbortSignal.any([ctx.signal, timeoutCtrl.signal]);
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
-      ctrl.abort();
+      timeoutCtrl.abort();
     }, ctx.requestTimeoutMs);
     let res: Response;
     try {
       const init = makeInit();
       const headers = new Headers(init.headers);
       if (ctx.apiKey && !ctx.apiKey.empty) headers.set('authorization', `Bearer ${ctx.apiKey.reveal()}`);
-      res = await ctx.fetch(url, { ...init, headers, signal: ctrl.signal });
+      res = await ctx.fetch(url, { ...init, headers, signal });
     } catch (e) {
       clearTimeout(timer);
-      ctx.signal.removeEventListener('abort', onAbort);
       if (ctx.signal.aborted) throw new VoiceError('cancelled', `${what}: cancelled`);
       if (timedOut) {
         throw new VoiceError('timeout', `${what}: no response within ${String(ctx.requestTimeoutMs)} ms`);
@@ -141,11 +141,8 @@ export async function request(
       }
       throw new VoiceError('network', `${what}: ${reason}`);
     }
-    // Headers arrived: the header timeout is over; the caller's body reads use the idle timeout.
+    // Headers arrived: the header timeout is over; body reads use the idle timeout.
     clearTimeout(timer);
-    ctx.signal.removeEventListener('abort', onAbort);
-    // Keep aborting the body when the caller aborts.
-    if (!ctx.signal.aborted) ctx.signal.addEventListener('abort', () => ctrl.abort(), { once: true });
     if (res.ok) return res;
     const text = await readAll(ctx, res, what).then(
       (b) => new TextDecoder().decode(b),

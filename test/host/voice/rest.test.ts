@@ -124,6 +124,26 @@ describe('voice: OpenAI-compatible REST adapter', function () {
     }
   });
 
+  it('a long reply (30 sentences) is spoken in full, in order, without listener-leak warnings', async () => {
+    const sentences = Array.from({ length: 30 }, (_, i) => `This is sentence number ${String(i)}.`);
+    fake.options.reply = () => sentences.join(' ');
+    fake.options.msPerChar = 1;
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => void warnings.push(`${w.name}: ${w.message}`);
+    process.on('warning', onWarning);
+    try {
+      const svc = createVoiceService(restConfig(fake.baseUrl));
+      const { events, error } = await collect(svc.respond(utterance()));
+      expect(error).to.equal(undefined);
+      expect(levels(audioOf(events).map((a) => a.pcm))).to.deep.equal(sentences.map(speechLevel));
+      await svc.close();
+      await new Promise((r) => setImmediate(r));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings).to.deep.equal([]);
+  });
+
   it('uploads the utterance at its own rate when no STT rate is configured', async () => {
     const svc = createVoiceService(restConfig(fake.baseUrl));
     await collect(svc.respond(utterance()));
