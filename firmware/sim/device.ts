@@ -115,6 +115,8 @@ interface WaveState {
   running: boolean;
   finishQueued: boolean;
   bits: 8 | 16;
+  /** Output only: the pin had analogWrite (PWM) set up, so the samples reach the speaker. */
+  audible: boolean;
 }
 
 /** Audio source for the microphone: called for each ADC sample at the Waveform's rate. */
@@ -948,7 +950,12 @@ export class Device {
       options?: unknown,
     ) {
       if (this.running) throw self.err('Waveform is already running');
-      self.pinName(pin);
+      const pinName = self.pinName(pin);
+      if (input && !ANALOG_PINS.has(pinName)) throw self.err(`Pin ${pinName} is not capable of ADC`);
+      // Output needs the pin set up with analogWrite first; otherwise the speaker stays silent.
+      const audible = input || self.pwm.has(pinName);
+      if (!audible)
+        self.print(`[sim] Waveform.startOutput on ${pinName} without analogWrite first: no sound\n`);
       const f = Number(freq);
       if (!(f >= 0.001) || !isFinite(f)) throw self.err('Frequency must be above 0.001Hz');
       let startAt = self.deviceTime();
@@ -977,6 +984,7 @@ export class Device {
         running: true,
         finishQueued: false,
         bits: (this as { __bits?: 8 | 16 }).__bits ?? 8,
+        audible,
       };
       if (!self.listeners.has(this)) self.listeners.set(this, new Map());
       if (!self.emitterObjects.includes(this)) self.emitterObjects.push(this);
@@ -1045,7 +1053,7 @@ export class Device {
         buf[i] = st.bits === 16 ? v << 8 : v;
       } else {
         const v = buf[i]!;
-        this.speaker.push(st.bits === 16 ? (v >> 8) & 0xff : v & 0xff);
+        if (st.audible) this.speaker.push(st.bits === 16 ? (v >> 8) & 0xff : v & 0xff);
       }
     }
     if (target > st.pos) st.pos = target;
@@ -1404,6 +1412,15 @@ export class Device {
     this.k.c = 0;
     this.k.l = Infinity;
     this.stats.jobs++;
+    // Plain objects/arrays/strings are not charged when allocated: walk the heap now and then (and
+    // after every job once it is 90% full) and report what the device would have hit on allocation.
+    if (this.stats.jobs % 50 === 0 || this.memLast + this.memAllocSince > 0.9 * this.config.jsVars) {
+      if (this.measure() > this.config.jsVars && !this.errorFlags.has('MEMORY')) {
+        this.stats.outOfMemory++;
+        this.errorFlags.add('MEMORY');
+        this.print('ERROR: Out of Memory!\n');
+      }
+    }
     this.stats.totalCost += cost;
     const bk = (this.stats.byKind[job.kind] ??= { jobs: 0, cost: 0, max: 0 });
     bk.jobs++;
@@ -1514,6 +1531,20 @@ interface CharState {
   indicate: boolean;
   onWrite: Fn | null;
 }
+
+/** nRF52 SAADC inputs AIN0..7 (P0.02-05, P0.28-31) and board aliases for them. */
+const ANALOG_PINS = new Set([
+  'D2',
+  'D3',
+  'D4',
+  'D5',
+  'D28',
+  'D29',
+  'D30',
+  'D31',
+  'MIC',
+  ...Array.from({ length: 8 }, (_, i) => `A${i}`),
+]);
 
 export const NUS_SERVICE = '6e400001-b5a3-f393-e0a9-e50e24dcca9e';
 export const NUS_RX = '6e400002-b5a3-f393-e0a9-e50e24dcca9e';

@@ -110,11 +110,21 @@ setTimeout(function () { global.t2 = getTime(); w.stop(); }, 500);
     expect(e.repl('w.running')).to.equal(false);
   });
 
+  it('output on a pin without analogWrite first makes no sound', () => {
+    const e = program(
+      `var w = new Waveform(50, { bits: 8 }); w.buffer.fill(200); w.startOutput(D28, 1000, { repeat: true });`,
+    );
+    e.advance(200);
+    expect(e.speakerSamples()).to.have.length(0);
+    expect(e.logs.some((l) => /without analogWrite/.test(l))).to.equal(true);
+  });
+
   it('rejects what Espruino rejects', () => {
     const e = program('');
     expect(() => e.repl('new Waveform(0)')).to.throw(/greater than 0/);
     expect(() => e.repl('new Waveform(10, {bits: 12})')).to.throw(/Invalid number of bits/);
     expect(() => e.repl('var q = new Waveform(10); q.stop()')).to.throw(/not running/);
+    expect(() => e.repl('var q1 = new Waveform(10); q1.startInput(D7, 1000)')).to.throw(/not capable of ADC/);
     expect(() =>
       e.repl('var q2 = new Waveform(10); q2.startInput(D3, 1000); q2.startInput(D3, 1000)'),
     ).to.throw(/already running/);
