@@ -109,6 +109,23 @@ class Kernel {
   }
 }
 
+/** Kernels are immutable: share them between resamplers of the same rate pair (bounded cache). */
+const kernelCache = new Map<string, Kernel>();
+const KERNEL_CACHE_SIZE = 16;
+
+function kernelFor(fromHz: number, toHz: number): Kernel {
+  const key = `${String(fromHz)}>${String(toHz)}`;
+  let k = kernelCache.get(key);
+  if (k) {
+    kernelCache.delete(key);
+  } else {
+    k = new Kernel(fromHz, toHz);
+    if (kernelCache.size >= KERNEL_CACHE_SIZE) kernelCache.delete(kernelCache.keys().next().value as string);
+  }
+  kernelCache.set(key, k); // most recently used last
+  return k;
+}
+
 /**
  * Streaming resampler. Feed chunks of any size with push(); each call returns the output samples
  * that are fully determined so far (the filter needs K samples of look-ahead). flush() ends the
@@ -131,7 +148,7 @@ export class Resampler {
     checkRate('toHz', toHz);
     this.fromHz = fromHz;
     this.toHz = toHz;
-    this.kernel = fromHz === toHz ? undefined : new Kernel(fromHz, toHz);
+    this.kernel = fromHz === toHz ? undefined : kernelFor(fromHz, toHz);
     const K = this.kernel ? this.kernel.half : 0;
     // Leading silence so the first outputs see zeros before sample 0.
     this.buf = new Float64Array(Math.max(1024, 4 * K));
