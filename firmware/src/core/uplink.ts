@@ -153,21 +153,29 @@ export class Uplink {
     if (this.wake || this.resend.length) return this.urgent();
     const c = this.cursor;
     const n = this.payload - HEADER_BYTES;
-    if (this.endAt < 0 && this.ring.written - c >= n && !this.window.full) {
+    const ring = this.ring;
+    const at = c % ring.size;
+    // Fast path: capturing, a whole frame available, still held by the ring, not wrapping, window open.
+    if (
+      this.endAt < 0 &&
+      ring.written - c >= n &&
+      c >= ring.written - ring.size &&
+      at + n <= ring.size &&
+      !this.window.full
+    ) {
       const out = new Uint8Array(HEADER_BYTES + n);
-      if (this.ring.read(c, out, HEADER_BYTES, n)) {
-        const s = this.seq;
-        out[0] = FrameType.AUDIO;
-        out[1] = this.stream;
-        out[2] = s & 0xff;
-        out[3] = s >> 8;
-        this.window.push(s, out);
-        this.cursor = c + n;
-        this.lastAudioSeq = s;
-        this.seq = (s + 1) & 0xffff;
-        this.lastProgress = now;
-        return out;
-      }
+      out.set(ring.buf.subarray(at, at + n), HEADER_BYTES);
+      const s = this.seq;
+      out[0] = FrameType.AUDIO;
+      out[1] = this.stream;
+      out[2] = s & 0xff;
+      out[3] = s >> 8;
+      this.window.push(s, out);
+      this.cursor = c + n;
+      this.lastAudioSeq = s;
+      this.seq = (s + 1) & 0xffff;
+      this.lastProgress = now;
+      return out;
     }
     return this.slow(now);
   }

@@ -22,7 +22,8 @@ import { App, TIMING } from '../../../firmware/src/core/app';
 import { CONFIG_FILE } from '../../../firmware/src/core/config';
 import { FakeHal, filled, tone } from './fake-hal';
 
-const puck = BOARDS.puckjs as BoardProfile;
+/** Puck.js with 256-sample mic buffers (64 ms at 4 kHz), which the arithmetic below assumes. */
+const puck: BoardProfile = { ...(BOARDS.puckjs as BoardProfile), bufferSamples: 256 };
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- test frames are built loosely and checked by the encoder
 function enc(f: any): Uint8Array {
@@ -94,7 +95,7 @@ function rig(board: BoardProfile = puck, setup?: (h: FakeHal) => void): Rig {
 
 describe('firmware app: boot, HELLO, WELCOME, STATUS', () => {
   it('boots the mic at the board rate with allocated-once buffers, the watchdog, idle LEDs', () => {
-    const { hal } = rig();
+    const { hal } = rig(puck);
     expect(hal.mic).to.deep.include({ rate: 4000, samples: 256 });
     expect(hal.watchdog).to.equal(TIMING.watchdogS);
     expect(hal.leds).to.deep.equal([false, false, false]);
@@ -103,7 +104,7 @@ describe('firmware app: boot, HELLO, WELCOME, STATUS', () => {
   });
 
   it('sends HELLO on connect (readable and notified), repeats it each second until WELCOME', () => {
-    const { hal, frames } = rig();
+    const { hal, frames } = rig(puck);
     hal.connect();
     hal.advance(50);
     const hello = ofType<Frame & { board: string }>(frames(), FrameType.HELLO);
@@ -145,16 +146,16 @@ describe('firmware app: boot, HELLO, WELCOME, STATUS', () => {
   });
 
   it('uses the WELCOME payload size, capped by the board', () => {
-    const r = rig();
+    const r = rig(puck);
     r.welcome(244);
     expect(r.app.payload).to.equal(50);
-    const r2 = rig();
+    const r2 = rig(puck);
     r2.welcome(30);
     expect(r2.app.payload).to.equal(30);
   });
 
   it('refuses a WELCOME of another major version with UNSUPPORTED_VERSION', () => {
-    const { hal, app, frames } = rig();
+    const { hal, app, frames } = rig(puck);
     hal.connect();
     hal.write(
       enc({
@@ -181,7 +182,7 @@ describe('firmware app: boot, HELLO, WELCOME, STATUS', () => {
   });
 
   it('reports STATUS every 5 s with counters, memory, battery', () => {
-    const r = rig();
+    const r = rig(puck);
     r.welcome();
     r.hal.advance(5000);
     const s = ofType<Frame & { battery: number; freeVars: number; uptimeS: number }>(
@@ -194,7 +195,7 @@ describe('firmware app: boot, HELLO, WELCOME, STATUS', () => {
   });
 
   it('answers PING with PONG carrying the token', () => {
-    const r = rig();
+    const r = rig(puck);
     r.welcome();
     r.hal.write(enc({ type: FrameType.PING, stream: 0, seq: 7, token: 0xdeadbeef }));
     r.hal.advance(50);
@@ -228,7 +229,7 @@ function drain(r: Rig, ms = 3000): Frame[] {
 
 describe('firmware app: utterance uplink', () => {
   it('a tap streams WAKE (pre-roll 500 ms) → AUDIO with the exact samples → END', () => {
-    const r = rig();
+    const r = rig(puck);
     r.welcome();
     r.counting(16); // 4096 samples: indices 0..4095
     r.hal.button?.(true, r.hal.t);
@@ -272,7 +273,7 @@ describe('firmware app: utterance uplink', () => {
   });
 
   it('VAD wake: WAKE carries the speech onset as wakeStart after the pre-roll', () => {
-    const r = rig();
+    const r = rig(puck);
     r.welcome();
     for (let i = 0; i < 20; i++) r.hal.micBuffer(tone(256, 2));
     for (let i = 0; i < 6; i++) r.hal.micBuffer(tone(256, 40));
@@ -292,7 +293,7 @@ describe('firmware app: utterance uplink', () => {
   });
 
   it('paces notifications: never more than perTick per tick', () => {
-    const r = rig();
+    const r = rig(puck);
     r.welcome();
     r.counting(16);
     r.hal.button?.(true, r.hal.t);
@@ -310,7 +311,7 @@ describe('firmware app: utterance uplink', () => {
   });
 
   it('holds at most ringFrames unacknowledged frames; ACK frees, NACK re-sends the same bytes', () => {
-    const r = rig();
+    const r = rig(puck);
     r.welcome();
     r.counting(16);
     r.hal.button?.(true, r.hal.t);
@@ -338,7 +339,7 @@ describe('firmware app: utterance uplink', () => {
   });
 
   it('re-sends the newest unacknowledged frame (END) when no ACK comes, and finishes on ACK', () => {
-    const r = rig();
+    const r = rig(puck);
     r.welcome();
     r.counting(1);
     r.app.gate.tap();
@@ -359,7 +360,7 @@ describe('firmware app: utterance uplink', () => {
   });
 
   it('with the window full and the backlog near the ring size, drops the oldest frame (never WAKE)', () => {
-    const r = rig();
+    const r = rig(puck);
     r.welcome();
     r.counting(4);
     r.app.gate.tap();
@@ -379,7 +380,7 @@ describe('firmware app: utterance uplink', () => {
   });
 
   it('GATE reject ends the utterance with reason HOST', () => {
-    const r = rig();
+    const r = rig(puck);
     r.welcome();
     r.counting(2);
     r.app.gate.tap();
@@ -392,7 +393,7 @@ describe('firmware app: utterance uplink', () => {
   });
 
   it('counts overruns from buffer timestamps (late handler), never silently', () => {
-    const r = rig();
+    const r = rig(puck);
     r.counting(1);
     r.hal.advance(3 * 64);
     r.counting(1); // arrives 4 periods after the previous one
@@ -400,7 +401,7 @@ describe('firmware app: utterance uplink', () => {
   });
 
   it('drops the stream on disconnect and says HELLO again on reconnect', () => {
-    const r = rig();
+    const r = rig(puck);
     r.welcome();
     r.counting(2);
     r.app.gate.tap();
@@ -419,7 +420,7 @@ describe('firmware app: playback and credits', () => {
   }
 
   it('starts the speaker half full, credits what fits, counts played samples, ends on PLAY_END', () => {
-    const r = rig();
+    const r = rig(puck);
     r.welcome();
     const credit0 = r.app.playback.credit() as Frame & { upTo: number; freeBytes: number };
     expect(credit0).to.deep.include({ upTo: Math.floor(1024 / 46), freeBytes: 1024 });
@@ -458,7 +459,7 @@ describe('firmware app: playback and credits', () => {
   });
 
   it('NACKs a gap once and ignores duplicates', () => {
-    const r = rig();
+    const r = rig(puck);
     r.welcome();
     play(r, 1, 0, 46);
     play(r, 1, 0, 46);
@@ -490,7 +491,7 @@ describe('firmware app: playback and credits', () => {
   });
 
   it('applies VOLUME with the LUT as frames arrive', () => {
-    const r = rig();
+    const r = rig(puck);
     r.welcome();
     r.hal.write(
       enc({
@@ -509,7 +510,7 @@ describe('firmware app: playback and credits', () => {
   });
 
   it('barge-in: a tap while speaking stops playback at once and starts a new utterance', () => {
-    const r = rig();
+    const r = rig(puck);
     r.welcome();
     r.counting(4);
     for (let s = 0; s < 12; s++) play(r, 7, s, 46);
@@ -556,7 +557,7 @@ describe('firmware app: CONFIG', () => {
   }
 
   it('SET validates, applies, persists and answers VALUE; GET reads back', () => {
-    const r = rig();
+    const r = rig(puck);
     r.welcome();
     const f = cfg(r, ConfigOp.SET, ConfigKey.HANGOVER_MS, [0x20, 0x03]); // 800
     expect(ofType(f, FrameType.CONFIG)[0]).to.deep.include({
@@ -573,7 +574,7 @@ describe('firmware app: CONFIG', () => {
   });
 
   it('refuses out-of-range values, wrong widths and unknown keys with BAD_FIELD, changing nothing', () => {
-    const r = rig();
+    const r = rig(puck);
     r.welcome();
     for (const [key, value] of [
       [ConfigKey.HANGOVER_MS, [10, 0]],
@@ -628,7 +629,7 @@ describe('firmware app: CONFIG', () => {
   });
 
   it('reports a failed save as an INTERNAL error but keeps the new value', () => {
-    const r = rig();
+    const r = rig(puck);
     r.welcome();
     r.hal.storeFails = true;
     const f = cfg(r, ConfigOp.SET, ConfigKey.VOLUME, [100]);
@@ -639,7 +640,7 @@ describe('firmware app: CONFIG', () => {
 
 describe('firmware app: malformed frames and handler errors', () => {
   it('refuses malformed bytes with the decoder’s typed error, never throwing', () => {
-    const r = rig();
+    const r = rig(puck);
     r.welcome();
     const cases: [Uint8Array, number, number][] = [
       [new Uint8Array([0x0f, 0]), ErrorCode.TRUNCATED, 0x0f],
@@ -662,7 +663,7 @@ describe('firmware app: malformed frames and handler errors', () => {
   });
 
   it('refuses frames not allowed in the current state (PLAY before WELCOME, device-only types)', () => {
-    const r = rig();
+    const r = rig(puck);
     r.hal.connect();
     r.hal.write(enc({ type: FrameType.PLAY, stream: 1, seq: 0, samples: new Uint8Array(4) }));
     r.hal.advance(100);
@@ -680,7 +681,7 @@ describe('firmware app: malformed frames and handler errors', () => {
   });
 
   it('catches a handler exception, counts it, reports ERROR INTERNAL and keeps running', () => {
-    const r = rig();
+    const r = rig(puck);
     r.welcome();
     const sum = r.hal.dsp.sum;
     r.hal.dsp.sum = () => {

@@ -184,7 +184,12 @@ export function createEspruinoHal(board: BoardProfile): Hal {
         const b = E.getBattery ? E.getBattery() : 255;
         return b >= 0 && b <= 100 ? Math.round(b) : 255;
       },
-      enableWatchdog: (s) => E.enableWatchdog(s, false),
+      enableWatchdog: (s) => {
+        E.enableWatchdog(s, false);
+        // The nRF52 watchdog cannot be stopped: before reset()/save() (as an upload does) hand kicking
+        // to Espruino's idle loop, so the REPL and a re-flash are not cut short by a reboot.
+        E.on('kill', () => E.enableWatchdog(s, true));
+      },
       kickWatchdog: () => E.kickWatchdog(),
       log: (text) => console.log(text),
       random32: () => (Math.random() * 0x100000000) >>> 0,
