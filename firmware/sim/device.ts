@@ -1381,10 +1381,10 @@ export class Device {
       let best: Timer | null = null;
       for (const t of this.timers) if (t.time <= this.now && (best === null || t.time < best.time)) best = t;
       if (best !== null) {
-        if (best.interval !== null) {
-          best.time += best.interval;
-          if (best.time < this.now) best.time = this.now; // Espruino catches up rather than bursting
-        } else this.timers = this.timers.filter((x) => x !== best);
+        // Espruino adds the interval to the timer's time (no drift): an interval that fell behind
+        // while the CPU was busy runs back to back until it has caught up.
+        if (best.interval !== null) best.time += best.interval;
+        else this.timers = this.timers.filter((x) => x !== best);
         this.jobs.push({ fn: best.fn, args: best.args, thisArg: undefined, kind: 'timer' });
       }
     }
