@@ -12,12 +12,16 @@
  *   the REST adapter's own share (three loopback HTTP exchanges: transcription, chat up to the first
  *   sentence, speech); the pipeline's bridge plugs in through `BridgeTurn` (see below) so the same
  *   figure covers frames → utterance → adapter → first PLAY frame written to the earbud.
+ * voice.realtime_share_ms_p50/p99: the same for the Realtime adapter against an instant WebSocket
+ *   server (resample to 24 kHz, base64 appends, commit, response.create → first audio delta decoded).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { WebSocketServer } from 'ws';
 import type { Bench } from './run';
 import { resample } from '../host/src/audio/index';
 import {
+  RealtimeVoiceService,
   RestVoiceService,
   voiceConfigFromEnv,
   type VoiceRequest,
@@ -160,6 +164,54 @@ export async function bridgeShare(turn: BridgeTurn = adapterTurn): Promise<{ p50
   return { p50: percentile(shares, 50), p99: percentile(shares, 99) };
 }
 
+/** Realtime adapter share: an in-process WebSocket server that answers response.create at once. */
+export async function realtimeShare(turn: BridgeTurn = adapterTurn): Promise<{ p50: number; p99: number }> {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await new Promise<void>((r) => wss.once('listening', () => r()));
+  let serverMs = 0;
+  let n = 0;
+  const delta = Buffer.alloc(4800).toString('base64');
+  wss.on('connection', (ws) => {
+    ws.on('message', (data) => {
+      const t0 = performance.now();
+      const ev = JSON.parse(String(data)) as { type: string };
+      if (ev.type !== 'response.create') return;
+      const id = `resp_${String(++n)}`;
+      ws.send(JSON.stringify({ type: 'response.created', response: { id } }));
+      ws.send(
+        JSON.stringify({
+          type: 'response.output_audio.delta',
+          response_id: id,
+          item_id: `item_${id}`,
+          delta,
+        }),
+      );
+      serverMs += performance.now() - t0;
+      ws.send(JSON.stringify({ type: 'response.done', response: { id, status: 'completed' } }));
+    });
+  });
+  const port = (wss.address() as AddressInfo).port;
+  const svc = new RealtimeVoiceService(
+    voiceConfigFromEnv({ BUDLINK_VOICE: 'realtime', OPENAI_BASE_URL: `http://127.0.0.1:${String(port)}/v1` }),
+  );
+  const utterance: VoiceRequest = { deviceId: 'bench', audio: tone(8000, 300, 8000), sampleRate: 8000 };
+  const shares: number[] = [];
+  try {
+    for (let i = 0; i < WARMUP + ITERATIONS; i++) {
+      serverMs = 0;
+      const ms = await turn(svc, utterance);
+      if (i >= WARMUP) shares.push(Math.max(0, ms - serverMs));
+      await new Promise((r) => setTimeout(r, 1));
+    }
+  } finally {
+    await svc.close();
+    for (const c of wss.clients) c.terminate();
+    await new Promise<void>((r) => wss.close(() => r()));
+  }
+  shares.sort((a, b) => a - b);
+  return { p50: percentile(shares, 50), p99: percentile(shares, 99) };
+}
+
 export async function firstAudioBeforeChatEnd(): Promise<number> {
   const srv = await new InstantServer().start();
   let release!: () => void;
@@ -195,7 +247,10 @@ const bench: Bench = {
   name: 'voice',
   async run() {
     const share = await bridgeShare();
+    const rt = await realtimeShare();
     return {
+      'voice.realtime_share_ms_p50': Math.round(rt.p50 * 100) / 100,
+      'voice.realtime_share_ms_p99': Math.round(rt.p99 * 100) / 100,
       'voice.resampler_snr_db': Math.round(resamplerSnrDb() * 10) / 10,
       'voice.first_audio_before_chat_end': await firstAudioBeforeChatEnd(),
       'voice.bridge_share_ms_p50': Math.round(share.p50 * 100) / 100,

@@ -11,7 +11,6 @@
  * The filter is centred (zero phase): the streaming Resampler holds back K input samples of
  * look-ahead and flush() pads with silence, so push(a) + push(b) + flush() equals resample(a ++ b).
  */
-import { clampS16 } from './pcm';
 
 const ZERO_CROSSINGS = 24;
 const ROLLOFF = 0.9;
@@ -192,22 +191,24 @@ export class Resampler {
     const totalOut = final ? Math.ceil((this.inputCount * L) / M) : Infinity;
     // Highest input index (exclusive) really present (not the flush padding).
     const available = this.bufStart + this.bufLen;
-    const out: number[] = [];
-    for (;;) {
-      const n = this.outIndex;
-      if (n >= totalOut) break;
+    // Outputs n with floor(n·M/L) + K < available, capped by totalOut.
+    const limit = Math.min(totalOut, Math.ceil(((available - K) * L) / M));
+    const count = Math.max(0, limit - this.outIndex);
+    const out = new Int16Array(count);
+    const buf = this.buf;
+    const bufStart = this.bufStart;
+    let n = this.outIndex;
+    for (let o = 0; o < count; o++, n++) {
       const pos = n * M;
       const ip = Math.floor(pos / L);
-      const p = pos - ip * L;
-      // Taps reach x[ip + K]; non-final output must have it.
-      if (ip + K >= available) break;
-      const taps = k.taps(p);
-      const base = ip - K + 1 - this.bufStart;
+      const taps = k.taps(pos - ip * L);
+      const base = ip - K + 1 - bufStart;
+      const len = taps.length;
       let acc = 0;
-      for (let i = 0; i < taps.length; i++) acc += (taps[i] as number) * (this.buf[base + i] as number);
-      out.push(clampS16(acc));
-      this.outIndex++;
+      for (let i = 0; i < len; i++) acc += (taps[i] as number) * (buf[base + i] as number);
+      out[o] = acc >= 32767 ? 32767 : acc <= -32768 ? -32768 : Math.round(acc);
     }
+    this.outIndex = n;
     // Drop history no future output needs: next output's first tap index.
     const nextIp = Math.floor((this.outIndex * M) / L);
     const keepFrom = nextIp - K + 1 - this.bufStart;
@@ -216,7 +217,7 @@ export class Resampler {
       this.bufLen -= keepFrom;
       this.bufStart += keepFrom;
     }
-    return Int16Array.from(out);
+    return out;
   }
 }
 
