@@ -10,7 +10,9 @@
  *    README.md.
  * 2. `Builtin.prototype.name` in read position becomes `(void 0)`: on Espruino `X.prototype.method` is
  *    undefined for built-ins (`Array.prototype.slice.call` fails there, so it must fail here too).
- * 3. Module-scope exposure for memory accounting: when the program is one IIFE (esbuild's format), a
+ * 3. No function hoisting (Espruino has none: "define before use"): `function f(){}` becomes
+ *    `var f = function f(){};` at its place, so calling it before that statement ran fails as on the device.
+ * 4. Module-scope exposure for memory accounting: when the program is one IIFE (esbuild's format), a
  *    function returning the IIFE's top-level bindings is registered with `__$k.scope(...)`, so the JsVar
  *    walker can see state held in that closure.
  */
@@ -60,6 +62,8 @@ export interface InstrumentResult {
   prototypeReads: number;
   /** Whether the module scope of an IIFE bundle was exposed. */
   scopeExposed: boolean;
+  /** Function declarations turned into assignments at their place (no hoisting). */
+  unhoisted: number;
 }
 
 function isNode(v: unknown): v is AnyNode {
@@ -132,7 +136,13 @@ export function instrument(source: string): InstrumentResult {
     ins.push({ pos: s.end, text: '}', kind: 0, depth });
   };
 
+  let unhoisted = 0;
   const visit = (n: AnyNode, depth: number, writeTarget: boolean): void => {
+    if (n.type === 'FunctionDeclaration' && isNode(n.id) && !n.async && !n.generator) {
+      unhoisted++;
+      ins.push({ pos: n.start, text: `var ${n.id.name as string}=`, kind: 1, depth: 1e8 });
+      ins.push({ pos: n.end, text: ';', kind: 0, depth: 1e8 });
+    }
     // Rewrite Builtin.prototype.x reads.
     if (
       n.type === 'MemberExpression' &&
@@ -225,7 +235,7 @@ export function instrument(source: string): InstrumentResult {
     last = i.pos;
   }
   out += source.slice(last);
-  return { code: out, statements, prototypeReads, scopeExposed };
+  return { code: out, statements, prototypeReads, scopeExposed, unhoisted };
 }
 
 function findIifeBody(body: AnyNode[]): AnyNode | null {

@@ -86,6 +86,14 @@ describe('sim: the language surface', () => {
     );
   });
 
+  it('function declarations are not hoisted: define before use', () => {
+    const e = program('global.early = typeof f; function f() { return 1; } global.late = typeof f;');
+    expect(e.repl('global.early')).to.equal('undefined');
+    expect(e.repl('global.late')).to.equal('function');
+    const bad = program('g(); function g() {}');
+    expect(bad.logs.some((l) => /^Uncaught TypeError/.test(l))).to.equal(true);
+  });
+
   it('Math.random is deterministic per seed', () => {
     const a = program('', { link: { seed: 5 } });
     const b = program('', { link: { seed: 5 } });
