@@ -451,6 +451,7 @@ export class NodeBleLink implements Link {
     this.connections.set(id, conn);
     try {
       await conn.setup(Math.min(this.opts.gattTimeoutMs, left()));
+      if (this.closed) throw new LinkError('bluez-unavailable', 'link closed while connecting');
     } catch (e) {
       await conn.abort();
       if (e instanceof Timeout) throw new LinkError('timeout', e.message, e);
@@ -459,26 +460,41 @@ export class NodeBleLink implements Link {
     return conn;
   }
 
+  /**
+   * Discover a device BlueZ does not know yet. Not node-ble's waitDevice(): that swallows every error
+   * but "not found" (ServiceUnknown included) until its timeout and keeps polling after destroy().
+   */
   private async discoverDevice(adapter: Adapter, id: string, timeoutMs: number): Promise<Device> {
+    const deadline = Date.now() + timeoutMs;
     let release: (() => Promise<void>) | undefined;
     try {
       release = await this.acquireDiscovery(adapter);
-      return await adapter.waitDevice(id, timeoutMs, this.opts.discoveryIntervalMs);
-    } catch (e) {
-      if (message(e) === 'operation timed out') {
-        throw new LinkError('not-found', `${id} not found within ${timeoutMs} ms`, e);
+      for (;;) {
+        if (this.closed) throw new LinkError('bluez-unavailable', 'link closed');
+        try {
+          return await adapter.getDevice(id);
+        } catch (e) {
+          if (message(e) !== 'Device not found') throw e;
+        }
+        const wait = Math.min(this.opts.discoveryIntervalMs, deadline - Date.now());
+        if (wait <= 0) throw new LinkError('not-found', `${id} not found within ${timeoutMs} ms`);
+        await new Promise((r) => setTimeout(r, wait));
       }
+    } catch (e) {
       throw toLinkError(e, 'not-found', `discover ${id}`);
     } finally {
       if (release !== undefined) await release();
     }
   }
 
+  /** Ends scans and connections (stop notifications → disconnect), then closes the D-Bus session. */
   async close(): Promise<void> {
     if (this.closed) return;
-    for (const cancel of [...this.scans]) cancel();
-    await Promise.all([...this.connections.values()].map((c) => c.disconnect().catch(() => undefined)));
     this.closed = true;
+    for (const cancel of [...this.scans]) cancel();
+    // Connects still in flight finish (or fail) first, so none outlives the session.
+    while (this.connecting.size > 0) await new Promise((r) => setTimeout(r, 10));
+    await Promise.all([...this.connections.values()].map((c) => c.disconnect().catch(() => undefined)));
     this.dropSession();
   }
 }

@@ -26,6 +26,7 @@ import {
   ERR,
   GattCharacteristicIface,
   GattServiceIface,
+  LegacyGattCharacteristicIface,
   ObjectManagerIface,
   bluezError,
   emitChanged,
@@ -50,6 +51,8 @@ export interface PeripheralOptions {
    * returns, as for a device BlueZ has no cache of (default 0: resolved before Connect returns).
    */
   resolveDelayMs?: number;
+  /** Export the characteristics' MTU property (default true; false = BlueZ before 5.62). */
+  mtuProperty?: boolean;
 }
 
 export interface BluezEmulatorOptions {
@@ -104,6 +107,7 @@ interface Entry {
   offUntil: number;
   stalled: boolean;
   resolveDelayMs: number;
+  mtuProperty: boolean;
   powerTimer?: NodeJS.Timeout;
   resolveTimer?: NodeJS.Timeout;
 }
@@ -459,7 +463,8 @@ class Emulator implements BluezEmulator {
         this.nextHandle += 2; // value handle + CCCD, as in a real attribute table
         const uuid = c.uuid.toLowerCase();
         const flags = [...c.flags];
-        const ch: GattCharacteristicIface = new GattCharacteristicIface(
+        const Char = e.mtuProperty ? GattCharacteristicIface : LegacyGattCharacteristicIface;
+        const ch: GattCharacteristicIface = new Char(
           { uuid, service: sPath, flags, mtu },
           {
             read: (offset) => {
@@ -551,6 +556,7 @@ class Emulator implements BluezEmulator {
       offUntil: 0,
       stalled: false,
       resolveDelayMs: options.resolveDelayMs ?? 0,
+      mtuProperty: options.mtuProperty ?? true,
     };
     this.entries.set(key, e);
     if (this.adapter?.Discovering === true) this.scheduleDiscovery();

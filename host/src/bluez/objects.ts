@@ -305,19 +305,26 @@ export class GattCharacteristicIface extends Interface {
     this.handler.stopNotify();
   }
 }
-GattCharacteristicIface.configureMembers({
-  properties: {
-    UUID: { signature: 's', access: 'read' },
-    Service: { signature: 'o', access: 'read' },
-    Value: { signature: 'ay', access: 'read' },
-    Notifying: { signature: 'b', access: 'read' },
-    Flags: { signature: 'as', access: 'read' },
-    MTU: { signature: 'q', access: 'read' },
-  },
-  methods: {
-    ReadValue: { inSignature: 'a{sv}', outSignature: 'ay' },
-    WriteValue: { inSignature: 'aya{sv}' },
-    StartNotify: {},
-    StopNotify: {},
-  },
-});
+function characteristicMembers(withMtu: boolean): Parameters<typeof Interface.configureMembers>[0] {
+  return {
+    properties: {
+      UUID: { signature: 's', access: 'read' },
+      Service: { signature: 'o', access: 'read' },
+      Value: { signature: 'ay', access: 'read' },
+      Notifying: { signature: 'b', access: 'read' },
+      Flags: { signature: 'as', access: 'read' },
+      ...(withMtu ? { MTU: { signature: 'q', access: 'read' as const } } : {}),
+    },
+    methods: {
+      ReadValue: { inSignature: 'a{sv}', outSignature: 'ay' },
+      WriteValue: { inSignature: 'aya{sv}' },
+      StartNotify: {},
+      StopNotify: {},
+    },
+  };
+}
+GattCharacteristicIface.configureMembers(characteristicMembers(true));
+
+/** A characteristic as BlueZ before 5.62 exports it: no MTU property. */
+export class LegacyGattCharacteristicIface extends GattCharacteristicIface {}
+LegacyGattCharacteristicIface.configureMembers(characteristicMembers(false));

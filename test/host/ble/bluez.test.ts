@@ -120,9 +120,10 @@ describe('bluez: private bus', function () {
     client = dbus.sessionBus({ busAddress: bus.address });
   });
   afterEach(async () => {
-    client.disconnect();
-    await emu.stop();
-    await bus.stop();
+    // Optional: when beforeEach failed part-way, report only its error.
+    client?.disconnect();
+    await emu?.stop();
+    await bus?.stop();
   });
 
   it('exports the ObjectManager, AgentManager1 and a powered Adapter1; devices appear on discovery', async () => {
@@ -268,9 +269,9 @@ describe('bluez: private bus', function () {
     link = new NodeBleLink({ busAddress: bus.address, pollIntervalMs: 100 });
   });
   afterEach(async () => {
-    await link.close();
-    await emu.stop();
-    await bus.stop();
+    await link?.close();
+    await emu?.stop();
+    await bus?.stop();
   });
 
   it('sees a link loss that BlueZ reports (supervision timeout) as remote', async () => {
@@ -360,6 +361,15 @@ describe('bluez: private bus', function () {
     expect(await firstValueFrom(got.closed$.pipe(timeout(2000)))).to.equal('local');
   });
 
+  it('close() while a connect is still looking for the device ends it promptly', async () => {
+    const outcome = link.connect('DE:AD:00:00:00:02', { timeoutMs: 60000 }).catch((e: unknown) => e);
+    await sleep(50);
+    await link.close();
+    const e = await outcome;
+    expect(e).to.be.instanceOf(LinkError);
+    expect((e as LinkError).kind).to.equal('bluez-unavailable');
+  });
+
   it('scan reports BlueZ missing as bluez-unavailable', async () => {
     await emu.stop();
     try {
@@ -384,11 +394,18 @@ describe('bluez: private bus', function () {
     }
   });
 
-  it('payloadSize falls back to 20 when the MTU property is missing and respects a small MTU', async () => {
+  it('payloadSize is MTU - 3 for a small MTU, and 20 when BlueZ has no MTU property (before 5.62)', async () => {
     const small = new EchoPeripheral({ name: 'Budlink-S', address: 'C0:FF:EE:00:01:05' });
-    emu.addPeripheral(small, { mtu: 23 });
+    emu.addPeripheral(small, { mtu: 40 });
     const c = await link.connect(small.address);
-    expect(c.payloadSize).to.equal(20);
+    expect(c.payloadSize).to.equal(37);
     await c.disconnect();
+    const old = new EchoPeripheral({ name: 'Budlink-O', address: 'C0:FF:EE:00:01:06' });
+    emu.addPeripheral(old, { mtu: 247, mtuProperty: false });
+    const c2 = await link.connect(old.address);
+    expect(old.negotiatedMtu).to.equal(247);
+    expect(c2.payloadSize).to.equal(20);
+    await c2.write(new Uint8Array(20));
+    await c2.disconnect();
   });
 });
