@@ -1,16 +1,18 @@
 /**
  * NodeBleLink: the Link over BlueZ through node-ble. THE ONLY FILE THAT IMPORTS node-ble.
  *
- * Pitfalls handled (docs/BLUEZ-EMULATION.md):
- * - `gatt()` has no timeout and can hang forever: raced against gattTimeoutMs, then the device is
- *   disconnected and connect() rejects with LinkError('timeout').
+ * Pitfalls handled (docs/BLUEZ-EMULATION.md; host/src/ble/README.md):
+ * - `gatt()` has no timeout and can hang forever if ServicesResolved flips between its read and its
+ *   subscription: the link waits for ServicesResolved on its own subscription first, then races
+ *   gatt() against gattTimeoutMs (→ disconnect, LinkError('timeout')).
  * - `device.disconnect()` drops node-ble's listeners, so a later Connected=false fires no event: this
  *   link watches Device1.Connected itself (own PropertiesChanged subscription) and also polls it.
  * - bluetoothd vanishing fires no disconnect at all and every call fails with ServiceUnknown: the link
  *   watches NameOwnerChanged for org.bluez and treats ServiceUnknown as a disconnect ('bluez-gone').
- * - `startDiscovery()` throws if discovery is already on: only started when off, stopped only if ours.
- * - `waitDevice()` checks only after its first interval and swallows errors: small interval, bounded
- *   by the connect deadline.
+ * - `startDiscovery()` throws if discovery is already on: started only when off (shared by this
+ *   link's scans and connects), stopped only if this link started it.
+ * - `waitDevice()` swallows errors and outlives destroy(): not used; see discoverDevice.
+ * - node-ble leaves listeners behind when Disconnect/StopNotify fail: released when a connection ends.
  * - Teardown order that ends cleanly: stop notifications → disconnect → destroy.
  */
 import nodeBle from 'node-ble';
