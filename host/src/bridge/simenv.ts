@@ -21,6 +21,10 @@ export interface SimEnvOptions {
   mtu?: number;
   /** NodeBleLink connect timeout (ms). */
   connectTimeoutMs?: number;
+  /** Progress of the start-up steps (for status lines). */
+  onStep?: (step: string) => void;
+  /** Deadline for each start-up step (default 15000 ms). */
+  stepTimeoutMs?: number;
 }
 
 export interface SimEnv {
@@ -36,13 +40,32 @@ export function dbusAvailable(): boolean {
   return findDbusDaemon() !== undefined;
 }
 
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(t);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
+}
+
 export async function startSimEnv(options: SimEnvOptions): Promise<SimEnv> {
+  const step = options.onStep ?? (() => undefined);
+  const stepMs = options.stepTimeoutMs ?? 15000;
   const earbuds: SimulatedEarbud[] = [];
   const stopEarbuds = (): void => {
     for (const e of earbuds) e.stop();
   };
   try {
     for (const o of options.earbuds) earbuds.push(SimulatedEarbud.create(o));
+    step(`${earbuds.length} earbud(s) booted`);
   } catch (e) {
     stopEarbuds();
     throw e;
@@ -67,7 +90,13 @@ export async function startSimEnv(options: SimEnvOptions): Promise<SimEnv> {
   let emulator: BluezEmulator | undefined;
   try {
     bus = await startPrivateBus();
-    emulator = await startBluezEmulator({ busAddress: bus.address });
+    step(`private dbus-daemon up (pid ${bus.pid})`);
+    const starting = startBluezEmulator({ busAddress: bus.address });
+    emulator = await within(starting, stepMs, 'starting the BlueZ emulator').catch(async (e: unknown) => {
+      void starting.then((emu) => emu.stop()).catch(() => undefined);
+      throw e;
+    });
+    step('BlueZ emulator owns org.bluez');
     for (const e of earbuds) emulator.addPeripheral(e, { mtu });
   } catch (e) {
     await emulator?.stop().catch(() => undefined);
