@@ -149,7 +149,10 @@ export function loadConfig(board: BoardProfile, stored: unknown): { config: Conf
   if (!stored || typeof stored !== 'object') return { config: cfg, rejected: stored === undefined ? 0 : 1 };
   const src = stored as Record<string, unknown>;
   const rec = cfg as unknown as Record<string, unknown>;
-  // sampleRate first: preRollMs is checked against it.
+  const pre = src.preRollMs;
+  const dflt = cfg.preRollMs;
+  // The rate is judged with the stored pre-roll (checked last, against the rate finally in force).
+  if (pre !== undefined) cfg.preRollMs = 0;
   const order = [
     'sampleRate',
     'vadThreshold',
@@ -158,13 +161,19 @@ export function loadConfig(board: BoardProfile, stored: unknown): { config: Conf
     'wakeSensitivity',
     'volume',
     'name',
-    'preRollMs',
   ];
   for (let i = 0; i < order.length; i++) {
     const k = order[i] as string;
     if (src[k] === undefined) continue;
     if (checkValue(board, cfg, k, src[k] as number | string) === null) rec[k] = src[k];
     else rejected++;
+  }
+  if (pre !== undefined && checkValue(board, cfg, 'preRollMs', pre as number) === null)
+    cfg.preRollMs = pre as number;
+  else {
+    if (pre !== undefined) rejected++;
+    const most = maxPreRollMs(board, cfg.sampleRate);
+    cfg.preRollMs = dflt < most ? dflt : most;
   }
   return { config: cfg, rejected: rejected };
 }

@@ -379,6 +379,71 @@ describe('firmware app: utterance uplink', () => {
     expect(Math.max(...seqs)).to.be.greaterThan(puck.ringFrames + 10);
   });
 
+  it('abandons a stream that gets no ACK at all for 10 s, then accepts a new wake', () => {
+    const r = rig(puck);
+    r.welcome();
+    r.counting(1);
+    r.app.gate.tap();
+    r.app.gate.tap();
+    r.hal.advance(TIMING.giveUpMs + 100);
+    expect(r.app.uplink.active).to.equal(false);
+    expect(r.app.uplink.counters.abandoned).to.equal(1);
+    r.hal.take();
+    r.app.gate.tap();
+    r.hal.advance(100);
+    expect(ofType(r.frames(), FrameType.WAKE)).to.have.length(1);
+  });
+
+  it('refuses a second wake while the previous stream awaits its ACKs', () => {
+    const r = rig(puck);
+    r.welcome();
+    r.counting(1);
+    r.app.gate.tap();
+    r.app.gate.tap();
+    r.hal.advance(200);
+    r.hal.take();
+    r.app.gate.tap();
+    r.hal.advance(200);
+    expect(ofType(r.frames(), FrameType.WAKE)).to.have.length(0);
+  });
+
+  it('STATE frames from the host drive the LEDs', () => {
+    const r = rig(puck);
+    r.welcome();
+    r.hal.write(enc({ type: FrameType.STATE, stream: 0, seq: 1, state: AssistantState.THINKING, detail: 0 }));
+    expect(r.hal.leds).to.deep.equal([false, false, true]);
+    r.hal.write(enc({ type: FrameType.STATE, stream: 0, seq: 2, state: AssistantState.ERROR, detail: 0 }));
+    expect(r.hal.leds).to.deep.equal([true, false, false]);
+    r.hal.write(enc({ type: FrameType.STATE, stream: 0, seq: 3, state: AssistantState.IDLE, detail: 0 }));
+    expect(r.hal.leds).to.deep.equal([false, false, false]);
+  });
+
+  it('a second WELCOME renegotiates the payload size', () => {
+    const r = rig(puck);
+    r.welcome(30);
+    expect(r.app.payload).to.equal(30);
+    r.hal.write(
+      enc({
+        type: FrameType.WELCOME,
+        stream: 0,
+        seq: 0,
+        protoMajor: 1,
+        protoMinor: 0,
+        payloadSize: 50,
+        codec: 1,
+        sampleRate: 4000,
+        keepAliveMs: 0,
+        nonce: 2,
+      }),
+    );
+    expect(r.app.payload).to.equal(50);
+    r.counting(4);
+    r.app.gate.tap();
+    r.hal.advance(200);
+    const audio = ofType<Frame & { samples: Uint8Array }>(r.frames(), FrameType.AUDIO);
+    expect(audio[0]?.samples.length).to.equal(46);
+  });
+
   it('GATE reject ends the utterance with reason HOST', () => {
     const r = rig(puck);
     r.welcome();
@@ -507,6 +572,73 @@ describe('firmware app: playback and credits', () => {
     const out = new Uint8Array(10);
     r.app.playback.fifo.pop(out);
     expect(Array.from(out)).to.deep.equal(new Array(10).fill(138));
+  });
+
+  it('PLAY_END with frames missing NACKs them and finishes once they arrive', () => {
+    const r = rig(puck);
+    r.welcome();
+    play(r, 3, 0, 46);
+    play(r, 3, 1, 46);
+    r.hal.write(
+      enc({
+        type: FrameType.PLAY_END,
+        stream: 3,
+        seq: 4,
+        reason: PlayEndReason.COMPLETE,
+        lastSeq: 3,
+        totalSamples: 184,
+      }),
+    );
+    r.hal.advance(50);
+    const nack = ofType<Frame & { cumulative: number; gaps: { start: number; count: number }[] }>(
+      r.frames(),
+      FrameType.NACK,
+    );
+    expect(nack[0]).to.deep.include({ stream: 3, cumulative: 2 });
+    expect(nack[0]?.gaps).to.deep.equal([{ start: 2, count: 2 }]);
+    play(r, 3, 2, 46);
+    play(r, 3, 3, 46);
+    r.hal.write(
+      enc({
+        type: FrameType.PLAY_END,
+        stream: 3,
+        seq: 4,
+        reason: PlayEndReason.COMPLETE,
+        lastSeq: 3,
+        totalSamples: 184,
+      }),
+    );
+    expect(r.hal.speaker).to.not.equal(null);
+    const buf = new Uint8Array(128);
+    for (let i = 0; i < 6 && r.hal.speaker; i++) r.hal.speaker.onNeed(buf);
+    expect(r.hal.speaker).to.equal(null);
+    expect(r.app.playback.played).to.equal(184);
+  });
+
+  it('fills underruns with silence (128) and counts them', () => {
+    const r = rig(puck);
+    r.welcome();
+    for (let s = 0; s < 12; s++) play(r, 4, s, 46, 200);
+    const spk = r.hal.speaker;
+    const buf = new Uint8Array(128);
+    for (let i = 0; i < 5; i++) spk?.onNeed(buf); // 640 samples asked, 552 queued: the 5th gets 40
+    expect([buf[39], buf[40], buf[127]]).to.deep.equal([200, 128, 128]);
+    expect(r.app.playback.underruns).to.equal(0);
+    spk?.onNeed(buf);
+    expect(buf.every((v) => v === 128)).to.equal(true);
+    expect(r.app.playback.underruns).to.equal(1);
+    expect(r.hal.speaker).to.not.equal(null); // no PLAY_END yet: keeps playing silence
+  });
+
+  it('a board without a speaker refuses PLAY with BAD_STATE', () => {
+    const r = rig({ ...puck, speaker: null });
+    r.welcome();
+    play(r, 1, 0, 10);
+    r.hal.advance(50);
+    expect(ofType<Frame & { code: number }>(r.frames(), FrameType.ERROR)[0]).to.deep.include({
+      code: ErrorCode.BAD_STATE,
+      refType: FrameType.PLAY,
+    });
   });
 
   it('barge-in: a tap while speaking stops playback at once and starts a new utterance', () => {
