@@ -12,7 +12,10 @@
  *    undefined for built-ins (`Array.prototype.slice.call` fails there, so it must fail here too).
  * 3. No function hoisting (Espruino has none: "define before use"): `function f(){}` becomes
  *    `var f = function f(){};` at its place, so calling it before that statement ran fails as on the device.
- * 4. Module-scope exposure for memory accounting: when the program is one IIFE (esbuild's format), a
+ * 4. `let` in a `for` head gets ONE binding for the whole loop, as on Espruino (closures created in the
+ *    body see the last value): `for (let i = 0; c; u) b` runs as `{let i = 0; for (; c; u) b}` and
+ *    `for (let x of a) b` as `{let x; for (x of a) b}`.
+ * 5. Module-scope exposure for memory accounting: when the program is one IIFE (esbuild's format), a
  *    function returning the IIFE's top-level bindings is registered with `__$k.scope(...)`, so the JsVar
  *    walker can see state held in that closure.
  */
@@ -64,6 +67,8 @@ export interface InstrumentResult {
   scopeExposed: boolean;
   /** Function declarations turned into assignments at their place (no hoisting). */
   unhoisted: number;
+  /** `for (let ...)` loops given a single binding. */
+  loopLets: number;
 }
 
 function isNode(v: unknown): v is AnyNode {
@@ -137,7 +142,49 @@ export function instrument(source: string): InstrumentResult {
   };
 
   let unhoisted = 0;
+  let loopLets = 0;
+  const deletions: [number, number][] = [];
   const visit = (n: AnyNode, depth: number, writeTarget: boolean): void => {
+    if (
+      n.type === 'ForStatement' &&
+      isNode(n.init) &&
+      n.init.type === 'VariableDeclaration' &&
+      n.init.kind === 'let'
+    ) {
+      loopLets++;
+      const init = n.init;
+      ins.push({ pos: n.start, text: `{${source.slice(init.start, init.end)};`, kind: 1, depth: 1e7 });
+      deletions.push([init.start, init.end]);
+      ins.push({ pos: n.end, text: '}', kind: 0, depth: 1e7 });
+      if (isNode(n.test)) visit(n.test, depth + 1, false);
+      if (isNode(n.update)) visit(n.update, depth + 1, false);
+      if (isNode(n.body)) {
+        let extra = 0;
+        if (isNode(n.test)) extra += ownWeight(n.test, true);
+        if (isNode(n.update)) extra += ownWeight(n.update, true);
+        wrapStatement(n.body, extra, depth + 1);
+        visit(n.body, depth + 2, false);
+      }
+      return;
+    }
+    if (
+      (n.type === 'ForOfStatement' || n.type === 'ForInStatement') &&
+      isNode(n.left) &&
+      n.left.type === 'VariableDeclaration' &&
+      n.left.kind === 'let'
+    ) {
+      const decls = n.left.declarations as AnyNode[];
+      const id =
+        decls.length === 1 && isNode(decls[0]!.id) && decls[0]!.id.type === 'Identifier'
+          ? decls[0]!.id
+          : null;
+      if (id !== null && !decls[0]!.init) {
+        loopLets++;
+        ins.push({ pos: n.start, text: `{let ${id.name as string};`, kind: 1, depth: 1e7 });
+        deletions.push([n.left.start, id.start]); // drop the 'let ' keyword
+        ins.push({ pos: n.end, text: '}', kind: 0, depth: 1e7 });
+      }
+    }
     if (n.type === 'FunctionDeclaration' && isNode(n.id) && !n.async && !n.generator) {
       unhoisted++;
       ins.push({ pos: n.start, text: `var ${n.id.name as string}=`, kind: 1, depth: 1e8 });
@@ -228,14 +275,28 @@ export function instrument(source: string): InstrumentResult {
   ins.sort(
     (a, b) => a.pos - b.pos || a.kind - b.kind || (a.kind === 0 ? b.depth - a.depth : a.depth - b.depth),
   );
+  deletions.sort((a, b) => a[0] - b[0]);
+  const deleted = (pos: number): boolean => deletions.some(([a, b]) => pos > a && pos < b);
+  // Copy the source, leaving out deleted ranges (and insertions strictly inside them).
+  const copy = (from: number, to: number): string => {
+    let r = '';
+    let p = from;
+    for (const [a, b] of deletions) {
+      if (b <= p || a >= to) continue;
+      r += source.slice(p, Math.max(p, a));
+      p = Math.min(to, b);
+    }
+    return r + source.slice(p, to);
+  };
   let out = '';
   let last = 0;
   for (const i of ins) {
-    out += source.slice(last, i.pos) + i.text;
+    if (deleted(i.pos)) continue;
+    out += copy(last, i.pos) + i.text;
     last = i.pos;
   }
-  out += source.slice(last);
-  return { code: out, statements, prototypeReads, scopeExposed, unhoisted };
+  out += copy(last, source.length);
+  return { code: out, statements, prototypeReads, scopeExposed, unhoisted, loopLets };
 }
 
 function findIifeBody(body: AnyNode[]): AnyNode | null {

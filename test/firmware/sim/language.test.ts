@@ -94,6 +94,18 @@ describe('sim: the language surface', () => {
     expect(bad.logs.some((l) => /^Uncaught TypeError/.test(l))).to.equal(true);
   });
 
+  it('let in a for loop has no per-iteration binding: closures see the last value', () => {
+    const e = program('');
+    expect(
+      e.repl('var fs = []; for (let i = 0; i < 3; i++) fs.push(function () { return i; }); fs[0]()'),
+    ).to.equal(3);
+    expect(
+      e.repl('var gs = []; for (let x of [1, 2, 3]) gs.push(function () { return x; }); gs[0]()'),
+    ).to.equal(3);
+    expect(e.repl('var s = 0; for (let j = 0; j < 4; j++) { s += j; } s')).to.equal(6);
+    expect(e.repl('typeof j')).to.equal('undefined'); // still block-scoped to the loop
+  });
+
   it('Math.random is deterministic per seed', () => {
     const a = program('', { link: { seed: 5 } });
     const b = program('', { link: { seed: 5 } });
