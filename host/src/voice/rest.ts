@@ -51,6 +51,8 @@ const DEFAULT_MS_PER_CHAR = 65;
 interface LastReply {
   message: ChatMessage;
   parts: SpokenPart[];
+  /** The message as first recorded (a later truncate re-cuts from this). */
+  original: string;
 }
 
 interface DeviceState {
@@ -82,6 +84,13 @@ function rateFromContentType(ct: string | null): number | undefined {
   if (!m) return undefined;
   const r = Number(m[1]);
   return r >= 1000 && r <= 384000 ? r : undefined;
+}
+
+/** Sentences back into text: a space after Latin ends, none after CJK punctuation. */
+function joinSentences(parts: string[]): string {
+  let out = '';
+  for (const p of parts) out += out === '' || /[。！？]$/.test(out) ? p : ` ${p}`;
+  return out;
 }
 
 /** Ordered speech synthesis with bounded concurrency; audio is emitted strictly in sentence order. */
@@ -258,7 +267,10 @@ export class RestVoiceService implements VoiceService {
       p.complete ? p : { ...p, ms: Math.max(p.ms, p.text.length * msPerChar) },
     );
     const total = parts.reduce((n, p) => n + p.ms, 0);
-    if (ms >= total) return;
+    if (ms >= total) {
+      last.message.content = last.original;
+      return;
+    }
     const kept: string[] = [];
     let left = ms;
     for (const p of parts) {
@@ -269,8 +281,9 @@ export class RestVoiceService implements VoiceService {
       }
       if (p.ms > 0 && left > 0) {
         let cut = Math.floor((p.text.length * left) / p.ms);
+        // Back to a word boundary; text without spaces (CJK) is cut at the character.
         const space = p.text.lastIndexOf(' ', cut);
-        cut = space > 0 ? space : 0;
+        if (p.text.includes(' ')) cut = space > 0 ? space : 0;
         const piece = p.text.slice(0, cut).trim();
         if (piece) kept.push(piece + '…');
       }
@@ -282,8 +295,7 @@ export class RestVoiceService implements VoiceService {
       st.lastReply = undefined;
       return;
     }
-    last.message.content = kept.join(' ');
-    st.lastReply = { message: last.message, parts: last.parts };
+    last.message.content = joinSentences(kept);
   }
 
   async close(): Promise<void> {
@@ -413,13 +425,13 @@ export class RestVoiceService implements VoiceService {
     const interrupted = chatError !== undefined;
     // Record the turn: all of it when complete, else what was actually spoken.
     const spoken = queue.spoken.filter((p) => p.ms > 0);
-    const replyText = interrupted ? spoken.map((p) => p.text).join(' ') : full.trim();
+    const replyText = interrupted ? joinSentences(spoken.map((p) => p.text)) : full.trim();
     const userMsg: ChatMessage = { role: 'user', content: userText };
     st.history.push(userMsg);
     if (replyText) {
       const message: ChatMessage = { role: 'assistant', content: replyText };
       st.history.push(message);
-      st.lastReply = { message, parts: interrupted ? spoken : queue.spoken };
+      st.lastReply = { message, parts: interrupted ? spoken : queue.spoken, original: replyText };
     } else {
       st.lastReply = undefined;
     }

@@ -292,10 +292,29 @@ describe('voice: OpenAI-compatible REST adapter', function () {
       });
       await svc.truncate('bud-1', 100);
       expect(svc.history('bud-1')[1]).to.deep.equal({ role: 'assistant', content: 'It is…' });
+      // Re-cut from the original: all heard restores the whole reply.
+      await svc.truncate('bud-1', 5000);
+      expect(svc.history('bud-1')[1]).to.deep.equal({
+        role: 'assistant',
+        content: 'It is sunny and warm today. Expect a light breeze later on.',
+      });
       await svc.truncate('bud-1', 0);
       expect(svc.history('bud-1')).to.deep.equal([
         { role: 'user', content: 'What is the weather like today?' },
       ]);
+      await svc.close();
+    });
+
+    it('cuts text without spaces (CJK) at the character', async () => {
+      fake.options.reply = () => '今天天气很好。我们去公园散步吧！';
+      const svc = new RestVoiceService(restConfig(fake.baseUrl));
+      await collect(svc.respond(utterance()));
+      // 10 ms per character: sentence 1 = 70 ms, sentence 2 = 90 ms of which 50 ms heard.
+      await svc.truncate('bud-1', 70 + 50);
+      expect(svc.history('bud-1')[1]).to.deep.equal({
+        role: 'assistant',
+        content: '今天天气很好。我们去公园…',
+      });
       await svc.close();
     });
 
