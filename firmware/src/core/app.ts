@@ -50,6 +50,9 @@ export const TIMING = {
   watchdogS: 5,
 };
 
+/** VAD threshold factor while the speaker plays (≈ +6 dB): echo of the reply is not a barge-in. */
+export const ECHO_BIAS = 4;
+
 /** Control frames waiting for the pacer, at most (older ones are dropped and counted). */
 export const CONTROL_QUEUE = 8;
 
@@ -140,7 +143,10 @@ export class App {
       send: (f) => this.send(f),
       sendRaw: (b) => this.sendRaw(b),
       start: () => this.startSpeaker(),
-      stop: () => this.hal.audio.stopSpeaker(),
+      stop: () => {
+        this.vad.bias = 1;
+        this.hal.audio.stopSpeaker();
+      },
     });
     this.playback.setVolume(cfg.volume);
   }
@@ -267,6 +273,7 @@ export class App {
   private startSpeaker(): string | null {
     if (!this.board.speaker) return 'no speaker on ' + this.board.id;
     this.showState(AssistantState.SPEAKING);
+    this.vad.bias = ECHO_BIAS;
     return this.hal.audio.startSpeaker({
       rate: this.playRate,
       samples: this.board.playbackBufferSamples,

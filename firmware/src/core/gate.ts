@@ -138,13 +138,6 @@ export class Gate {
     this.open({ trigger: Trigger.TAP, score: 255, startSample: at, endSample: at });
   }
 
-  /** Open the gate for the host (trigger HOST) — e.g. a push-to-talk in the dashboard. */
-  hostOpen(): void {
-    if (this.state === GateState.STREAMING) return;
-    const at = this.lastEnd;
-    this.open({ trigger: Trigger.HOST, score: 255, startSample: at, endSample: at });
-  }
-
   /** End the utterance (host cancel, errors). No-op unless streaming. */
   stop(reason: EndReasonCode): void {
     if (this.state === GateState.STREAMING) this.end(reason);

@@ -28,6 +28,11 @@ export class Vad {
   /** Speech decision of the last buffer. */
   speech = false;
   threshold: number;
+  /**
+   * Extra factor on the threshold (1 normally). While the earbud's own speaker plays, the app raises it
+   * (ECHO_BIAS) so the reply leaking into the mic does not read as the user barging in.
+   */
+  bias = 1;
   private minEnergy: number;
   private dsp: Dsp;
 
@@ -45,16 +50,10 @@ export class Vad {
     const mean = this.dsp.sum(buf) / n;
     const e = this.dsp.variance(buf, mean) / n;
     this.energy = e;
-    const speech = e > this.minEnergy && e * 16 > this.floor * this.threshold;
+    const speech = e > this.minEnergy && e * 16 > this.floor * this.threshold * this.bias;
     if (e < this.floor) this.floor = e < this.minEnergy ? this.minEnergy : e;
     else this.floor += (e - this.floor) / (speech ? 64 : 8);
     this.speech = speech;
     return speech;
-  }
-
-  /** Level 0..255 for STATUS/meters: energy on a log-ish scale. */
-  level(): number {
-    const l = Math.sqrt(this.energy) * 2;
-    return l > 255 ? 255 : l | 0;
   }
 }

@@ -18,7 +18,7 @@ import {
 import type { Frame } from '@budlink/protocol';
 import { BOARDS } from '../../../firmware/boards/index';
 import type { BoardProfile } from '../../../firmware/boards/index';
-import { App, TIMING } from '../../../firmware/src/core/app';
+import { App, ECHO_BIAS, TIMING } from '../../../firmware/src/core/app';
 import { CONFIG_FILE } from '../../../firmware/src/core/config';
 import { FakeHal, filled, tone } from './fake-hal';
 
@@ -493,6 +493,7 @@ describe('firmware app: playback and credits', () => {
     expect(r.hal.speaker).to.not.equal(null);
     expect(r.hal.speaker?.rate).to.equal(4000);
     expect(r.app.shownState).to.equal(AssistantState.SPEAKING);
+    expect(r.app.vad.bias).to.equal(ECHO_BIAS);
     const c = r.app.playback.credit() as Frame & { upTo: number; freeBytes: number; playedSamples: number };
     expect(c).to.deep.include({
       stream: 5,
@@ -514,6 +515,7 @@ describe('firmware app: playback and credits', () => {
     const buf = new Uint8Array(128);
     for (let i = 0; i < 8 && r.hal.speaker; i++) spk?.onNeed(buf);
     expect(r.hal.speaker).to.equal(null);
+    expect(r.app.vad.bias).to.equal(1);
     expect(r.app.playback.played).to.equal(552);
     r.hal.advance(100);
     const credits = ofType<Frame & { playedSamples: number }>(r.frames(), FrameType.CREDIT);

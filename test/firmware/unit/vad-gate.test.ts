@@ -37,6 +37,13 @@ describe('firmware VAD', () => {
     expect(v.process(tone(256, 12))).to.equal(false);
   });
 
+  it('the echo bias raises the bar while the speaker plays', () => {
+    const v = new Vad(dsp, { threshold: 48, minEnergy: 4, initialFloor: 9 });
+    v.bias = 4;
+    expect(v.process(tone(256, 8))).to.equal(false); // 64 vs 9 × 3 × 4 = 108
+    expect(v.process(tone(256, 20))).to.equal(true); // 400
+  });
+
   it('never calls near-silence speech (absolute minimum energy)', () => {
     const v = new Vad(dsp, { threshold: 17, minEnergy: 4, initialFloor: 0.01 });
     expect(v.process(tone(256, 1))).to.equal(false);
@@ -138,7 +145,7 @@ describe('firmware wake gate', () => {
     const g = make();
     g.gate.stop(EndReason.HOST);
     expect(g.ends).to.have.length(0);
-    g.gate.hostOpen();
+    g.gate.tap();
     g.gate.stop(EndReason.HOST);
     expect(g.ends[0]?.[0]).to.equal(EndReason.HOST);
   });
