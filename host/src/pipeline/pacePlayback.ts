@@ -130,7 +130,7 @@ export function pacePlayback(options: PacePlaybackOptions): OperatorFunction<Uin
             stream,
             seq: progress.nextSeq,
             reason: PlayEndReason.COMPLETE,
-            lastSeq: progress.lastSeq ?? progress.nextSeq,
+            lastSeq: progress.lastSeq ?? 0xffff, // PROTOCOL.md §PLAY_END: 65535 when no PLAY was sent
             totalSamples: progress.samplesSent,
           };
           subscriber.next({ kind: 'frame', frame: end, resend: false });

@@ -30,6 +30,7 @@ import {
   type AckFrame,
   type AudioFrame,
   type EndFrame,
+  type SeqGap,
   type WakeFrame,
 } from '@budlink/protocol';
 import type { Utterance, WakeInfo } from './types';
@@ -51,8 +52,8 @@ export type ReassemblyOutput =
   /** A new frame of the current utterance arrived. */
   | { kind: 'progress'; stream: number }
   | { kind: 'complete'; utterance: Utterance }
-  /** The stream was given up before completing (superseded by a newer one). */
-  | { kind: 'dropped'; stream: number; reason: string };
+  /** The stream was given up before completing (superseded by a newer one); `lost`: gaps never recovered. */
+  | { kind: 'dropped'; stream: number; reason: string; lost: SeqGap[] };
 
 export interface ReassembleOptions {
   deviceId: string;
@@ -171,8 +172,13 @@ export function reassemble(options: ReassembleOptions): OperatorFunction<Reassem
           if (current) {
             const old = current;
             current = undefined;
-            old.r.finish();
-            subscriber.next({ kind: 'dropped', stream: old.id, reason: 'superseded by a new utterance' });
+            const lost = old.r.finish();
+            subscriber.next({
+              kind: 'dropped',
+              stream: old.id,
+              reason: 'superseded by a new utterance',
+              lost,
+            });
           }
           finished = undefined;
           const first = frame.type === FrameType.WAKE ? frame.seq : 0;

@@ -245,7 +245,7 @@ export function runSession(
           stream: r.stream,
           seq: r.progress.nextSeq,
           reason: why === 'error' ? PlayEndReason.ERROR : PlayEndReason.CANCELLED,
-          lastSeq: r.progress.lastSeq ?? r.progress.nextSeq,
+          lastSeq: r.progress.lastSeq ?? 0xffff,
           totalSamples: r.progress.samplesSent,
         });
         if (why === 'cancelled' && negotiated) {
@@ -466,11 +466,14 @@ export function runSession(
           return;
         }
         case 'dropped': {
+          const lost = out.lost.reduce((n, g) => n + g.count, 0);
+          const why = `${out.reason}${lost ? `; ${lost} frame(s) never recovered` : ''}`;
+          log.log('warn', `utterance ${out.stream} dropped: ${why}`, fields({ lost: out.lost }));
           if (pending && pending.stream === out.stream) {
             const report = pending;
             pending = undefined;
             inputs.next({ kind: 'abort', reason: out.reason });
-            finishReport(report, 'aborted', out.reason);
+            finishReport(report, 'aborted', why);
           }
           return;
         }
@@ -507,6 +510,8 @@ export function runSession(
           refType: FrameType.HELLO,
           message: `host speaks ${PROTOCOL_MAJOR}.${PROTOCOL_MINOR}`,
         });
+        // PROTOCOL.md §5: then disconnect (after the ERROR is written).
+        void writeChain.then(() => c.disconnect()).catch(() => undefined);
         return;
       }
       const payloadSize = Math.max(MIN_PAYLOAD, Math.min(hello.maxPayload, c.payloadSize, MAX_PAYLOAD));
@@ -531,7 +536,7 @@ export function runSession(
         codec,
         sampleRate: hello.sampleRate,
         keepAliveMs,
-        nonce: (Math.random() * 0x100000000) >>> 0,
+        nonce: hello.nonce, // echoed (PROTOCOL.md §WELCOME)
       });
       if (rebooted) {
         endReply('aborted', 'device restarted');

@@ -120,6 +120,32 @@ describe('pipeline/pacePlayback', () => {
         D: { kind: 'drained', totalSamples: 4, drained: false },
       });
     });
+    scheduler().run(({ cold, hot, expectObservable }) => {
+      // An empty reply: PLAY_END names no PLAY (lastSeq 65535) and nothing is left to drain.
+      const out = cold<Uint8Array>('--|').pipe(
+        pacePlayback({
+          stream: 1,
+          firstSeq: 0,
+          feedback$: hot<CreditFrame | AckFrame>('-'),
+          bytesPerSample: 1,
+        }),
+      );
+      expectObservable(out).toBe('--(ED|)', {
+        E: {
+          kind: 'frame',
+          frame: {
+            type: FrameType.PLAY_END,
+            stream: 1,
+            seq: 0,
+            reason: PlayEndReason.COMPLETE,
+            lastSeq: 65535,
+            totalSamples: 0,
+          },
+          resend: false,
+        },
+        D: { kind: 'drained', totalSamples: 0, drained: true },
+      });
+    });
     scheduler().run(({ hot, expectObservable, expectSubscriptions }) => {
       const src = hot('a-b-c-d', { a: p(1), b: p(2), c: p(3), d: p(4) });
       const feedback = hot<CreditFrame | AckFrame>('-------');

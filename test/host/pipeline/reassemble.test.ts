@@ -143,7 +143,7 @@ describe('pipeline/reassemble', () => {
         u: utt(2, [9, 9, 9, 9], 1, 0, 20),
         S: { kind: 'started', stream: 3, wake: wakeInfo, at: 40 },
         P: { kind: 'progress', stream: 3 },
-        d: { kind: 'dropped', stream: 3, reason: 'superseded by a new utterance' },
+        d: { kind: 'dropped', stream: 3, reason: 'superseded by a new utterance', lost: [] },
         T: { kind: 'started', stream: 4, wake: wakeInfo, at: 50 },
         Q: { kind: 'progress', stream: 4 },
       });

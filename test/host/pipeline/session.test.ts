@@ -39,7 +39,9 @@ class FakeConnection implements Connection {
     if (!r.ok) throw new Error(`session wrote a bad frame: ${r.error.message}`);
     this.written.push(r.frame);
   }
+  disconnected = false;
   async disconnect(): Promise<void> {
+    this.disconnected = true;
     this.closed$.next('local');
     this.closed$.complete();
     this.frames$.complete();
@@ -150,7 +152,13 @@ describe('pipeline/session (scripted device)', () => {
     conn.send(hello());
     await until(() => conn.of(FrameType.WELCOME).length === 1, 'WELCOME');
     const w = conn.of(FrameType.WELCOME)[0];
-    expect(w).to.include({ payloadSize: 128, codec: Codec.PCM_U8, sampleRate: 8000, protoMajor: 1 });
+    expect(w).to.include({
+      payloadSize: 128,
+      codec: Codec.PCM_U8,
+      sampleRate: 8000,
+      protoMajor: 1,
+      nonce: 1234,
+    });
     speakUtterance(conn, 1);
     await until(() => voice.requests.length === 1, 'voice request');
     expect(conn.of(FrameType.GATE)[0]).to.include({ stream: 1, verdict: Verdict.ACCEPT });
@@ -263,6 +271,7 @@ describe('pipeline/session (scripted device)', () => {
       refType: FrameType.HELLO,
     });
     expect(conn.of(FrameType.WELCOME)).to.have.length(0);
+    await until(() => conn.disconnected, 'disconnect after ERROR');
     expect(logs.some((l) => l.startsWith('warn dropped a bad frame'))).to.equal(true);
   });
 });
