@@ -25,6 +25,7 @@ import {
   DeviceIface,
   ERR,
   GattCharacteristicIface,
+  GattDescriptorIface,
   GattServiceIface,
   LegacyGattCharacteristicIface,
   ObjectManagerIface,
@@ -460,7 +461,7 @@ class Emulator implements BluezEmulator {
       gatt.paths.push(sPath);
       for (const c of s.characteristics) {
         const cPath = `${sPath}/char${hex4(this.nextHandle)}`;
-        this.nextHandle += 2; // value handle + CCCD, as in a real attribute table
+        this.nextHandle += 2; // declaration + value handles; BlueZ names the object by the first
         const uuid = c.uuid.toLowerCase();
         const flags = [...c.flags];
         const Char = e.mtuProperty ? GattCharacteristicIface : LegacyGattCharacteristicIface;
@@ -525,6 +526,12 @@ class Emulator implements BluezEmulator {
         this.exportObject(cPath, ch);
         gatt.paths.push(cPath);
         gatt.chars.set(uuid, ch);
+        if (flags.includes('notify') || flags.includes('indicate')) {
+          const dPath = `${cPath}/desc${hex4(this.nextHandle)}`;
+          this.nextHandle += 1;
+          this.exportObject(dPath, new GattDescriptorIface(cPath, () => ch.Notifying));
+          gatt.paths.push(dPath);
+        }
       }
     }
   }

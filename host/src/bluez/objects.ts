@@ -328,3 +328,39 @@ GattCharacteristicIface.configureMembers(characteristicMembers(true));
 /** A characteristic as BlueZ before 5.62 exports it: no MTU property. */
 export class LegacyGattCharacteristicIface extends GattCharacteristicIface {}
 LegacyGattCharacteristicIface.configureMembers(characteristicMembers(false));
+
+export const CCCD_UUID = '00002902-0000-1000-8000-00805f9b34fb';
+
+/** The Client Characteristic Configuration descriptor of a notifying characteristic. */
+export class GattDescriptorIface extends Interface {
+  UUID = CCCD_UUID;
+  Characteristic: string;
+  Value: Buffer = Buffer.alloc(0);
+  Flags: string[] = ['read'];
+  constructor(
+    characteristic: string,
+    private readonly notifying: () => boolean,
+  ) {
+    super('org.bluez.GattDescriptor1');
+    this.Characteristic = characteristic;
+  }
+  ReadValue(_options: Record<string, dbus.Variant>): Buffer {
+    return Buffer.from([this.notifying() ? 1 : 0, 0]);
+  }
+  WriteValue(_value: Buffer, _options: Record<string, dbus.Variant>): void {
+    // bluetoothd owns the CCCD: clients use StartNotify/StopNotify.
+    throw bluezError(ERR.notPermitted, 'Write to the CCC descriptor is not permitted; use StartNotify');
+  }
+}
+GattDescriptorIface.configureMembers({
+  properties: {
+    UUID: { signature: 's', access: 'read' },
+    Characteristic: { signature: 'o', access: 'read' },
+    Value: { signature: 'ay', access: 'read' },
+    Flags: { signature: 'as', access: 'read' },
+  },
+  methods: {
+    ReadValue: { inSignature: 'a{sv}', outSignature: 'ay' },
+    WriteValue: { inSignature: 'aya{sv}' },
+  },
+});

@@ -177,6 +177,11 @@ describe('bluez: private bus', function () {
       DOWNLINK_UUID,
       NUS_TX_UUID,
     ]);
+    // A notifying characteristic has its CCCD as a GattDescriptor1 child, as in BlueZ.
+    const cccd = Object.entries(objs).find(([path]) => path.startsWith((uplink?.[0] ?? '?') + '/desc'));
+    expect(cccd?.[1]['org.bluez.GattDescriptor1']?.UUID?.value).to.equal(
+      '00002902-0000-1000-8000-00805f9b34fb',
+    );
     expect(p.connected).to.equal(true);
     await call(client, DEV, 'org.bluez.Device1', 'Disconnect');
     const after = await managed(client);
