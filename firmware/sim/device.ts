@@ -11,6 +11,7 @@
 /* eslint-disable @typescript-eslint/no-this-alias -- functions installed in the vm context need both
    their own `this` (the emitter/Waveform object JS calls them on) and the Device, captured as `self`. */
 import vm from 'node:vm';
+import { SimError } from './errors';
 import { instrument } from './instrument';
 import { LinkModel, mulberry32 } from './link';
 import { BASELINE_JSVARS, JsVarCounter, type MemoryModel } from './memory';
@@ -319,6 +320,28 @@ export class Device {
     throw this.err(`Invalid pin: ${String(p)}`);
   }
 
+  /**
+   * Wrap every function property of `obj` so that errors thrown by host code (natives.ts, toBytes) reach
+   * the program as errors of its own realm (so `e instanceof Error` holds there, as on the device).
+   */
+  private realmify<T extends Record<string, unknown>>(obj: T): T {
+    for (const k of Object.keys(obj)) {
+      const f = obj[k];
+      if (typeof f !== 'function') continue;
+      const self = this;
+      (obj as Record<string, unknown>)[k] = function (this: unknown, ...args: unknown[]) {
+        try {
+          return (f as Fn).apply(this, args);
+        } catch (e) {
+          if (e instanceof Interrupt || !(e instanceof Error)) throw e;
+          const Ctor = e instanceof TypeError ? self.builtins.TypeError : self.builtins.Error;
+          throw new Ctor(e.message);
+        }
+      };
+    }
+    return obj;
+  }
+
   private charge(units: number): void {
     this.k.c += units;
   }
@@ -598,6 +621,7 @@ export class Device {
       kickWatchdogTimer: undefined,
     };
     delete E.kickWatchdogTimer;
+    this.realmify(E);
     this.makeEmitter(E);
     define('E', E);
 
@@ -624,7 +648,7 @@ export class Device {
 
     // require
     define('require', (name: unknown) => {
-      if (name === 'Storage') return self.storageModule();
+      if (name === 'Storage') return self.realmify(self.storageModule());
       throw self.err(`Module ${String(name)} not found`);
     });
 
@@ -632,7 +656,7 @@ export class Device {
     define('Waveform', this.waveformClass());
 
     // NRF
-    define('NRF', this.nrfObject());
+    define('NRF', this.realmify(this.nrfObject()));
 
     // Typed array allocations are charged against the heap as they happen (OOM detection).
     this.wrapTypedArrays();
@@ -1247,7 +1271,7 @@ export class Device {
   }
 
   connectCentral(central: SimCentral, mtu: number): void {
-    if (this.link.connected) throw new Error('already connected');
+    if (this.link.connected) throw new SimError('already-connected', 'already connected');
     this.link.connect(central, mtu, this.now);
     const nrf = (this.ctx as { NRF: object }).NRF;
     this.emitLater(nrf, 'connect', ['aa:bb:cc:dd:ee:ff public'], 'connect');
@@ -1269,15 +1293,15 @@ export class Device {
   }
 
   centralWrite(uuid: string, value: Uint8Array): void {
-    if (!this.link.connected) throw new Error('not connected');
+    if (!this.link.connected) throw new SimError('not-connected', 'not connected');
     const u = normUuid(uuid);
     if (u === NUS_RX && this.uart) {
       this.logs.push(`[sim] REPL input ignored: ${JSON.stringify(Buffer.from(value).toString('latin1'))}`);
       return;
     }
     const ch = this.findChar(u);
-    if (!ch) throw new Error(`no characteristic ${uuid}`);
-    if (!ch.writable) throw new Error(`characteristic ${uuid} is not writable`);
+    if (!ch) throw new SimError('gatt', `no characteristic ${uuid}`);
+    if (!ch.writable) throw new SimError('gatt', `characteristic ${uuid} is not writable`);
     if (value.length > Math.max(ch.maxLen, this.link.payload))
       throw new Error(`write of ${value.length} bytes exceeds ${this.link.payload}`);
     this.link.write(u, value, this.now);
@@ -1285,8 +1309,8 @@ export class Device {
 
   centralRead(uuid: string): Uint8Array {
     const ch = this.findChar(uuid);
-    if (!ch) throw new Error(`no characteristic ${uuid}`);
-    if (!ch.readable) throw new Error(`characteristic ${uuid} is not readable`);
+    if (!ch) throw new SimError('gatt', `no characteristic ${uuid}`);
+    if (!ch.readable) throw new SimError('gatt', `characteristic ${uuid} is not readable`);
     return new Uint8Array(ch.value);
   }
 

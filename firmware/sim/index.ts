@@ -10,6 +10,8 @@ import { readFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { BOARDS, type BoardProfile } from '../boards/index';
 import { Device, type DeviceStats, type MicSource } from './device';
+import { SimError } from './errors';
+export { SimError, type SimErrorKind } from './errors';
 import type { LinkStats } from './link';
 import type { EarbudOptions, EarbudStats, SimCentral, SimPeripheral, SimService } from './types';
 import { quantise16to8, readWav, resampleLinear } from './wav';
@@ -40,16 +42,6 @@ const CHIP_STORAGE: Record<string, number> = {
   nrf52833: 160 * 1024,
   nrf52840: 512 * 1024,
 };
-
-export class SimError extends Error {
-  constructor(
-    readonly kind: 'unknown-board' | 'no-bundle' | 'boot-failed' | 'bad-input' | 'wrong-clock' | 'stopped',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'SimError';
-  }
-}
 
 /** Mic samples kept for micSamples(): 4 M (~8 min at 8 kHz). */
 const HISTORY_LIMIT = 4 << 20;
@@ -207,7 +199,8 @@ export class SimulatedEarbud implements SimPeripheral {
 
   connect(central: SimCentral, options: { mtu: number }): void {
     this.assertRunning();
-    if (this.device.link.connected) throw new Error(`${this.name} is already connected`);
+    if (this.device.link.connected)
+      throw new SimError('already-connected', `${this.name} is already connected`);
     this.central = central;
     this.device.connectCentral(central, options.mtu);
   }

@@ -11,6 +11,8 @@ describe('sim: E.* native helpers', () => {
     expect(e.repl('E.variance(new Uint8Array([1,2,3,4]), 2.5)')).to.equal(5); // 2.25+0.25+0.25+2.25
     expect(e.repl('E.variance([10,10,10], 10)')).to.equal(0);
     expect(() => e.repl('E.sum(5)')).to.throw(/expecting an array/);
+    // errors from natives belong to the program's realm
+    expect(e.repl('try { E.sum(5); } catch (x) { x instanceof TypeError }')).to.equal(true);
   });
 
   it('E.mapInPlace: array LUT (out of range -> 0), function, and bits (MSB first)', () => {
