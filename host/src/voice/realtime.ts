@@ -126,7 +126,7 @@ export class RealtimeVoiceService implements VoiceService {
       // A new utterance supersedes the reply still playing.
       const old = session.turn;
       if (old) {
-        this.cancelResponse(session, old);
+        if (old.created) this.cancelResponse(session, old);
         this.finishTurn(session, old, new VoiceError('cancelled', 'superseded by a newer utterance'));
       }
       session.turn = turn;
@@ -186,6 +186,8 @@ export class RealtimeVoiceService implements VoiceService {
       { type: 'conversation.item.truncate', item_id: itemId, content_index: 0, audio_end_ms: ms },
       eventId,
     );
+    // The server now holds only ms of this item's audio: later truncates cannot reach past it.
+    session.lastItemAudioMs = ms;
     await acked;
   }
 

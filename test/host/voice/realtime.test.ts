@@ -162,6 +162,12 @@ describe('voice: OpenAI Realtime adapter', function () {
     expect(fake.received.find((e) => e.type === 'conversation.item.truncate')).to.deep.include({
       audio_end_ms: 500,
     });
+    // Truncate again: first to 200 ms, then "800 ms" cannot reach past the 200 ms the server kept.
+    await svc.truncate('bud-1', 200);
+    await svc.truncate('bud-1', 800);
+    expect(
+      fake.received.filter((e) => e.type === 'conversation.item.truncate').map((e) => e.audio_end_ms),
+    ).to.deep.equal([500, 200, 200]);
   });
 
   it('unsubscribing mid-reply sends response.cancel and the session stays usable', async () => {
