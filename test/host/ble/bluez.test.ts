@@ -366,6 +366,32 @@ describe('bluez: private bus', function () {
     expect(await firstValueFrom(got.closed$.pipe(timeout(2000)))).to.equal('local');
   });
 
+  it('persistentConnection rides out a BlueZ restart (bluez-gone, retries while it is down, back)', async () => {
+    const reasons: string[] = [];
+    const second = await new Promise<Connection>((resolve, reject) => {
+      let n = 0;
+      const sub = persistentConnection(link, ADDR, {
+        initialDelayMs: 30,
+        maxDelayMs: 60,
+        jitter: 0,
+      }).subscribe({
+        next: (c) => {
+          n++;
+          c.closed$.subscribe((r) => reasons.push(r));
+          if (n === 1) void emu.restart({ downMs: 300 });
+          else {
+            resolve(c);
+            sub.unsubscribe();
+          }
+        },
+        error: reject,
+      });
+    });
+    expect(reasons[0]).to.equal('bluez-gone');
+    expect(second.device.address).to.equal(ADDR);
+    expect(await firstValueFrom(second.closed$.pipe(timeout(2000)))).to.equal('local');
+  });
+
   it('close() while a connect is still looking for the device ends it promptly', async () => {
     const outcome = link.connect('DE:AD:00:00:00:02', { timeoutMs: 60000 }).catch((e: unknown) => e);
     await sleep(50);
