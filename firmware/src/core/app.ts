@@ -295,6 +295,7 @@ export class App {
     this.payload = MIN_PAYLOAD;
     this.setPayload(MIN_PAYLOAD);
     this.control = [];
+    this.nonce = this.hal.sys.random32();
     this.helloLeft = TIMING.helloTries;
     this.sendHello();
   }
