@@ -313,6 +313,7 @@ export class FakeRealtimeServer {
             ev.event_id,
           );
         }
+        c.items.set(id, ms); // the unheard audio is gone
         this.send(c, {
           type: 'conversation.item.truncated',
           item_id: id,
