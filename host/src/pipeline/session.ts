@@ -624,13 +624,26 @@ export function runSession(
           const cs = new Subscription();
           connSub = cs;
           const frames$ = c.frames$.pipe(
-            deframe((error, bytes) =>
+            deframe((error, bytes) => {
               log.log(
                 'warn',
                 `dropped a bad frame from the device: ${error.message}`,
                 fields({ code: error.code, fault: error.fault, bytes: bytes.length }),
-              ),
-            ),
+              );
+              // PROTOCOL.md §8: answer with ERROR and keep the link; never answer an ERROR with ERROR.
+              const refType = bytes.length > 0 ? (bytes[0] as number) : 0;
+              if (refType === FrameType.ERROR) return;
+              const room = (negotiated?.payloadSize ?? MIN_PAYLOAD) - 7;
+              send({
+                type: FrameType.ERROR,
+                stream: 0,
+                seq: 0,
+                code: error.code,
+                fault: error.fault,
+                refType,
+                message: error.message.replace(/[^\x20-\x7e]/g, '?').slice(0, Math.max(0, room)),
+              });
+            }),
             share(),
           );
           cs.add(

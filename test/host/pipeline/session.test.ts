@@ -260,18 +260,31 @@ describe('pipeline/session (scripted device)', () => {
     expect(conn.states().at(-1)).to.equal(AssistantState.IDLE);
   });
 
-  it('answers an unsupported protocol major with ERROR, and logs (never relays) undecodable bytes', async () => {
-    const voice = new ScriptedVoice();
-    const { conn, logs } = start(voice);
+  it('answers an unsupported protocol major with ERROR and disconnects', async () => {
+    const { conn } = start(new ScriptedVoice());
     conn.send(hello(1, 2));
-    conn.frames$.next(new Uint8Array([0x04, 1]));
-    await until(() => conn.of(FrameType.ERROR).length === 1, 'ERROR');
+    await until(() => conn.disconnected, 'disconnect after ERROR');
     expect(conn.of(FrameType.ERROR)[0]).to.include({
       code: ErrorCode.UNSUPPORTED_VERSION,
       refType: FrameType.HELLO,
     });
     expect(conn.of(FrameType.WELCOME)).to.have.length(0);
-    await until(() => conn.disconnected, 'disconnect after ERROR');
+  });
+
+  it('answers undecodable bytes with ERROR (never relays them, keeps the link), but never an ERROR with ERROR', async () => {
+    const { conn, logs } = start(new ScriptedVoice());
+    conn.send(hello());
+    conn.frames$.next(new Uint8Array([0x04, 1]));
+    await until(() => conn.of(FrameType.ERROR).length === 1, 'ERROR');
+    expect(conn.of(FrameType.ERROR)[0]).to.include({
+      code: ErrorCode.TRUNCATED,
+      fault: 1,
+      refType: FrameType.AUDIO,
+    });
     expect(logs.some((l) => l.startsWith('warn dropped a bad frame'))).to.equal(true);
+    conn.frames$.next(new Uint8Array([0x11, 0, 0]));
+    await tick(20);
+    expect(conn.of(FrameType.ERROR)).to.have.length(1);
+    expect(conn.disconnected).to.equal(false);
   });
 });
