@@ -4,8 +4,9 @@
  * context (not a per-board constant). The model follows Espruino's storage layout (src/jsvar.h):
  *
  * - Every object, array, function and typed-array view is one JsVar, plus one "name" JsVar per property
- *   or element. Integers (31-bit), booleans, null and undefined live inside the name JsVar
- *   (JSV_NAME_INT_INT / JSV_NAME_STRING_INT); floats, strings and objects are a separate JsVar.
+ *   or element, plus one for the value, except where EspruinoDocs "Performance" says they pack into
+ *   one: an integer index with a boolean or int16 value, a key of <= 4 characters with an int16 value
+ *   (JSV_NAME_INT_BOOL / JSV_NAME_INT_INT / JSV_NAME_STRING_INT). `undefined` takes no JsVar.
  * - Strings (values or property names): the first block holds 4 characters, each extension block
  *   `blocksize - 1` more: 1 + ceil((len - 4) / (blocksize - 1)).
  * - Typed arrays: view + ArrayBuffer + backing string. Backing strings of 32 bytes or more are flat
@@ -39,13 +40,18 @@ export function backingVars(bytes: number, blocksize: number): number {
   return stringVars(bytes, blocksize);
 }
 
-function isInlineValue(v: unknown): boolean {
-  return (
-    v === undefined ||
-    v === null ||
-    typeof v === 'boolean' ||
-    (typeof v === 'number' && Number.isInteger(v) && v >= -0x40000000 && v < 0x40000000)
-  );
+function isInt16(v: unknown): boolean {
+  return typeof v === 'number' && Number.isInteger(v) && v >= -32768 && v <= 32767;
+}
+
+/**
+ * Key and value share one JsVar (EspruinoDocs "Performance"): an integer index with a boolean or an
+ * int16 value, or a key of at most 4 characters with an int16 value. `undefined` is no JsVar at all.
+ */
+function packs(name: string | number, v: unknown): boolean {
+  if (v === undefined) return true;
+  if (typeof name === 'number') return typeof v === 'boolean' || isInt16(v);
+  return name.length <= 4 && isInt16(v);
 }
 
 const SKIP_FN_PROPS = new Set(['length', 'name', 'prototype', 'arguments', 'caller']);
@@ -64,14 +70,14 @@ export class JsVarCounter {
   /** JsVars for one named slot (a property, variable or element) holding `v`. */
   slot(name: string | number, v: unknown, depth = Infinity): number {
     const nameVars = typeof name === 'number' ? 1 : stringVars(name.length, this.model.blocksize);
-    return nameVars + (isInlineValue(v) ? 0 : this.value(v, depth));
+    return nameVars + (packs(name, v) ? 0 : this.value(v, depth));
   }
 
-  /** JsVars for a value on its own (0 for inline values, objects already seen, or opaque objects). */
+  /** JsVars for a value on its own (0 for undefined, objects already seen, or opaque objects). */
   value(v: unknown, depth = Infinity): number {
     const bs = this.model.blocksize;
-    if (isInlineValue(v)) return 0;
-    if (typeof v === 'number') return 1; // float
+    if (v === undefined) return 0;
+    if (v === null || typeof v === 'boolean' || typeof v === 'number') return 1;
     if (typeof v === 'string') return stringVars(v.length, bs);
     if (typeof v === 'symbol' || typeof v === 'bigint') return 1;
     if (this.opaque.has(v) || this.seen.has(v)) return 0;
