@@ -36,6 +36,10 @@ export class LoopbackVoiceService implements VoiceService {
         );
         return undefined;
       }
+      if (request.audio.length === 0) {
+        sub.error(new VoiceError('bad-request', 'utterance has no audio'));
+        return undefined;
+      }
       // Emit asynchronously, like a real service, so unsubscribe right after subscribe is meaningful.
       const timer = setImmediate(() => {
         const seconds = request.audio.length / request.sampleRate;
