@@ -146,6 +146,7 @@ export class App {
       stop: () => {
         this.vad.bias = 1;
         this.hal.audio.stopSpeaker();
+        if (this.shownState === AssistantState.SPEAKING) this.showState(AssistantState.IDLE);
       },
     });
     this.playback.setVolume(cfg.volume);
