@@ -553,7 +553,16 @@ export function runSession(
         fields(),
       );
       emit({ kind: 'hello', deviceId, board: hello.board, payloadSize, sampleRate: hello.sampleRate, codec });
-      inputs.next({ kind: resumed ? 'resume' : 'hello' });
+      // An utterance still being received may resume (PROTOCOL.md §5): listen for it again, with
+      // the utterance timeout armed in case the device dropped it.
+      inputs.next(
+        resumed
+          ? {
+              kind: 'resume',
+              to: pending && pending.timings.utteranceEnd === undefined ? 'utterance' : 'idle',
+            }
+          : { kind: 'hello' },
+      );
       if (resumed) uplink$.next({ kind: 'resync' });
     };
 

@@ -25,8 +25,11 @@ import type { Phase, PhaseChange } from './types';
 export type SessionInput =
   /** A fresh HELLO (new device session, or the device rebooted). */
   | { kind: 'hello' }
-  /** HELLO from the same device session after a reconnect: re-send the current STATE. */
-  | { kind: 'resume' }
+  /**
+   * HELLO from the same device session after a reconnect: back to `to` (default idle; 'utterance'
+   * when an unfinished utterance stream may resume), re-sending its STATE.
+   */
+  | { kind: 'resume'; to?: Phase }
   /** The link went down. */
   | { kind: 'disconnect' }
   /** A new utterance started (WAKE). In verifying / thinking / speaking this is a barge-in. */
@@ -83,7 +86,7 @@ export function transition(phase: Phase, input: SessionInput): PhaseChange | und
     case 'hello':
       return to('idle', 'hello');
     case 'resume':
-      return phase === 'handshake' ? to('idle', 'hello') : to(phase, 'resume');
+      return phase === 'handshake' ? to(input.to ?? 'idle', 'resume') : to(phase, 'resume');
     case 'disconnect':
       return phase === 'handshake'
         ? undefined

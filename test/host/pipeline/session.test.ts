@@ -260,6 +260,58 @@ describe('pipeline/session (scripted device)', () => {
     expect(conn.states().at(-1)).to.equal(AssistantState.IDLE);
   });
 
+  it('keeps an utterance across a reconnect of the same device session and completes it; a reboot drops it', async () => {
+    const voice = new ScriptedVoice();
+    const connections = new Subject<Connection>();
+    const events: SessionEvent[] = [];
+    sub = runSession(connections, {
+      deviceId: 'dev',
+      voice,
+      keepAliveMs: 0,
+      keepAliveTimeoutMs: 0,
+    }).subscribe((e) => events.push(e));
+    const first = new FakeConnection();
+    connections.next(first);
+    first.send(hello(77));
+    first.send(wake(1));
+    first.send(audio(1, 1, 140, 10));
+    first.send(audio(1, 2, 141, 10));
+    await until(() => first.of(FrameType.STATE).length >= 2, 'LISTENING');
+    first.closed$.next('remote');
+    const second = new FakeConnection();
+    connections.next(second);
+    second.send(hello(77));
+    // The host tells the device where to resume at once (cumulative 3) and listens again.
+    await until(() => second.of(FrameType.ACK).length + second.of(FrameType.NACK).length >= 1, 'resync ACK');
+    expect([...second.of(FrameType.ACK), ...second.of(FrameType.NACK)][0]).to.include({
+      stream: 1,
+      cumulative: 3,
+    });
+    expect(second.states()[0]).to.equal(AssistantState.LISTENING);
+    second.send(audio(1, 3, 142, 10));
+    second.send(end(1, 4, 30));
+    await until(() => voice.requests.length === 1, 'voice request after resume');
+    expect(voice.requests[0]?.audio.length).to.equal(30);
+    expect(second.of(FrameType.GATE)[0]).to.include({ stream: 1, verdict: Verdict.ACCEPT });
+
+    // A different nonce is a rebooted device: an unfinished utterance is dropped, not resumed.
+    const reports = () =>
+      events.filter((e) => e.kind === 'utterance').map((e) => (e as { report: UtteranceReport }).report);
+    (voice.replies[0] as Subject<VoiceEvent>).complete();
+    await until(() => reports().length === 1, 'first report');
+    second.send(wake(2));
+    second.send(audio(2, 1, 140, 10));
+    await until(() => second.states().at(-1) === AssistantState.LISTENING, 'LISTENING 2');
+    second.closed$.next('remote');
+    const third = new FakeConnection();
+    connections.next(third);
+    third.send(hello(78));
+    await until(() => reports().length === 2, 'dropped report');
+    expect(reports()[1]).to.include({ stream: 2, outcome: 'aborted', error: 'device restarted' });
+    await until(() => third.states().length === 1, 'STATE after the reboot');
+    expect(third.states()).to.deep.equal([AssistantState.IDLE]);
+  });
+
   it('answers an unsupported protocol major with ERROR and disconnects', async () => {
     const { conn } = start(new ScriptedVoice());
     conn.send(hello(1, 2));

@@ -56,6 +56,12 @@ describe('pipeline/sessionState', () => {
     expect(transition('utterance', { kind: 'resume' })).to.deep.equal(
       ch('utterance', 'utterance', 'resume', AssistantState.LISTENING),
     );
+    expect(transition('handshake', { kind: 'resume', to: 'utterance' })).to.deep.equal(
+      ch('handshake', 'utterance', 'resume', AssistantState.LISTENING),
+    );
+    expect(transition('handshake', { kind: 'resume' })).to.deep.equal(
+      ch('handshake', 'idle', 'resume', AssistantState.IDLE),
+    );
     expect(transition('thinking', I.e as SessionInput)).to.deep.equal({
       from: 'thinking',
       to: 'idle',
