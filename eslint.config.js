@@ -16,7 +16,18 @@ export default tseslint.config(
     // The shared wire code compiles into the firmware: no Node, no Buffer.
     files: ['protocol/src/**/*.ts', 'firmware/src/**/*.ts', 'firmware/boards/**/*.ts'],
     rules: {
-      'no-restricted-globals': ['error', 'Buffer', 'process', 'require', 'Map', 'Set', 'WeakMap', 'Symbol', 'Proxy', 'Reflect'],
+      'no-restricted-globals': [
+        'error',
+        'Buffer',
+        'process',
+        'require',
+        'Map',
+        'Set',
+        'WeakMap',
+        'Symbol',
+        'Proxy',
+        'Reflect',
+      ],
       'no-restricted-syntax': [
         'error',
         { selector: 'SpreadElement', message: 'Espruino has no spread.' },

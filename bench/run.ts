@@ -44,6 +44,9 @@ for (const k of keys) {
   const s = Number.isInteger(v) ? String(v) : v.toPrecision(6);
   process.stdout.write(`${k.padEnd(w)}  ${s}\n`);
 }
-writeFileSync(resultsPath, JSON.stringify(Object.fromEntries(keys.map((k) => [k, results[k]])), null, 2) + '\n');
+writeFileSync(
+  resultsPath,
+  JSON.stringify(Object.fromEntries(keys.map((k) => [k, results[k]])), null, 2) + '\n',
+);
 process.stdout.write(`\nwrote ${resultsPath}\n`);
 if (failed > 0) process.exit(1);
