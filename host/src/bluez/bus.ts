@@ -74,10 +74,14 @@ export async function startPrivateBus(options: StartBusOptions = {}): Promise<Pr
   const configPath = join(dir, 'bus.conf');
   writeFileSync(configPath, configXml(socketPath));
 
+  // The daemon runs under a small sh guardian that holds our stdin pipe: when this process dies in any
+  // way (even SIGKILL) the pipe closes, `read` returns and the guardian stops the daemon. No orphans.
+  const guardian =
+    'trap "" INT; "$0" "$@" & d=$!; echo "pid $d"; read _line; kill -TERM "$d" 2>/dev/null; wait "$d"';
   let child: ChildProcess;
   try {
-    child = spawn(daemon, [`--config-file=${configPath}`, '--nofork', '--nosyslog', '--print-pid=1'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
+    child = spawn('sh', ['-c', guardian, daemon, `--config-file=${configPath}`, '--nofork', '--nosyslog'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
   } catch (e) {
     rmSync(dir, { recursive: true, force: true });
@@ -88,7 +92,18 @@ export async function startPrivateBus(options: StartBusOptions = {}): Promise<Pr
   child.stderr?.on('data', (d: string) => {
     if (stderr.length < 4000) stderr += d;
   });
-  child.stdout?.resume();
+  let pid: number | undefined;
+  let stdout = '';
+  child.stdout?.setEncoding('utf8');
+  child.stdout?.on('data', (d: string) => {
+    if (pid !== undefined) return;
+    stdout += d;
+    const m = /^pid (\d+)$/m.exec(stdout);
+    if (m !== null) pid = Number(m[1]);
+  });
+  child.stdin?.on('error', () => {
+    // the guardian is gone already
+  });
   const exited = new Promise<void>((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) resolve();
     else child.once('exit', () => resolve());
@@ -97,53 +112,65 @@ export async function startPrivateBus(options: StartBusOptions = {}): Promise<Pr
   child.once('error', (e) => {
     spawnError = e;
   });
+  const alive = (p: number): boolean => {
+    try {
+      process.kill(p, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const signal = (p: number | undefined, sig: NodeJS.Signals): void => {
+    if (p === undefined) return;
+    try {
+      process.kill(p, sig);
+    } catch {
+      // already gone
+    }
+  };
+  // Synchronous last resort when the process exits without stop() (e.g. mocha --exit).
+  const onExit = (): void => {
+    signal(pid, 'SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.on('exit', onExit);
 
   const cleanup = async (): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
-      try {
-        process.kill(child.pid, 'SIGTERM');
-      } catch {
-        // already gone
-      }
-      const t = setTimeout(() => {
-        if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
-          try {
-            process.kill(child.pid, 'SIGKILL');
-          } catch {
-            // already gone
-          }
-        }
-      }, 2000);
-      await exited;
-      clearTimeout(t);
-    }
+    process.off('exit', onExit);
+    signal(pid, 'SIGTERM');
+    child.stdin?.end();
+    const t = setTimeout(() => {
+      signal(pid, 'SIGKILL');
+      signal(child.pid, 'SIGKILL');
+    }, 2000);
+    await exited;
+    clearTimeout(t);
     rmSync(dir, { recursive: true, force: true });
   };
 
   const deadline = Date.now() + (options.readyTimeoutMs ?? 5000);
-  while (!existsSync(socketPath)) {
+  while (pid === undefined || !existsSync(socketPath)) {
+    const died = pid !== undefined && !alive(pid);
     if (
       spawnError !== undefined ||
+      died ||
       child.exitCode !== null ||
       child.signalCode !== null ||
       Date.now() > deadline
     ) {
       await cleanup();
       const why =
-        spawnError?.message ?? (stderr.trim() || `exit ${String(child.exitCode ?? child.signalCode)}`);
+        spawnError?.message ??
+        (stderr.trim() || (died ? 'exited at start' : `not ready in ${options.readyTimeoutMs ?? 5000} ms`));
       throw new BusError('start-failed', `dbus-daemon did not come up: ${why}`);
     }
     await new Promise((r) => setTimeout(r, 5));
   }
-  const pid = child.pid;
-  if (pid === undefined) {
-    await cleanup();
-    throw new BusError('start-failed', 'dbus-daemon has no pid');
-  }
+  const daemonPid = pid;
   let stopping: Promise<void> | undefined;
   return {
     address: `unix:path=${socketPath}`,
-    pid,
+    pid: daemonPid,
     stop: () => (stopping ??= cleanup()),
   };
 }

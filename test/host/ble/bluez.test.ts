@@ -3,7 +3,10 @@
  * answer), plus the NodeBleLink behaviours that only make sense over BlueZ.
  */
 import { expect } from 'chai';
-import { existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as dbus from 'dbus-next';
 import { firstValueFrom, lastValueFrom, timeout, toArray } from 'rxjs';
 import { BusError, findDbusDaemon, startPrivateBus, type PrivateBus } from '../../../host/src/bluez/bus';
@@ -105,6 +108,52 @@ describe('bluez: private bus', function () {
     },
   );
 });
+
+(haveDaemon ? it : it.skip)(
+  'bluez: a bus whose owner process is killed (SIGKILL) does not outlive it',
+  async function () {
+    this.timeout(15000);
+    const busModule = fileURLToPath(new URL('../../../host/src/bluez/bus.ts', import.meta.url));
+    const code = `import { startPrivateBus } from ${JSON.stringify(busModule)};
+const b = await startPrivateBus();
+process.stdout.write(JSON.stringify({ pid: b.pid, address: b.address }) + '\\n');
+setInterval(() => undefined, 1000);`;
+    const owner = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    try {
+      const line = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        const t = setTimeout(() => reject(new Error('owner did not start a bus')), 10000);
+        owner.stdout.setEncoding('utf8');
+        owner.stdout.on('data', (d: string) => {
+          out += d;
+          if (!out.includes('\n')) return;
+          clearTimeout(t);
+          resolve(out.split('\n')[0] as string);
+        });
+        owner.once('exit', () => {
+          clearTimeout(t);
+          reject(new Error('owner exited early'));
+        });
+      });
+      const { pid, address } = JSON.parse(line) as { pid: number; address: string };
+      expect(() => process.kill(pid, 0)).to.not.throw();
+      owner.kill('SIGKILL');
+      await until(() => {
+        try {
+          process.kill(pid, 0);
+          return false;
+        } catch {
+          return true;
+        }
+      }, 5000);
+      rmSync(dirname(address.replace('unix:path=', '')), { recursive: true, force: true });
+    } finally {
+      if (owner.exitCode === null && owner.signalCode === null) owner.kill('SIGKILL');
+    }
+  },
+);
 
 (haveDaemon ? describe : describe.skip)('bluez: emulator as a D-Bus client sees it', function () {
   this.timeout(10000);
