@@ -79,6 +79,8 @@ interface Job {
   /** For 'buffer' jobs: the buffer period in ms (an overrun if the job takes longer). */
   periodMs?: number;
   input?: boolean;
+  /** For timer jobs: the timer's id (a clearTimeout earlier in the same pass cancels the run). */
+  timerId?: number;
 }
 
 interface Timer {
@@ -157,6 +159,9 @@ export class Device {
   private hw: { t: number; seq: number; fn: (now: number) => void }[] = [];
   private hwSeq = 0;
   private jobs: Job[] = [];
+  /** Timer callbacks of the current idle pass, and where the pass is. */
+  private timerJobs: Job[] = [];
+  private passStage: 'idle' | 'timers' | 'events' = 'idle';
   private timers: Timer[] = [];
   private nextTimerId = 1;
   private watches: Watch[] = [];
@@ -471,10 +476,16 @@ export class Device {
     const clear = (id?: unknown): void => {
       if (id === undefined) {
         self.timers = [];
+        self.timerJobs = [];
         return;
       }
       const i = self.timers.findIndex((t) => t.id === id);
-      if (i < 0) throw self.err(`Unknown Timeout ${String(id)}`);
+      const pendingRun = self.timerJobs.findIndex((j) => j.timerId === id);
+      if (pendingRun >= 0) self.timerJobs.splice(pendingRun, 1);
+      if (i < 0) {
+        if (pendingRun >= 0) return;
+        throw self.err(`Unknown Timeout ${String(id)}`);
+      }
       self.timers.splice(i, 1);
     };
     define('clearTimeout', clear);
@@ -1380,7 +1391,7 @@ export class Device {
     for (;;) {
       if (this.rebootRequested) return;
       const tHw = this.hw.length > 0 ? this.hw[0]!.t : Infinity;
-      const pending = this.jobs.length > 0 || this.wavesPending();
+      const pending = this.jobs.length > 0 || this.passStage !== 'idle' || this.wavesPending();
       const tIdle = Math.max(this.cpuFree, pending ? this.now : Math.max(this.now, this.nextTimerTime()));
       if (Math.min(tHw, tIdle) > tEnd) break;
       if (tHw <= tIdle) {
@@ -1396,24 +1407,40 @@ export class Device {
     for (const st of this.waves) this.progress(st, this.now);
   }
 
+  /**
+   * One step of Espruino's idle loop (jsiIdle), which runs in passes: every timer due at the start of
+   * the pass runs once (an interval adds its period to its time, so one that fell behind runs again
+   * in the following passes until it has caught up), then the Waveform poll (jswIdle) queues 'buffer'
+   * events, then the event queue runs until empty. One job per call, so hardware events in between
+   * are processed at their own times.
+   */
   private idleIteration(): void {
     for (const st of this.waves) this.progress(st, this.now);
-    this.pollWaves();
-    if (this.watchdog && this.watchdog.auto) this.watchdog.lastKick = this.now;
-    if (this.jobs.length === 0) {
-      // timers whose time has come, earliest first
-      let best: Timer | null = null;
-      for (const t of this.timers) if (t.time <= this.now && (best === null || t.time < best.time)) best = t;
-      if (best !== null) {
-        // Espruino adds the interval to the timer's time (no drift): an interval that fell behind
-        // while the CPU was busy runs back to back until it has caught up.
-        if (best.interval !== null) best.time += best.interval;
-        else this.timers = this.timers.filter((x) => x !== best);
-        this.jobs.push({ fn: best.fn, args: best.args, thisArg: undefined, kind: 'timer' });
+    if (this.passStage === 'idle') {
+      if (this.watchdog && this.watchdog.auto) this.watchdog.lastKick = this.now;
+      const due = this.timers.filter((t) => t.time <= this.now).sort((a, b) => a.time - b.time);
+      for (const t of due) {
+        if (t.interval !== null) t.time += t.interval;
+        else this.timers = this.timers.filter((x) => x !== t);
+        this.timerJobs.push({ fn: t.fn, args: t.args, thisArg: undefined, kind: 'timer', timerId: t.id });
       }
+      this.passStage = 'timers';
+    }
+    if (this.passStage === 'timers') {
+      const j = this.timerJobs.shift();
+      if (j) {
+        this.runJob(j);
+        return;
+      }
+      this.pollWaves();
+      this.passStage = 'events';
     }
     const job = this.jobs.shift();
-    if (job) this.runJob(job);
+    if (job) {
+      this.runJob(job);
+      return;
+    }
+    this.passStage = 'idle';
   }
 
   /** Run one JS job at the current time; its cost moves cpuFree. */
@@ -1529,7 +1556,7 @@ export class Device {
 
   /** Device time when the CPU is next free, and whether JS work is queued. */
   busy(): { until: number; pending: boolean } {
-    return { until: this.cpuFree, pending: this.jobs.length > 0 };
+    return { until: this.cpuFree, pending: this.jobs.length > 0 || this.passStage !== 'idle' };
   }
 
   /** Stop everything (power off). */
@@ -1540,6 +1567,8 @@ export class Device {
     void E;
     this.hw = [];
     this.jobs = [];
+    this.timerJobs = [];
+    this.passStage = 'idle';
     this.timers = [];
     this.waves = [];
   }
