@@ -6,6 +6,8 @@
  * Connection with notifications subscribed again. Backoff initial delay 0 and no jitter, so the figure
  * is the stack's own cost (detecting the loss, Connect, GATT resolution, StartNotify); the product's
  * default policy adds its initial delay (100 ms) on top.
+ *
+ * host.ble_echo_ms_p50: write-without-response → the echoed notification, on a live connection.
  */
 import type { Bench } from './run';
 import { NodeBleLink } from '../host/src/ble/node-ble-link';
@@ -16,6 +18,7 @@ import { startBluezEmulator } from '../host/src/bluez/emulator';
 import { EchoPeripheral } from '../host/src/bluez/echo-peripheral';
 
 const TRIALS = 30;
+const ECHOES = 200;
 
 function percentile(sorted: number[], p: number): number {
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
@@ -30,6 +33,7 @@ const bench: Bench = {
     const emu = await startBluezEmulator({ busAddress: bus.address, peripherals: [earbud] });
     const link = new NodeBleLink({ busAddress: bus.address });
     const samples: number[] = [];
+    const echoes: number[] = [];
     try {
       let lostAt = 0;
       let resolveNext: ((c: Connection) => void) | undefined;
@@ -62,6 +66,19 @@ const bench: Bench = {
         // The first few warm up the JIT and D-Bus proxies.
         if (i >= 3) samples.push(performance.now() - lostAt);
       }
+      // Write → notification round trip on the live connection (host stack + D-Bus, no air time).
+      for (let i = 0; i < ECHOES + 20; i++) {
+        const t0 = performance.now();
+        const echo = new Promise<void>((resolve) => {
+          const s = conn.frames$.subscribe(() => {
+            s.unsubscribe();
+            resolve();
+          });
+        });
+        await conn.write(Uint8Array.of(i & 0xff, 1, 2, 3));
+        await echo;
+        if (i >= 20) echoes.push(performance.now() - t0);
+      }
       sub.unsubscribe();
     } finally {
       await link.close();
@@ -69,7 +86,9 @@ const bench: Bench = {
       await bus.stop();
     }
     samples.sort((a, b) => a - b);
+    echoes.sort((a, b) => a - b);
     return {
+      'host.ble_echo_ms_p50': Number(percentile(echoes, 50).toFixed(3)),
       'host.reconnect_ms_p50': Number(percentile(samples, 50).toFixed(2)),
       'host.reconnect_ms_p95': Number(percentile(samples, 95).toFixed(2)),
     };
