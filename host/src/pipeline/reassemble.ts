@@ -147,6 +147,7 @@ export function reassemble(options: ReassembleOptions): OperatorFunction<Reassem
             samples,
             endReason: end.reason,
             recovered: s.recovered,
+            lost: s.r.lost().reduce((n, g) => n + g.count, 0),
             wakeAt: s.wakeAt,
             completedAt: at,
           },
@@ -225,7 +226,9 @@ export function reassemble(options: ReassembleOptions): OperatorFunction<Reassem
         }
         s.highest = Math.max(0, s.highest - seqDiff(s.r.next, before));
         subscriber.next({ kind: 'progress', stream: s.id });
-        if (s.r.complete && s.wake && s.end) {
+        // Done: END and everything before it delivered, or declared lost because the device no
+        // longer holds it (its ring overflowed). A few lost frames do not cost the whole utterance.
+        if (s.r.done && s.wake && s.end) {
           complete(s, at);
           return;
         }

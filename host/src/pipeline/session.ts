@@ -435,6 +435,7 @@ export function runSession(
             samples: 0,
             durationMs: 0,
             recovered: 0,
+            lost: 0,
             replySamples: 0,
             outcome: 'aborted',
             timings: { wake: 0 },
@@ -453,6 +454,13 @@ export function runSession(
           report.samples = u.samples.length / bytesPerSample(u.codec);
           report.durationMs = (report.samples * 1000) / u.sampleRate;
           report.recovered = u.recovered;
+          report.lost = u.lost;
+          if (u.lost > 0)
+            log.log(
+              'warn',
+              `utterance ${u.stream}: ${u.lost} frame(s) lost for good (device ring overflowed)`,
+              fields(),
+            );
           report.trigger = u.wake.trigger;
           stamp(report, 'utteranceEnd', u.completedAt);
           inputs.next({ kind: 'utterance-complete' });

@@ -42,6 +42,8 @@ export interface Utterance {
   endReason: number;
   /** Frames that were missing at least once and recovered by NACK. */
   recovered: number;
+  /** Frames lost for good (the device dropped them from its ring before they could be re-sent). */
+  lost: number;
   /** Host clock (ms, performance.now()) of the WAKE frame and of the frame that completed it. */
   wakeAt: number;
   completedAt: number;
@@ -110,6 +112,8 @@ export interface UtteranceReport {
   durationMs: number;
   /** Frames recovered through NACK. */
   recovered: number;
+  /** Frames lost for good (the utterance went on without them). */
+  lost: number;
   verdict?: WakeVerdict;
   /** Reply samples sent to the device (device rate). */
   replySamples: number;

@@ -35,6 +35,7 @@ const utt = (
     samples: new Uint8Array(samples),
     endReason: EndReason.SILENCE,
     recovered,
+    lost: 0,
     wakeAt,
     completedAt,
   },
@@ -70,6 +71,7 @@ describe('pipeline/reassemble', () => {
             samples: new Uint8Array([130, 130, 130, 130, 131, 131, 131, 131]),
             endReason: EndReason.SILENCE,
             recovered: 0,
+            lost: 0,
             wakeAt: 0,
             completedAt: 30,
           },
@@ -148,5 +150,24 @@ describe('pipeline/reassemble', () => {
         Q: { kind: 'progress', stream: 4 },
       });
     });
+  });
+  it('completes without frames the device no longer holds (window slid past them), counting them lost', () => {
+    const outputs: ReassemblyOutput[] = [];
+    scheduler().run(({ cold, flush, expectSubscriptions }) => {
+      const frames: Record<string, ReassemblyInput> = { a: f(wake(1), 0) };
+      const keys = 'bcdefghijklmnopq';
+      for (let i = 0; i < keys.length; i++) frames[keys[i] as string] = f(audio(1, i + 2, i + 2), 1);
+      frames.r = f(end(1, 18, 64), 2);
+      const src = cold(`(a${keys}r|)`, frames);
+      src.pipe(reassemble({ ...opts(100), window: () => 16 })).subscribe((o) => outputs.push(o));
+      flush();
+      expectSubscriptions(src.subscriptions).toBe('(^!)');
+    });
+    const done = outputs.find((o) => o.kind === 'complete');
+    if (!done || done.kind !== 'complete') throw new Error('no complete utterance');
+    expect(done.utterance.lost).to.equal(1);
+    expect(done.utterance.samples.length).to.equal(64);
+    expect(done.utterance.samples[0]).to.equal(2);
+    expect(outputs.at(-2)).to.deep.equal(ack(1, 19));
   });
 });

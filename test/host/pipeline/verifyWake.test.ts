@@ -13,6 +13,7 @@ const utt = (stream: number): Utterance => ({
   samples: new Uint8Array(4),
   endReason: 1,
   recovered: 0,
+  lost: 0,
   wakeAt: 0,
   completedAt: 0,
 });
