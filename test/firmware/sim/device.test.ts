@@ -91,6 +91,26 @@ describe('sim: device behaviour', () => {
       expect(ticks[1]! - ticks[0]!).to.be.within(99, 101);
     });
 
+    it('idle loop order: due timers first, then the Waveform poll, then queued events; a late interval catches up once per pass', () => {
+      const e = program(`var order = [];
+        var w = new Waveform(100, { doubleBuffer: true });
+        w.on('buffer', function () { if (order.length < 6) order.push('buffer'); });
+        w.startInput(D3, 1000, { repeat: true });
+        E.on('block', function () { var x = 0; for (var i = 0; i < 700; i++) x += i; });
+        setTimeout(function () { E.emit('block'); }, 50);
+        setTimeout(function () { order.push('timer'); E.emit('ev'); }, 100);
+        E.on('ev', function () { order.push('event'); });
+        var ticks = 0; var iv = setInterval(function () { ticks++; }, 10);
+        setTimeout(function () { var x = 0; for (var i = 0; i < 5000; i++) x += i; }, 300);`);
+      e.advance(150);
+      // an event blocks the loop over t=100, when the swap and the timer both fall due: the next pass runs
+      // the timer first (its emit queues 'ev'), then the poll queues 'buffer' behind 'ev'
+      expect(e.repl('order.slice(0, 3).join()')).to.equal('timer,event,buffer');
+      e.advance(1000);
+      // ~100 ticks in 1.15 s even though a 0.45 s job blocked the loop: the interval caught up
+      expect(e.repl('ticks')).to.be.within(110, 116);
+    });
+
     it('an error in a handler is printed and other timers keep running; a top-level error stops the program there', () => {
       const e = program(`setInterval(function () { global.ok = (global.ok || 0) + 1; }, 100);
                          setTimeout(function () { null.x; }, 50);
