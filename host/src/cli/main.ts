@@ -208,13 +208,16 @@ function progress(io: CliIo, json: boolean): (line: string) => void {
     );
 }
 
-function realLink(config: BudlinkConfig): Link {
+function realLink(config: BudlinkConfig, env: Record<string, string | undefined>): Link {
   if (config.link === 'in-process') {
     throw new UsageError(
       "link 'in-process' has no real earbuds: use `budlink simulate` (or set link to auto / node-ble)",
     );
   }
-  return new NodeBleLink({ connectTimeoutMs: config.connectTimeoutMs });
+  return new NodeBleLink({
+    connectTimeoutMs: config.connectTimeoutMs,
+    busAddress: env.DBUS_SYSTEM_BUS_ADDRESS,
+  });
 }
 
 function waitAbort(signal: AbortSignal): Promise<void> {
@@ -230,7 +233,7 @@ async function runScan(a: Parsed, io: CliIo): Promise<number> {
   const config = a.loaded.config;
   const timeoutMs = num(a.values.timeout, 'timeout', 100, 600000) ?? config.scanTimeoutMs;
   const namePrefix = (a.values.name as string | undefined) ?? (config.namePrefix || undefined);
-  const link = realLink(config);
+  const link = realLink(config, io.env);
   const say = progress(io, a.json);
   say(`scanning for ${(timeoutMs / 1000).toFixed(1)} s`);
   const found: DiscoveredDevice[] = [];
@@ -292,7 +295,7 @@ function bridgeOptions(config: BudlinkConfig): Pick<BridgeOptions, 'session' | '
 
 async function runBridgeCommand(a: Parsed, io: CliIo): Promise<number> {
   const config = a.loaded.config;
-  const link = realLink(config);
+  const link = realLink(config, io.env);
   const voice = createVoiceService(a.loaded.voice);
   const bridge = new Bridge({ link, voice, logger: a.log, ...bridgeOptions(config) });
   const say = progress(io, a.json);

@@ -10,6 +10,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findDbusDaemon, startPrivateBus, type PrivateBus } from '../../../host/src/bluez/bus';
 import { startBluezEmulator, type BluezEmulator } from '../../../host/src/bluez/emulator';
+import { SimulatedEarbud } from '@budlink/firmware/sim';
+import { EchoPeripheral } from '../../../host/src/bluez/echo-peripheral';
+import { DEFAULT_UTTERANCE } from '../../../host/src/cli/demo';
 import { main } from '../../../host/src/cli/main';
 import { loadConfig, ConfigError } from '../../../host/src/config/index';
 import { ANSWER, HEARD, startFakeOpenAi, type FakeOpenAi } from './fake-openai';
@@ -264,6 +267,82 @@ describe('cli: budlink', function () {
       const bcode = await new Promise<number | null>((resolve) => bridge.on('exit', resolve));
       expect(bcode, err).to.equal(130);
       expect(err).to.include('stopping: disconnecting earbuds');
+    });
+  });
+  describe('scan, bridge and simulate over the BlueZ emulator', () => {
+    let bus: PrivateBus | undefined;
+    let emu: BluezEmulator | undefined;
+    let earbud: SimulatedEarbud | undefined;
+    afterEach(async () => {
+      await emu?.stop();
+      await bus?.stop();
+      earbud?.stop();
+      emu = undefined;
+      bus = undefined;
+      earbud = undefined;
+    });
+
+    it('scan lists the earbuds advertising the Budlink service (text and --json)', async function () {
+      if (findDbusDaemon() === undefined) this.skip();
+      bus = await startPrivateBus();
+      emu = await startBluezEmulator({ busAddress: bus.address });
+      emu.addPeripheral(new EchoPeripheral({ name: 'Budlink-echo', address: 'C0:FF:EE:00:00:07' }), {
+        rssi: -61,
+      });
+      const env = { DBUS_SYSTEM_BUS_ADDRESS: bus.address };
+      const r = await run(['scan', '--timeout', '600'], { env });
+      expect(r.code, r.err).to.equal(0);
+      expect(r.out).to.match(/^C0:FF:EE:00:00:07 +-61 dBm +Budlink-echo$/m);
+      expect(r.err).to.include('1 earbud(s) found');
+      const j = await run(['scan', '--timeout', '600', '--json', '--name', 'Budlink'], { env });
+      expect(JSON.parse(j.out)).to.include({ address: 'C0:FF:EE:00:00:07', name: 'Budlink-echo', rssi: -61 });
+      const none = await run(['scan', '--timeout', '300', '--name', 'Nope'], { env });
+      expect(none.code).to.equal(0);
+      expect(none.out).to.equal('');
+    });
+
+    it('bridge finds the earbud by scanning, relays an utterance, and stops cleanly on Ctrl-C (130)', async function () {
+      if (findDbusDaemon() === undefined) this.skip();
+      bus = await startPrivateBus();
+      emu = await startBluezEmulator({ busAddress: bus.address });
+      earbud = SimulatedEarbud.create({ board: 'nrf52840dk', clock: 'real', speed: 4 });
+      emu.addPeripheral(earbud);
+      const ctrl = new AbortController();
+      const err: string[] = [];
+      const done = main(['bridge', '--link', 'node-ble'], {
+        stdout: () => undefined,
+        stderr: (t) => err.push(t),
+        env: { DBUS_SYSTEM_BUS_ADDRESS: bus.address, BUDLINK_SCAN_TIMEOUT_MS: '500' },
+        cwd: tmp,
+        signal: ctrl.signal,
+      });
+      const waitFor = async (re: RegExp, ms: number): Promise<void> => {
+        const t0 = Date.now();
+        while (!err.some((l) => re.test(l))) {
+          if (Date.now() - t0 > ms) throw new Error(`no ${re} in:\n${err.join('\n')}`);
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      };
+      await waitFor(/session with nrf52840dk/, 15000);
+      earbud.feedSilence(600);
+      earbud.feedWav(DEFAULT_UTTERANCE);
+      earbud.feedSilence(2000);
+      await waitFor(/utterance 1: complete/, 20000);
+      ctrl.abort();
+      expect(await done).to.equal(130);
+      expect(err.join('\n')).to.include('found Budlink nrf52840dk');
+      expect(emu.isConnected(earbud.address)).to.equal(false);
+    });
+
+    it('simulate runs earbuds against the bridge and reports each utterance; a bad scenario is a usage error', async () => {
+      const r = await run(['simulate', '--transport', 'in-process', '--speed', '6']);
+      expect(r.code, r.err).to.equal(0);
+      expect(r.out).to.match(/utterance 1: complete, \d\.\d\d s, 0 recovered, reply \d+ samples/);
+      expect(r.err).to.include('1 of 1 utterance(s) answered');
+      writeFileSync(join(tmp, 'bad.json'), JSON.stringify({ steps: [{ sing: 'x.wav' }] }));
+      const bad = await run(['simulate', '--scenario', 'bad.json']);
+      expect(bad.code).to.equal(2);
+      expect(bad.err).to.include('step 0 must have one of say, tap, silence, wait, dropLink, powerCycle');
     });
   });
 });
