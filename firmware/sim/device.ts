@@ -21,7 +21,7 @@ import type { SimCentral, SimService } from './types';
 /** Cost units per second of nRF52 device time (README.md: ~10^4 simple loop iterations/s × ~10 units each). */
 export const COST_UNITS_PER_SECOND = 100_000;
 export const COST_UNITS_PER_MS = COST_UNITS_PER_SECOND / 1000;
-/** Native helpers (E.sum, TypedArray.set...) cost this many units per element they touch (~1 us). */
+/** Native helpers (E.sum, TypedArray.set...) cost this many units per element they touch (~0.5 us). */
 export const NATIVE_COST_PER_ELEMENT = 0.05;
 /** A job running longer than this (device time) without a watchdog is treated as a hung device. */
 export const HANG_LIMIT_MS = 20_000;
@@ -46,12 +46,6 @@ export interface DeviceConfig {
   /** Storage shared across power cycles: file name -> bytes. */
   storage: Map<string, Uint8Array>;
   storageBytes: number;
-}
-
-export interface JobCostRecord {
-  kind: string;
-  cost: number;
-  start: number;
 }
 
 export interface DeviceStats {
@@ -99,6 +93,11 @@ interface Watch {
   edge: 'rising' | 'falling' | 'both';
   debounce: number;
   lastTime: number;
+  /** Debounce state: the last reported level, the level and time of the latest edge, a timeout token. */
+  lastState: boolean;
+  pendingState: boolean;
+  pendingEdge: number;
+  pendingToken: number;
 }
 
 interface WaveState {
@@ -513,6 +512,10 @@ export class Device {
         edge,
         debounce: o.debounce === undefined ? 0 : Number(o.debounce),
         lastTime: self.deviceTime() / 1000,
+        lastState: self.readPin(self.pinName(pin)) === 1,
+        pendingState: false,
+        pendingEdge: 0,
+        pendingToken: 0,
       });
       return id;
     });
@@ -843,19 +846,34 @@ export class Device {
     const prev = this.readPin(name);
     if (prev === level) return;
     this.pins.set(name, level);
-    const rising = level === 1;
     for (const w of this.watches.slice()) {
       if (w.pin !== name) continue;
-      if (w.edge === 'rising' && !rising) continue;
-      if (w.edge === 'falling' && rising) continue;
-      const time = t / 1000;
-      if (w.debounce > 0 && (time - w.lastTime) * 1000 < w.debounce) continue;
-      const lastTime = w.lastTime;
-      w.lastTime = time;
-      const e = this.builtins.Object.assign(new this.builtins.Object(), { state: rising, time, lastTime });
-      this.jobs.push({ fn: w.fn, args: [e], thisArg: undefined, kind: 'watch' });
-      if (!w.repeat) this.watches = this.watches.filter((x) => x !== w);
+      if (w.debounce <= 0) {
+        this.fireWatch(w, level === 1, t);
+        continue;
+      }
+      // Espruino's debounce: each edge (re)starts a timeout; when it expires the pin's state then is
+      // reported with the time of the last edge, if it passes the edge filter and changed.
+      w.pendingState = level === 1;
+      w.pendingEdge = t;
+      const token = ++w.pendingToken;
+      this.at(t + w.debounce, () => {
+        if (w.pendingToken !== token || !this.watches.includes(w)) return;
+        if (w.pendingState !== w.lastState) this.fireWatch(w, w.pendingState, w.pendingEdge);
+      });
     }
+  }
+
+  private fireWatch(w: Watch, state: boolean, t: number): void {
+    w.lastState = state;
+    if (w.edge === 'rising' && !state) return;
+    if (w.edge === 'falling' && state) return;
+    const time = t / 1000;
+    const lastTime = w.lastTime;
+    w.lastTime = time;
+    const e = this.builtins.Object.assign(new this.builtins.Object(), { state, time, lastTime });
+    this.jobs.push({ fn: w.fn, args: [e], thisArg: undefined, kind: 'watch' });
+    if (!w.repeat) this.watches = this.watches.filter((x) => x !== w);
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -134,6 +134,10 @@ describe('sim: device behaviour', () => {
       e.advance(500);
       // nrf52840dk's button is active low: pressed = falling edge (state false)
       expect(e.repl('ev.join()')).to.equal('up,down');
+      // debounce: a 5 ms bounce (press 5 ms, release) is not reported at all
+      e.pressButton(5);
+      e.advance(100);
+      expect(e.repl('ev.join()')).to.equal('up,down');
       expect(e.repl('order.join()')).to.equal('boot,init');
     });
   });
