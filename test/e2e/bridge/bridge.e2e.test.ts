@@ -140,4 +140,28 @@ describe('e2e: bridge over node-ble and the BlueZ emulator', function () {
     expect(rig.heard(0)).to.be.greaterThan(REPLY_AT_DEVICE * 0.5);
     expect(rig.heard(1)).to.be.greaterThan(REPLY_AT_DEVICE * 0.5);
   });
+  it('barge-in: a tap while the reply plays cuts it, and the service learns how much was heard', async () => {
+    rig = await startRig({ replySamples: REPLY_RATE * 4 }); // a 4 s reply
+    const earbud = rig.env.earbuds[0];
+    if (!earbud) throw new Error('no earbud');
+    const cut = rig.nextReports(1, 30000);
+    rig.speak();
+    const t0 = Date.now();
+    while (
+      !rig.events.some((e) => e.kind === 'phase' && e.change.to === 'speaking') &&
+      Date.now() - t0 < 15000
+    )
+      await sleep(10);
+    await sleep(300); // about 1.2 s of the reply played (device clock ×4)
+    earbud.pressButton(80);
+    const [r] = await cut;
+    expect(r?.outcome).to.equal('cancelled');
+    expect(rig.voice.truncations).to.have.length(1);
+    const heard = rig.voice.truncations[0]?.heardMs ?? -1;
+    expect(heard).to.be.greaterThan(0);
+    expect(heard).to.be.lessThan(4000);
+    // The tap opened a new utterance, which is answered in turn.
+    const [next] = await rig.nextReports(1, 30000);
+    expect(next?.trigger).to.equal(2); // Trigger.TAP
+  });
 });

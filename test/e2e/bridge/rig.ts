@@ -22,16 +22,19 @@ export class ToneVoiceService implements VoiceService {
   readonly requests: VoiceRequest[] = [];
   readonly truncations: { deviceId: string; heardMs: number }[] = [];
 
+  constructor(private readonly samples = REPLY_SAMPLES) {}
+
   respond(request: VoiceRequest): Observable<VoiceEvent> {
     this.requests.push(request);
     return new Observable<VoiceEvent>((sub) => {
       const t = setTimeout(() => {
-        const pcm = new Int16Array(REPLY_SAMPLES);
+        const pcm = new Int16Array(this.samples);
         for (let i = 0; i < pcm.length; i++)
           pcm[i] = Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / REPLY_RATE));
         sub.next({ kind: 'transcript', role: 'assistant', text: 'a tone', final: true });
-        sub.next({ kind: 'audio', pcm: pcm.subarray(0, 3600), sampleRate: REPLY_RATE });
-        sub.next({ kind: 'audio', pcm: pcm.subarray(3600), sampleRate: REPLY_RATE });
+        const half = Math.floor(pcm.length / 2);
+        sub.next({ kind: 'audio', pcm: pcm.subarray(0, half), sampleRate: REPLY_RATE });
+        sub.next({ kind: 'audio', pcm: pcm.subarray(half), sampleRate: REPLY_RATE });
         sub.next({ kind: 'done' });
         sub.complete();
       }, 5);
@@ -67,6 +70,8 @@ export async function startRig(options: {
   earbuds?: number;
   link?: LinkModelOptions;
   transport?: SimTransport;
+  /** Reply length in samples at 24 kHz (default REPLY_SAMPLES). */
+  replySamples?: number;
 }): Promise<Rig> {
   const n = options.earbuds ?? 1;
   const env = await startSimEnv({
@@ -79,7 +84,7 @@ export async function startRig(options: {
     transport: options.transport ?? 'bluez',
     connectTimeoutMs: 5000,
   });
-  const voice = new ToneVoiceService();
+  const voice = new ToneVoiceService(options.replySamples);
   const bridge = new Bridge({
     link: env.link,
     voice,
