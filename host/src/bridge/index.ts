@@ -20,6 +20,9 @@ import {
 } from '../pipeline/types';
 import type { VoiceService } from '../voice/types';
 
+/** Utterance reports kept in Bridge.reports (oldest dropped first). */
+export const MAX_REPORTS = 1000;
+
 export type BridgeEvent =
   | SessionEvent
   | { kind: 'connected'; deviceId: string; payloadSize: number; name: string }
@@ -148,6 +151,7 @@ export class Bridge {
           else if (event.kind === 'utterance') {
             status.utterances++;
             this.reports.push(event.report);
+            if (this.reports.length > MAX_REPORTS) this.reports.splice(0, this.reports.length - MAX_REPORTS);
             this.logReport(event.report);
           } else if (event.kind === 'device-log') {
             this.log.log(

@@ -38,7 +38,7 @@ import {
 } from '@budlink/protocol';
 import type { Connection } from '../ble/link';
 import { u8ToS16 } from '../audio/pcm';
-import { VoiceError, type VoiceRequest, type VoiceService } from '../voice/types';
+import { VoiceError, type VoiceEvent, type VoiceRequest, type VoiceService } from '../voice/types';
 import { deframe } from './deframe';
 import { keepAlive } from './keepAlive';
 import { packetize } from './packetize';
@@ -163,6 +163,7 @@ export function runSession(
 
     let conn: Connection | undefined;
     let writeChain: Promise<void> = Promise.resolve();
+    let writeFailures = 0;
     let negotiated: Negotiated | undefined;
     let phase: Phase = 'handshake';
     let controlSeq = 0;
@@ -190,7 +191,14 @@ export function runSession(
       writeChain = writeChain
         .then(() => (conn === c ? c.write(encoded.bytes) : undefined))
         .catch((e: unknown) => {
-          log.log('warn', `write of ${frameTypeName(frame.type)} failed: ${errorText(e)}`, fields());
+          // A dying link fails every queued write: say so once, then every 100th.
+          if (writeFailures++ % 100 === 0) {
+            log.log(
+              'warn',
+              `write of ${frameTypeName(frame.type)} failed: ${errorText(e)} (${writeFailures} so far)`,
+              fields(),
+            );
+          }
         });
     };
 
@@ -275,7 +283,7 @@ export function runSession(
       };
       reply = r;
       const bps = bytesPerSample(n.codec);
-      const voiceStream = new Observable<import('../voice/types').VoiceEvent>((s) => {
+      const voiceStream = new Observable<VoiceEvent>((s) => {
         const request: VoiceRequest = {
           deviceId,
           audio: utteranceToS16(utterance),
@@ -638,6 +646,7 @@ export function runSession(
           if (conn) detach(conn);
           conn = c;
           writeChain = Promise.resolve();
+          writeFailures = 0;
           const cs = new Subscription();
           connSub = cs;
           const frames$ = c.frames$.pipe(
