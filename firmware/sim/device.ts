@@ -1325,7 +1325,7 @@ export class Device {
     if (!this.link.connected) throw new SimError('not-connected', 'not connected');
     const u = normUuid(uuid);
     if (u === NUS_RX && this.uart) {
-      this.logs.push(`[sim] REPL input ignored: ${JSON.stringify(Buffer.from(value).toString('latin1'))}`);
+      this.replInput(value);
       return;
     }
     const ch = this.findChar(u);
@@ -1570,6 +1570,61 @@ export class Device {
     });
     if (error !== null) throw error;
     return result;
+  }
+
+  private replLine = '';
+
+  /**
+   * Nordic UART RX is Espruino's REPL: characters are collected into a line; on Enter the line runs as
+   * one job (as the console device event). `\x10` at the start of a line runs it without echo (what
+   * EspruinoTools sends); `\x03` (Ctrl-C) clears the line. With echo, the result prints as `=value`.
+   */
+  private replInput(bytes: Uint8Array): void {
+    for (const b of bytes) {
+      if (b === 3) {
+        this.replLine = '';
+        continue;
+      }
+      if (b !== 10 && b !== 13) {
+        this.replLine += String.fromCharCode(b);
+        continue;
+      }
+      if (b === 13) continue;
+      let line = this.replLine;
+      this.replLine = '';
+      const echo = !line.startsWith('\x10');
+      if (!echo) line = line.slice(1);
+      if (line.trim() === '') continue;
+      const self = this;
+      this.jobs.push({
+        fn: () => {
+          if (echo) self.uartWrite(line + '\r\n');
+          let script: vm.Script;
+          try {
+            script = new vm.Script(instrument(line).code, { filename: 'repl' });
+          } catch (e) {
+            self.print(`Uncaught SyntaxError: ${(e as Error).message}\n`);
+            return;
+          }
+          const r = script.runInContext(self.ctx) as unknown;
+          if (echo) self.uartWrite(`=${self.formatValue(r)}\r\n>`);
+        },
+        args: [],
+        thisArg: undefined,
+        kind: 'repl',
+      });
+    }
+  }
+
+  private formatValue(v: unknown): string {
+    if (v === undefined) return 'undefined';
+    if (typeof v === 'function') return 'function () { [code] }';
+    if (typeof v === 'string') return JSON.stringify(v);
+    try {
+      return this.builtins.JSON.stringify(v) ?? String(v);
+    } catch {
+      return String(v);
+    }
   }
 
   /** Device time when the CPU is next free, and whether JS work is queued. */

@@ -109,6 +109,24 @@ global.burst = function (n) { var ok = 0; for (var i = 0; i < n; i++) { notify(n
     expect(e.logs).to.include.members(['hello 42', 'raw']);
   });
 
+  it('the Nordic UART RX is the REPL: lines run on the device, \\x10 turns echo off', () => {
+    const e = program(serviceProgram('var counter = 41;'));
+    const c = recorder();
+    e.connect(c, { mtu: 247 });
+    const send = (s: string): void =>
+      e.write('6e400002-b5a3-f393-e0a9-e50e24dcca9e', new Uint8Array(Buffer.from(s, 'latin1')));
+    send('counter');
+    send('++\n');
+    send('\x10counter += 10\n');
+    send('\x10console.log("c=" + counter)\n');
+    e.advance(100);
+    const text = Buffer.concat(
+      c.got.filter((g) => g.uuid.startsWith('6e400003')).map((g) => Buffer.from(g.value)),
+    ).toString();
+    expect(text).to.equal('counter++\r\n=41\r\n>c=52\r\n');
+    expect(e.repl('counter')).to.equal(52);
+  });
+
   it('setServices while connected applies after the disconnect (the stack restarts)', () => {
     const e = program(
       serviceProgram('global.change = function () { NRF.setServices({}, { uart: false }); };'),
