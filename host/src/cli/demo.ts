@@ -80,7 +80,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       earbuds: [{ board, clock: 'real', speed }],
       transport: options.transport ?? 'auto',
       connectTimeoutMs: options.config.connectTimeoutMs,
-      onStep: (s) => log.log('debug', s),
+      onStep: progress,
     });
     result.transport = env.transport;
     const earbud = env.earbuds[0];
