@@ -28,6 +28,9 @@ export const HANG_LIMIT_MS = 20_000;
 
 export const ESPRUINO_VERSION = '2v29';
 
+/** What a (re)boot runs: '.boot0'..'.boot3' then '.bootcde' ('boot'), nothing ('none'), or one file. */
+export type BootMode = { kind: 'boot' } | { kind: 'none' } | { kind: 'file'; name: string };
+
 export interface DeviceConfig {
   board: string;
   jsVars: number;
@@ -150,6 +153,8 @@ export class Device {
   };
   /** Set when the device wants a reboot (watchdog); the owner performs it. */
   rebootRequested: string | null = null;
+  /** What runs after the requested reboot: the boot files, nothing (reset()), or one file (load(f)). */
+  rebootMode: BootMode = { kind: 'boot' };
   /** Device time, ms since power-on. */
   now = 0;
   leds = new Map<string, number>();
@@ -455,6 +460,22 @@ export class Device {
     });
     define('getTime', () => self.deviceTime() / 1000);
 
+    // Reset / load / save: handled after the current execution, like Espruino's idle-loop TODOs.
+    define('reset', (clearFlash?: unknown) => {
+      if (clearFlash)
+        for (const k of [...self.config.storage.keys()]) if (/^\.boot/.test(k)) self.config.storage.delete(k);
+      self.requestReboot('reset()', { kind: 'none' });
+    });
+    define('load', (file?: unknown) => {
+      self.requestReboot(
+        `load(${file === undefined ? '' : JSON.stringify(file)})`,
+        file === undefined ? { kind: 'boot' } : { kind: 'file', name: String(file) },
+      );
+    });
+    define('save', () => {
+      self.print('[sim] save() is not supported: write code to Storage (.bootcde) instead\n');
+    });
+
     // Timers
     const addTimer = (fn: unknown, ms: unknown, args: unknown[], repeat: boolean): number => {
       if (typeof fn !== 'function') throw self.err('Function or String not supplied!');
@@ -626,8 +647,12 @@ export class Device {
         return vm.runInContext(`(${JSON.stringify(a)})`, self.ctx);
       },
       reboot: () => {
-        self.rebootRequested = 'E.reboot()';
+        self.requestReboot('E.reboot()', { kind: 'boot' });
         throw new Interrupt('reboot');
+      },
+      setBootCode: (code: unknown) => {
+        const bytes = toBytes(code === undefined ? '' : String(code), 'E.setBootCode');
+        self.config.storage.set('.bootcde', bytes);
       },
       setFlags: () => {},
       getFlags: () => ({}),
@@ -1306,6 +1331,11 @@ export class Device {
     this.emitLater(nrf, 'connect', ['aa:bb:cc:dd:ee:ff public'], 'connect');
   }
 
+  /** After reset()/load() the radio keeps its connection: the new program starts connected. */
+  adoptConnection(central: SimCentral, mtu: number): void {
+    this.link.connect(central, mtu, this.now);
+  }
+
   disconnectCentral(by: 'remote' | 'power-cycle' | 'local', reason = 19): void {
     const c = this.link.disconnect();
     if (!c) return;
@@ -1367,11 +1397,17 @@ export class Device {
     });
   }
 
+  requestReboot(why: string, mode: BootMode): void {
+    if (this.rebootRequested) return;
+    this.rebootRequested = why;
+    this.rebootMode = mode;
+  }
+
   private requestWatchdogReset(why: string): void {
     if (this.rebootRequested) return;
     this.stats.watchdogResets++;
     this.logs.push(`[sim] watchdog reset: ${why}`);
-    this.rebootRequested = `watchdog: ${why}`;
+    this.requestReboot(`watchdog: ${why}`, { kind: 'boot' });
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { BOARDS, type BoardProfile } from '../boards/index';
-import { Device, type DeviceStats, type MicSource } from './device';
+import { Device, type BootMode, type DeviceStats, type MicSource } from './device';
 import { SimError } from './errors';
 export { SimError, type SimErrorKind } from './errors';
 import type { LinkStats } from './link';
@@ -150,6 +150,7 @@ export class SimulatedEarbud implements SimPeripheral {
   /** Sim time at the last power-on (device clocks restart at 0). */
   private bootOffset = 0;
   private stopped = false;
+  private bundleInStorage = false;
 
   private constructor(private readonly options: EarbudOptions) {
     const b = BOARDS[options.board];
@@ -170,6 +171,15 @@ export class SimulatedEarbud implements SimPeripheral {
       this.source = readFileSync(path, 'utf8');
     }
     this.address = options.address ?? addressFor(options.board, options.link?.seed ?? 1);
+    // The bundle is what a flasher put in Storage as '.bootcde' (Storage.write + load()).
+    const storageBytes = CHIP_STORAGE[this.board.chip] ?? 40 * 1024;
+    if (this.source.length + 32 <= storageBytes) {
+      this.storage.set('.bootcde', new Uint8Array(Buffer.from(this.source, 'latin1')));
+      this.bundleInStorage = true;
+    } else
+      this.logs.push(
+        `[sim] the bundle (${this.source.length} B) does not fit this board's Storage (${storageBytes} B): running it anyway`,
+      );
     this.powerOn();
     if ((options.clock ?? 'virtual') === 'real') this.startRealTime();
   }
@@ -240,7 +250,7 @@ export class SimulatedEarbud implements SimPeripheral {
     for (let guard = 0; guard < 1000; guard++) {
       this.device.runUntil(simT - this.bootOffset);
       if (!this.device.rebootRequested) return;
-      this.reboot(this.device.rebootRequested);
+      this.reboot(this.device.rebootRequested, this.device.rebootMode);
     }
   }
 
@@ -388,20 +398,48 @@ export class SimulatedEarbud implements SimPeripheral {
     if (this.stopped) throw new SimError('stopped', 'this simulated earbud was stopped');
   }
 
-  private reboot(why: string): void {
+  private reboot(why: string, mode: BootMode = { kind: 'boot' }): void {
     const old = this.device;
     const simNow = this.bootOffset + old.now;
     this.logs.push(`[sim] reboot: ${why}`);
-    if (old.link.connected) old.disconnectCentral('power-cycle');
-    this.central = null;
+    // reset()/load() restart the interpreter only: the SoftDevice keeps the BLE connection.
+    const soft = why.startsWith('reset(') || why.startsWith('load(');
+    const keep = soft && old.link.central !== null ? { central: old.link.central, mtu: old.link.mtu } : null;
+    if (keep === null) {
+      if (old.link.connected) old.disconnectCentral('power-cycle');
+      this.central = null;
+    } else old.link.disconnect();
     old.halt();
     this.prior = addTotals(this.prior, old.stats, old.link.stats);
     this.reboots++;
     this.bootOffset = simNow;
-    this.powerOn();
+    this.powerOn(mode, keep);
   }
 
-  private powerOn(): void {
+  /** The program a boot runs: the boot files from Storage, nothing, or one file. */
+  private program(mode: BootMode): { source: string; name: string } {
+    const text = (name: string): string | null => {
+      const f = this.storage.get(name);
+      return f === undefined ? null : Buffer.from(f).toString('latin1');
+    };
+    if (mode.kind === 'none') return { source: '', name: 'reset' };
+    if (mode.kind === 'file') {
+      const t = text(mode.name);
+      if (t === null) this.logs.push(`[sim] load(): no file ${mode.name} in Storage`);
+      return { source: t ?? '', name: mode.name };
+    }
+    let src = '';
+    for (const f of ['.boot0', '.boot1', '.boot2', '.boot3']) src += (text(f) ?? '') + '\n';
+    const code = text('.bootcde');
+    // A bundle too big for Storage still runs (as if sent to RAM), with a warning at create().
+    src += code ?? (this.bundleInStorage ? '' : this.source);
+    return { source: src, name: `${this.board.id}.min.js` };
+  }
+
+  private powerOn(
+    mode: BootMode = { kind: 'boot' },
+    keep: { central: SimCentral; mtu: number } | null = null,
+  ): void {
     const b = this.board;
     const link = this.options.link ?? {};
     this.device = new Device(
@@ -426,7 +464,9 @@ export class SimulatedEarbud implements SimPeripheral {
       this.logs,
       this.speakerOut,
     );
-    const ok = this.device.boot(this.source, `${b.id}.min.js`);
+    if (keep !== null) this.device.adoptConnection(keep.central, keep.mtu);
+    const prog = this.program(mode);
+    const ok = this.device.boot(prog.source, prog.name);
     // Let E.on('init') handlers and anything queued at boot run before anyone can connect.
     for (let i = 0; i < 100; i++) {
       const b = this.device.busy();

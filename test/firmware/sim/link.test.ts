@@ -127,6 +127,26 @@ global.burst = function (n) { var ok = 0; for (var i = 0; i < n; i++) { notify(n
     expect(e.repl('counter')).to.equal(52);
   });
 
+  it('flashing over the UART: reset(), Storage.write(".bootcde"), load() runs the new code; it survives power cycles', () => {
+    const e = program(serviceProgram('global.version = 1;'));
+    const c = recorder();
+    e.connect(c, { mtu: 247 });
+    const send = (s: string): void =>
+      e.write('6e400002-b5a3-f393-e0a9-e50e24dcca9e', new Uint8Array(Buffer.from(s, 'latin1')));
+    expect(e.repl('global.version')).to.equal(1);
+    send('\x10reset();\n');
+    e.advance(20);
+    expect(e.repl('typeof global.version')).to.equal('undefined');
+    expect(e.connected, 'reset() keeps the BLE connection').to.equal(true);
+    send('\x10require("Storage").write(".bootcde", "global.version = 2;");\n');
+    send('\x10load();\n');
+    e.advance(50);
+    expect(e.repl('global.version')).to.equal(2);
+    e.powerCycle();
+    expect(e.repl('global.version')).to.equal(2);
+    expect(c.disc).to.deep.equal(['power-cycle']);
+  });
+
   it('setServices while connected applies after the disconnect (the stack restarts)', () => {
     const e = program(
       serviceProgram('global.change = function () { NRF.setServices({}, { uart: false }); };'),
