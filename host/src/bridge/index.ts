@@ -32,6 +32,7 @@ export type BridgeEvent =
 export interface BridgeSessionOptions {
   keepAliveMs?: number;
   keepAliveTimeoutMs?: number;
+  helloTimeoutMs?: number;
   timeouts?: PhaseTimeouts;
   nackIntervalMs?: number;
   ackEveryFrames?: number;

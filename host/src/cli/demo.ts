@@ -97,6 +97,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       session: {
         keepAliveMs: options.config.session.keepAliveMs,
         keepAliveTimeoutMs: options.config.session.keepAliveTimeoutMs,
+        helloTimeoutMs: options.config.session.helloTimeoutMs,
         nackIntervalMs: options.config.session.nackIntervalMs,
         ackEveryFrames: options.config.session.ackEveryFrames,
         playInitialWindow: options.config.session.playInitialWindow,

@@ -279,6 +279,7 @@ function bridgeOptions(config: BudlinkConfig): Pick<BridgeOptions, 'session' | '
     session: {
       keepAliveMs: s.keepAliveMs,
       keepAliveTimeoutMs: s.keepAliveTimeoutMs,
+      helloTimeoutMs: s.helloTimeoutMs,
       nackIntervalMs: s.nackIntervalMs,
       ackEveryFrames: s.ackEveryFrames,
       playInitialWindow: s.playInitialWindow,

@@ -19,6 +19,8 @@ export interface SessionConfig {
   keepAliveMs: number;
   /** Device silence (ms) after which the link is dropped and reconnected; 0 = never. */
   keepAliveTimeoutMs: number;
+  /** A connection that sends no HELLO within this is dropped and reconnected; 0 = never. */
+  helloTimeoutMs: number;
   /** Longest gap between frames of an utterance before it is abandoned. */
   utteranceTimeoutMs: number;
   verifyTimeoutMs: number;
@@ -58,6 +60,7 @@ export const DEFAULT_CONFIG: BudlinkConfig = {
   session: {
     keepAliveMs: 2000,
     keepAliveTimeoutMs: 8000,
+    helloTimeoutMs: 3000,
     utteranceTimeoutMs: 5000,
     verifyTimeoutMs: 5000,
     thinkingTimeoutMs: 30000,
@@ -106,6 +109,7 @@ export const CONFIG_SCHEMA: Schema = {
       fields: {
         keepAliveMs: ms(65535),
         keepAliveTimeoutMs: ms(),
+        helloTimeoutMs: ms(),
         utteranceTimeoutMs: ms(),
         verifyTimeoutMs: ms(),
         thinkingTimeoutMs: ms(),

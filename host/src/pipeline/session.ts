@@ -85,6 +85,8 @@ export interface SessionOptions {
   keepAliveMs?: number;
   /** Device silence after which the link is dropped (default 4 × keepAliveMs, 0 = never). */
   keepAliveTimeoutMs?: number;
+  /** Disconnect a connection that sends no HELLO within this (default 3000 ms, PROTOCOL.md §5; 0 = never). */
+  helloTimeoutMs?: number;
   /** Phase inactivity timeouts (defaults: utterance 5 s, verifying 5 s, thinking 30 s, speaking 10 s). */
   timeouts?: PhaseTimeouts;
   /** Re-NACK period for gaps (default 150 ms) and ACK every N frames (default 8). */
@@ -151,6 +153,7 @@ export function runSession(
   const verifier = options.verifier ?? acceptAllVerifier;
   const keepAliveMs = options.keepAliveMs ?? 2000;
   const keepAliveTimeoutMs = options.keepAliveTimeoutMs ?? keepAliveMs * 4;
+  const helloTimeoutMs = options.helloTimeoutMs ?? 3000;
   const timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
 
   return new Observable<SessionEvent>((subscriber) => {
@@ -164,6 +167,8 @@ export function runSession(
     let conn: Connection | undefined;
     let writeChain: Promise<void> = Promise.resolve();
     let writeFailures = 0;
+    /** The connection the last HELLO came on. */
+    let helloConn: Connection | undefined;
     let negotiated: Negotiated | undefined;
     let phase: Phase = 'handshake';
     let controlSeq = 0;
@@ -532,17 +537,7 @@ export function runSession(
       }
       const payloadSize = Math.max(MIN_PAYLOAD, Math.min(hello.maxPayload, c.payloadSize, MAX_PAYLOAD));
       const codec = hello.codecs & Codec.PCM_U8 ? Codec.PCM_U8 : Codec.PCM_S16LE;
-      const resumed = negotiated !== undefined && negotiated.nonce === hello.nonce && phase === 'handshake';
-      const rebooted = negotiated !== undefined && negotiated.nonce !== hello.nonce;
-      negotiated = {
-        payloadSize,
-        codec,
-        sampleRate: hello.sampleRate,
-        board: hello.board,
-        nonce: hello.nonce,
-        ringFrames: hello.ringFrames,
-      };
-      send({
+      const welcome: Frame = {
         type: FrameType.WELCOME,
         stream: 0,
         seq: 0,
@@ -553,7 +548,24 @@ export function runSession(
         sampleRate: hello.sampleRate,
         keepAliveMs,
         nonce: hello.nonce, // echoed (PROTOCOL.md §WELCOME)
-      });
+      };
+      if (helloConn === c && negotiated?.nonce === hello.nonce) {
+        // The device repeated HELLO before our WELCOME reached it: answer again, nothing else changes.
+        send(welcome);
+        return;
+      }
+      helloConn = c;
+      const resumed = negotiated !== undefined && negotiated.nonce === hello.nonce && phase === 'handshake';
+      const rebooted = negotiated !== undefined && negotiated.nonce !== hello.nonce;
+      negotiated = {
+        payloadSize,
+        codec,
+        sampleRate: hello.sampleRate,
+        board: hello.board,
+        nonce: hello.nonce,
+        ringFrames: hello.ringFrames,
+      };
+      send(welcome);
       if (rebooted) {
         endReply('aborted', 'device restarted');
         if (pending) {
@@ -685,6 +697,17 @@ export function runSession(
               }),
           );
           cs.add(frames$.subscribe({ next: (f) => onFrame(f, c), complete: () => detach(c) }));
+          // PROTOCOL.md §5: no HELLO soon after subscribing → disconnect (the caller reconnects).
+          if (helloTimeoutMs > 0) {
+            cs.add(
+              scheduler.schedule(() => {
+                if (conn !== c || helloConn === c) return;
+                log.log('warn', `no HELLO within ${helloTimeoutMs} ms: disconnecting`, fields());
+                c.disconnect().catch(() => undefined);
+                detach(c);
+              }, helloTimeoutMs),
+            );
+          }
           cs.add(c.closed$.subscribe(() => detach(c)));
         },
         error: (e: unknown) => log.log('error', `no more connections: ${errorText(e)}`, fields()),

@@ -312,6 +312,27 @@ describe('pipeline/session (scripted device)', () => {
     expect(third.states()).to.deep.equal([AssistantState.IDLE]);
   });
 
+  it('drops a connection that sends no HELLO in time; a repeated HELLO only gets WELCOME again', async () => {
+    const silent = new FakeConnection();
+    sub = runSession(of(silent), {
+      deviceId: 'dev',
+      voice: new ScriptedVoice(),
+      keepAliveMs: 0,
+      helloTimeoutMs: 30,
+    }).subscribe();
+    await until(() => silent.disconnected, 'disconnect without HELLO');
+    sub.unsubscribe();
+
+    const { conn } = start(new ScriptedVoice());
+    conn.send(hello());
+    await until(() => conn.states().length === 1, 'STATE IDLE');
+    conn.send(hello());
+    await until(() => conn.of(FrameType.WELCOME).length === 2, 'second WELCOME');
+    await tick(10);
+    expect(conn.states()).to.deep.equal([AssistantState.IDLE]);
+    expect(conn.disconnected).to.equal(false);
+  });
+
   it('answers an unsupported protocol major with ERROR and disconnects', async () => {
     const { conn } = start(new ScriptedVoice());
     conn.send(hello(1, 2));
