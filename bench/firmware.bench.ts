@@ -6,6 +6,7 @@
  *   firmware.boot_jsvars.<board>      JsVars in use after boot (walked heap, code run from Storage)
  *   firmware.listen_cost_per_audio_s  device cost per second while listening to silence (nrf52840dk)
  *   firmware.stream_cost_per_audio_s  device cost per second while streaming speech (nrf52840dk)
+ *   firmware.sim_realtime_factor      device seconds simulated per host second while streaming (nrf52840dk)
  *   firmware.max_rate_hz.<board>      highest mic rate (4000..16000, 250 Hz steps) streamed without any
  *                                     loss: no queue-full drop, no NACK, no overrun, END not ERROR,
  *                                     bit-exact audio; rates the firmware refuses count as not sustained
@@ -42,8 +43,12 @@ function listenCost(board: string): number {
   }
 }
 
+let realtimeFactor = 0;
+
 function streamCost(board: string): number {
   const { earbud, host } = session(board);
+  const h0 = performance.now();
+  const d0 = earbud.now;
   try {
     earbud.feedSilence(1500);
     earbud.feedWav(SPEECH);
@@ -59,6 +64,7 @@ function streamCost(board: string): number {
       }
     }
     if (c0 < 0 || host.utterances().length === 0) throw new Error(`${board}: speech was not streamed`);
+    realtimeFactor = (earbud.now - d0) / (performance.now() - h0);
     return (earbud.stats().totalCost - c0) / ((earbud.now - t0) / 1000);
   } finally {
     earbud.stop();
@@ -131,6 +137,7 @@ const bench: Bench = {
     }
     out['firmware.listen_cost_per_audio_s'] = Math.round(listenCost('nrf52840dk'));
     out['firmware.stream_cost_per_audio_s'] = Math.round(streamCost('nrf52840dk'));
+    out['firmware.sim_realtime_factor'] = Math.round(realtimeFactor * 10) / 10;
     for (const id of Object.keys(BOARDS)) {
       if (BOARDS[id]!.mic.source !== 'analog') continue; // no simulated PDM microphone in this build
       out[`firmware.max_rate_hz.${id}`] = maxRate(id);
