@@ -464,7 +464,12 @@ async function runSimulate(a: Parsed, io: CliIo): Promise<number> {
       else if ('dropLink' in step) {
         const e = earbudOf(step.dropLink);
         if (env.emulator) env.emulator.dropLink(e.address);
-        else (env.link as InProcessLink).removePeripheral(e.address);
+        else {
+          // In-process: the earbud goes out of range for a moment, then comes back.
+          const link = env.link as InProcessLink;
+          link.removePeripheral(e.address);
+          setTimeout(() => link.addPeripheral(e), 200);
+        }
       } else if ('powerCycle' in step) earbudOf(step.powerCycle).powerCycle();
     }
     const deadline = Date.now() + 60000;
