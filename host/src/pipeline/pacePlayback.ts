@@ -11,8 +11,9 @@
  * caller's job (unsubscribe, then send PLAY_END CANCELLED with `progress`).
  *
  * Errors: PlaybackStallError when the device grants no credit for `stallMs` while frames wait.
- * A device that never reports the last samples played does not hang the session: after `stallMs`
- * without credits in the drain phase the operator completes (with `drained: false`).
+ * A device that never reports the last samples played does not hang the session: without credits
+ * in the drain phase the operator completes (with `drained: false`) after `stallMs`, or sooner when
+ * `sampleRate` says the rest of the audio must have played by then.
  */
 import {
   Observable,
@@ -66,6 +67,12 @@ export interface PacePlaybackOptions {
   initialWindow?: number;
   /** Credit stall timeout (default 5000 ms). */
   stallMs?: number;
+  /**
+   * Device playback rate: bounds the wait for the device's last CREDIT after PLAY_END to the rest
+   * of the audio's duration + drainMarginMs (default 500), so a lost final CREDIT costs little.
+   */
+  sampleRate?: number;
+  drainMarginMs?: number;
   scheduler?: SchedulerLike;
   /** Filled in as the stream advances. */
   progress?: PlaybackProgress;
@@ -97,11 +104,21 @@ export function pacePlayback(options: PacePlaybackOptions): OperatorFunction<Uin
 
       const armStall = (): void => {
         stall?.unsubscribe();
+        let ms = stallMs;
+        if (endSent && options.sampleRate) {
+          // Draining: the device needs at most the rest of the audio's duration; its final CREDIT
+          // may be lost (it is a notification), so do not wait longer than that plus a margin.
+          const rest = Math.max(0, progress.samplesSent - progress.samplesPlayed);
+          ms = Math.min(
+            stallMs,
+            Math.ceil((rest * 1000) / options.sampleRate) + (options.drainMarginMs ?? 500),
+          );
+        }
         stall = scheduler.schedule(() => {
           stall = undefined;
           if (endSent) finish(false);
           else subscriber.error(new PlaybackStallError(stallMs));
-        }, stallMs);
+        }, ms);
       };
       const disarmStall = (): void => {
         stall?.unsubscribe();

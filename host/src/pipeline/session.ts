@@ -325,6 +325,7 @@ export function runSession(
               bytesPerSample: bps,
               initialWindow: options.playInitialWindow ?? 4,
               stallMs: options.playStallMs ?? 5000,
+              sampleRate: n.sampleRate,
               scheduler,
               progress,
             }),

@@ -157,4 +157,24 @@ describe('pipeline/pacePlayback', () => {
       expectSubscriptions(feedback.subscriptions).toBe('^--!');
     });
   });
+  it('after PLAY_END waits for the last CREDIT only as long as the rest of the audio lasts (+ margin)', () => {
+    scheduler().run(({ cold, hot, expectObservable }) => {
+      const out = cold('a|', { a: p(1) }).pipe(
+        pacePlayback({
+          stream: 1,
+          firstSeq: 0,
+          feedback$: hot<CreditFrame | AckFrame>('-'),
+          bytesPerSample: 1,
+          stallMs: 100,
+          sampleRate: 1000, // 4 samples = 4 ms
+          drainMarginMs: 2,
+        }),
+      );
+      expectObservable(out).toBe('aE 5ms (D|)', {
+        a: play(0, 1),
+        E: playEnd(1, 0, 4),
+        D: { kind: 'drained', totalSamples: 4, drained: false },
+      });
+    });
+  });
 });
