@@ -6,7 +6,8 @@
  *    AST nodes in it, excluding nested statements and function bodies, which count when they run) to
  *    `__$k.c`, and calls `__$k.x()` when it passes `__$k.l` (used to interrupt a job: out of memory, a
  *    hung handler). Loop bodies also carry the weight of the loop's test and update; expression-bodied
- *    arrows carry their body's weight. The unit, "cost units" (~ AST nodes evaluated), is calibrated in
+ *    arrows carry their body's weight; `?:` charges its heavier branch only; entering a JS function
+ *    costs CALL_OVERHEAD (scope + parameters). The unit, "cost units" (~ AST nodes evaluated), is calibrated in
  *    README.md.
  * 2. `Builtin.prototype.name` in read position becomes `(void 0)`: on Espruino `X.prototype.method` is
  *    undefined for built-ins (`Array.prototype.slice.call` fails there, so it must fail here too).
@@ -110,10 +111,18 @@ function ownWeight(n: AnyNode, root = true): number {
   if (!root && (isStatement(n) || n.type === 'SwitchCase' || n.type === 'CatchClause')) return 0;
   if (!root && isFunction(n)) return 1;
   if (n.type === 'ClassBody') return 1;
+  // Only one branch of ?: runs: charge the test and the heavier branch.
+  if (n.type === 'ConditionalExpression' && isNode(n.test) && isNode(n.consequent) && isNode(n.alternate))
+    return (
+      1 + ownWeight(n.test, false) + Math.max(ownWeight(n.consequent, false), ownWeight(n.alternate, false))
+    );
   let w = 1;
   for (const c of children(n)) w += ownWeight(c, false);
   return w;
 }
+
+/** Units charged on entry to a JS function: Espruino builds a scope and binds the parameters. */
+export const CALL_OVERHEAD = 4;
 
 interface Insertion {
   pos: number;
@@ -143,6 +152,10 @@ export function instrument(source: string): InstrumentResult {
 
   let unhoisted = 0;
   let loopLets = 0;
+  const entry = (fn: AnyNode): void => {
+    if (isFunction(fn) && isNode(fn.body) && fn.body.type === 'BlockStatement')
+      ins.push({ pos: fn.body.start + 1, text: `__$k.c+=${CALL_OVERHEAD};`, kind: 1, depth: -2 });
+  };
   const deletions: [number, number][] = [];
   const visit = (n: AnyNode, depth: number, writeTarget: boolean): void => {
     if (
@@ -238,7 +251,12 @@ export function instrument(source: string): InstrumentResult {
         continue;
       }
       if (n.type === 'ArrowFunctionExpression' && k === 'body' && isNode(v) && v.type !== 'BlockStatement') {
-        ins.push({ pos: v.start, text: `(__$k.c+=${ownWeight(v)},`, kind: 1, depth: depth + 1 });
+        ins.push({
+          pos: v.start,
+          text: `(__$k.c+=${ownWeight(v) + CALL_OVERHEAD},`,
+          kind: 1,
+          depth: depth + 1,
+        });
         ins.push({ pos: v.end, text: ')', kind: 0, depth: depth + 1 });
         visit(v, depth + 2, false);
         continue;

@@ -151,6 +151,7 @@ function uninstrumented(src: string): string {
   return src
     .replace(/if\(\(__\$k\.c\+=[0-9.]+\)>__\$k\.l\)__\$k\.x\(\);/g, '')
     .replace(/\(__\$k\.c\+=[0-9.]+,/g, '(')
+    .replace(/__\$k\.c\+=[0-9.]+;/g, '')
     .replace(/__\$k\.scope\(function\(\)\{var o=\{\};.*?return o\}\);/g, '');
 }
 
