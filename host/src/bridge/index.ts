@@ -110,6 +110,11 @@ export class Bridge {
             },
           );
           this.events.next({ kind: 'connected', deviceId, payloadSize: c.payloadSize, name: c.device.name });
+          // The earbud's console (Nordic UART: Espruino prints, errors) goes to the debug log.
+          c.console$.subscribe({
+            next: (line) => this.log.log('debug', `console: ${line}`, { device: deviceId }),
+            error: () => undefined,
+          });
           c.closed$.subscribe((reason) => {
             if (entry.current !== c) return;
             entry.current = undefined;

@@ -118,9 +118,17 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
         timeout({ first: Math.min(deadline, 20000) }),
       ),
     );
+    const aborted = new Promise<'interrupted'>((resolve) => {
+      if (options.signal?.aborted) resolve('interrupted');
+      options.signal?.addEventListener('abort', () => resolve('interrupted'));
+    });
     bridge.addDevice(earbud.address);
     progress(`connecting to ${earbud.name} (${earbud.address})`);
-    await hello;
+    hello.catch(() => undefined);
+    if ((await Promise.race([hello, aborted])) === 'interrupted') {
+      result.error = 'interrupted';
+      return result;
+    }
     const report = firstValueFrom(
       bridge.events$.pipe(
         filter((e) => e.kind === 'utterance'),
@@ -134,10 +142,6 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     result.utteranceMs = Math.round(earbud.feedWav(options.wav ?? DEFAULT_UTTERANCE));
     earbud.feedSilence(2000);
     progress(`earbud speaks ${(result.utteranceMs / 1000).toFixed(1)} s of audio; waiting for the reply`);
-    const aborted = new Promise<'interrupted'>((resolve) => {
-      if (options.signal?.aborted) resolve('interrupted');
-      options.signal?.addEventListener('abort', () => resolve('interrupted'));
-    });
     const got = await Promise.race([report, aborted]);
     if (got === 'interrupted') {
       result.error = 'interrupted';

@@ -3,7 +3,8 @@
  *
  *   budlink scan | bridge | simulate | doctor | demo   [--help] [--json] [--config FILE] ...
  *
- * Exit codes: 0 ok, 1 the command failed, 2 usage or configuration error, 130 interrupted (Ctrl-C).
+ * Exit codes: 0 ok, 1 the command failed, 2 usage or configuration error, 130 interrupted (Ctrl-C),
+ * 143 terminated (SIGTERM); both clean up first.
  * Results go to stdout; logs and progress lines to stderr.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -182,7 +183,7 @@ environment:
 ${envs.join('\n')}
   voice service: ${Object.keys(VOICE_ENV_KEYS).join(', ')}
 
-exit codes: 0 ok, 1 failed, 2 usage or configuration error, 130 interrupted`;
+exit codes: 0 ok, 1 failed, 2 usage or configuration error, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM)`;
 }
 
 function num(v: unknown, name: string, min: number, max: number): number | undefined {
@@ -424,7 +425,9 @@ async function runSimulate(a: Parsed, io: CliIo): Promise<number> {
       ),
     );
     for (const e of env.earbuds) bridge.addDevice(e.address);
-    await hellos;
+    hellos.catch(() => undefined);
+    await Promise.race([hellos, waitAbort(io.signal)]);
+    if (io.signal.aborted) return 130;
     const reports: UtteranceReport[] = [];
     bridge.events$.subscribe((e) => {
       if (e.kind === 'utterance') {
@@ -608,14 +611,21 @@ export async function main(argv: string[], partial: Partial<CliIo> = {}): Promis
 export async function runCli(argv: string[]): Promise<never> {
   const ctrl = new AbortController();
   let interrupts = 0;
-  process.on('SIGINT', () => {
+  let exitCode = 130;
+  const stop = (signal: 'SIGINT' | 'SIGTERM'): void => {
     interrupts++;
-    if (interrupts > 1) process.exit(130);
-    process.stderr.write('\n… interrupted: cleaning up (Ctrl-C again to force)\n');
+    if (interrupts > 1) process.exit(exitCode);
+    // SIGTERM (kill, timeout, systemd) cleans up the same way: no orphaned dbus-daemon / earbuds.
+    exitCode = signal === 'SIGINT' ? 130 : 143;
+    process.stderr.write(
+      `\n… ${signal === 'SIGINT' ? 'interrupted' : 'terminated'}: cleaning up (again to force)\n`,
+    );
     ctrl.abort();
-  });
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
   const code = await main(argv, { signal: ctrl.signal });
-  process.exit(ctrl.signal.aborted ? 130 : code);
+  process.exit(ctrl.signal.aborted ? exitCode : code);
 }
 
 // Started directly (`tsx host/src/cli/main.ts`, npm start).
