@@ -73,7 +73,7 @@ export async function startSimEnv(options: SimEnvOptions): Promise<SimEnv> {
   const want = options.transport ?? 'auto';
   const useBluez = want === 'bluez' || (want === 'auto' && dbusAvailable());
   const mtu = options.mtu ?? 247;
-  if (!useBluez) {
+  const inProcess = (): SimEnv => {
     const link = new InProcessLink();
     for (const e of earbuds) link.addPeripheral(e, { mtu });
     return {
@@ -85,7 +85,8 @@ export async function startSimEnv(options: SimEnvOptions): Promise<SimEnv> {
         stopEarbuds();
       },
     };
-  }
+  };
+  if (!useBluez) return inProcess();
   let bus: PrivateBus | undefined;
   let emulator: BluezEmulator | undefined;
   try {
@@ -101,6 +102,13 @@ export async function startSimEnv(options: SimEnvOptions): Promise<SimEnv> {
   } catch (e) {
     await emulator?.stop().catch(() => undefined);
     await bus?.stop().catch(() => undefined);
+    if (want === 'auto') {
+      // dbus-daemon is there but will not run here (e.g. a locked-down container): still work.
+      step(
+        `BlueZ emulator unavailable (${e instanceof Error ? e.message : String(e)}); using the in-process link`,
+      );
+      return inProcess();
+    }
     stopEarbuds();
     throw e;
   }
