@@ -158,6 +158,7 @@ export function instrument(source: string): InstrumentResult {
   };
   const deletions: [number, number][] = [];
   const visit = (n: AnyNode, depth: number, writeTarget: boolean): void => {
+    entry(n);
     if (
       n.type === 'ForStatement' &&
       isNode(n.init) &&
