@@ -187,7 +187,10 @@ export class Device {
     l: number;
     x: () => void;
     scope: (getter: () => Record<string, unknown>) => void;
+    t: (fn: object, getter: () => Record<string, unknown>) => object;
   };
+  /** Closure -> getter of the scope it was created in (instrument.ts), for the JsVar walk. */
+  private fnScopes = new WeakMap<object, () => Record<string, unknown>>();
   private jobStart = 0;
   private jobActive = false;
   private scopes: (() => Record<string, unknown>)[] = [];
@@ -237,6 +240,10 @@ export class Device {
       x: () => this.limitHit(),
       scope: (g) => {
         this.scopes.push(g);
+      },
+      t: (fn, g) => {
+        if ((typeof fn === 'function' || typeof fn === 'object') && fn !== null) this.fnScopes.set(fn, g);
+        return fn;
       },
     };
     this.ctx = vm.createContext({}, { name: `espruino:${config.board}` });
@@ -750,7 +757,7 @@ export class Device {
 
   /** JsVars in use now: a walk of the reachable heap (see memory.ts). */
   measure(): number {
-    const c = new JsVarCounter(this.memoryModel(), this.opaque);
+    const c = this.counter();
     let n = BASELINE_JSVARS;
     const g = this.ctx as Record<string, unknown>;
     for (const name of Object.getOwnPropertyNames(g)) {
@@ -758,16 +765,7 @@ export class Device {
       const d = Object.getOwnPropertyDescriptor(g, name);
       if (d && 'value' in d) n += c.slot(name, d.value);
     }
-    for (const s of this.scopes) {
-      let vars: Record<string, unknown>;
-      try {
-        vars = s();
-      } catch {
-        continue;
-      }
-      n += 1; // the scope object
-      for (const k of Object.keys(vars)) n += c.slot(k, vars[k]);
-    }
+    for (const s of this.scopes) n += c.scope(s);
     for (const t of this.timers)
       n += 6 + c.value(t.fn) + t.args.reduce<number>((a, v) => a + c.slot(0, v), 0);
     for (const w of this.watches) n += 6 + c.value(w.fn);
@@ -800,7 +798,11 @@ export class Device {
   }
 
   sizeOf(v: unknown, depth: number): number {
-    return new JsVarCounter(this.memoryModel(), this.opaque).value(v, depth) || 1;
+    return this.counter().value(v, depth) || 1;
+  }
+
+  private counter(): JsVarCounter {
+    return new JsVarCounter(this.memoryModel(), this.opaque, (fn) => this.fnScopes.get(fn));
   }
 
   /** An allocation of `vars` JsVars is about to happen: OUT OF MEMORY if it cannot fit. */

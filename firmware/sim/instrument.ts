@@ -16,9 +16,10 @@
  * 4. `let` in a `for` head gets ONE binding for the whole loop, as on Espruino (closures created in the
  *    body see the last value): `for (let i = 0; c; u) b` runs as `{let i = 0; for (; c; u) b}` and
  *    `for (let x of a) b` as `{let x; for (x of a) b}`.
- * 5. Module-scope exposure for memory accounting: when the program is one IIFE (esbuild's format), a
- *    function returning the IIFE's top-level bindings is registered with `__$k.scope(...)`, so the JsVar
- *    walker can see state held in that closure.
+ * 5. Scope exposure for memory accounting: every function that creates closures declares `__$g`, a
+ *    function returning its variables; each closure it creates is passed through `__$k.t(fn, __$g)` so
+ *    the JsVar walker can count the scope a closure keeps alive (Espruino keeps the whole scope). The
+ *    module scope of an IIFE bundle is also registered with `__$k.scope(__$g)`.
  */
 import * as acorn from 'acorn';
 
@@ -70,6 +71,8 @@ export interface InstrumentResult {
   unhoisted: number;
   /** `for (let ...)` loops given a single binding. */
   loopLets: number;
+  /** Closures tagged with their enclosing scope's getter (for the JsVar walk). */
+  tagged: number;
 }
 
 function isNode(v: unknown): v is AnyNode {
@@ -124,6 +127,51 @@ function ownWeight(n: AnyNode, root = true): number {
 /** Units charged on entry to a JS function: Espruino builds a scope and binds the parameters. */
 export const CALL_OVERHEAD = 4;
 
+/** Does `fn`'s body create functions (closures over its scope)? Deeper functions' insides excluded. */
+function createsClosures(fn: AnyNode): boolean {
+  const scan = (n: AnyNode): boolean => {
+    for (const c of children(n)) {
+      if (isFunction(c) || c.type === 'ClassExpression' || c.type === 'ClassDeclaration') return true;
+      if (scan(c)) return true;
+    }
+    return false;
+  };
+  return isNode(fn.body) && scan(fn.body);
+}
+
+/** Names a function scope holds: parameters, `var`s anywhere in the body (not in inner functions),
+ * top-level function/class/let/const declarations. */
+function scopeNames(fn: AnyNode): string[] {
+  const names = new Set<string>();
+  const addPattern = (p: AnyNode | null | undefined): void => {
+    if (!isNode(p)) return;
+    if (p.type === 'Identifier') names.add(p.name as string);
+    else if (p.type === 'ObjectPattern')
+      for (const pr of p.properties as AnyNode[]) addPattern((pr.value ?? pr.argument) as AnyNode);
+    else if (p.type === 'ArrayPattern') for (const el of p.elements as (AnyNode | null)[]) addPattern(el);
+    else if (p.type === 'RestElement') addPattern(p.argument as AnyNode);
+    else if (p.type === 'AssignmentPattern') addPattern(p.left as AnyNode);
+  };
+  for (const p of (fn.params as AnyNode[]) ?? []) addPattern(p);
+  const body = fn.body as AnyNode;
+  for (const nm of topLevelNames((body.body as AnyNode[]) ?? [])) names.add(nm);
+  const vars = (n: AnyNode): void => {
+    for (const c of children(n)) {
+      if (isFunction(c) || c.type === 'ClassExpression' || c.type === 'ClassDeclaration') continue;
+      if (c.type === 'VariableDeclaration' && c.kind === 'var')
+        for (const d of c.declarations as AnyNode[]) addPattern(d.id as AnyNode);
+      vars(c);
+    }
+  };
+  vars(body);
+  return [...names];
+}
+
+function getterText(names: string[]): string {
+  const getters = names.map((nm) => `try{o[${JSON.stringify(nm)}]=${nm}}catch(e){}`).join('');
+  return `var __$g=function(){var o={};${getters}return o};`;
+}
+
 interface Insertion {
   pos: number;
   text: string;
@@ -152,11 +200,24 @@ export function instrument(source: string): InstrumentResult {
 
   let unhoisted = 0;
   let loopLets = 0;
+  let tagged = 0;
+  // Functions in method position (object/class methods, accessors) cannot be wrapped in a call.
+  const methodSlots = new Set<AnyNode>();
+  const findMethods = (n: AnyNode): void => {
+    if (n.type === 'Property' && (n.method || n.kind !== 'init') && isNode(n.value)) methodSlots.add(n.value);
+    if (n.type === 'MethodDefinition' && isNode(n.value)) methodSlots.add(n.value);
+    for (const c of children(n)) findMethods(c);
+  };
+  findMethods(ast);
+  // Whether the nearest enclosing block-bodied function declares `__$g` (its scope getter).
+  const getterStack: boolean[] = [false];
   const entry = (fn: AnyNode): void => {
     if (isFunction(fn) && isNode(fn.body) && fn.body.type === 'BlockStatement')
       ins.push({ pos: fn.body.start + 1, text: `__$k.c+=${CALL_OVERHEAD};`, kind: 1, depth: -2 });
   };
   const deletions: [number, number][] = [];
+  const iifeBody = findIifeBody(ast.body as AnyNode[]);
+  const iifeFn = iifeBody === null ? null : findIifeFn(ast.body as AnyNode[]);
   const visit = (n: AnyNode, depth: number, writeTarget: boolean): void => {
     entry(n);
     if (
@@ -199,10 +260,36 @@ export function instrument(source: string): InstrumentResult {
         ins.push({ pos: n.end, text: '}', kind: 0, depth: 1e7 });
       }
     }
-    if (n.type === 'FunctionDeclaration' && isNode(n.id) && !n.async && !n.generator) {
-      unhoisted++;
-      ins.push({ pos: n.start, text: `var ${n.id.name as string}=`, kind: 1, depth: 1e8 });
-      ins.push({ pos: n.end, text: ';', kind: 0, depth: 1e8 });
+    if (isFunction(n)) {
+      const tag = getterStack[getterStack.length - 1]! && !methodSlots.has(n);
+      if (tag) tagged++;
+      if (n.type === 'FunctionDeclaration' && isNode(n.id) && !n.async && !n.generator) {
+        unhoisted++;
+        const name = n.id.name as string;
+        ins.push({ pos: n.start, text: tag ? `var ${name}=__$k.t(` : `var ${name}=`, kind: 1, depth: 1e8 });
+        ins.push({ pos: n.end, text: tag ? ',__$g);' : ';', kind: 0, depth: 1e8 });
+      } else if (tag) {
+        ins.push({ pos: n.start, text: ' __$k.t(', kind: 1, depth }); // space: may follow `return`
+        ins.push({ pos: n.end, text: ',__$g)', kind: 0, depth });
+      }
+      const block = isNode(n.body) && n.body.type === 'BlockStatement';
+      if (block) {
+        const own = createsClosures(n) || n === iifeFn;
+        if (own)
+          ins.push({
+            pos: (n.body as AnyNode).start + 1,
+            text: getterText(scopeNames(n)),
+            kind: 1,
+            depth: -3,
+          });
+        getterStack.push(own);
+      }
+      try {
+        visitChildren(n, depth);
+      } finally {
+        if (block) getterStack.pop();
+      }
+      return;
     }
     // Rewrite Builtin.prototype.x reads.
     if (
@@ -222,6 +309,9 @@ export function instrument(source: string): InstrumentResult {
       ins.push({ pos: n.end, text: '*/)', kind: 0, depth: 1e9 });
       return; // nothing inside can run
     }
+    visitChildren(n, depth);
+  };
+  const visitChildren = (n: AnyNode, depth: number): void => {
     for (const k of Object.keys(n)) {
       const v = n[k];
       if (Array.isArray(v) && STATEMENT_LIST_KEYS.has(k)) {
@@ -275,20 +365,9 @@ export function instrument(source: string): InstrumentResult {
 
   // Module scope exposure for an IIFE bundle: `(() => { ... })();` or `(function(){ ... })();`
   let scopeExposed = false;
-  const body = ast.body as AnyNode[];
-  const iifeBody = findIifeBody(body);
   if (iifeBody !== null) {
-    const names = topLevelNames(iifeBody.body as AnyNode[]);
-    if (names.length > 0) {
-      const getters = names.map((nm) => `try{o[${JSON.stringify(nm)}]=${nm}}catch(e){}`).join('');
-      ins.push({
-        pos: iifeBody.start + 1,
-        text: `__$k.scope(function(){var o={};${getters}return o});`,
-        kind: 1,
-        depth: -1,
-      });
-      scopeExposed = true;
-    }
+    ins.push({ pos: iifeBody.start + 1, text: '__$k.scope(__$g);', kind: 1, depth: -1 });
+    scopeExposed = true;
   }
 
   ins.sort(
@@ -315,10 +394,15 @@ export function instrument(source: string): InstrumentResult {
     last = i.pos;
   }
   out += copy(last, source.length);
-  return { code: out, statements, prototypeReads, scopeExposed, unhoisted, loopLets };
+  return { code: out, statements, prototypeReads, scopeExposed, unhoisted, loopLets, tagged };
 }
 
 function findIifeBody(body: AnyNode[]): AnyNode | null {
+  const fn = findIifeFn(body);
+  return fn === null ? null : (fn.body as AnyNode);
+}
+
+function findIifeFn(body: AnyNode[]): AnyNode | null {
   const stmts = body.filter((s) => !(s.type === 'ExpressionStatement' && typeof s.directive === 'string'));
   if (stmts.length !== 1) return null;
   const s = stmts[0]!;
@@ -329,7 +413,7 @@ function findIifeBody(body: AnyNode[]): AnyNode | null {
   let callee: AnyNode = e.callee;
   if (callee.type === 'MemberExpression' && isNode(callee.object)) callee = callee.object; // (function(){}).call(this)
   if (!isFunction(callee) || !isNode(callee.body) || callee.body.type !== 'BlockStatement') return null;
-  return callee.body;
+  return callee;
 }
 
 function topLevelNames(stmts: AnyNode[]): string[] {

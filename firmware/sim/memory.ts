@@ -15,9 +15,10 @@
  * - Functions: the function JsVar, its scope link, one name JsVar per parameter, and its code: with
  *   code uploaded to RAM the body text is a string (chars / 12-ish); executed from Storage the code is a
  *   reference into flash (one JsVar).
- * - Closure scopes are invisible to JavaScript; the module scope of an IIFE bundle is exposed by the
- *   instrumentation (instrument.ts) and walked like an object. State captured only by other closures
- *   is not counted (a documented under-estimate).
+ * - Closure scopes are invisible to JavaScript: the instrumentation (instrument.ts) tags every closure
+ *   with a getter of the scope it was created in, and the walk counts each scope once (a scope object +
+ *   one slot per variable), as Espruino keeps a function's whole scope alive for its closures. Block
+ *   scopes (`let`/`const` inside nested blocks) are not seen.
  * - The interpreter itself (root, hidden root, console, timers list) takes BASELINE_JSVARS.
  */
 
@@ -65,7 +66,24 @@ export class JsVarCounter {
   constructor(
     private readonly model: MemoryModel,
     private readonly opaque: Set<unknown>,
+    /** The scope getter a closure was tagged with by the instrumentation (instrument.ts), if any. */
+    private readonly scopeOf: (fn: object) => (() => Record<string, unknown>) | undefined = () => undefined,
   ) {}
+
+  /** JsVars of a function scope (once per scope): the scope object and one slot per variable. */
+  scope(getter: () => Record<string, unknown>, depth = Infinity): number {
+    if (this.seen.has(getter)) return 0;
+    this.seen.add(getter);
+    let vars: Record<string, unknown>;
+    try {
+      vars = getter();
+    } catch {
+      return 0;
+    }
+    let n = 1;
+    for (const k of Object.keys(vars)) n += this.slot(k, vars[k], depth);
+    return n;
+  }
 
   /** JsVars for one named slot (a property, variable or element) holding `v`. */
   slot(name: string | number, v: unknown, depth = Infinity): number {
@@ -107,6 +125,8 @@ export class JsVarCounter {
       const proto = (o as { prototype?: unknown }).prototype;
       if (proto !== null && typeof proto === 'object' && Object.getOwnPropertyNames(proto).length > 1)
         n += 1 + this.value(proto, depth - 1);
+      const g = this.scopeOf(o);
+      if (g !== undefined) n += this.scope(g, depth - 1);
       return n;
     }
     if (Array.isArray(o)) {
@@ -152,7 +172,10 @@ function uninstrumented(src: string): string {
     .replace(/if\(\(__\$k\.c\+=[0-9.]+\)>__\$k\.l\)__\$k\.x\(\);/g, '')
     .replace(/\(__\$k\.c\+=[0-9.]+,/g, '(')
     .replace(/__\$k\.c\+=[0-9.]+;/g, '')
-    .replace(/__\$k\.scope\(function\(\)\{var o=\{\};.*?return o\}\);/g, '');
+    .replace(/var __\$g=function\(\)\{var o=\{\};.*?return o\};/g, '')
+    .replace(/__\$k\.scope\(__\$g\);/g, '')
+    .replace(/ ?__\$k\.t\(/g, '')
+    .replace(/,__\$g\)/g, '');
 }
 
 function bodyLength(src: string): number {

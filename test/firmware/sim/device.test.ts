@@ -34,6 +34,17 @@ describe('sim: device behaviour', () => {
       expect(a.stats().jsVarsUsed - b.stats().jsVarsUsed).to.be.within(200, 215);
     });
 
+    it('state a closure keeps alive in any function scope is counted (Espruino keeps the whole scope)', () => {
+      const mk = (keep: string): string =>
+        `function mk() { var big = new Uint8Array(2600); var n = 0; return function () { ${keep} }; }
+         setInterval(mk(), 1000);`;
+      const a = program(mk('return big[n++];'), { board: 'puckjs' });
+      const b = program('function mk() { return function () { return 0; }; } setInterval(mk(), 1000);', {
+        board: 'puckjs',
+      });
+      expect(a.stats().jsVarsUsed - b.stats().jsVarsUsed).to.be.within(200, 220);
+    });
+
     it("allocating past the heap fails with Espruino's 'Out of Memory!' and interrupts the code", () => {
       const e = program(
         `var keep = [];
