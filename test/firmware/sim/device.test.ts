@@ -196,10 +196,15 @@ describe('sim: device behaviour', () => {
 
     it('real-time mode runs timers on the host clock × speed', async () => {
       const e = program('var n = 0; setInterval(function () { n++; }, 100);', { clock: 'real', speed: 10 });
+      const t0 = performance.now();
       await new Promise((r) => setTimeout(r, 300));
       const n = e.repl('n') as number;
+      const elapsed = performance.now() - t0;
       e.stop();
-      expect(n).to.be.within(15, 40); // ~3 s of device time
+      // ~elapsed × 10 ms of device time, 100 ms per tick (the pump runs every 4 ms)
+      const expected = (elapsed * 10) / 100;
+      expect(n).to.be.within(Math.floor(expected) - 3, Math.ceil(expected) + 1);
+      expect(n).to.be.at.least(20);
       expect(() => e.advance(1)).to.throw();
     });
   });
