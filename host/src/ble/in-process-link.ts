@@ -55,11 +55,11 @@ export class InProcessLink implements Link {
     this.entries.set(key, { peripheral, mtu, rssi: options.rssi ?? -52 });
   }
 
-  /** The peripheral disappears (out of range); an open connection to it ends with 'remote'. */
+  /** The peripheral disappears (out of range); an open connection to it ends with 'timeout'. */
   removePeripheral(address: string): void {
     const e = this.entries.get(address.toUpperCase());
     if (e === undefined) return;
-    e.connection?.end('remote', true);
+    e.connection?.end('timeout', true);
     this.entries.delete(address.toUpperCase());
   }
 
@@ -177,10 +177,12 @@ class InProcessConnection implements Connection {
           });
         }
       },
-      onDisconnect: () => {
+      onDisconnect: (why) => {
         if (this.done) return;
-        // After the notifications already queued, as on a real link.
-        this.enqueue(() => this.end('remote', false));
+        // After the notifications already queued, as on a real link. A peripheral that loses power
+        // sends no terminate: the central sees a supervision timeout.
+        const reason: DisconnectReason = why === 'power-cycle' ? 'timeout' : 'remote';
+        this.enqueue(() => this.end(reason, false));
       },
     };
   }

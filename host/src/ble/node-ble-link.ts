@@ -211,6 +211,8 @@ export class NodeBleLink implements Link {
     busFailed.catch(() => undefined);
     const session: Session = { bluetooth: created.bluetooth, bus, destroy: created.destroy };
     bus.on('error', (e: unknown) => {
+      // A refused AddMatch/RemoveMatch is reported here too: not the bus going away.
+      if (e instanceof dbus.DBusError) return;
       failed(e);
       // The system bus itself went away (dbus restart): BlueZ is gone for us; start over next time.
       if (this.session === session) {
@@ -516,6 +518,11 @@ class NodeBleConnection implements Connection {
   private consoleTx?: GattCharacteristic;
   private readonly lines = new LineSplitter();
   private propsIface?: ClientInterface;
+  private deviceIface?: ClientInterface;
+  /** Device1.Disconnected (BlueZ 5.72+) says why; Connected=false alone means 'remote'. */
+  private readonly onDisconnected = (reason: string): void => {
+    this.lost(reason === 'org.bluez.Reason.Timeout' ? 'timeout' : 'remote');
+  };
   /** ServicesResolved turned true (seen by our own subscription, so never missed). */
   private resolved = false;
   private onResolved?: () => void;
@@ -561,6 +568,9 @@ class NodeBleConnection implements Connection {
     const obj = await this.s.bus.getProxyObject(BLUEZ, this.path);
     this.propsIface = obj.getInterface(PROPS_IFACE);
     this.propsIface.on('PropertiesChanged', this.onProps);
+    // Older BlueZ has no Disconnected signal: dbus-next then never fires it (no match is added).
+    this.deviceIface = obj.getInterface(DEVICE_IFACE);
+    this.deviceIface.on('Disconnected', this.onDisconnected);
     const props = await this.getDeviceProps();
     if (props.Connected !== true)
       throw new LinkError('disconnected', `${this.device.address} dropped while connecting`);
@@ -680,6 +690,7 @@ class NodeBleConnection implements Connection {
     clearTimeout(this.poll);
     this.endedReject(new LinkError('disconnected', `${this.device.address} disconnected (${reason})`));
     if (this.propsIface !== undefined) this.propsIface.removeListener('PropertiesChanged', this.onProps);
+    if (this.deviceIface !== undefined) this.deviceIface.removeListener('Disconnected', this.onDisconnected);
     releaseNodeBleListeners(this.uplink);
     releaseNodeBleListeners(this.consoleTx);
     releaseNodeBleListeners(this.dev);

@@ -7,6 +7,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createConnection } from 'node:net';
 import { join } from 'node:path';
 
 export interface PrivateBus {
@@ -149,7 +150,21 @@ export async function startPrivateBus(options: StartBusOptions = {}): Promise<Pr
   };
 
   const deadline = Date.now() + (options.readyTimeoutMs ?? 5000);
-  while (pid === undefined || !existsSync(socketPath)) {
+  // Ready = accepting connections. The socket file appears at bind(), a moment before listen():
+  // a client connecting in between gets ECONNREFUSED, so probe with a real connection.
+  const accepting = (): Promise<boolean> =>
+    new Promise((resolve) => {
+      const probe = createConnection(socketPath);
+      probe.once('connect', () => {
+        probe.destroy();
+        resolve(true);
+      });
+      probe.once('error', () => {
+        probe.destroy();
+        resolve(false);
+      });
+    });
+  while (pid === undefined || !existsSync(socketPath) || !(await accepting())) {
     const died = pid !== undefined && !alive(pid);
     if (
       spawnError !== undefined ||

@@ -137,6 +137,15 @@ export class EchoPeripheral implements SimPeripheral {
     for (let i = 0; i < bytes.length; i += chunk) c.onNotify(NUS_TX_UUID, bytes.slice(i, i + chunk));
   }
 
+  /** Power loss: the link ends without a terminate (the central sees a supervision timeout). */
+  powerLoss(): void {
+    const c = this.central;
+    if (c === undefined) return;
+    this.central = undefined;
+    this.rxPending = '';
+    c.onDisconnect('power-cycle');
+  }
+
   /** Peripheral-initiated disconnect (the firmware calls NRF.disconnect()). */
   kick(): void {
     const c = this.central;

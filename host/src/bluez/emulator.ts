@@ -113,6 +113,18 @@ interface Entry {
   resolveTimer?: NodeJS.Timeout;
 }
 
+/** Device1.Disconnected reasons (BlueZ doc/org.bluez.Device.rst). */
+const DISCONNECT_REASON = {
+  local: 'org.bluez.Reason.Local',
+  remote: 'org.bluez.Reason.Remote',
+  timeout: 'org.bluez.Reason.Timeout',
+} as const;
+const DISCONNECT_MESSAGE = {
+  local: 'Connection terminated by local host',
+  remote: 'Connection terminated by remote user',
+  timeout: 'Connection timeout',
+} as const;
+
 function devicePathOf(address: string): string {
   return `${ADAPTER_PATH}/dev_${address.toUpperCase().replace(/:/g, '_')}`;
 }
@@ -159,8 +171,17 @@ class Emulator implements BluezEmulator {
   private async comeUp(): Promise<void> {
     const bus = dbus.sessionBus({ busAddress: this.busAddress });
     this.bus = bus;
-    bus.on('error', () => {
-      // The bus going away (stop of the private daemon) is not an emulator error.
+    // Before the name is ours, a bus error (no daemon, refused) fails the start; dbus-next would
+    // otherwise leave requestName pending forever. After, the bus going away (the private daemon
+    // stopped) is not an emulator error.
+    let started = false;
+    let failStart: (e: unknown) => void = () => undefined;
+    const startFailed = new Promise<never>((_, reject) => {
+      failStart = reject;
+    });
+    startFailed.catch(() => undefined);
+    bus.on('error', (e: unknown) => {
+      if (!started) failStart(e);
     });
     this.objects.clear();
     this.nextHandle = 0x000a;
@@ -177,7 +198,18 @@ class Emulator implements BluezEmulator {
     });
     this.exportObject(ADAPTER_PATH, this.adapter);
     // Claim the name only now: a client that sees org.bluez must find the objects.
-    const reply = await bus.requestName(BLUEZ_NAME, dbus.NameFlag.DO_NOT_QUEUE);
+    let reply: number;
+    try {
+      reply = await Promise.race([bus.requestName(BLUEZ_NAME, dbus.NameFlag.DO_NOT_QUEUE), startFailed]);
+    } catch (e) {
+      bus.disconnect();
+      this.bus = undefined;
+      throw new Error(
+        `cannot reach the D-Bus at ${this.busAddress}: ${e instanceof Error ? e.message : String(e)}`,
+        { cause: e },
+      );
+    }
+    started = true;
     if (reply !== dbus.RequestNameReply.PRIMARY_OWNER && reply !== dbus.RequestNameReply.ALREADY_OWNER) {
       bus.disconnect();
       this.bus = undefined;
@@ -339,7 +371,7 @@ class Emulator implements BluezEmulator {
   private removeDevice(path: string): void {
     const e = [...this.entries.values()].find((x) => x.path === path && x.device !== undefined);
     if (e === undefined) throw bluezError(ERR.doesNotExist, 'Does Not Exist');
-    this.teardownLink(e, false);
+    this.teardownLink(e, { reason: 'local' });
     this.unexportObject(e.path);
     e.device = undefined;
   }
@@ -348,7 +380,7 @@ class Emulator implements BluezEmulator {
     const a = this.adapter;
     if (a === undefined) return;
     if (!on) {
-      for (const e of this.entries.values()) this.teardownLink(e, true);
+      for (const e of this.entries.values()) this.teardownLink(e, { reason: 'local' });
       if (a.Discovering) {
         a.Discovering = false;
         emitChanged(a, { Powered: false, Discovering: false });
@@ -379,9 +411,10 @@ class Emulator implements BluezEmulator {
           c.Value = Buffer.from(value);
           emitChanged(c, { Value: c.Value });
         },
-        onDisconnect: () => {
+        onDisconnect: (why) => {
           if (e.central !== central) return;
-          this.teardownLink(e, true);
+          // A peripheral that loses power sends no LL_TERMINATE: the host sees a supervision timeout.
+          this.teardownLink(e, { reason: why === 'power-cycle' ? 'timeout' : 'remote', byPeripheral: true });
         },
       };
       const mtu = negotiateMtu(e.mtu, e.peripheral);
@@ -419,17 +452,25 @@ class Emulator implements BluezEmulator {
 
   private async disconnectDevice(e: Entry): Promise<void> {
     if (e.connecting !== undefined) await e.connecting.catch(() => undefined);
-    this.teardownLink(e, false);
+    this.teardownLink(e, { reason: 'local' });
   }
 
-  /** Drop the link: GATT objects go (unbonded LE device), then ServicesResolved and Connected turn false. */
-  private teardownLink(e: Entry, fromPeripheral: boolean, silent = false): void {
+  /**
+   * Drop the link: Device1.Disconnected(reason) (BlueZ 5.72+), ServicesResolved and Connected turn
+   * false, then the GATT objects go (unbonded LE device). `byPeripheral`: the peripheral already knows;
+   * `silent`: no signals at all (a lost signal).
+   */
+  private teardownLink(
+    e: Entry,
+    how: { reason: 'local' | 'remote' | 'timeout'; byPeripheral?: boolean; silent?: boolean },
+  ): void {
+    const silent = how.silent === true;
     const central = e.central;
     if (central === undefined) return;
     e.central = undefined;
     if (e.resolveTimer !== undefined) clearTimeout(e.resolveTimer);
     e.resolveTimer = undefined;
-    if (!fromPeripheral) {
+    if (how.byPeripheral !== true) {
       try {
         e.peripheral.disconnect();
       } catch {
@@ -438,6 +479,7 @@ class Emulator implements BluezEmulator {
     }
     const device = e.device;
     if (device !== undefined) {
+      if (!silent) device.Disconnected(DISCONNECT_REASON[how.reason], DISCONNECT_MESSAGE[how.reason]);
       if (device.ServicesResolved) {
         device.ServicesResolved = false;
         if (!silent) emitChanged(device, { ServicesResolved: false });
@@ -572,7 +614,7 @@ class Emulator implements BluezEmulator {
   removePeripheral(address: string): void {
     const e = this.entry(address);
     if (e.powerTimer !== undefined) clearTimeout(e.powerTimer);
-    this.teardownLink(e, false);
+    this.teardownLink(e, { reason: 'timeout' }); // gone out of range
     if (e.device !== undefined) this.unexportObject(e.path);
     this.entries.delete(address.toUpperCase());
   }
@@ -586,13 +628,13 @@ class Emulator implements BluezEmulator {
   }
 
   dropLink(address: string, options: { silent?: boolean } = {}): void {
-    this.teardownLink(this.entry(address), false, options.silent === true);
+    this.teardownLink(this.entry(address), { reason: 'timeout', silent: options.silent === true });
   }
 
   powerCycle(address: string, offMs: number): void {
     const e = this.entry(address);
     e.offUntil = Date.now() + offMs;
-    this.teardownLink(e, false);
+    this.teardownLink(e, { reason: 'timeout' });
     if (e.powerTimer !== undefined) clearTimeout(e.powerTimer);
     e.powerTimer = setTimeout(() => {
       e.powerTimer = undefined;

@@ -210,6 +210,10 @@ export class DeviceIface extends Interface {
   CancelPairing(): void {
     throw bluezError(ERR.doesNotExist, 'No pairing in progress');
   }
+  /** Signal (BlueZ 5.72+): why the connection ended, e.g. org.bluez.Reason.Timeout. */
+  Disconnected(reason: string, message: string): [string, string] {
+    return [reason, message];
+  }
 }
 DeviceIface.configureMembers({
   properties: {
@@ -237,6 +241,7 @@ DeviceIface.configureMembers({
     Pair: {},
     CancelPairing: {},
   },
+  signals: { Disconnected: { signature: 'ss' } },
 });
 
 export class GattServiceIface extends Interface {

@@ -130,7 +130,7 @@ function encode(frame: Frame): Uint8Array {
       expect(b.payloadSize).to.equal(50);
     });
 
-    it('an earbud power cycle closes the link (remote) and persistentConnection gets it back', async () => {
+    it('an earbud power cycle closes the link (timeout) and persistentConnection gets it back', async () => {
       const conns: Connection[] = [];
       const hellos: string[] = [];
       await new Promise<void>((resolve, reject) => {
@@ -153,7 +153,7 @@ function encode(frame: Frame): Uint8Array {
         });
       });
       expect(hellos).to.deep.equal(['puckjs', 'puckjs']);
-      expect(await firstValueFrom(conns[0]!.closed$)).to.equal('remote');
+      expect(await firstValueFrom(conns[0]!.closed$)).to.equal('timeout');
       expect(await firstValueFrom(conns[1]!.closed$.pipe(timeout(2000)))).to.equal('local');
     });
 

@@ -6,13 +6,13 @@ import { LinkError } from '../../../host/src/ble/link';
 import { EchoPeripheral } from '../../../host/src/bluez/echo-peripheral';
 
 describe('ble: InProcessLink', () => {
-  it('a peripheral that goes out of range ends its connection with remote', async () => {
+  it('a peripheral that goes out of range ends its connection with timeout', async () => {
     const p = new EchoPeripheral({ name: 'Budlink-X', address: 'C0:FF:EE:00:03:01' });
     const link = new InProcessLink({ peripherals: [p] });
     const c = await link.connect(p.address);
     const reason = firstValueFrom(c.closed$.pipe(timeout(1000)));
     link.removePeripheral(p.address);
-    expect(await reason).to.equal('remote');
+    expect(await reason).to.equal('timeout');
     expect(p.connected).to.equal(false);
     try {
       await link.connect(p.address);

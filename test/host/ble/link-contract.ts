@@ -162,6 +162,14 @@ export function linkContract(
       expect(await within(c.closed$)).to.equal('remote');
     });
 
+    it('a peripheral that loses power: closed$ emits timeout (no terminate, supervision timeout)', async () => {
+      const c = await connect(h.a);
+      const reason = within(c.closed$);
+      h.a.powerLoss();
+      expect(await reason).to.equal('timeout');
+      await expectLinkError(c.write(frame(1)), 'disconnected');
+    });
+
     it('reconnects after a remote disconnect and the new connection works', async () => {
       const c1 = await connect(h.a);
       const lost = within(c1.closed$);
