@@ -330,7 +330,7 @@ describe('cli: budlink', function () {
       await waitFor(/utterance 1: complete/, 20000);
       ctrl.abort();
       expect(await done).to.equal(130);
-      expect(err.join('\n')).to.include('found Budlink nrf52840dk');
+      expect(err.join('\n')).to.include(`found ${earbud.name} (${earbud.address})`);
       expect(emu.isConnected(earbud.address)).to.equal(false);
     });
 
