@@ -1,7 +1,7 @@
 /**
  * The link between the bridge and earbuds. Implementations: NodeBleLink (node-ble over BlueZ,
  * the only file importing node-ble) and InProcessLink (simulated earbuds in this process).
- * One contract suite (test/host/link-contract.test.ts) runs against both.
+ * One contract suite (test/host/ble/link-contract.ts) runs against both; see host/src/ble/README.md.
  */
 import type { Observable } from 'rxjs';
 
@@ -20,6 +20,11 @@ export interface ScanOptions {
   namePrefix?: string;
 }
 
+/**
+ * Why a connection ended: 'local' = disconnect() was called; 'remote' = the device (or another client)
+ * ended it; 'timeout' = the link was lost (supervision timeout: out of range, power loss);
+ * 'bluez-gone' = bluetoothd (or the bus) went away; 'error' = set-up failed after connecting.
+ */
 export type DisconnectReason = 'local' | 'remote' | 'timeout' | 'bluez-gone' | 'error';
 
 export interface Connection {
