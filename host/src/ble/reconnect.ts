@@ -13,6 +13,7 @@ import {
   asyncScheduler,
   concat,
   defer,
+  from,
   of,
   throwError,
   timer,
@@ -61,6 +62,38 @@ export function backoffDelay(attempt: number, policy: BackoffPolicy = {}): numbe
 }
 
 /**
+ * One connect attempt. Like defer(), but a Connection that arrives after the subscriber left (a
+ * Promise cannot be cancelled) is disconnected instead of leaking.
+ */
+function attempt(connect: () => ObservableInput<Connection>): Observable<Connection> {
+  return new Observable<Connection>((subscriber) => {
+    const input = connect();
+    if (!isPromiseLike(input)) return from(input).subscribe(subscriber);
+    let live = true;
+    input.then(
+      (c) => {
+        if (!live) {
+          void c.disconnect().catch(() => undefined);
+          return;
+        }
+        subscriber.next(c);
+        subscriber.complete();
+      },
+      (e: unknown) => {
+        if (live) subscriber.error(e);
+      },
+    );
+    return () => {
+      live = false;
+    };
+  });
+}
+
+function isPromiseLike<T>(x: ObservableInput<T>): x is PromiseLike<T> {
+  return typeof (x as { then?: unknown }).then === 'function';
+}
+
+/**
  * The retry machinery over any connect function (a Promise or Observable of one Connection).
  * Emits each Connection; errors with the last failure once maxAttempts consecutive failures happened.
  */
@@ -71,7 +104,7 @@ export function reconnecting(
   const scheduler = policy.scheduler ?? asyncScheduler;
   return defer(() => {
     let current: Connection | undefined;
-    return defer(connect).pipe(
+    return attempt(connect).pipe(
       take(1),
       tap((c) => {
         current = c;

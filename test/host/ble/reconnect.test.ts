@@ -129,6 +129,22 @@ describe('ble reconnect: reconnecting (virtual time)', () => {
     expect(a?.disconnects).to.equal(1);
   });
 
+  it('a connection that arrives after unsubscribing (a Promise cannot be cancelled) is disconnected', async () => {
+    const late = fakeConnection('late', NEVER);
+    let resolve: (c: Connection) => void = () => undefined;
+    const pending = new Promise<Connection>((r) => {
+      resolve = r;
+    });
+    const got: Connection[] = [];
+    const sub = reconnecting(() => pending, { initialDelayMs: 10 }).subscribe((c) => got.push(c));
+    sub.unsubscribe();
+    resolve(late);
+    await pending;
+    await Promise.resolve();
+    expect(got).to.deep.equal([]);
+    expect(late.disconnects).to.equal(1);
+  });
+
   it('reports the loss reason to the retry as LinkLost', () => {
     const e = new LinkLost('bluez-gone');
     expect(e.reason).to.equal('bluez-gone');
