@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { firstValueFrom, filter, timeout, take } from 'rxjs';
 import { Bridge } from '../bridge/index';
 import { startSimEnv, type SimEnv, type SimTransport } from '../bridge/simenv';
+import { verifierByName } from '../bridge/verifiers';
 import type { BudlinkConfig } from '../config/index';
 import { createVoiceService, type VoiceConfig, type VoiceService } from '../voice/index';
 import type { Logger, UtteranceReport } from '../pipeline/types';
@@ -94,6 +95,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       link: env.link,
       voice: service,
       logger: log,
+      verifier: verifierByName(options.config.session.wakeVerifier),
       session: {
         keepAliveMs: options.config.session.keepAliveMs,
         keepAliveTimeoutMs: options.config.session.keepAliveTimeoutMs,

@@ -24,6 +24,7 @@ import type { Logger, UtteranceReport } from '../pipeline/types';
 import { DEFAULT_UTTERANCE, formatDemoSummary, runDemo } from './demo';
 import { formatChecks, runDoctor } from './doctor';
 import { createLogger } from './log';
+import { verifierByName } from '../bridge/verifiers';
 
 export interface CliIo {
   stdout: (text: string) => void;
@@ -274,9 +275,10 @@ async function runScan(a: Parsed, io: CliIo): Promise<number> {
 
 // ---- bridge -----------------------------------------------------------------------------------
 
-function bridgeOptions(config: BudlinkConfig): Pick<BridgeOptions, 'session' | 'reconnect'> {
+function bridgeOptions(config: BudlinkConfig): Pick<BridgeOptions, 'session' | 'reconnect' | 'verifier'> {
   const s = config.session;
   return {
+    verifier: verifierByName(s.wakeVerifier),
     session: {
       keepAliveMs: s.keepAliveMs,
       keepAliveTimeoutMs: s.keepAliveTimeoutMs,

@@ -33,6 +33,8 @@ export interface SessionConfig {
   ackEveryFrames: number;
   /** PLAY frames sent before the device's first CREDIT for a reply. */
   playInitialWindow: number;
+  /** Wake verification: 'accept' (trust the earbud) or 'energy' (reject wakes no louder than the room). */
+  wakeVerifier: 'accept' | 'energy';
 }
 
 export interface BudlinkConfig {
@@ -68,6 +70,7 @@ export const DEFAULT_CONFIG: BudlinkConfig = {
     nackIntervalMs: 150,
     ackEveryFrames: 8,
     playInitialWindow: 4,
+    wakeVerifier: 'accept',
   },
   log: { level: 'info', json: false },
 };
@@ -117,6 +120,7 @@ export const CONFIG_SCHEMA: Schema = {
         nackIntervalMs: ms(),
         ackEveryFrames: { kind: 'int', min: 1, max: 1000 },
         playInitialWindow: { kind: 'int', min: 1, max: 255 },
+        wakeVerifier: { kind: 'enum', values: ['accept', 'energy'] },
       },
     },
     log: {
@@ -247,6 +251,11 @@ export const ENV_KEYS: Record<string, { key: string; schema: Schema; doc: string
   BUDLINK_SCAN_TIMEOUT_MS: { key: 'scanTimeoutMs', schema: ms(), doc: 'scan duration (ms)' },
   BUDLINK_CONNECT_TIMEOUT_MS: { key: 'connectTimeoutMs', schema: ms(), doc: 'connect + GATT timeout (ms)' },
   BUDLINK_KEEPALIVE_MS: { key: 'session.keepAliveMs', schema: ms(65535), doc: 'PING period (ms)' },
+  BUDLINK_WAKE_VERIFIER: {
+    key: 'session.wakeVerifier',
+    schema: { kind: 'enum', values: ['accept', 'energy'] },
+    doc: 'accept | energy (host-side wake check)',
+  },
   BUDLINK_LOG_LEVEL: {
     key: 'log.level',
     schema: { kind: 'enum', values: ['debug', 'info', 'warn', 'error'] },
