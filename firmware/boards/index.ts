@@ -41,8 +41,13 @@ export interface SpeakerProfile {
 export interface PacingProfile {
   /** Sender tick period in ms. */
   tickMs: number;
-  /** Notifications sent per tick at most (stays below the stack's TX queue depth). */
-  perTick: number;
+  /**
+   * Token-bucket depth: notifications the pacer may queue at once after the link has been idle. The
+   * bucket refills at the link's drain rate (`drainPerSecond`) by elapsed time, so back-to-back ticks
+   * (after a long job) cannot overfill the stack's TX queue. At most `TX_QUEUE − packetsPerInterval`:
+   * between two connection events the bucket gains up to one event's worth before the queue drains it.
+   */
+  burst: number;
 }
 
 export interface BoardProfile {
@@ -106,7 +111,7 @@ export const BOARDS: Record<string, BoardProfile> = {
     ringBytes: 12288,
     playbackBytes: 4096,
     playbackBufferSamples: 256,
-    pacing: { tickMs: 30, perTick: 4 },
+    pacing: { tickMs: 30, burst: 4 },
   },
   puckjs: {
     id: 'puckjs',
@@ -128,7 +133,7 @@ export const BOARDS: Record<string, BoardProfile> = {
     ringBytes: 6144,
     playbackBytes: 1024,
     playbackBufferSamples: 128,
-    pacing: { tickMs: 36, perTick: 4 },
+    pacing: { tickMs: 36, burst: 5 },
   },
   mdbt42q: {
     id: 'mdbt42q',
@@ -150,7 +155,7 @@ export const BOARDS: Record<string, BoardProfile> = {
     ringBytes: 6144,
     playbackBytes: 1024,
     playbackBufferSamples: 128,
-    pacing: { tickMs: 36, perTick: 4 },
+    pacing: { tickMs: 36, burst: 5 },
   },
   thingy52: {
     id: 'thingy52',
@@ -173,7 +178,7 @@ export const BOARDS: Record<string, BoardProfile> = {
     ringBytes: 6144,
     playbackBytes: 1024,
     playbackBufferSamples: 128,
-    pacing: { tickMs: 36, perTick: 4 },
+    pacing: { tickMs: 36, burst: 5 },
   },
   microbit2: {
     id: 'microbit2',
@@ -195,7 +200,7 @@ export const BOARDS: Record<string, BoardProfile> = {
     ringBytes: 8192,
     playbackBytes: 2048,
     playbackBufferSamples: 128,
-    pacing: { tickMs: 36, perTick: 4 },
+    pacing: { tickMs: 36, burst: 5 },
   },
 };
 
@@ -216,9 +221,25 @@ export function linkBytesPerSecond(board: BoardProfile, payload: number): number
   );
 }
 
-/** Notifications per second the pacer allows (tick budget). */
+/** Notifications the BLE stack queues (Espruino/SoftDevice default); past it updateServices drops. */
+export const TX_QUEUE = 6;
+
+/**
+ * Notifications per second the link drains in practice: packets per connection event × events per
+ * second × LINK_EFFICIENCY. The pacer's token bucket refills at this rate.
+ */
+export function drainPerSecond(board: BoardProfile): number {
+  return ((board.packetsPerInterval * 1000) / CONNECTION_INTERVAL_MS) * LINK_EFFICIENCY;
+}
+
+/**
+ * Notifications per second the pacer allows: the bucket's refill rate, or the burst per tick when the
+ * tick is too slow to use all of it.
+ */
 export function pacedFramesPerSecond(board: BoardProfile): number {
-  return (board.pacing.perTick * 1000) / board.pacing.tickMs;
+  const perTick = (board.pacing.burst * 1000) / board.pacing.tickMs;
+  const drain = drainPerSecond(board);
+  return perTick < drain ? perTick : drain;
 }
 
 /** Profile by id, or undefined. */

@@ -22,6 +22,7 @@ import {
   encodeFrame,
 } from '@budlink/protocol';
 import type { ConfigFrame, ErrorCodeValue, FaultCode, Frame } from '@budlink/protocol';
+import { drainPerSecond } from '../../boards/index';
 import type { BoardProfile } from '../../boards/index';
 import type { Hal } from '../hal/types';
 import { CONFIG_FILE, checkValue, decodeValue, encodeValue, fieldOf, loadConfig } from './config';
@@ -104,6 +105,10 @@ export class App {
   private latePeriodMs = 96;
   private downAt = -1;
   private micError: string | null = null;
+  /** Pacer bucket: tokens (free TX slots) at `tokenAt`, refilled at `drainPerMs`. */
+  private tokens = 0;
+  private tokenAt = 0;
+  private drainPerMs: number;
 
   constructor(board: BoardProfile, hal: Hal, detector?: WakeDetector) {
     this.board = board;
@@ -113,6 +118,7 @@ export class App {
     this.config = cfg;
     this.counters.errors = loaded.rejected;
     this.playRate = cfg.sampleRate;
+    this.drainPerMs = drainPerSecond(board) / 1000;
     this.nonce = hal.sys.random32();
     this.bootMs = hal.clock.now();
     this.ring = new SampleRing(board.ringBytes);
@@ -354,7 +360,12 @@ export class App {
     }
   }
 
-  /** Pacer: at most `perTick` notifications per tick, control frames first, then the utterance. */
+  /**
+   * Pacer: a token bucket on the clock. Tokens (free TX-queue slots) refill at the link's drain rate by
+   * the time elapsed since the last tick, up to `pacing.burst`; each notification takes one. Control
+   * frames go first, then the utterance. Two ticks run back to back (after a long job) get only the
+   * tokens the link drained in between, so the stack's queue never overflows.
+   */
   tick(): void {
     this.hal.sys.kickWatchdog();
     const up = this.uplink;
@@ -364,9 +375,13 @@ export class App {
       return;
     }
     const now = this.hal.clock.now();
+    const burst = this.board.pacing.burst;
+    let t = this.tokens + (now - this.tokenAt) * this.drainPerMs;
+    if (t > burst) t = burst;
+    this.tokenAt = now;
     const ble = this.hal.ble;
     const live = this.welcomed;
-    for (let i = this.board.pacing.perTick; i > 0; i--) {
+    for (; t >= 1; t--) {
       const f = q.length ? (q.shift() as Uint8Array) : live ? up.next(now) : null;
       if (!f) break;
       if (!ble.notify(f)) {
@@ -374,6 +389,7 @@ export class App {
         break;
       }
     }
+    this.tokens = t;
   }
 
   /** Encode a frame (throws on our own bug: caught by guard()). */

@@ -16,7 +16,7 @@ import {
   encodeFrame,
 } from '@budlink/protocol';
 import type { Frame } from '@budlink/protocol';
-import { BOARDS } from '../../../firmware/boards/index';
+import { BOARDS, drainPerSecond } from '../../../firmware/boards/index';
 import type { BoardProfile } from '../../../firmware/boards/index';
 import { App, ECHO_BIAS, TIMING } from '../../../firmware/src/core/app';
 import { CONFIG_FILE } from '../../../firmware/src/core/config';
@@ -292,7 +292,7 @@ describe('firmware app: utterance uplink', () => {
     expect(r.hal.leds).to.deep.equal([false, true, false]);
   });
 
-  it('paces notifications: never more than perTick per tick', () => {
+  it('paces notifications with a token bucket: at most burst at once, never faster than the link drains', () => {
     const r = rig(puck);
     r.welcome();
     r.counting(16);
@@ -300,14 +300,36 @@ describe('firmware app: utterance uplink', () => {
     r.hal.button?.(false, r.hal.t + 10);
     let max = 0;
     let total = 0;
+    const t0 = r.hal.t;
     for (let i = 0; i < 100; i++) {
       r.hal.advance(puck.pacing.tickMs);
       const n = r.hal.take().length;
       total += n;
       if (n > max) max = n;
     }
-    expect(max).to.equal(puck.pacing.perTick);
+    expect(max).to.be.at.most(puck.pacing.burst);
     expect(total).to.be.greaterThan(puck.ringFrames - 1);
+    // Over any span: no more than the burst plus what the link drained.
+    expect(total).to.be.at.most(puck.pacing.burst + ((r.hal.t - t0) * drainPerSecond(puck)) / 1000 + 1);
+  });
+
+  it('back-to-back ticks (a late timer) get only the tokens drained in between', () => {
+    const r = rig(puck);
+    r.welcome();
+    r.counting(16);
+    r.hal.advance(1000); // idle: the bucket is full
+    r.hal.take();
+    r.hal.button?.(true, r.hal.t);
+    r.hal.button?.(false, r.hal.t + 10);
+    r.app.tick();
+    const first = r.hal.take().length;
+    expect(first).to.equal(puck.pacing.burst);
+    r.hal.t += 1; // 1 ms later: 0.12 tokens
+    r.app.tick();
+    expect(r.hal.take().length, 'second tick right after').to.equal(0);
+    r.hal.t += 20; // 2.4 more tokens
+    r.app.tick();
+    expect(r.hal.take().length).to.equal(2);
   });
 
   it('holds at most ringFrames unacknowledged frames; ACK frees, NACK re-sends the same bytes', () => {
