@@ -6,7 +6,7 @@
  */
 import { Observable, Subject, Subscription, defer, tap, type SchedulerLike } from 'rxjs';
 import type { Connection, DisconnectReason, Link } from '../ble/link';
-import { persistentConnection, type BackoffPolicy } from '../ble/reconnect';
+import { reconnecting, type BackoffPolicy } from '../ble/reconnect';
 import { runSession, type SessionHooks, type SessionOptions } from '../pipeline/session';
 import type { PhaseTimeouts } from '../pipeline/sessionState';
 import {
@@ -96,7 +96,31 @@ export class Bridge {
     const entry: DeviceEntry = { status, sub: new Subscription() };
     this.devices.set(deviceId, entry);
     const o = this.options;
-    const connections$ = defer(() => persistentConnection(o.link, deviceId, o.reconnect ?? {})).pipe(
+    const policy = o.reconnect ?? {};
+    let failures = 0;
+    const connect = (): Promise<Connection> =>
+      o.link
+        .connect(
+          deviceId,
+          policy.connectTimeoutMs !== undefined ? { timeoutMs: policy.connectTimeoutMs } : undefined,
+        )
+        .then(
+          (c) => {
+            failures = 0;
+            return c;
+          },
+          (e: unknown) => {
+            // Say why the earbud is not connecting: at once, then every 10th attempt.
+            if (failures++ % 10 === 0) {
+              const why = e instanceof Error ? e.message : String(e);
+              this.log.log('warn', `cannot connect to ${deviceId} (attempt ${failures}): ${why}; retrying`, {
+                device: deviceId,
+              });
+            }
+            throw e;
+          },
+        );
+    const connections$ = defer(() => reconnecting(connect, policy)).pipe(
       tap({
         next: (c) => {
           entry.current = c;

@@ -334,6 +334,31 @@ describe('cli: budlink', function () {
       expect(emu.isConnected(earbud.address)).to.equal(false);
     });
 
+    it('bridge says why a configured earbud does not connect, and keeps trying until Ctrl-C', async function () {
+      if (findDbusDaemon() === undefined) this.skip();
+      bus = await startPrivateBus();
+      emu = await startBluezEmulator({ busAddress: bus.address });
+      const ctrl = new AbortController();
+      const err: string[] = [];
+      const done = main(['bridge', '--link', 'node-ble', '--device', 'AA:BB:CC:DD:EE:99'], {
+        stdout: () => undefined,
+        stderr: (t) => err.push(t),
+        env: { DBUS_SYSTEM_BUS_ADDRESS: bus.address, BUDLINK_CONNECT_TIMEOUT_MS: '300' },
+        cwd: tmp,
+        signal: ctrl.signal,
+      });
+      const t0 = Date.now();
+      while (
+        !err.some((l) => l.includes('cannot connect to AA:BB:CC:DD:EE:99 (attempt 1)')) &&
+        Date.now() - t0 < 10000
+      ) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      ctrl.abort();
+      expect(await done).to.equal(130);
+      expect(err.join('\n')).to.match(/cannot connect to AA:BB:CC:DD:EE:99 \(attempt 1\): .+; retrying/);
+    });
+
     it('simulate runs earbuds against the bridge and reports each utterance; a bad scenario is a usage error', async () => {
       const r = await run(['simulate', '--transport', 'in-process', '--speed', '6']);
       expect(r.code, r.err).to.equal(0);
