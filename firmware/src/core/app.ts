@@ -21,13 +21,13 @@ import {
   decodeFrame,
   encodeFrame,
 } from '@budlink/protocol';
-import type { ConfigFrame, ErrorCodeValue, FaultCode, Frame } from '@budlink/protocol';
+import type { ConfigFrame, ErrorCodeValue, FaultCode, Frame, WelcomeFrame } from '@budlink/protocol';
 import { drainPerSecond } from '../../boards/index';
 import type { BoardProfile } from '../../boards/index';
 import type { Hal } from '../hal/types';
 import { CONFIG_FILE, checkValue, decodeValue, encodeValue, fieldOf, loadConfig } from './config';
 import type { Config } from './config';
-import { fastAck, fastPlay } from './fastpath';
+import { encodePong, encodeStatus, fastPlay, fastWelcome } from './fastpath';
 import { Gate, VadWakeDetector } from './gate';
 import type { WakeDetector, WakeHit } from './gate';
 import { Playback } from './playback';
@@ -417,11 +417,18 @@ export class App {
     this.enqueue(this.encode(f, this.payload));
   }
 
+  /** The next session message seq (u16). */
+  private nextSeq(): number {
+    const s = this.msgSeq;
+    this.msgSeq = (s + 1) & 0xffff;
+    return s;
+  }
+
   /** Queue pre-encoded bytes of a non-stream-sequenced frame, stamping the next message seq. */
   sendRaw(bytes: Uint8Array): void {
-    bytes[2] = this.msgSeq & 0xff;
-    bytes[3] = this.msgSeq >> 8;
-    this.msgSeq = (this.msgSeq + 1) & 0xffff;
+    const s = this.nextSeq();
+    bytes[2] = s;
+    bytes[3] = s >> 8;
     this.enqueue(bytes);
   }
 
@@ -450,9 +457,13 @@ export class App {
   /** One frame written by the host to the downlink characteristic. */
   onWrite(bytes: Uint8Array): void {
     if (this.welcomed) {
-      const ack = fastAck(bytes);
-      if (ack) {
-        this.uplink.onAck(ack, this.hal.clock.now());
+      // A plain ACK (no gaps: fastAck's test, inlined): no frame object, O(1) in the window.
+      if (bytes.length === 7 && bytes[0] === FrameType.ACK && bytes[6] === 0) {
+        this.uplink.ackTo(
+          bytes[1] as number,
+          (bytes[4] as number) | ((bytes[5] as number) << 8),
+          this.hal.clock.now(),
+        );
         return;
       }
       const play = this.board.speaker ? fastPlay(bytes, this.board.maxPayload) : null;
@@ -462,6 +473,8 @@ export class App {
         return;
       }
     }
+    const welcome = fastWelcome(bytes);
+    if (welcome) return this.onWelcome(welcome);
     const r = decodeFrame(bytes, this.board.maxPayload);
     if (!r.ok) {
       this.counters.refused++;
@@ -472,27 +485,8 @@ export class App {
     }
     const f = r.frame;
     const t = f.type;
-    if (t === FrameType.WELCOME) {
-      if (f.protoMajor !== PROTOCOL_MAJOR) {
-        this.counters.refused++;
-        this.sendError(ErrorCode.UNSUPPORTED_VERSION, Fault.UNSUPPORTED, t, 'major ' + f.protoMajor);
-        return;
-      }
-      if (f.codec !== Codec.PCM_U8) return this.refuse(ErrorCode.BAD_FIELD, t, 'codec ' + f.codec);
-      let p = f.payloadSize < this.board.maxPayload ? f.payloadSize : this.board.maxPayload;
-      if (p < MIN_PAYLOAD) p = MIN_PAYLOAD;
-      this.setPayload(p);
-      this.playRate = f.sampleRate;
-      this.welcomed = true;
-      this.playback.sendCredit();
-      this.sendStatus();
-      if (this.micError) this.sendError(ErrorCode.INTERNAL, Fault.UNSUPPORTED, 0, 'mic: ' + this.micError);
-      return;
-    }
-    if (t === FrameType.PING) {
-      this.send({ type: FrameType.PONG, stream: 0, seq: 0, token: f.token });
-      return;
-    }
+    if (t === FrameType.WELCOME) return this.onWelcome(f);
+    if (t === FrameType.PING) return this.enqueue(encodePong(this.nextSeq(), f.token));
     if (t === FrameType.CONFIG) return this.onConfig(f);
     if (t === FrameType.STATE) {
       this.showState(f.state);
@@ -522,6 +516,24 @@ export class App {
       return;
     }
     this.refuse(ErrorCode.BAD_STATE, t, 'not for the device');
+  }
+
+  /** WELCOME: payload size, playback rate; answered with CREDIT then STATUS. A second one renegotiates. */
+  private onWelcome(f: WelcomeFrame): void {
+    const t = FrameType.WELCOME;
+    if (f.protoMajor !== PROTOCOL_MAJOR) {
+      this.counters.refused++;
+      this.sendError(ErrorCode.UNSUPPORTED_VERSION, Fault.UNSUPPORTED, t, 'major ' + f.protoMajor);
+      return;
+    }
+    if (f.codec !== Codec.PCM_U8) return this.refuse(ErrorCode.BAD_FIELD, t, 'codec ' + f.codec);
+    const max = this.board.maxPayload;
+    this.setPayload(f.payloadSize < max ? f.payloadSize : max);
+    this.playRate = f.sampleRate;
+    this.welcomed = true;
+    this.playback.sendCredit();
+    this.sendStatus();
+    if (this.micError) this.sendError(ErrorCode.INTERNAL, Fault.UNSUPPORTED, 0, 'mic: ' + this.micError);
   }
 
   private onConfig(f: ConfigFrame): void {
@@ -579,19 +591,20 @@ export class App {
   }
 
   sendStatus(): void {
-    const m = this.hal.sys.memory();
+    const sys = this.hal.sys;
+    const free = sys.memory().free;
     const c = this.counters;
-    this.send({
-      type: FrameType.STATUS,
-      stream: 0,
-      seq: 0,
-      battery: this.hal.sys.battery(),
-      freeVars: m.free > 0xffff ? 0xffff : m.free,
-      overruns: c.overruns & 0xffff,
-      drops: this.uplink.counters.resent & 0xffff,
-      errors: c.errors & 0xffff,
-      uptimeS: ((this.hal.clock.now() - this.bootMs) / 1000) | 0,
-    });
+    this.enqueue(
+      encodeStatus(
+        this.nextSeq(),
+        sys.battery(),
+        free > 0xffff ? 0xffff : free,
+        c.overruns & 0xffff,
+        this.uplink.counters.resent & 0xffff,
+        c.errors & 0xffff,
+        ((this.hal.clock.now() - this.bootMs) / 1000) | 0,
+      ),
+    );
   }
 
   /** LEDs: LISTENING/SPEAKING → LED 2 (green), VERIFYING/THINKING → LED 3 (blue), ERROR → LED 1. */

@@ -7,18 +7,12 @@
  * is sent but not acknowledged for rtoMs — the newest held frame again (so a lost END or tail frame
  * makes the host NACK what it lacks). A stream with no ACK at all for giveUpMs is abandoned.
  */
-import {
-  Codec,
-  EndReason,
-  FrameType,
-  HEADER_BYTES,
-  RetransmitWindow,
-  encodeFrame,
-  seqAdd,
-} from '@budlink/protocol';
-import type { AckFrame, EndReasonCode, Frame } from '@budlink/protocol';
+import { Codec, EndReason, FrameType, HEADER_BYTES } from '@budlink/protocol';
+import type { AckFrame, EndReasonCode } from '@budlink/protocol';
+import { encodeEnd, encodeWake } from './fastpath';
 import type { WakeHit } from './gate';
 import type { SampleRing } from './ring';
+import { FrameWindow } from './window';
 
 export interface UplinkOptions {
   rtoMs: number;
@@ -51,7 +45,7 @@ export class Uplink {
   payload: number;
   rate: number;
   counters: UplinkCounters = { resent: 0, overflows: 0, abandoned: 0, evicted: 0 };
-  readonly window: RetransmitWindow;
+  readonly window: FrameWindow;
   private ring: SampleRing;
   private options: UplinkOptions;
   private seq = 0;
@@ -68,7 +62,7 @@ export class Uplink {
 
   constructor(ring: SampleRing, capacity: number, payload: number, rate: number, options: UplinkOptions) {
     this.ring = ring;
-    this.window = new RetransmitWindow(capacity);
+    this.window = new FrameWindow(capacity);
     this.payload = payload;
     this.rate = rate;
     this.options = options;
@@ -92,24 +86,25 @@ export class Uplink {
     this.endAt = -1;
     this.endQueued = false;
     this.resend = [];
-    this.window.clear();
+    this.window.reset();
     this.active = true;
     this.lastProgress = now;
     this.lastAck = now;
     this.lastAudioSeq = 0;
-    const wake: Frame = {
-      type: FrameType.WAKE,
-      stream: this.stream,
-      seq: 0,
-      trigger: hit.trigger,
-      score: hit.score,
-      codec: Codec.PCM_U8,
-      sampleRate: this.rate,
-      preRollMs: (((trigger - from) * 1000) / this.rate) | 0,
-      wakeStart: trigger - from,
-      wakeEnd: hit.endSample - from,
-    };
-    this.wake = this.pushFrame(wake);
+    const wake = encodeWake(
+      this.stream,
+      0,
+      hit.trigger,
+      hit.score,
+      Codec.PCM_U8,
+      this.rate,
+      (((trigger - from) * 1000) / this.rate) | 0,
+      trigger - from,
+      hit.endSample - from,
+    );
+    this.window.push(0, wake);
+    this.seq = 1;
+    this.wake = wake;
     return true;
   }
 
@@ -123,6 +118,16 @@ export class Uplink {
   /** True while capturing (WAKE sent, END not yet decided). */
   capturing(): boolean {
     return this.active && this.endAt < 0;
+  }
+
+  /** A plain ACK (no gaps) up to `cumulative` (the common case: O(1), no allocation). */
+  ackTo(stream: number, cumulative: number, now: number): void {
+    if (!this.active || stream !== this.stream) return;
+    this.lastAck = now;
+    this.lastProgress = now;
+    const w = this.window;
+    w.ackTo(cumulative);
+    if (this.endQueued && w.count === 0) this.done();
   }
 
   /** Apply an ACK/NACK from the host (frames of another stream are ignored). */
@@ -154,29 +159,34 @@ export class Uplink {
     const c = this.cursor;
     const n = this.payload - HEADER_BYTES;
     const ring = this.ring;
-    const at = c % ring.size;
+    const size = ring.size;
+    const w = ring.written;
+    const at = c % size;
+    const win = this.window;
     // Fast path: capturing, a whole frame available, still held by the ring, not wrapping, window open.
-    if (
-      this.endAt < 0 &&
-      ring.written - c >= n &&
-      c >= ring.written - ring.size &&
-      at + n <= ring.size &&
-      !this.window.full
-    ) {
+    if (this.endAt < 0 && w - c >= n && c >= w - size && at + n <= size && win.used < win.capacity) {
       const out = new Uint8Array(HEADER_BYTES + n);
       out.set(ring.buf.subarray(at, at + n), HEADER_BYTES);
       const s = this.seq;
       out[0] = FrameType.AUDIO;
       out[1] = this.stream;
-      out[2] = s & 0xff;
+      out[2] = s;
       out[3] = s >> 8;
-      this.window.push(s, out);
+      win.push(s, out);
       this.cursor = c + n;
       this.lastAudioSeq = s;
       this.seq = (s + 1) & 0xffff;
       this.lastProgress = now;
       return out;
     }
+    // Nothing due yet: capturing, less than a frame buffered, window open, no re-send timer expired.
+    if (
+      this.endAt < 0 &&
+      w - c < n &&
+      win.used < win.capacity &&
+      now - this.lastProgress < this.options.rtoMs
+    )
+      return null;
     return this.slow(now);
   }
 
@@ -213,7 +223,7 @@ export class Uplink {
     }
     if (this.window.size && now - this.lastProgress >= this.options.rtoMs) {
       this.lastProgress = now;
-      const last = this.window.get(seqAdd(this.seq, -1));
+      const last = this.window.get((this.seq - 1) & 0xffff);
       if (last) {
         this.counters.resent++;
         return last;
@@ -230,14 +240,17 @@ export class Uplink {
     if (n > chunk) n = chunk;
     if (n <= 0 || (n < chunk && this.endAt < 0)) {
       if (this.endAt < 0) return null;
-      return this.pushFrame({
-        type: FrameType.END,
-        stream: this.stream,
-        seq: this.seq,
-        reason: this.endReason,
-        lastSeq: this.lastAudioSeq,
-        totalSamples: this.cursor - this.first,
-      });
+      const end = encodeEnd(
+        this.stream,
+        this.seq,
+        this.endReason,
+        this.lastAudioSeq,
+        this.cursor - this.first,
+      );
+      this.window.push(this.seq, end);
+      this.endQueued = true;
+      this.seq = (this.seq + 1) & 0xffff;
+      return end;
     }
     const out = new Uint8Array(HEADER_BYTES + n);
     if (!this.ring.read(this.cursor, out, HEADER_BYTES, n)) {
@@ -254,20 +267,17 @@ export class Uplink {
     this.cursor += n;
     this.lastAudioSeq = this.seq;
     this.window.push(this.seq, out);
-    this.seq = seqAdd(this.seq, 1);
+    this.seq = (this.seq + 1) & 0xffff;
     return out;
   }
 
-  private pushFrame(frame: Frame): Uint8Array {
-    const r = encodeFrame(frame, this.payload);
-    if (!r.ok) throw new Error('uplink encode: ' + r.error.message);
-    this.window.push(this.seq, r.bytes);
-    if (frame.type === FrameType.END) this.endQueued = true;
-    this.seq = seqAdd(this.seq, 1);
-    return r.bytes;
+  private checkDone(): void {
+    if (this.endQueued && this.window.count === 0) this.done();
   }
 
-  private checkDone(): void {
-    if (this.endQueued && this.window.size === 0) this.active = false;
+  /** Every frame of the stream, END included, was acknowledged: release the window's memory. */
+  private done(): void {
+    this.active = false;
+    this.window.clear();
   }
 }
