@@ -8,7 +8,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { relative, resolve, isAbsolute } from 'node:path';
-import { DEFAULT_VOICE_CONFIG, voiceConfigFromEnv, type VoiceConfig } from '../voice/config';
+import { DEFAULT_VOICE_CONFIG, VOICE_FILE_KEYS, voiceConfigFromEnv, type VoiceConfig } from '../voice/config';
 import { VoiceError } from '../voice/types';
 import type { LogLevel } from '../pipeline/types';
 
@@ -131,8 +131,38 @@ export const CONFIG_SCHEMA: Schema = {
   },
 };
 
-/** Top-level keys of the "voice" section (checked here for typos; values checked by the voice module). */
-const VOICE_KEYS = [...Object.keys(DEFAULT_VOICE_CONFIG), 'apiKey', 'language', 'realtimeUrl'];
+/**
+ * Keys of the "voice" section, checked here for typos with a did-you-mean hint (values are checked by
+ * the voice module). The top level is the voice module's own VOICE_FILE_KEYS, so a key it accepts is
+ * never refused here; the nested objects' keys come from its defaults.
+ */
+const VOICE_NESTED_KEYS: Record<string, readonly string[]> = {
+  models: Object.keys(DEFAULT_VOICE_CONFIG.models),
+  timeouts: Object.keys(DEFAULT_VOICE_CONFIG.timeouts),
+  retry: Object.keys(DEFAULT_VOICE_CONFIG.retry),
+  endpoints: ['stt', 'chat', 'tts'],
+};
+
+function unknownKey(key: string, known: readonly string[], prefix: string, where: string): ConfigError {
+  const hint = suggest(key, known);
+  return new ConfigError(
+    `config: unknown key '${prefix}${key}' ${where}${hint ? ` (did you mean '${prefix}${hint}'?)` : ''}`,
+  );
+}
+
+/** Typo check of the "voice" section against the voice module's keys. */
+function checkVoiceKeys(voice: Record<string, unknown>, where: string): void {
+  for (const [k, v] of Object.entries(voice)) {
+    if (!VOICE_FILE_KEYS.includes(k)) throw unknownKey(k, VOICE_FILE_KEYS, 'voice.', where);
+    const nested = VOICE_NESTED_KEYS[k];
+    if (nested === undefined) continue;
+    if (!isRecord(v))
+      throw new ConfigError(`config: 'voice.${k}' ${where} must be an object, got ${typeName(v)}`);
+    for (const k2 of Object.keys(v)) {
+      if (!nested.includes(k2)) throw unknownKey(k2, nested, `voice.${k}.`, where);
+    }
+  }
+}
 
 /** Edit distance, for "did you mean" suggestions. */
 export function editDistance(a: string, b: string): number {
@@ -343,14 +373,7 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
     if (parsed.voice !== undefined) {
       if (!isRecord(parsed.voice))
         throw new ConfigError(`config: 'voice' in ${shown} must be an object, got ${typeName(parsed.voice)}`);
-      for (const k of Object.keys(parsed.voice)) {
-        if (!VOICE_KEYS.includes(k)) {
-          const hint = suggest(k, VOICE_KEYS);
-          throw new ConfigError(
-            `config: unknown key 'voice.${k}' in ${shown}${hint ? ` (did you mean 'voice.${hint}'?)` : ''}`,
-          );
-        }
-      }
+      checkVoiceKeys(parsed.voice, `in ${shown}`);
     }
     fileValue = parsed;
   }
