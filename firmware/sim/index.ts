@@ -133,6 +133,11 @@ export interface EarbudStatsFull extends EarbudStats {
 export class SimulatedEarbud implements SimPeripheral {
   readonly address: string;
   readonly board: BoardProfile;
+  /**
+   * Largest ATT MTU this earbud's link accepts (the board's radio limit: 53 on nRF52832/833, 131 on
+   * nRF52840; lower if `link.mtu` says so). A central's MTU exchange yields min(its request, this).
+   */
+  readonly maxMtu: number;
   /** Console output of the device (console.log, Bluetooth.write, errors), one line per entry. */
   readonly logs: string[] = [];
   private readonly source: string;
@@ -160,6 +165,7 @@ export class SimulatedEarbud implements SimPeripheral {
         `unknown board '${options.board}' (known: ${Object.keys(BOARDS).join(', ')})`,
       );
     this.board = b;
+    this.maxMtu = Math.min(options.link?.mtu ?? 247, CHIP_MTU[b.chip] ?? b.maxPayload + 3);
     if (options.source !== undefined) this.source = options.source;
     else {
       const path = options.bundlePath ?? bundlePathFor(options.board);

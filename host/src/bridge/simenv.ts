@@ -17,7 +17,7 @@ export interface SimEnvOptions {
   earbuds: EarbudOptions[];
   /** 'auto': BlueZ emulator when dbus-daemon is installed, else in-process. */
   transport?: SimTransport;
-  /** ATT MTU the central negotiates (default 247; the board caps it). */
+  /** ATT MTU the central asks for (default 247); each earbud's `maxMtu` (its board's link limit) caps it. */
   mtu?: number;
   /** NodeBleLink connect timeout (ms). */
   connectTimeoutMs?: number;
@@ -72,10 +72,13 @@ export async function startSimEnv(options: SimEnvOptions): Promise<SimEnv> {
   }
   const want = options.transport ?? 'auto';
   const useBluez = want === 'bluez' || (want === 'auto' && dbusAvailable());
-  const mtu = options.mtu ?? 247;
+  const wantMtu = options.mtu ?? 247;
+  // What the MTU exchange yields: the central's request capped by the earbud's radio (negotiateMtu
+  // applies the same cap at connect; asking for no more than the board carries keeps them equal).
+  const mtuOf = (e: SimulatedEarbud): number => Math.min(wantMtu, e.maxMtu);
   const inProcess = (): SimEnv => {
     const link = new InProcessLink();
-    for (const e of earbuds) link.addPeripheral(e, { mtu });
+    for (const e of earbuds) link.addPeripheral(e, { mtu: mtuOf(e) });
     return {
       link,
       earbuds,
@@ -98,7 +101,7 @@ export async function startSimEnv(options: SimEnvOptions): Promise<SimEnv> {
       throw e;
     });
     step('BlueZ emulator owns org.bluez');
-    for (const e of earbuds) emulator.addPeripheral(e, { mtu });
+    for (const e of earbuds) emulator.addPeripheral(e, { mtu: mtuOf(e) });
   } catch (e) {
     await emulator?.stop().catch(() => undefined);
     await bus?.stop().catch(() => undefined);
