@@ -10,7 +10,10 @@
  * Exit code 1 on any esbuild error, gate violation, or a board whose estimated boot-time JsVars exceed
  * its heap.
  */
-import { build } from 'esbuild';
+import { parse } from 'acorn';
+import { full } from 'acorn-walk';
+import type { Node } from 'acorn';
+import { build, transform } from 'esbuild';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -65,10 +68,21 @@ async function loadGate(): Promise<GateFn> {
   }
 }
 
-async function bundle(board: BoardProfile, minify: boolean): Promise<string> {
+/** Profile fields the firmware never reads on the device (kept out of the bundle: they cost JsVars). */
+const HOST_ONLY_FIELDS = ['name', 'chip', 'jsVars', 'jsVarBytes'];
+
+/** The profile literal injected into the bundle. */
+function deviceProfile(board: BoardProfile): Record<string, unknown> {
+  const p: Record<string, unknown> = {};
+  for (const k of Object.keys(board))
+    if (!HOST_ONLY_FIELDS.includes(k)) p[k] = board[k as keyof BoardProfile];
+  return p;
+}
+
+async function bundle(board: BoardProfile): Promise<string> {
   const result = await build({
     stdin: {
-      contents: "import { boot } from './src/main';\nboot(" + JSON.stringify(board) + ');\n',
+      contents: "import { boot } from './src/main';\nboot(" + JSON.stringify(deviceProfile(board)) + ');\n',
       resolveDir: firmwareDir,
       sourcefile: board.id + '-entry.ts',
       loader: 'ts',
@@ -81,7 +95,7 @@ async function bundle(board: BoardProfile, minify: boolean): Promise<string> {
     platform: 'neutral',
     mainFields: ['module', 'main'],
     target: 'es2017',
-    minify: minify,
+    minify: false,
     legalComments: 'none',
     // Espruino's built-in modules: left as require('Storage') calls.
     external: ['Storage'],
@@ -92,7 +106,135 @@ async function bundle(board: BoardProfile, minify: boolean): Promise<string> {
   });
   const out = result.outputFiles[0];
   if (!out) throw new Error('esbuild produced no output for ' + board.id);
-  return minify ? '(function(){' + out.text.trim() + '})();\n' : '(function () {\n' + out.text + '})();\n';
+  return '(function () {\n' + inlineConstants(out.text).code + '})();\n';
+}
+
+async function minifyBundle(plain: string): Promise<string> {
+  const r = await transform(plain, {
+    minify: true,
+    target: 'es2017',
+    legalComments: 'none',
+    charset: 'ascii',
+    logLevel: 'silent',
+  });
+  return r.code.trim() + '\n';
+}
+
+type AnyNode = Node & Record<string, unknown>;
+
+/**
+ * Fold the protocol's and the firmware's constant tables (`FrameType.ACK`, `EndReason.SILENCE`,
+ * `TIMING.rtoMs`...) into literals and drop the tables: on Espruino each such object costs ~3 JsVars
+ * per key for the life of the program, and a literal costs none. A top-level `var X = {k: literal, ...}`
+ * is folded only when every reference to X in the bundle is a static read `X.k` of one of its keys and
+ * no other declaration anywhere is named X; anything else leaves X untouched.
+ */
+export function inlineConstants(code: string): { code: string; folded: string[] } {
+  const ast = parse(code, { ecmaVersion: 'latest', sourceType: 'script' }) as unknown as AnyNode;
+  const tables = new Map<string, { decl: AnyNode; values: Map<string, string> }>();
+  for (const st of ast.body as AnyNode[]) {
+    if (st.type !== 'VariableDeclaration' || (st.declarations as AnyNode[]).length !== 1) continue;
+    const d = (st.declarations as AnyNode[])[0] as AnyNode;
+    const id = d.id as AnyNode;
+    const init = d.init as AnyNode | null;
+    if (id.type !== 'Identifier' || !init || init.type !== 'ObjectExpression') continue;
+    const values = new Map<string, string>();
+    let ok = true;
+    for (const p of init.properties as AnyNode[]) {
+      const key = p.key as AnyNode;
+      const v = p.value as AnyNode;
+      const name =
+        key.type === 'Identifier' ? (key.name as string) : key.type === 'Literal' ? String(key.value) : null;
+      const arg = v.argument as AnyNode | undefined;
+      const literal =
+        (v.type === 'Literal' && (typeof v.value === 'number' || typeof v.value === 'string')) ||
+        (v.type === 'UnaryExpression' &&
+          v.operator === '-' &&
+          arg?.type === 'Literal' &&
+          typeof arg.value === 'number');
+      if (p.type !== 'Property' || p.computed || p.kind !== 'init' || name === null || !literal) {
+        ok = false;
+        break;
+      }
+      values.set(name, code.slice(v.start, v.end));
+    }
+    if (ok && values.size) tables.set(id.name as string, { decl: st, values });
+  }
+  const bad = new Set<string>();
+  const reads: { start: number; end: number; text: string }[] = [];
+  const declared = new Map<string, number>();
+  const claimed = new Set<AnyNode>();
+  full(ast as unknown as Node, (n: Node) => {
+    const x = n as AnyNode;
+    if (
+      x.type === 'VariableDeclarator' ||
+      x.type === 'FunctionDeclaration' ||
+      x.type === 'ClassDeclaration'
+    ) {
+      const id = x.id as AnyNode | null;
+      if (id && id.type === 'Identifier')
+        declared.set(id.name as string, (declared.get(id.name as string) ?? 0) + 1);
+    }
+    if (
+      x.type === 'FunctionDeclaration' ||
+      x.type === 'FunctionExpression' ||
+      x.type === 'ArrowFunctionExpression'
+    ) {
+      for (const p of x.params as AnyNode[]) if (p.type === 'Identifier') declared.set(p.name as string, 2);
+    }
+    if (x.type === 'MemberExpression' && !x.computed) {
+      const o = x.object as AnyNode;
+      const pr = x.property as AnyNode;
+      if (o.type === 'Identifier' && tables.has(o.name as string)) {
+        const v = (tables.get(o.name as string) as { values: Map<string, string> }).values.get(
+          pr.name as string,
+        );
+        if (v === undefined) bad.add(o.name as string);
+        else {
+          claimed.add(o);
+          reads.push({ start: x.start, end: x.end, text: /^-/.test(v) ? '(' + v + ')' : v });
+        }
+      }
+    }
+  });
+  // Any other use of a table name (passed, assigned, written to, computed access) keeps the table.
+  full(ast as unknown as Node, (n: Node) => {
+    const x = n as AnyNode;
+    if (x.type === 'Identifier' && tables.has(x.name as string) && !claimed.has(x)) {
+      const t = tables.get(x.name as string) as { decl: AnyNode };
+      const declId = ((t.decl.declarations as AnyNode[])[0] as AnyNode).id as AnyNode;
+      if (x !== declId) bad.add(x.name as string);
+    }
+    if (
+      (x.type === 'AssignmentExpression' || x.type === 'UpdateExpression' || x.type === 'UnaryExpression') &&
+      ((x.left ?? x.argument) as AnyNode | undefined)?.type === 'MemberExpression'
+    ) {
+      const m = (x.left ?? x.argument) as AnyNode;
+      const o = m.object as AnyNode;
+      if (
+        o.type === 'Identifier' &&
+        tables.has(o.name as string) &&
+        (x.type !== 'UnaryExpression' || x.operator === 'delete')
+      )
+        bad.add(o.name as string);
+    }
+  });
+  for (const [name, count] of declared) if (count > 1 && tables.has(name)) bad.add(name);
+  const edits: { start: number; end: number; text: string }[] = [];
+  const folded: string[] = [];
+  for (const [name, t] of tables) {
+    if (bad.has(name)) continue;
+    folded.push(name);
+    edits.push({ start: t.decl.start, end: t.decl.end, text: '' });
+  }
+  for (const r of reads) {
+    const name = code.slice(r.start, r.end).split('.')[0] as string;
+    if (folded.includes(name)) edits.push(r);
+  }
+  edits.sort((a, b) => b.start - a.start);
+  let out = code;
+  for (const e of edits) out = out.slice(0, e.start) + e.text + out.slice(e.end);
+  return { code: out, folded };
 }
 
 export async function buildFirmware(
@@ -108,8 +250,11 @@ export async function buildFirmware(
       failures.push('unknown board ' + id);
       continue;
     }
-    const plain = await bundle(board, false);
-    const min = await bundle(board, true);
+    const plain = await bundle(board);
+    const min =
+      '(function(){' +
+      (await minifyBundle(plain)).replace(/^\(function\(\)\{|\}\)\(\);\s*$/g, '') +
+      '})();\n';
     const files: [string, string][] = [
       [board.id + '.js', plain],
       [board.id + '.min.js', min],
