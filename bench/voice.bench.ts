@@ -7,20 +7,46 @@
  * voice.first_audio_before_chat_end: 1 when the REST adapter emits the first reply audio while the
  *   chat stream is still open (the server holds the stream after the first sentence until it has
  *   seen that audio reach the subscriber, or 2 s pass), else 0.
- * voice.bridge_share_ms_p99 (and _p50): time from the end of the utterance to the first reply audio,
- *   minus the time the server spent answering, with a server that answers instantly. Today this is
- *   the REST adapter's own share (three loopback HTTP exchanges: transcription, chat up to the first
- *   sentence, speech); the pipeline's bridge plugs in through `BridgeTurn` (see below) so the same
- *   figure covers frames → utterance → adapter → first PLAY frame written to the earbud.
+ * voice.bridge_share_ms_p99 (and _p50): the bridge's own time from the end of the utterance (the END
+ *   frame arriving at the bridge) to the first reply audio frame (PLAY) written to the earbud, minus
+ *   the time the server spent answering, with a server that answers instantly. Measured through the
+ *   real Bridge (host/src/bridge) over the real InProcessLink to a scripted earbud (HELLO, WAKE +
+ *   AUDIO + END as the firmware sends them, CREDIT for every PLAY), with the REST adapter against the
+ *   instant server: reassembly, GATE, three loopback HTTP exchanges (transcription, chat up to the
+ *   first sentence, speech), resampling, packetizing, the link write.
+ *   Goal (issue): p99 ≤ 10 ms.
+ * voice.bridge_share_ms_p50/p99_loopback: the same with the loopback voice service (no HTTP): the
+ *   bridge's own share without the adapter.
+ * voice.bridge_share_ms_p50/p99_without_adapter: the REST bridge share per turn minus the adapter's
+ *   part (voice request → first reply audio event): reassembly, GATE, resampling, packetizing, writes.
+ * voice.adapter_share_ms_p50/p99: the REST adapter alone (utterance handed to respond() → first
+ *   audio event), for comparison: the part of the bridge share that is fetch + HTTP.
  * voice.realtime_share_ms_p50/p99: the same for the Realtime adapter against an instant WebSocket
  *   server (resample to 24 kHz, base64 appends, commit, response.create → first audio delta decoded).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
-import type { Bench } from './run';
-import { resample } from '../host/src/audio/index';
+import type { SimCentral, SimPeripheral, SimService } from '@budlink/firmware/sim';
 import {
+  Codec,
+  DOWNLINK_UUID,
+  EndReason,
+  FrameType,
+  SERVICE_UUID,
+  Trigger,
+  UPLINK_UUID,
+  decodeFrame,
+  encodeFrame,
+  type Frame,
+} from '@budlink/protocol';
+import type { Bench } from './run';
+import { resample, s16ToU8 } from '../host/src/audio/index';
+import { InProcessLink } from '../host/src/ble/in-process-link';
+import { Bridge, type BridgeEvent } from '../host/src/bridge/index';
+import type { SessionHooks } from '../host/src/pipeline/session';
+import {
+  LoopbackVoiceService,
   RealtimeVoiceService,
   RestVoiceService,
   voiceConfigFromEnv,
@@ -141,7 +167,296 @@ export const adapterTurn: BridgeTurn = (service, utterance) =>
     });
   });
 
-export async function bridgeShare(turn: BridgeTurn = adapterTurn): Promise<{ p50: number; p99: number }> {
+const BUD_PAYLOAD = 244;
+const BUD_ADDRESS = 'BE:NC:H0:00:00:02';
+
+/**
+ * A scripted earbud as a SimPeripheral (so the real InProcessLink carries it): HELLO on connect,
+ * an utterance as WAKE + AUDIO + END (the firmware's 8-bit PCM), CREDIT for every PLAY at once
+ * (an earbud whose speaker buffer is never full). Records when the first PLAY of each reply is
+ * written to it.
+ */
+class ScriptedPeripheral implements SimPeripheral {
+  readonly name = 'bench earbud';
+  readonly address = BUD_ADDRESS;
+  private central: SimCentral | null = null;
+  private stream = 0;
+  private readonly played = new Map<number, number>();
+  /** performance.now() of the first PLAY written for the current reply (undefined: none yet). */
+  firstPlayAt: number | undefined;
+  /** The host answered HELLO. */
+  welcomed = false;
+
+  get connected(): boolean {
+    return this.central !== null;
+  }
+
+  advertisedServices(): string[] {
+    return [SERVICE_UUID];
+  }
+
+  services(): SimService[] {
+    return [
+      {
+        uuid: SERVICE_UUID,
+        characteristics: [
+          { uuid: UPLINK_UUID, flags: ['notify'] },
+          { uuid: DOWNLINK_UUID, flags: ['write-without-response'] },
+        ],
+      },
+    ];
+  }
+
+  connect(central: SimCentral): void {
+    this.central = central;
+    // As on the device, HELLO follows the connection (the central subscribes first).
+    setTimeout(() => this.hello(), 1);
+  }
+
+  private hello(): void {
+    this.send({
+      type: FrameType.HELLO,
+      stream: 0,
+      seq: 0,
+      protoMajor: 1,
+      protoMinor: 0,
+      capabilities: 0x0f,
+      codecs: Codec.PCM_U8,
+      sampleRate: 8000,
+      maxPayload: BUD_PAYLOAD,
+      ringFrames: 64,
+      nonce: 7,
+      board: 'bench',
+    });
+  }
+
+  disconnect(): void {
+    this.central = null;
+  }
+
+  read(): Uint8Array {
+    return new Uint8Array(0);
+  }
+
+  write(_uuid: string, bytes: Uint8Array): void {
+    const r = decodeFrame(bytes);
+    if (!r.ok) throw new Error(`host wrote a bad frame: ${r.error.message}`);
+    const f = r.frame;
+    if (f.type === FrameType.WELCOME) this.welcomed = true;
+    else if (f.type === FrameType.PLAY) {
+      this.firstPlayAt ??= performance.now();
+      const n = (this.played.get(f.stream) ?? 0) + f.samples.length;
+      this.played.set(f.stream, n);
+      this.credit(f.stream, (f.seq + 16) & 0xffff, n);
+    } else if (f.type === FrameType.PLAY_END) {
+      this.credit(f.stream, (f.seq + 16) & 0xffff, f.totalSamples);
+      this.played.delete(f.stream);
+    }
+  }
+
+  private credit(stream: number, upTo: number, playedSamples: number): void {
+    this.send({ type: FrameType.CREDIT, stream, seq: 0, upTo, freeBytes: 4000, playedSamples });
+  }
+
+  private send(frame: Frame): void {
+    const r = encodeFrame(frame, BUD_PAYLOAD);
+    if (!r.ok) throw new Error(r.error.message);
+    this.central?.onNotify(UPLINK_UUID, r.bytes);
+  }
+
+  /** Stream an utterance (16-bit PCM at 8 kHz) the way the firmware does: 8-bit, WAKE … END. */
+  speak(audio: Int16Array): void {
+    this.stream = (this.stream % 255) + 1;
+    const stream = this.stream;
+    this.firstPlayAt = undefined;
+    const u8 = s16ToU8(audio);
+    const per = BUD_PAYLOAD - 4;
+    this.send({
+      type: FrameType.WAKE,
+      stream,
+      seq: 0,
+      trigger: Trigger.TAP,
+      score: 255,
+      codec: Codec.PCM_U8,
+      sampleRate: 8000,
+      preRollMs: 0,
+      wakeStart: 0,
+      wakeEnd: 0,
+    });
+    let seq = 0;
+    for (let i = 0; i < u8.length; i += per)
+      this.send({ type: FrameType.AUDIO, stream, seq: ++seq, samples: u8.subarray(i, i + per) });
+    this.send({
+      type: FrameType.END,
+      stream,
+      seq: seq + 1,
+      reason: EndReason.SILENCE,
+      lastSeq: seq,
+      totalSamples: u8.length,
+    });
+  }
+}
+
+/** Stage times of one turn (ms after the END frame arrived at the bridge). */
+export interface TurnStages {
+  complete: number;
+  serviceRequest: number;
+  firstReplyAudio: number;
+  firstPlayHook: number;
+  firstPlayWritten: number;
+}
+
+/**
+ * The whole Bridge over the in-process link and a scripted earbud, on one voice service. `turn`
+ * speaks the utterance and resolves with END-at-the-bridge → first PLAY written to the earbud, after
+ * the reply has finished (so turns do not overlap). `stages` keeps each turn's breakdown.
+ */
+export class BridgeRig {
+  readonly stages: TurnStages[] = [];
+  private bridge: Bridge | undefined;
+  private link: InProcessLink | undefined;
+  private readonly earbud = new ScriptedPeripheral();
+  private service: VoiceService | undefined;
+  private t: Partial<Record<keyof TurnStages | 'end', number>> = {};
+
+  private async start(service: VoiceService): Promise<Bridge> {
+    this.link = new InProcessLink();
+    this.link.addPeripheral(this.earbud, { mtu: BUD_PAYLOAD + 3 });
+    const hooks: SessionHooks = {
+      uplinkFrame: (f, at) => {
+        if (f.type === FrameType.END) this.t = { end: at };
+      },
+      utteranceComplete: (_u, at) => {
+        this.t.complete = at;
+      },
+      serviceRequest: (_r, at) => {
+        this.t.serviceRequest = at;
+      },
+      firstReplyAudio: (at) => {
+        this.t.firstReplyAudio = at;
+      },
+      playFrame: (_f, first, at) => {
+        if (first) this.t.firstPlayHook = at;
+      },
+    };
+    const bridge = new Bridge({
+      link: this.link,
+      voice: service,
+      hooks,
+      session: { keepAliveMs: 0, keepAliveTimeoutMs: 0 },
+      logger: { log: () => undefined },
+    });
+    this.bridge = bridge;
+    this.service = service;
+    const hello = this.next(bridge, (e) => e.kind === 'hello');
+    bridge.addDevice(BUD_ADDRESS);
+    await hello;
+    return bridge;
+  }
+
+  private next(bridge: Bridge, pred: (e: BridgeEvent) => boolean): Promise<BridgeEvent> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        sub.unsubscribe();
+        reject(new Error('bench bridge: no answer within 10 s'));
+      }, 10000);
+      const sub = bridge.events$.subscribe((e) => {
+        if (!pred(e)) return;
+        clearTimeout(timer);
+        sub.unsubscribe();
+        resolve(e);
+      });
+    });
+  }
+
+  readonly turn: BridgeTurn = async (service, utterance) => {
+    if (this.service !== undefined && this.service !== service)
+      throw new Error('BridgeRig: one rig per voice service');
+    const bridge = this.bridge ?? (await this.start(service));
+    const done = this.next(bridge, (e) => e.kind === 'utterance');
+    this.earbud.speak(utterance.audio);
+    const ev = await done;
+    if (ev.kind === 'utterance' && ev.report.outcome !== 'complete')
+      throw new Error(`bench bridge: utterance ${ev.report.outcome}: ${ev.report.error ?? ''}`);
+    const end = this.t.end;
+    const written = this.earbud.firstPlayAt;
+    if (end === undefined || written === undefined) throw new Error('bench bridge: no END or no PLAY seen');
+    const rel = (v: number | undefined): number => (v === undefined ? NaN : v - end);
+    this.stages.push({
+      complete: rel(this.t.complete),
+      serviceRequest: rel(this.t.serviceRequest),
+      firstReplyAudio: rel(this.t.firstReplyAudio),
+      firstPlayHook: rel(this.t.firstPlayHook),
+      firstPlayWritten: written - end,
+    });
+    return written - end;
+  };
+
+  async close(): Promise<void> {
+    await this.bridge?.stop();
+    await this.link?.close();
+  }
+}
+
+/** Per turn, sorted: END → first PLAY written minus the adapter's part (request → first reply audio). */
+export function bridgeOwn(stages: TurnStages[]): number[] {
+  return stages.map((s) => s.firstPlayWritten - (s.firstReplyAudio - s.serviceRequest)).sort((a, b) => a - b);
+}
+
+/** p50 of each stage over the measured turns (for the profile printed with BENCH_DEBUG). */
+function stageSummary(stages: TurnStages[]): string {
+  const keys: (keyof TurnStages)[] = [
+    'complete',
+    'serviceRequest',
+    'firstReplyAudio',
+    'firstPlayHook',
+    'firstPlayWritten',
+  ];
+  const own = bridgeOwn(stages);
+  return [
+    ...keys.map((k) => {
+      const v = stages.map((s) => s[k]).sort((a, b) => a - b);
+      return `${k} p50 ${percentile(v, 50).toFixed(2)} p99 ${percentile(v, 99).toFixed(2)}`;
+    }),
+    `without the adapter p50 ${percentile(own, 50).toFixed(2)} p99 ${percentile(own, 99).toFixed(2)}`,
+  ].join(', ');
+}
+
+/** The bridge share with the loopback service (no server: nothing to subtract). */
+export async function loopbackBridgeShare(turn?: BridgeTurn): Promise<{ p50: number; p99: number }> {
+  const rig = turn === undefined ? new BridgeRig() : undefined;
+  const run = turn ?? (rig as BridgeRig).turn;
+  const svc = new LoopbackVoiceService();
+  const utterance: VoiceRequest = { deviceId: 'bench', audio: tone(8000, 300, 8000), sampleRate: 8000 };
+  const shares: number[] = [];
+  try {
+    for (let i = 0; i < WARMUP + ITERATIONS; i++) {
+      const ms = await run(svc, utterance);
+      if (i >= WARMUP) shares.push(ms);
+    }
+  } finally {
+    await rig?.close();
+    await svc.close();
+  }
+  if (rig && process.env.BENCH_DEBUG)
+    process.stderr.write(`loopback stages: ${stageSummary(rig.stages.slice(WARMUP))}\n`);
+  shares.sort((a, b) => a - b);
+  return { p50: percentile(shares, 50), p99: percentile(shares, 99) };
+}
+
+/**
+ * END at the bridge → first PLAY written, minus the server's own time, REST adapter against the
+ * instant server. Default `turn`: the whole Bridge (BridgeRig); pass `adapterTurn` for the adapter alone.
+ */
+export async function bridgeShare(turn?: BridgeTurn): Promise<{ p50: number; p99: number }> {
+  const rig = turn === undefined ? new BridgeRig() : undefined;
+  const result = await restShare(turn ?? (rig as BridgeRig).turn).finally(() => rig?.close());
+  if (rig && process.env.BENCH_DEBUG)
+    process.stderr.write(`rest stages: ${stageSummary(rig.stages.slice(WARMUP))}\n`);
+  return result;
+}
+
+async function restShare(turn: BridgeTurn): Promise<{ p50: number; p99: number }> {
   const srv = await new InstantServer().start();
   const svc = new RestVoiceService(
     voiceConfigFromEnv({ BUDLINK_VOICE: 'rest', OPENAI_BASE_URL: srv.baseUrl }),
@@ -246,9 +561,19 @@ export async function firstAudioBeforeChatEnd(): Promise<number> {
 const bench: Bench = {
   name: 'voice',
   async run() {
-    const share = await bridgeShare();
+    const rig = new BridgeRig();
+    const share = await bridgeShare(rig.turn).finally(() => rig.close());
+    const own = bridgeOwn(rig.stages.slice(WARMUP));
+    const loop = await loopbackBridgeShare();
+    const adapter = await bridgeShare(adapterTurn);
     const rt = await realtimeShare();
     return {
+      'voice.bridge_share_ms_p50_loopback': Math.round(loop.p50 * 100) / 100,
+      'voice.bridge_share_ms_p99_loopback': Math.round(loop.p99 * 100) / 100,
+      'voice.bridge_share_ms_p50_without_adapter': Math.round(percentile(own, 50) * 100) / 100,
+      'voice.bridge_share_ms_p99_without_adapter': Math.round(percentile(own, 99) * 100) / 100,
+      'voice.adapter_share_ms_p50': Math.round(adapter.p50 * 100) / 100,
+      'voice.adapter_share_ms_p99': Math.round(adapter.p99 * 100) / 100,
       'voice.realtime_share_ms_p50': Math.round(rt.p50 * 100) / 100,
       'voice.realtime_share_ms_p99': Math.round(rt.p99 * 100) / 100,
       'voice.resampler_snr_db': Math.round(resamplerSnrDb() * 10) / 10,

@@ -19,6 +19,7 @@ import {
   type WakeVerifier,
 } from '../pipeline/types';
 import type { VoiceService } from '../voice/types';
+import { Resampler } from '../audio/resample';
 
 /** Utterance reports kept in Bridge.reports (oldest dropped first). */
 export const MAX_REPORTS = 1000;
@@ -50,6 +51,44 @@ export interface BridgeOptions {
   hooks?: SessionHooks;
   scheduler?: SchedulerLike;
   now?: () => number;
+  /**
+   * Reply sample rates to prepare for at session start (after HELLO, once per earbud rate): the
+   * resampler's filter design (2–10 ms per rate pair, cached) and its first-run compilation then stay
+   * off the first reply. Default REPLY_RATES_TO_WARM; [] disables.
+   */
+  warmRates?: readonly number[];
+}
+
+/** Rates voice services answer in: OpenAI pcm and Realtime (24 kHz), 16 kHz and 22.05 kHz TTS servers. */
+export const REPLY_RATES_TO_WARM: readonly number[] = [24000, 16000, 22050];
+
+const warmedPairs = new Set<string>();
+
+/**
+ * Design (and run once) the resampler for each `fromRates` → `deviceRate` pair not done yet in this
+ * process; the kernels are cached by the audio module, so the pipeline's Resampler for the first
+ * reply finds them ready. Returns how many pairs were prepared now.
+ */
+export function warmReplyPath(
+  deviceRate: number,
+  fromRates: readonly number[] = REPLY_RATES_TO_WARM,
+): number {
+  let n = 0;
+  const probe = new Int16Array(480);
+  for (const from of fromRates) {
+    const key = `${String(from)}>${String(deviceRate)}`;
+    if (from === deviceRate || warmedPairs.has(key)) continue;
+    try {
+      const r = new Resampler(from, deviceRate);
+      r.push(probe);
+      r.flush();
+      warmedPairs.add(key);
+      n++;
+    } catch {
+      // An unusable rate: the reply path will report it when it meets it.
+    }
+  }
+  return n;
 }
 
 export interface DeviceStatus {
@@ -76,6 +115,9 @@ export class Bridge {
   private readonly devices = new Map<string, DeviceEntry>();
   private readonly log: Logger;
   private stopped = false;
+
+  /** Pending warm-ups (cleared by stop()). */
+  private readonly warmTimers = new Set<NodeJS.Immediate>();
 
   constructor(private readonly options: BridgeOptions) {
     this.events$ = this.events.asObservable();
@@ -177,6 +219,7 @@ export class Bridge {
           else if (event.kind === 'hello') {
             status.board = event.board;
             status.payloadSize = event.payloadSize;
+            this.warmFor(event.sampleRate);
           } else if (event.kind === 'status') status.metrics = event.metrics;
           else if (event.kind === 'utterance') {
             status.utterances++;
@@ -221,8 +264,21 @@ export class Bridge {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    for (const t of this.warmTimers) clearImmediate(t);
+    this.warmTimers.clear();
     await Promise.all([...this.devices.keys()].map((id) => this.removeDevice(id)));
     this.events.complete();
+  }
+
+  /** Prepare the reply path for an earbud rate, after the WELCOME has gone out (next macrotask). */
+  private warmFor(deviceRate: number): void {
+    const rates = this.options.warmRates ?? REPLY_RATES_TO_WARM;
+    if (rates.length === 0) return;
+    const t = setImmediate(() => {
+      this.warmTimers.delete(t);
+      if (!this.stopped) warmReplyPath(deviceRate, rates);
+    });
+    this.warmTimers.add(t);
   }
 
   private logReport(r: UtteranceReport): void {
