@@ -302,19 +302,31 @@ export class App {
     this.payload = MIN_PAYLOAD;
     this.setPayload(MIN_PAYLOAD);
     this.control = [];
-    this.nonce = this.hal.sys.random32();
+    // The nonce says what the device kept (PROTOCOL.md §5): the previous one while an utterance stream
+    // is still unfinished (the host keeps reassembling it and the stream resumes after WELCOME), a new
+    // one otherwise.
+    if (!this.uplink.active) this.nonce = this.hal.sys.random32();
     this.helloLeft = TIMING.helloTries;
     this.sendHello();
   }
 
+  /**
+   * The utterance survives the link (PROTOCOL.md §5): capture goes on into the ring and the window
+   * keeps its frames until resume() after the next WELCOME. A reply does not: the speaker stops now and
+   * the CREDIT after the next WELCOME reports that stream's playedSamples, as after a barge-in.
+   */
   private onDisconnect(): void {
     this.connected = false;
     this.welcomed = false;
-    this.gate.stop(EndReason.CANCELLED);
-    this.uplink.reset();
-    this.playback.reset();
+    this.uplink.suspend();
+    if (this.playback.busy()) {
+      this.playback.cancel();
+      this.hal.sys.log(
+        'budlink: link lost, reply ' + this.playback.stream + ' cut at ' + this.playback.played,
+      );
+    } else this.playback.reset();
     this.control = [];
-    this.showState(AssistantState.IDLE);
+    if (!this.uplink.active) this.showState(AssistantState.IDLE);
   }
 
   private setPayload(p: number): void {
@@ -530,7 +542,11 @@ export class App {
     const max = this.board.maxPayload;
     this.setPayload(f.payloadSize < max ? f.payloadSize : max);
     this.playRate = f.sampleRate;
+    // First WELCOME of a reconnect with an utterance in flight: continue it. Audio lost while the link
+    // was down ends it (END reason ERROR; the gate stops capturing).
+    const lost = !this.welcomed && this.uplink.resume(this.hal.clock.now());
     this.welcomed = true;
+    if (lost) this.gate.stop(EndReason.ERROR);
     this.playback.sendCredit();
     this.sendStatus();
     if (this.micError) this.sendError(ErrorCode.INTERNAL, Fault.UNSUPPORTED, 0, 'mic: ' + this.micError);

@@ -59,6 +59,10 @@ export class Uplink {
   private wake: Uint8Array | null = null;
   private lastProgress = 0;
   private lastAck = 0;
+  /** resume() found audio lost while the link was down: skip it once the window has emptied. */
+  private skipPending = false;
+  /** Frames (the last one END) still owed after a skipped gap so that the host can prove it lost. */
+  private afterGap = 0;
 
   constructor(ring: SampleRing, capacity: number, payload: number, rate: number, options: UplinkOptions) {
     this.ring = ring;
@@ -86,6 +90,8 @@ export class Uplink {
     this.endAt = -1;
     this.endQueued = false;
     this.resend = [];
+    this.skipPending = false;
+    this.afterGap = 0;
     this.window.reset();
     this.active = true;
     this.lastProgress = now;
@@ -140,12 +146,44 @@ export class Uplink {
     this.checkDone();
   }
 
-  /** Drop the stream (disconnect). */
+  /** Drop the stream (given up). */
   reset(): void {
     this.active = false;
     this.resend = [];
     this.wake = null;
+    this.skipPending = false;
     this.window.clear();
+  }
+
+  /**
+   * The link went down: the stream is kept (capture goes on into the ring, the window keeps its
+   * frames); only the re-sends queued for the old link are dropped, the host NACKs again after resume.
+   */
+  suspend(): void {
+    this.resend = [];
+  }
+
+  /**
+   * Continue the stream on a new link, after its WELCOME (docs/PROTOCOL.md §5): the re-send and give-up
+   * clocks restart. Returns true if audio was lost while the link was down (the ring has overwritten,
+   * or is within two mic buffers of overwriting, samples not yet framed): the utterance then ends here
+   * with END reason ERROR, the frames that audio would have filled get sequence numbers that are never
+   * sent (the host reports them as a gap), and the newest audio still in the ring follows them.
+   */
+  resume(now: number): boolean {
+    if (!this.active) return false;
+    this.lastAck = now;
+    this.lastProgress = now;
+    this.resend = [];
+    const written = this.ring.written;
+    const end = this.endAt < 0 ? written : this.endAt;
+    if (this.endQueued || this.cursor >= end || this.cursor >= written - this.options.evictBacklog)
+      return false;
+    this.endAt = end;
+    this.endReason = EndReason.ERROR;
+    this.skipPending = true;
+    this.counters.overflows++;
+    return true;
   }
 
   /**
@@ -210,7 +248,12 @@ export class Uplink {
     }
     const w = this.window;
     // Never evict the WAKE (seq 0): the host needs it to make sense of the stream.
-    if (w.full && this.ring.written - this.cursor > this.options.evictBacklog && w.oldest() > 0) {
+    if (
+      w.full &&
+      this.ring.written - this.cursor > this.options.evictBacklog &&
+      w.oldest() > 0 &&
+      !this.skipPending // the audio eviction would make room for is skipped anyway
+    ) {
       w.evictOldest();
       this.counters.evicted++;
     }
@@ -234,12 +277,20 @@ export class Uplink {
 
   /** Build the next AUDIO or END frame (pushed into the window), or null if none is ready. */
   private build(): Uint8Array | null {
+    if (this.skipPending) {
+      // Frames are pushed with consecutive seqs: the gap opens once what came before is acknowledged.
+      if (this.window.used) return null;
+      this.skipLost();
+    }
     const chunk = this.payload - HEADER_BYTES;
     const limit = this.endAt >= 0 ? this.endAt : this.ring.written;
     let n = limit - this.cursor;
     if (n > chunk) n = chunk;
     if (n <= 0 || (n < chunk && this.endAt < 0)) {
       if (this.endAt < 0) return null;
+      // After a gap the host must see `capacity` frames past it (END last) to know the device no longer
+      // holds it (PROTOCOL.md §6): empty AUDIO frames make up for missing audio.
+      if (this.afterGap > 1) return this.audio(0);
       const end = encodeEnd(
         this.stream,
         this.seq,
@@ -252,14 +303,20 @@ export class Uplink {
       this.seq = (this.seq + 1) & 0xffff;
       return end;
     }
+    return this.audio(n);
+  }
+
+  /** The AUDIO frame of the next `n` samples (0: an empty one), or END if the ring lost them. */
+  private audio(n: number): Uint8Array | null {
     const out = new Uint8Array(HEADER_BYTES + n);
-    if (!this.ring.read(this.cursor, out, HEADER_BYTES, n)) {
+    if (n > 0 && !this.ring.read(this.cursor, out, HEADER_BYTES, n)) {
       // The ring overwrote samples not yet sent: the link is too slow. Truncate, never silently.
       this.counters.overflows++;
       this.endAt = this.cursor;
       this.endReason = EndReason.ERROR;
       return this.build();
     }
+    if (this.afterGap > 0) this.afterGap--;
     out[0] = FrameType.AUDIO;
     out[1] = this.stream;
     out[2] = this.seq & 0xff;
@@ -269,6 +326,25 @@ export class Uplink {
     this.window.push(this.seq, out);
     this.seq = (this.seq + 1) & 0xffff;
     return out;
+  }
+
+  /**
+   * Open the gap resume() decided on: the samples from the cursor up to the newest audio the ring can
+   * still deliver safely (two mic buffers short of `evictBacklog`, so that re-sends cannot make it
+   * overrun again) are lost; their frames take sequence numbers (as full frames) and are never sent.
+   * END.totalSamples still counts them, so the host can tell how much audio is missing.
+   */
+  private skipLost(): void {
+    this.skipPending = false;
+    const ring = this.ring;
+    let from = ring.written - (2 * this.options.evictBacklog - ring.size);
+    if (from > this.endAt) from = this.endAt;
+    if (from <= this.cursor) return;
+    const k = Math.ceil((from - this.cursor) / (this.payload - HEADER_BYTES));
+    this.cursor = from;
+    this.seq = (this.seq + k) & 0xffff;
+    this.lastAudioSeq = (this.seq - 1) & 0xffff;
+    this.afterGap = this.window.capacity;
   }
 
   private checkDone(): void {
