@@ -14,7 +14,7 @@ import { parse } from 'acorn';
 import { full } from 'acorn-walk';
 import type { Node } from 'acorn';
 import { build, transform } from 'esbuild';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BOARDS } from '../boards/index';
@@ -110,14 +110,111 @@ async function bundle(board: BoardProfile): Promise<string> {
 }
 
 async function minifyBundle(plain: string): Promise<string> {
+  const names = mangleCandidates(plain);
   const r = await transform(plain, {
     minify: true,
     target: 'es2017',
     legalComments: 'none',
     charset: 'ascii',
     logLevel: 'silent',
+    mangleProps: names.length ? new RegExp('^(' + names.join('|') + ')$') : undefined,
   });
+  if (r.mangleCache) {
+    // A mangled name must never equal a property name the bundle keeps (it would alias two fields).
+    const kept = propertyNames(plain);
+    for (const k of Object.keys(r.mangleCache)) {
+      const to = r.mangleCache[k];
+      if (typeof to === 'string' && kept.has(to) && !names.includes(to))
+        throw new Error('property mangling: ' + k + ' -> ' + to + ' collides with a kept property');
+    }
+  }
   return r.code.trim() + '\n';
+}
+
+/** Every identifier-like token of the files under `dir` (recursively) with extension .ts. */
+function tokensOf(dir: string, into: Set<string>): void {
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, e.name);
+    if (e.isDirectory()) tokensOf(path, into);
+    else if (e.name.endsWith('.ts'))
+      for (const t of readFileSync(path, 'utf8').match(/[A-Za-z_$][\w$]*/g) ?? []) into.add(t);
+  }
+}
+
+/** Non-computed property names (member reads, object keys, class members) in `code`. */
+function propertyNames(code: string): Set<string> {
+  const out = new Set<string>();
+  const ast = parse(code, { ecmaVersion: 'latest', sourceType: 'script' }) as unknown as AnyNode;
+  full(ast as unknown as Node, (n: Node) => {
+    const x = n as AnyNode;
+    const key =
+      x.type === 'MemberExpression' && !x.computed
+        ? (x.property as AnyNode)
+        : (x.type === 'Property' || x.type === 'MethodDefinition' || x.type === 'PropertyDefinition') &&
+            !x.computed
+          ? (x.key as AnyNode)
+          : null;
+    if (key && key.type === 'Identifier') out.add(key.name as string);
+  });
+  return out;
+}
+
+/**
+ * Property names the minifier may shorten: on Espruino a property name longer than 4 characters costs
+ * an extra JsVar in every object or prototype that holds it. Only the firmware's own internal names
+ * qualify: anything named in the protocol package (frame fields are set by string key), the HAL and
+ * Espruino declarations, the board profile, any string literal of the bundle (config fields are read
+ * and persisted by name) or any built-in prototype is kept.
+ */
+function mangleCandidates(code: string): string[] {
+  const reserved = new Set<string>();
+  tokensOf(join(firmwareDir, '..', 'protocol', 'src'), reserved);
+  tokensOf(join(firmwareDir, 'src', 'hal'), reserved);
+  tokensOf(join(firmwareDir, 'boards'), reserved);
+  const ast = parse(code, { ecmaVersion: 'latest', sourceType: 'script' }) as unknown as AnyNode;
+  full(ast as unknown as Node, (n: Node) => {
+    const x = n as AnyNode;
+    if (x.type === 'Literal' && typeof x.value === 'string')
+      for (const t of x.value.match(/[\w$]+/g) ?? []) reserved.add(t);
+    if (x.type === 'TemplateElement')
+      for (const t of String((x.value as { raw: string }).raw).match(/[\w$]+/g) ?? []) reserved.add(t);
+  });
+  const builtins = [
+    Object.prototype,
+    Array.prototype,
+    Uint8Array.prototype,
+    Object.getPrototypeOf(Uint8Array.prototype),
+    String.prototype,
+    Number.prototype,
+    Function.prototype,
+    Promise.prototype,
+    Error.prototype,
+    DataView.prototype,
+    ArrayBuffer.prototype,
+    Math,
+    JSON,
+    Object,
+    Array,
+    Number,
+    String,
+    Promise,
+  ];
+  for (const o of builtins) for (const k of Object.getOwnPropertyNames(o)) reserved.add(k);
+  for (const k of [
+    'prototype',
+    'constructor',
+    'length',
+    'name',
+    'message',
+    'stack',
+    'buffer',
+    'buffer2',
+    'data',
+    'state',
+    'time',
+  ])
+    reserved.add(k);
+  return [...propertyNames(code)].filter((k) => k.length > 4 && !reserved.has(k)).sort();
 }
 
 type AnyNode = Node & Record<string, unknown>;

@@ -3,7 +3,11 @@
  * playback and configuration, and speaks the Budlink protocol (docs/FIRMWARE.md §Behaviour).
  *
  * Every entry point from the HAL (mic buffer, speaker refill, downlink write, button, timers) runs
- * inside `guard()`: an exception is counted and reported with an ERROR frame, never propagated.
+ * inside a try/catch: an exception is counted and reported with an ERROR frame, never propagated.
+ *
+ * Memory: on Espruino every closure is a function plus the scope it keeps alive (JsVars for the whole
+ * program lifetime). The App is itself the event sink of the gate (GateEvents), of playback
+ * (PlaybackPorts) and of the BLE HAL (BleHandlers): methods on one prototype, no wrapper closures.
  */
 import {
   AssistantState,
@@ -21,16 +25,24 @@ import {
   decodeFrame,
   encodeFrame,
 } from '@budlink/protocol';
-import type { ConfigFrame, ErrorCodeValue, FaultCode, Frame, WelcomeFrame } from '@budlink/protocol';
+import type {
+  ConfigFrame,
+  EndReasonCode,
+  ErrorCodeValue,
+  FaultCode,
+  Frame,
+  WelcomeFrame,
+} from '@budlink/protocol';
 import { drainPerSecond } from '../../boards/index';
 import type { BoardProfile } from '../../boards/index';
-import type { Hal } from '../hal/types';
+import type { BleHandlers, Hal } from '../hal/types';
 import { CONFIG_FILE, checkValue, decodeValue, encodeValue, fieldOf, loadConfig } from './config';
 import type { Config } from './config';
 import { encodePong, encodeStatus, fastPlay, fastWelcome } from './fastpath';
 import { Gate, VadWakeDetector } from './gate';
-import type { WakeDetector, WakeHit } from './gate';
+import type { GateEvents, WakeDetector, WakeHit } from './gate';
 import { Playback } from './playback';
+import type { PlaybackPorts } from './playback';
 import { SampleRing } from './ring';
 import { Uplink } from './uplink';
 import { Vad } from './vad';
@@ -75,7 +87,7 @@ export interface AppCounters {
   notifyFailed: number;
 }
 
-export class App {
+export class App implements GateEvents, PlaybackPorts, BleHandlers {
   readonly board: BoardProfile;
   readonly hal: Hal;
   config: Config;
@@ -137,42 +149,16 @@ export class App {
         maxUtteranceMs: cfg.maxUtteranceMs,
         candidateQuietBuffers: 3,
       },
-      {
-        onWake: (hit) => this.onWake(hit),
-        onEnd: (reason, end) => {
-          this.uplink.finish(reason, end);
-          this.showState(AssistantState.VERIFYING);
-        },
-      },
+      this,
     );
-    this.playback = new Playback(board.playbackBytes, MIN_PAYLOAD, hal.dsp, {
-      send: (f) => this.send(f),
-      sendRaw: (b) => this.sendRaw(b),
-      start: () => this.startSpeaker(),
-      stop: () => {
-        this.vad.bias = 1;
-        this.hal.audio.stopSpeaker();
-        if (this.shownState === AssistantState.SPEAKING) this.showState(AssistantState.IDLE);
-      },
-    });
+    this.playback = new Playback(board.playbackBytes, MIN_PAYLOAD, hal.dsp, this);
     this.playback.setVolume(cfg.volume);
   }
 
   /** Start everything: BLE, button, microphone, pacer, status, watchdog. */
   boot(): void {
     const hal = this.hal;
-    const board = this.board;
-    hal.ble.start(this.config.name, board.maxPayload, {
-      onConnect: this.guard('connect', () => this.onConnect()),
-      onDisconnect: this.guard('disconnect', () => this.onDisconnect()),
-      onWrite: (bytes) => {
-        try {
-          this.onWrite(bytes);
-        } catch (e) {
-          this.fail('write', e);
-        }
-      },
-    });
+    hal.ble.start(this.config.name, this.board.maxPayload, this);
     hal.io.onButton((down, t) => {
       try {
         this.onButton(down, t);
@@ -181,27 +167,10 @@ export class App {
       }
     });
     this.startMic();
-    hal.clock.setInterval(
-      this.guard('tick', () => this.tick()),
-      board.pacing.tickMs,
-    );
-    hal.clock.setInterval(
-      this.guard('status', () => this.onStatusTimer()),
-      TIMING.statusMs,
-    );
+    hal.clock.setInterval(() => this.tick(), this.board.pacing.tickMs);
+    hal.clock.setInterval(() => this.onStatusTimer(), TIMING.statusMs);
     hal.sys.enableWatchdog(TIMING.watchdogS);
     this.showState(AssistantState.IDLE);
-  }
-
-  /** Wrap a handler: exceptions are counted and reported, never thrown. */
-  guard(name: string, fn: () => void): () => void {
-    return () => {
-      try {
-        fn();
-      } catch (e) {
-        this.fail(name, e);
-      }
-    };
   }
 
   /** Count and report a caught handler error (ERROR INTERNAL + a console line). */
@@ -254,13 +223,20 @@ export class App {
     return Math.round((minSpeechMs(this.config.wakeSensitivity) * this.config.sampleRate) / 1000);
   }
 
-  private onWake(hit: WakeHit): boolean {
+  /** GateEvents: the gate opened (false refuses: not welcomed, or the previous stream is in flight). */
+  onWake(hit: WakeHit): boolean {
     if (!this.welcomed || this.uplink.active) return false;
     // Barge-in: a wake or tap while the reply plays stops it at once.
     if (this.playback.busy()) this.playback.cancel();
     if (!this.uplink.start(hit, this.config.preRollMs, this.hal.clock.now())) return false;
     this.showState(AssistantState.LISTENING);
     return true;
+  }
+
+  /** GateEvents: the utterance ends at absolute sample `end`. */
+  onEnd(reason: EndReasonCode, end: number): void {
+    this.uplink.finish(reason, end);
+    this.showState(AssistantState.VERIFYING);
   }
 
   private onButton(down: boolean, t: number): void {
@@ -277,7 +253,15 @@ export class App {
 
   // ---- audio out -----------------------------------------------------------------------------
 
-  private startSpeaker(): string | null {
+  /** PlaybackPorts: the speaker stops (reply complete or barge-in). */
+  stopOutput(): void {
+    this.vad.bias = 1;
+    this.hal.audio.stopSpeaker();
+    if (this.shownState === AssistantState.SPEAKING) this.showState(AssistantState.IDLE);
+  }
+
+  /** PlaybackPorts: start the speaker (it calls playback.fill per buffer). */
+  startOutput(): string | null {
     if (!this.board.speaker) return 'no speaker on ' + this.board.id;
     this.showState(AssistantState.SPEAKING);
     this.vad.bias = ECHO_BIAS;
@@ -296,7 +280,34 @@ export class App {
 
   // ---- link ----------------------------------------------------------------------------------
 
-  private onConnect(): void {
+  /** BleHandlers: a central connected. */
+  onConnect(): void {
+    try {
+      this.connect();
+    } catch (e) {
+      this.fail('connect', e);
+    }
+  }
+
+  /** BleHandlers: the central disconnected. */
+  onDisconnect(): void {
+    try {
+      this.disconnect();
+    } catch (e) {
+      this.fail('disconnect', e);
+    }
+  }
+
+  /** BleHandlers: one frame written by the host to the downlink characteristic. */
+  onWrite(bytes: Uint8Array): void {
+    try {
+      this.handleWrite(bytes);
+    } catch (e) {
+      this.fail('write', e);
+    }
+  }
+
+  private connect(): void {
     this.connected = true;
     this.welcomed = false;
     this.payload = MIN_PAYLOAD;
@@ -315,7 +326,7 @@ export class App {
    * keeps its frames until resume() after the next WELCOME. A reply does not: the speaker stops now and
    * the CREDIT after the next WELCOME reports that stream's playedSamples, as after a barge-in.
    */
-  private onDisconnect(): void {
+  private disconnect(): void {
     this.connected = false;
     this.welcomed = false;
     this.uplink.suspend();
@@ -356,6 +367,14 @@ export class App {
     };
   }
 
+  private onHelloTimer(): void {
+    try {
+      if (this.connected && !this.welcomed) this.sendHello();
+    } catch (e) {
+      this.fail('hello', e);
+    }
+  }
+
   /** HELLO: set as the uplink's readable value (a long read gets all of it) and notified. */
   private sendHello(): void {
     this.helloLeft--;
@@ -363,12 +382,7 @@ export class App {
     this.hal.ble.setValue(bytes);
     this.enqueue(bytes);
     if (this.helloLeft > 0) {
-      this.hal.clock.setTimeout(
-        this.guard('hello', () => {
-          if (this.connected && !this.welcomed) this.sendHello();
-        }),
-        TIMING.helloMs,
-      );
+      this.hal.clock.setTimeout(() => this.onHelloTimer(), TIMING.helloMs);
     }
   }
 
@@ -379,6 +393,14 @@ export class App {
    * tokens the link drained in between, so the stack's queue never overflows.
    */
   tick(): void {
+    try {
+      this.pace();
+    } catch (e) {
+      this.fail('tick', e);
+    }
+  }
+
+  private pace(): void {
     this.hal.sys.kickWatchdog();
     const up = this.uplink;
     const q = this.control;
@@ -404,7 +426,7 @@ export class App {
     this.tokens = t;
   }
 
-  /** Encode a frame (throws on our own bug: caught by guard()). */
+  /** Encode a frame (throws on our own bug: caught by the entry point's try/catch). */
   private encode(f: Frame, limit: number): Uint8Array {
     const r = encodeFrame(f, limit);
     if (!r.ok) throw new Error('encode ' + f.type + ': ' + r.error.message);
@@ -466,8 +488,7 @@ export class App {
     this.sendError(code, Fault.PEER, refType, message);
   }
 
-  /** One frame written by the host to the downlink characteristic. */
-  onWrite(bytes: Uint8Array): void {
+  private handleWrite(bytes: Uint8Array): void {
     if (this.welcomed) {
       // A plain ACK (no gaps: fastAck's test, inlined): no frame object, O(1) in the window.
       if (bytes.length === 7 && bytes[0] === FrameType.ACK && bytes[6] === 0) {
@@ -603,7 +624,11 @@ export class App {
   // ---- status and LEDs -----------------------------------------------------------------------
 
   private onStatusTimer(): void {
-    if (this.connected && this.welcomed) this.sendStatus();
+    try {
+      if (this.connected && this.welcomed) this.sendStatus();
+    } catch (e) {
+      this.fail('status', e);
+    }
   }
 
   sendStatus(): void {

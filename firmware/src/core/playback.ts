@@ -23,8 +23,8 @@ export interface PlaybackPorts {
   /** Queue an already encoded frame whose bytes 2..3 (seq) the caller fills (CREDIT: the hot one). */
   sendRaw: (bytes: Uint8Array) => void;
   /** Start the speaker output (it will call fill()). Returns an error reason or null. */
-  start: () => string | null;
-  stop: () => void;
+  startOutput: () => string | null;
+  stopOutput: () => void;
 }
 
 export class Playback {
@@ -243,13 +243,13 @@ export class Playback {
     this.inFlight[1] = 0;
     this.toggle = 0;
     this.playing = true;
-    const err = this.ports.start();
+    const err = this.ports.startOutput();
     if (err) this.playing = false;
     return err;
   }
 
   private halt(): void {
-    if (this.playing) this.ports.stop();
+    if (this.playing) this.ports.stopOutput();
     this.playing = false;
     this.fifo.clear();
   }

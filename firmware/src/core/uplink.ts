@@ -249,7 +249,7 @@ export class Uplink {
     const w = this.window;
     // Never evict the WAKE (seq 0): the host needs it to make sense of the stream.
     if (
-      w.full &&
+      w.used === w.capacity &&
       this.ring.written - this.cursor > this.options.evictBacklog &&
       w.oldest() > 0 &&
       !this.skipPending // the audio eviction would make room for is skipped anyway
@@ -257,14 +257,14 @@ export class Uplink {
       w.evictOldest();
       this.counters.evicted++;
     }
-    if (!this.endQueued && !w.full) {
+    if (!this.endQueued && w.used < w.capacity) {
       const f = this.build();
       if (f) {
         this.lastProgress = now;
         return f;
       }
     }
-    if (this.window.size && now - this.lastProgress >= this.options.rtoMs) {
+    if (w.count && now - this.lastProgress >= this.options.rtoMs) {
       this.lastProgress = now;
       const last = this.window.get((this.seq - 1) & 0xffff);
       if (last) {

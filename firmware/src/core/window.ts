@@ -16,9 +16,9 @@ export class FrameWindow {
   frames: (Uint8Array | null)[];
   /** Ring index of the oldest slot. */
   head = 0;
-  /** Slots from the oldest to the newest, freed ones included. */
+  /** Slots from the oldest to the newest, freed ones included (`used === capacity`: full). */
   used = 0;
-  /** Frames actually held. */
+  /** Frames actually held (the window's size). */
   count = 0;
   /** Seq of the oldest slot. */
   first = 0;
@@ -32,16 +32,6 @@ export class FrameWindow {
     this.capacity = capacity;
     this.frames = [];
     for (let i = 0; i < capacity; i++) this.frames.push(null);
-  }
-
-  /** Frames held. */
-  get size(): number {
-    return this.count;
-  }
-
-  /** True when `push` would refuse. */
-  get full(): boolean {
-    return this.used === this.capacity;
   }
 
   /**

@@ -487,13 +487,13 @@ describe('firmware app: utterance uplink', () => {
     expect(r.app.counters.overruns).to.equal(3);
   });
 
-  it('drops the stream on disconnect and says HELLO again on reconnect', () => {
+  it('keeps the stream over a disconnect (resumed after WELCOME, PROTOCOL.md §5) and says HELLO again on reconnect', () => {
     const r = rig(puck);
     r.welcome();
     r.counting(2);
     r.app.gate.tap();
     r.hal.disconnect();
-    expect(r.app.uplink.active).to.equal(false);
+    expect(r.app.uplink.active).to.equal(true);
     r.hal.take();
     r.hal.connect();
     r.hal.advance(50);

@@ -72,8 +72,8 @@ describe('firmware FrameWindow (same behaviour as the protocol RetransmitWindow)
               b.clear();
               stream++;
             }
-            expect(a.size, 'size').to.equal(b.size);
-            expect(a.full, 'full').to.equal(b.full);
+            expect(a.count, 'size').to.equal(b.size);
+            expect(a.used === a.capacity, 'full').to.equal(b.full);
             expect(a.oldest(), 'oldest').to.equal(b.oldest());
             for (let d = -2; d < cap + 2; d++) {
               const s = (seq - cap + d + 0x10000) & 0xffff;
@@ -90,9 +90,9 @@ describe('firmware FrameWindow (same behaviour as the protocol RetransmitWindow)
     const w = new FrameWindow(8);
     const f = (i: number) => Uint8Array.from([4, 0, i, 0]);
     for (let i = 0; i < 6; i++) w.push(65533 + i > 65535 ? i - 3 : 65533 + i, f(i));
-    expect(w.size).to.equal(6);
+    expect(w.count).to.equal(6);
     w.ackTo(65535); // frees 65533, 65534
-    expect(w.size).to.equal(4);
+    expect(w.count).to.equal(4);
     expect(w.oldest()).to.equal(65535);
     const again = w.onAck({
       type: FrameType.NACK,
@@ -102,13 +102,13 @@ describe('firmware FrameWindow (same behaviour as the protocol RetransmitWindow)
       gaps: [{ start: 1, count: 1 }],
     });
     expect(again).to.deep.equal([f(4)]);
-    expect(w.size).to.equal(2); // 1 (gap) and 2 held; 0 freed
+    expect(w.count).to.equal(2); // 1 (gap) and 2 held; 0 freed
     w.ackTo(2);
-    expect(w.size).to.equal(1);
+    expect(w.count).to.equal(1);
     expect(w.oldest()).to.equal(2);
     expect(() => w.push(9, f(9))).to.throw(RangeError);
     w.clear();
-    expect(w.size).to.equal(0);
+    expect(w.count).to.equal(0);
     expect(w.frames.every((x) => x === null)).to.equal(true);
   });
 });
