@@ -5,6 +5,8 @@
  */
 import { Observable, filter, firstValueFrom, take, timeout, toArray } from 'rxjs';
 import type { LinkModelOptions } from '@budlink/firmware/sim';
+import { decodeFrame, type Frame } from '@budlink/protocol';
+import type { Connection, Link } from '../../../host/src/ble/link';
 import { Bridge, type BridgeEvent } from '../../../host/src/bridge/index';
 import { startSimEnv, type SimEnv, type SimTransport } from '../../../host/src/bridge/simenv';
 import { DEFAULT_UTTERANCE } from '../../../host/src/cli/demo';
@@ -49,10 +51,62 @@ export class ToneVoiceService implements VoiceService {
   async close(): Promise<void> {}
 }
 
+/** A frame as it crossed the link, with the host time (performance.now()) it did. */
+export interface SeenFrame {
+  at: number;
+  deviceId: string;
+  frame: Frame;
+}
+
+/**
+ * The Link the bridge uses, recording every frame it writes to an earbud (decoded), so tests can
+ * check what the earbud was told (STATE, PLAY_END...). Everything else is the wrapped link's.
+ */
+export class RecordingLink implements Link {
+  readonly written: SeenFrame[] = [];
+  constructor(private readonly inner: Link) {}
+
+  get kind(): Link['kind'] {
+    return this.inner.kind;
+  }
+
+  scan(options: Parameters<Link['scan']>[0]): ReturnType<Link['scan']> {
+    return this.inner.scan(options);
+  }
+
+  async connect(deviceId: string, options?: { timeoutMs?: number }): Promise<Connection> {
+    const c = await this.inner.connect(deviceId, options);
+    const written = this.written;
+    return {
+      device: c.device,
+      payloadSize: c.payloadSize,
+      frames$: c.frames$,
+      console$: c.console$,
+      closed$: c.closed$,
+      disconnect: () => c.disconnect(),
+      write: async (bytes: Uint8Array) => {
+        await c.write(bytes);
+        const r = decodeFrame(bytes);
+        if (r.ok) written.push({ at: performance.now(), deviceId, frame: r.frame });
+      },
+    };
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
 export interface Rig {
   env: SimEnv;
   bridge: Bridge;
   voice: ToneVoiceService;
+  /** The voice service the bridge relays to (`voice` unless startRig was given another). */
+  service: VoiceService;
+  /** Frames the bridge wrote to the earbuds, decoded, in order. */
+  written: SeenFrame[];
+  /** Frames that arrived from the earbuds (any of them), decoded, in order (the session's hook). */
+  uplink: { at: number; frame: Frame }[];
   events: BridgeEvent[];
   reports: UtteranceReport[];
   /** Silence, the bundled utterance, then silence for the hangover. */
@@ -72,6 +126,8 @@ export async function startRig(options: {
   transport?: SimTransport;
   /** Reply length in samples at 24 kHz (default REPLY_SAMPLES). */
   replySamples?: number;
+  /** Relay to this service instead of the tone service (the rig does not close it). */
+  service?: VoiceService;
 }): Promise<Rig> {
   const n = options.earbuds ?? 1;
   const env = await startSimEnv({
@@ -85,9 +141,17 @@ export async function startRig(options: {
     connectTimeoutMs: 5000,
   });
   const voice = new ToneVoiceService(options.replySamples);
+  const service = options.service ?? voice;
+  const link = new RecordingLink(env.link);
+  const uplink: { at: number; frame: Frame }[] = [];
   const bridge = new Bridge({
-    link: env.link,
-    voice,
+    link,
+    voice: service,
+    hooks: {
+      uplinkFrame: (frame, at) => {
+        uplink.push({ at, frame });
+      },
+    },
     reconnect: { initialDelayMs: 50, maxDelayMs: 500, connectTimeoutMs: 5000 },
     session: { keepAliveMs: 1000, keepAliveTimeoutMs: 4000, nackIntervalMs: 100 },
   });
@@ -119,6 +183,9 @@ export async function startRig(options: {
     env,
     bridge,
     voice,
+    service,
+    written: link.written,
+    uplink,
     events,
     reports,
     speak(i = 0) {
