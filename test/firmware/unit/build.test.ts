@@ -1,5 +1,8 @@
 import { expect } from 'chai';
+import { BOARDS } from '../../../firmware/boards/index';
+import type { BoardProfile } from '../../../firmware/boards/index';
 import { inlineConstants } from '../../../firmware/scripts/build';
+import { estimateMemory, nameVars } from '../../../firmware/scripts/memory';
 
 describe('firmware build: constant-table folding', () => {
   it('folds static reads of a literal table into literals and drops the table', () => {
@@ -33,5 +36,28 @@ describe('firmware build: constant-table folding', () => {
   it('leaves tables whose values are not literals', () => {
     const r = inlineConstants('var T = { A: f() }; function f() { return 1; } var x = T.A;');
     expect(r.folded).to.deep.equal([]);
+  });
+});
+
+describe('firmware build: JsVar estimate', () => {
+  it('charges long names, closure scopes (once per creating function) and module-level tables', () => {
+    expect(nameVars(4, 13)).to.equal(1);
+    expect(nameVars(5, 13)).to.equal(2);
+    expect(nameVars(16, 13)).to.equal(2);
+    expect(nameVars(17, 13)).to.equal(3);
+    const board = BOARDS.puckjs as BoardProfile;
+    const plain = estimateMemory(board, '(function(){function f(a){return a}f(1)})();');
+    const closures = estimateMemory(
+      board,
+      '(function(){function f(a){var b=1;setTimeout(()=>a+b,1);setTimeout(()=>a,2)}f(1)})();',
+    );
+    // The module scope (the IIFE's: f) is kept by f itself in both.
+    expect(plain.closureScopes).to.equal(1);
+    expect(plain.scopeVars).to.equal(2);
+    // f keeps its scope (object + a + b) alive for its two closures: counted once.
+    expect(closures.closureScopes).to.equal(2);
+    expect(closures.scopeVars - plain.scopeVars).to.equal(3);
+    const table = estimateMemory(board, '(function(){var T={HELLO:1,WELCOME:2};T.HELLO})();');
+    expect(table.tableVars).to.equal(1 + (2 + 1) + (2 + 1)); // both names > 4 characters
   });
 });
