@@ -130,9 +130,12 @@ export class Uplink {
   ackTo(stream: number, cumulative: number, now: number): void {
     if (!this.active || stream !== this.stream) return;
     this.lastAck = now;
-    this.lastProgress = now;
     const w = this.window;
+    const held = w.count;
     w.ackTo(cumulative);
+    // Only progress restarts the re-send timer: a host repeating the same ACK (it does every 150 ms
+    // while waiting) must not keep a lost tail from being re-sent, e.g. after a reconnect.
+    if (w.count !== held) this.lastProgress = now;
     if (this.endQueued && w.count === 0) this.done();
   }
 
@@ -140,8 +143,9 @@ export class Uplink {
   onAck(ack: AckFrame, now: number): void {
     if (!this.active || ack.stream !== this.stream) return;
     this.lastAck = now;
-    this.lastProgress = now;
+    const held = this.window.count;
     const again = this.window.onAck(ack);
+    if (again.length || this.window.count !== held) this.lastProgress = now;
     for (let i = 0; i < again.length; i++) this.resend.push(again[i] as Uint8Array);
     this.checkDone();
   }

@@ -11,7 +11,7 @@ import { App } from '../../../firmware/src/core/app';
 import { GateState } from '../../../firmware/src/core/gate';
 import { FakeHal, filled } from './fake-hal';
 
-/** Puck.js with 256-sample mic buffers (64 ms at 4 kHz): ring 6,144 samples, window 16 frames. */
+/** Puck.js with 256-sample mic buffers (64 ms at 4 kHz): ring 4,096 samples, window 16 frames. */
 const puck: BoardProfile = { ...(BOARDS.puckjs as BoardProfile), bufferSamples: 256 };
 
 function enc(f: Frame): Uint8Array {
@@ -170,7 +170,7 @@ describe('firmware app: an utterance survives a reconnect (PROTOCOL.md §5)', ()
     h.loud(6);
     const before = h.audio.length;
     h.hal.disconnect();
-    h.loud(40, false); // 2.56 s > the ring (6,144 samples = 1.5 s at 4 kHz)
+    h.loud(40, false); // 2.56 s > the ring (4,096 samples = 1.02 s at 4 kHz)
     h.connect();
     expect(h.hellos[1]!.nonce).to.equal(h.hellos[0]!.nonce);
     expect(h.app.gate.state, 'capture stopped').to.not.equal(GateState.STREAMING);
