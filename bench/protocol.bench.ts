@@ -14,69 +14,12 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt-packet';
-import { decodeFrame, encodeFrame, ErrorCode, Fault, FrameType } from '@budlink/protocol';
+import { decodeFrame, encodeFrame, FrameType } from '@budlink/protocol';
+import { checkCase, fuzzCases } from '../test/protocol/fuzz';
 import type { AudioFrame } from '@budlink/protocol';
 import type { Bench } from './run';
 
 const here = dirname(fileURLToPath(import.meta.url));
-
-// The fuzz generator and checks of test/protocol/fuzz.ts (the bench project cannot import test files).
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function fuzzCases(seed: number, seeds: Uint8Array[]): () => Uint8Array {
-  const r = rng(seed);
-  const below = (n: number) => Math.floor(r() * n);
-  return () => {
-    const kind = below(4);
-    if (kind === 0) {
-      const b = new Uint8Array(below(250));
-      for (let i = 0; i < b.length; i++) b[i] = below(256);
-      if (b.length > 0 && r() < 0.8) b[0] = 1 + below(0x13);
-      if (b.length > 1 && r() < 0.5) b[1] = 0;
-      return b;
-    }
-    const base = seeds[below(seeds.length)] as Uint8Array;
-    if (kind === 1) {
-      const b = new Uint8Array(base);
-      const flips = 1 + below(3);
-      for (let i = 0; i < flips && b.length > 0; i++) b[below(b.length)] = below(256);
-      return b;
-    }
-    if (kind === 2) return base.slice(0, below(base.length + 1));
-    const b = new Uint8Array(base.length + 1 + below(8));
-    b.set(base);
-    for (let i = base.length; i < b.length; i++) b[i] = below(256);
-    return b;
-  };
-}
-
-const CODES = Object.values(ErrorCode) as number[];
-const FAULTS = Object.values(Fault) as number[];
-
-/** 1 for a frame that re-encodes identically, 0 for a typed error; throws otherwise. */
-function checkCase(bytes: Uint8Array): number {
-  const r = decodeFrame(bytes);
-  if (r.ok) {
-    const e = encodeFrame(r.frame);
-    if (!e.ok || Buffer.compare(Buffer.from(e.bytes), Buffer.from(bytes)) !== 0) {
-      throw new Error('re-encoding differs for ' + Buffer.from(bytes).toString('hex'));
-    }
-    return 1;
-  }
-  if (CODES.indexOf(r.error.code) < 0 || FAULTS.indexOf(r.error.fault) < 0) {
-    throw new Error('untyped error for ' + Buffer.from(bytes).toString('hex'));
-  }
-  return 0;
-}
 
 function vectors(file: string): { hex: string }[] {
   return (
@@ -149,11 +92,7 @@ const bench: Bench = {
       theirs = Math.max(theirs, mqttPerSecond(25_000));
     }
 
-    const golden = vectors('golden.json');
-    const next = fuzzCases(
-      0xbe7c,
-      golden.map((v) => Uint8Array.from(Buffer.from(v.hex, 'hex'))),
-    );
+    const next = fuzzCases(0xbe7c);
     const N = 1_000_000;
     let frames = 0;
     const t0 = performance.now();
@@ -166,7 +105,7 @@ const bench: Bench = {
       'protocol.mqtt_packet_frames_per_s': Math.round(theirs),
       'protocol.codec_vs_mqtt_packet': Number((ours / theirs).toFixed(2)),
       'protocol.fuzz_cases_per_s': Math.round(fuzzRate),
-      'protocol.vectors_golden': golden.length,
+      'protocol.vectors_golden': vectors('golden.json').length,
       'protocol.vectors_error': vectors('errors.json').length,
     };
   },
