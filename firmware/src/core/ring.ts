@@ -16,6 +16,16 @@ export class SampleRing {
 
   /** Append a buffer (longer than the ring: only its tail is kept). */
   write(src: Uint8Array): void {
+    const size = this.size;
+    const w = this.written;
+    const n0 = src.length;
+    const at0 = w % size;
+    // Common case (a mic buffer that does not wrap): one native copy.
+    if (at0 + n0 <= size) {
+      this.buf.set(src, at0);
+      this.written = w + n0;
+      return;
+    }
     let data = src;
     if (data.length > this.size) data = data.subarray(data.length - this.size);
     const n = data.length;
