@@ -369,5 +369,13 @@ describe('cli: budlink', function () {
       expect(bad.code).to.equal(2);
       expect(bad.err).to.include('step 0 must have one of say, tap, silence, wait, dropLink, powerCycle');
     });
+
+    it('simulate gives a puckjs the payload its radio carries (ATT MTU 53 → 50 B frames)', async () => {
+      const r = await run(['simulate', '--board', 'puckjs', '--transport', 'in-process', '--speed', '6']);
+      expect(r.code, r.err).to.equal(0);
+      expect(r.err).to.include('payload 50 B');
+      expect(r.err).not.to.match(/payload 244 B/);
+      expect(r.out).to.match(/utterance 1: complete/);
+    });
   });
 });
