@@ -410,7 +410,9 @@ export class App implements GateEvents, PlaybackPorts, BleHandlers {
     }
     const now = this.hal.clock.now();
     const burst = this.board.pacing.burst;
-    let t = this.tokens + (now - this.tokenAt) * this.drainPerMs;
+    const dt = now - this.tokenAt;
+    // A clock set backwards (setTime) refills nothing rather than stalling the pacer.
+    let t = dt > 0 ? this.tokens + dt * this.drainPerMs : this.tokens;
     if (t > burst) t = burst;
     this.tokenAt = now;
     const ble = this.hal.ble;

@@ -313,6 +313,24 @@ describe('firmware app: utterance uplink', () => {
     expect(total).to.be.at.most(puck.pacing.burst + ((r.hal.t - t0) * drainPerSecond(puck)) / 1000 + 1);
   });
 
+  it('a clock set backwards does not stall the pacer', () => {
+    const r = rig(puck);
+    r.welcome();
+    r.counting(16);
+    r.hal.button?.(true, r.hal.t);
+    r.hal.button?.(false, r.hal.t + 10);
+    r.app.tick();
+    r.hal.take();
+    r.hal.t -= 100000;
+    let sent = 0;
+    for (let i = 0; i < 10; i++) {
+      r.hal.t += puck.pacing.tickMs;
+      r.app.tick();
+      sent += r.hal.take().length;
+    }
+    expect(sent).to.be.greaterThan(5);
+  });
+
   it('back-to-back ticks (a late timer) get only the tokens drained in between', () => {
     const r = rig(puck);
     r.welcome();
