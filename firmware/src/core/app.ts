@@ -66,6 +66,9 @@ export const TIMING = {
 /** VAD threshold factor while the speaker plays (≈ +6 dB): echo of the reply is not a barge-in. */
 export const ECHO_BIAS = 4;
 
+/** Pacer period (ms) while there is nothing to send: it only kicks the watchdog and updates the LEDs. */
+export const IDLE_TICK_MS = 200;
+
 /** Control frames waiting for the pacer, at most (older ones are dropped and counted). */
 export const CONTROL_QUEUE = 8;
 
@@ -121,6 +124,9 @@ export class App implements GateEvents, PlaybackPorts, BleHandlers {
   private tokens = 0;
   private tokenAt = 0;
   private drainPerMs: number;
+  /** The pacer's interval timer and whether it runs at the idle period. */
+  private tickId = -1;
+  private tickSlow = false;
 
   constructor(board: BoardProfile, hal: Hal, detector?: WakeDetector) {
     this.board = board;
@@ -167,7 +173,7 @@ export class App implements GateEvents, PlaybackPorts, BleHandlers {
       }
     });
     this.startMic();
-    hal.clock.setInterval(() => this.tick(), this.board.pacing.tickMs);
+    this.setTick(false);
     hal.clock.setInterval(() => this.onStatusTimer(), TIMING.statusMs);
     hal.sys.enableWatchdog(TIMING.watchdogS);
     this.showState(AssistantState.IDLE);
@@ -229,6 +235,10 @@ export class App implements GateEvents, PlaybackPorts, BleHandlers {
     // Barge-in: a wake or tap while the reply plays stops it at once.
     if (this.playback.busy()) this.playback.cancel();
     if (!this.uplink.start(hit, this.config.preRollMs, this.hal.clock.now())) return false;
+    // Send the WAKE and the first frames now rather than at the next tick: the pre-roll backlog is at its
+    // largest at this moment.
+    if (this.tickSlow) this.setTick(false);
+    this.pace();
     this.showState(AssistantState.LISTENING);
     return true;
   }
@@ -406,6 +416,8 @@ export class App implements GateEvents, PlaybackPorts, BleHandlers {
     const q = this.control;
     if (!this.connected || !(q.length || up.active)) {
       if (this.shownState === AssistantState.LISTENING) this.showState(AssistantState.IDLE);
+      // Nothing to send: tick slowly (it still kicks the watchdog) until a frame is queued or a stream starts.
+      if (!this.tickSlow) this.setTick(true);
       return;
     }
     const now = this.hal.clock.now();
@@ -435,8 +447,17 @@ export class App implements GateEvents, PlaybackPorts, BleHandlers {
     return r.bytes;
   }
 
+  /** Run the pacer every `pacing.tickMs` (work to send) or every IDLE_TICK_MS (nothing to send). */
+  private setTick(slow: boolean): void {
+    const clock = this.hal.clock;
+    if (this.tickId >= 0) clock.clearInterval(this.tickId);
+    this.tickSlow = slow;
+    this.tickId = clock.setInterval(() => this.tick(), slow ? IDLE_TICK_MS : this.board.pacing.tickMs);
+  }
+
   private enqueue(bytes: Uint8Array): void {
     if (!this.connected) return;
+    if (this.tickSlow) this.setTick(false);
     if (this.control.length >= CONTROL_QUEUE) {
       this.control.shift();
       this.counters.controlDropped++;

@@ -16,7 +16,7 @@ import {
   encodeFrame,
 } from '@budlink/protocol';
 import type { Frame } from '@budlink/protocol';
-import { BOARDS, drainPerSecond } from '../../../firmware/boards/index';
+import { BOARDS, TX_QUEUE, drainPerSecond } from '../../../firmware/boards/index';
 import type { BoardProfile } from '../../../firmware/boards/index';
 import { App, ECHO_BIAS, TIMING } from '../../../firmware/src/core/app';
 import { CONFIG_FILE } from '../../../firmware/src/core/config';
@@ -292,22 +292,26 @@ describe('firmware app: utterance uplink', () => {
     expect(r.hal.leds).to.deep.equal([false, true, false]);
   });
 
-  it('paces notifications with a token bucket: at most burst at once, never faster than the link drains', () => {
+  it('paces notifications with a token bucket: a 6-slot queue drained once per 7.5 ms never overflows', () => {
     const r = rig(puck);
     r.welcome();
     r.counting(16);
+    r.hal.take();
     r.hal.button?.(true, r.hal.t);
-    r.hal.button?.(false, r.hal.t + 10);
-    let max = 0;
-    let total = 0;
+    r.hal.button?.(false, r.hal.t + 10); // the tap sends the WAKE and the first frames at once
+    let queued = r.hal.take().length;
+    let max = queued;
+    let total = queued;
     const t0 = r.hal.t;
-    for (let i = 0; i < 100; i++) {
-      r.hal.advance(puck.pacing.tickMs);
+    for (let ms = 1; ms <= 3000; ms++) {
+      r.hal.advance(1);
+      if (ms % 15 === 0) queued = Math.max(0, queued - 2); // one packet per 7.5 ms connection event
       const n = r.hal.take().length;
+      queued += n;
       total += n;
-      if (n > max) max = n;
+      if (queued > max) max = queued;
     }
-    expect(max).to.be.at.most(puck.pacing.burst);
+    expect(max, 'TX queue occupancy').to.be.at.most(TX_QUEUE);
     expect(total).to.be.greaterThan(puck.ringFrames - 1);
     // Over any span: no more than the burst plus what the link drained.
     expect(total).to.be.at.most(puck.pacing.burst + ((r.hal.t - t0) * drainPerSecond(puck)) / 1000 + 1);
