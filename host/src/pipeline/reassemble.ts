@@ -10,8 +10,16 @@
  *  - an ACK every `ackEveryFrames` frames frees the device's re-send ring;
  *  - `resync` (after a reconnect) sends the ACK/NACK immediately.
  * The stream survives reconnects: it ends only when complete, superseded by a new stream
- * ('dropped'), or abandoned by the caller. A complete stream is ACKed (cumulative = END + 1); late
- * duplicates of it are ACKed again so the device can free its ring.
+ * ('dropped'), or abandoned by the caller.
+ *
+ * Letting go (docs/PROTOCOL.md §6, "Letting go of a stream"): the device holds its END, and refuses a
+ * new wake, until an ACK past END frees it, and every ACK restarts its "no ACK at all" give-up timer.
+ * So a stream that ends here, for whatever reason, gets exactly one final ACK without gaps whose
+ * cumulative is one past everything received (END.seq + 1 = END.lastSeq + 2 when END arrived), and its
+ * periodic ACK/NACK stops. Any frame that still arrives for an ended stream is answered with an ACK past
+ * it: END.seq + 1 once END is known, otherwise seq + 1 (never below what was already acknowledged), so
+ * an abandoned stream whose END was not known yet is freed by the END the device sends in answer to
+ * GATE CANCEL (the caller sends the GATE). Nothing is ever repeated on a timer for an ended stream.
  *
  * The first sequence number of every utterance stream is WAKE.seq; until the WAKE arrives it is
  * taken to be 0 (docs/PROTOCOL.md: streams start at 0), so a dropped WAKE is NACKed like audio.
@@ -26,6 +34,7 @@ import {
 import {
   FrameType,
   Reassembler,
+  seqAdd,
   seqDiff,
   type AckFrame,
   type AudioFrame,
@@ -39,10 +48,19 @@ export type UtteranceFrame = WakeFrame | AudioFrame | EndFrame;
 
 export type ReassemblyInput =
   | { kind: 'frame'; frame: UtteranceFrame; at: number }
-  /** Forget this stream (timed out / cancelled by the host); its later frames are only ACKed. */
+  /**
+   * Give this stream up (timed out / rejected / cancelled by the host): one final ACK past everything
+   * received (past END when it arrived), then its later frames are only ACKed past themselves / END.
+   * A no-op for a stream that already completed (it got its final ACK then).
+   */
   | { kind: 'abandon'; stream: number }
-  /** The link came back: tell the device at once what is missing. */
-  | { kind: 'resync' };
+  /** The link came back: tell the device at once what is missing (or re-send the final ACK). */
+  | { kind: 'resync' }
+  /**
+   * The device restarted (new HELLO nonce): forget every stream, current and ended, without sending
+   * anything (its stream ids start over, so an ACK for an old id could free a new stream's frames).
+   */
+  | { kind: 'reset' };
 
 export type ReassemblyOutput =
   /** A frame to write to the device (ACK or NACK; seq stamped by the writer). */
@@ -52,7 +70,10 @@ export type ReassemblyOutput =
   /** A new frame of the current utterance arrived. */
   | { kind: 'progress'; stream: number }
   | { kind: 'complete'; utterance: Utterance }
-  /** The stream was given up before completing (superseded by a newer one); `lost`: gaps never recovered. */
+  /**
+   * The stream was given up before completing (superseded by a newer one, or its END arrived but its
+   * WAKE was lost for good); `lost`: gaps never recovered.
+   */
   | { kind: 'dropped'; stream: number; reason: string; lost: SeqGap[] };
 
 export interface ReassembleOptions {
@@ -82,6 +103,21 @@ interface Stream {
   fresh: boolean;
 }
 
+/** A stream that ended here (completed, abandoned, superseded) and the ACK that frees the device of it. */
+interface Ended {
+  id: number;
+  /** One past everything received or given up: the ACK's cumulative. Only moves forward. */
+  cumulative: number;
+  /** END's seq, -1 while unknown. */
+  end: number;
+}
+
+/**
+ * Ended streams remembered, so that a late frame of one is ACKed instead of being taken for a new
+ * stream. Device stream ids count up (u8), and `reset` clears them when the device restarts.
+ */
+const ENDED_MEMORY = 4;
+
 export function reassemble(options: ReassembleOptions): OperatorFunction<ReassemblyInput, ReassemblyOutput> {
   const scheduler = options.scheduler ?? asyncScheduler;
   const nackIntervalMs = options.nackIntervalMs ?? 150;
@@ -89,9 +125,40 @@ export function reassemble(options: ReassembleOptions): OperatorFunction<Reassem
   return (source) =>
     new Observable<ReassemblyOutput>((subscriber) => {
       let current: Stream | undefined;
-      /** The last stream that ended (complete or abandoned) and the ACK it deserves. */
-      let finished: { id: number; cumulative: number } | undefined;
+      /** Streams that ended (complete, abandoned, superseded), oldest first, at most ENDED_MEMORY. */
+      let ended: Ended[] = [];
       let timer: Subscription | undefined;
+
+      const endedOf = (id: number): Ended | undefined => ended.find((e) => e.id === id);
+      /** Remember that `s` ended here; it no longer is the current stream and its timer stops. */
+      const retire = (s: Stream): Ended => {
+        if (current === s) {
+          current = undefined;
+          stopTimer();
+        }
+        s.r.finish(); // no-op when complete; otherwise next = one past the furthest frame received
+        const e: Ended = { id: s.id, cumulative: s.r.next, end: s.r.end };
+        ended = ended.filter((x) => x.id !== s.id);
+        ended.push(e);
+        if (ended.length > ENDED_MEMORY) ended.shift();
+        return e;
+      };
+      /** The ACK that frees the device of an ended stream (everything before cumulative). */
+      const finalAck = (e: Ended): void => {
+        subscriber.next({
+          kind: 'send',
+          frame: { type: FrameType.ACK, stream: e.id, seq: 0, cumulative: e.cumulative, gaps: [] },
+        });
+      };
+      /** A frame of an ended stream: move the final ACK past it (or to END + 1) and send it again. */
+      const lateFrame = (e: Ended, frame: UtteranceFrame): void => {
+        if (e.end < 0) {
+          if (frame.type === FrameType.END) e.end = frame.seq;
+          const past = seqAdd(frame.seq, 1);
+          if (seqDiff(past, e.cumulative) > 0) e.cumulative = past;
+        }
+        finalAck(e);
+      };
 
       const ack = (s: Stream): void => {
         s.sinceAck = 0;
@@ -132,10 +199,7 @@ export function reassemble(options: ReassembleOptions): OperatorFunction<Reassem
         }
         const wake = s.wake as WakeFrame;
         const end = s.end as EndFrame;
-        current = undefined;
-        stopTimer();
-        finished = { id: s.id, cumulative: s.r.next };
-        ack(s);
+        finalAck(retire(s));
         subscriber.next({
           kind: 'complete',
           utterance: {
@@ -156,32 +220,23 @@ export function reassemble(options: ReassembleOptions): OperatorFunction<Reassem
 
       const onFrame = (frame: UtteranceFrame, at: number): void => {
         if (!current || current.id !== frame.stream) {
-          if (finished && finished.id === frame.stream) {
-            // A late duplicate of a stream already done: re-ACK so the device frees its ring.
-            subscriber.next({
-              kind: 'send',
-              frame: {
-                type: FrameType.ACK,
-                stream: frame.stream,
-                seq: 0,
-                cumulative: finished.cumulative,
-                gaps: [],
-              },
-            });
+          const e = endedOf(frame.stream);
+          if (e) {
+            // A late frame of a stream already ended here: ACK past it so the device frees its ring.
+            lateFrame(e, frame);
             return;
           }
           if (current) {
+            // The device only opens a stream once the previous one is over on its side: no ACK owed.
             const old = current;
-            current = undefined;
-            const lost = old.r.finish();
+            retire(old);
             subscriber.next({
               kind: 'dropped',
               stream: old.id,
               reason: 'superseded by a new utterance',
-              lost,
+              lost: old.r.lost(),
             });
           }
-          finished = undefined;
           const first = frame.type === FrameType.WAKE ? frame.seq : 0;
           const window = Math.max(16, Math.min(32767, Math.floor(options.window?.() ?? 256)));
           current = {
@@ -232,6 +287,12 @@ export function reassemble(options: ReassembleOptions): OperatorFunction<Reassem
           complete(s, at);
           return;
         }
+        if (s.r.done) {
+          // END delivered but the WAKE was lost for good: no codec, no utterance; free the device.
+          finalAck(retire(s));
+          subscriber.next({ kind: 'dropped', stream: s.id, reason: 'its WAKE was lost', lost: s.r.lost() });
+          return;
+        }
         s.sinceAck++;
         const endWithHoles = frame.type === FrameType.END;
         if (openedGap || endWithHoles || s.sinceAck >= ackEvery) ack(s);
@@ -241,12 +302,19 @@ export function reassemble(options: ReassembleOptions): OperatorFunction<Reassem
         next: (input) => {
           if (input.kind === 'frame') onFrame(input.frame, input.at);
           else if (input.kind === 'resync') {
+            // After a reconnect the device may still hold the last ended stream (the final ACK may
+            // have been lost with the link): send it once more.
+            const last = ended.at(-1);
             if (current) ack(current);
+            else if (last) finalAck(last);
+          } else if (input.kind === 'reset') {
+            if (current) {
+              current = undefined;
+              stopTimer();
+            }
+            ended = [];
           } else if (current && current.id === input.stream) {
-            current.r.finish();
-            finished = { id: current.id, cumulative: current.r.next };
-            current = undefined;
-            stopTimer();
+            finalAck(retire(current));
           }
         },
         error: (e: unknown) => subscriber.error(e),

@@ -395,6 +395,8 @@ export function runSession(
             });
             inputs.next({ kind: 'verdict', accept: verdict.accept });
             if (!verdict.accept) {
+              // The stream is complete (and ACKed past END) by now; should it not be, let it go.
+              uplink$.next({ kind: 'abandon', stream: utterance.stream });
               log.log('info', `wake rejected by verifier (score ${verdict.score})`, fields());
               finishReport(report, 'rejected');
               return;
@@ -507,6 +509,9 @@ export function runSession(
         const report = pending;
         if (report) {
           pending = undefined;
+          // PROTOCOL.md §6 "Letting go": GATE CANCEL stops the device's capture; the abandon sends one
+          // ACK past everything received (past END if it came), and every later frame of the stream
+          // (the END the device sends in answer) gets an ACK past it. No ACK is repeated on a timer.
           send({ type: FrameType.GATE, stream: report.stream, seq: 0, verdict: Verdict.CANCEL, reason: 0 });
           uplink$.next({ kind: 'abandon', stream: report.stream });
           finishReport(report, 'aborted', `timeout in ${from}`);
@@ -569,10 +574,11 @@ export function runSession(
       send(welcome);
       if (rebooted) {
         endReply('aborted', 'device restarted');
+        // Its streams are gone and its ids start over: forget them without ACKing any.
+        uplink$.next({ kind: 'reset' });
         if (pending) {
           const report = pending;
           pending = undefined;
-          uplink$.next({ kind: 'abandon', stream: report.stream });
           finishReport(report, 'aborted', 'device restarted');
         }
       }

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { Subject } from 'rxjs';
 import { EndReason, FrameType, Trigger, type AckFrame } from '@budlink/protocol';
 import {
   reassemble,
@@ -169,5 +170,176 @@ describe('pipeline/reassemble', () => {
     expect(done.utterance.samples.length).to.equal(64);
     expect(done.utterance.samples[0]).to.equal(2);
     expect(outputs.at(-2)).to.deep.equal(ack(1, 19));
+  });
+});
+
+/**
+ * Letting go of a stream (docs/PROTOCOL.md §6): the device frees its END, and accepts a new wake,
+ * only when an ACK past END arrives, and each ACK restarts its give-up timer. Run in virtual time.
+ */
+describe('pipeline/reassemble: letting go of a stream', () => {
+  type Sent = [at: number, type: number, cumulative: number, gaps: number];
+
+  /** Feed timed inputs to the operator (nack interval 10 ms) until `horizon`; every output, timed. */
+  function drive(
+    inputs: [number, ReassemblyInput][],
+    horizon: number,
+    extra: { window?: () => number } = {},
+  ): [number, ReassemblyOutput][] {
+    const out: [number, ReassemblyOutput][] = [];
+    const ts = scheduler();
+    ts.run(({ flush }) => {
+      const src = new Subject<ReassemblyInput>();
+      const sub = src
+        .pipe(reassemble({ ...opts(10), ...extra, scheduler: ts }))
+        .subscribe((o) => out.push([ts.now(), o]));
+      for (const [t, input] of inputs) ts.schedule(() => src.next(input), t);
+      ts.schedule(() => {
+        src.complete();
+        sub.unsubscribe();
+      }, horizon);
+      flush();
+    });
+    return out;
+  }
+  const sent = (out: [number, ReassemblyOutput][], stream: number): Sent[] =>
+    out.flatMap(([t, o]) =>
+      o.kind === 'send' && o.frame.stream === stream
+        ? [[t, o.frame.type, o.frame.cumulative, o.frame.gaps.length] as Sent]
+        : [],
+    );
+  const kinds = (out: [number, ReassemblyOutput][]): string[] =>
+    out
+      .filter(([, o]) => o.kind !== 'send' && o.kind !== 'progress')
+      .map(([, o]) => `${o.kind}:${streamOf(o)}`);
+  const streamOf = (o: ReassemblyOutput): number =>
+    o.kind === 'complete' ? o.utterance.stream : o.kind === 'send' ? o.frame.stream : o.stream;
+  const A = FrameType.ACK;
+  const N = FrameType.NACK;
+  const cancelled = (stream: number, seq: number) => ({
+    ...end(stream, seq, 8),
+    reason: EndReason.CANCELLED,
+  });
+
+  it('abandoned before END (host timeout): one ACK past what arrived, no more repeats, then ACKs past each late frame and past the END sent in answer to GATE CANCEL', () => {
+    const out = drive(
+      [
+        [0, f(wake(1), 0)],
+        [1, f(audio(1, 1, 1), 1)],
+        [2, f(audio(1, 3, 3), 2)], // seq 2 lost: NACKed at once and on every silent tick
+        [45, { kind: 'abandon', stream: 1 }],
+        [100, f(audio(1, 4, 4), 100)], // still in flight when the GATE CANCEL reached the device
+        [110, f(cancelled(1, 5), 110)], // END in answer to GATE CANCEL
+        [120, f(cancelled(1, 5), 120)], // the device's RTO re-send of END (our ACK was lost)
+        [130, f(audio(1, 2, 2), 130)], // a late re-send of the old hole
+        [150, { kind: 'resync' }], // a reconnect: the final ACK once more
+      ],
+      300,
+    );
+    expect(sent(out, 1)).to.deep.equal([
+      [2, N, 2, 1],
+      [20, N, 2, 1],
+      [30, N, 2, 1],
+      [40, N, 2, 1],
+      [45, A, 4, 0], // past everything received: the device frees its window and goes on to END
+      [100, A, 5, 0],
+      [110, A, 6, 0], // END.seq + 1 = END.lastSeq + 2
+      [120, A, 6, 0],
+      [130, A, 6, 0],
+      [150, A, 6, 0],
+    ]);
+    expect(kinds(out)).to.deep.equal(['started:1']); // an abandoned stream never completes
+  });
+
+  it('abandoned with END known but a hole before it: the final ACK is END + 1 at once, late frames get END + 1 again', () => {
+    const out = drive(
+      [
+        [0, f(wake(1), 0)],
+        [1, f(audio(1, 1, 1), 1)],
+        [2, f(end(1, 3, 8), 2)], // seq 2 missing
+        [25, { kind: 'abandon', stream: 1 }],
+        [100, f(end(1, 3, 8), 100)],
+        [110, f(audio(1, 2, 2), 110)],
+        [120, { kind: 'abandon', stream: 1 }], // twice: nothing more
+      ],
+      200,
+    );
+    expect(sent(out, 1)).to.deep.equal([
+      [2, N, 2, 1],
+      [20, N, 2, 1],
+      [25, A, 4, 0],
+      [100, A, 4, 0],
+      [110, A, 4, 0],
+    ]);
+    expect(kinds(out)).to.deep.equal(['started:1']);
+  });
+
+  it('completed with frames lost for good: ACK past END once, no periodic repeats, late re-sends get END + 1', () => {
+    const inputs: [number, ReassemblyInput][] = [[0, f(wake(1), 0)]];
+    for (let s = 2; s <= 17; s++) inputs.push([1, f(audio(1, s, s), 1)]); // seq 1 evicted by the device
+    inputs.push([2, f(end(1, 18, 64), 2)], [100, f(end(1, 18, 64), 100)], [110, f(audio(1, 9, 9), 110)]);
+    const out = drive(inputs, 200, { window: () => 16 });
+    const acks = sent(out, 1);
+    expect(acks.at(-3)).to.deep.equal([2, A, 19, 0]);
+    expect(acks.slice(-2)).to.deep.equal([
+      [100, A, 19, 0],
+      [110, A, 19, 0],
+    ]);
+    expect(acks.filter(([t]) => t > 2 && t < 100)).to.deep.equal([]);
+    expect(kinds(out)).to.deep.equal(['started:1', 'complete:1']);
+  });
+
+  it('END delivered but the WAKE lost for good: dropped, ACK past END once, no periodic repeats', () => {
+    const inputs: [number, ReassemblyInput][] = [];
+    for (let s = 1; s <= 16; s++) inputs.push([1, f(audio(1, s, s), 1)]); // seq 16 proves seq 0 gone
+    inputs.push([2, f(end(1, 17, 64), 2)], [100, f(end(1, 17, 64), 100)]);
+    const out = drive(inputs, 200, { window: () => 16 });
+    expect(sent(out, 1).filter(([t]) => t >= 2)).to.deep.equal([
+      [2, A, 18, 0],
+      [100, A, 18, 0],
+    ]);
+    const dropped = out.find(([, o]) => o.kind === 'dropped')?.[1];
+    expect(dropped).to.deep.equal({
+      kind: 'dropped',
+      stream: 1,
+      reason: 'its WAKE was lost',
+      lost: [{ start: 0, count: 1 }],
+    });
+  });
+
+  it('a late frame of a superseded stream is ACKed past itself and does not take over from the new stream', () => {
+    const out = drive(
+      [
+        [0, f(wake(1), 0)],
+        [1, f(audio(1, 1, 1), 1)],
+        [2, f(wake(2), 2)],
+        [3, f(audio(1, 2, 2), 3)],
+        [4, f(audio(2, 1, 7), 4)],
+        [5, f(end(2, 2, 4), 5)],
+      ],
+      50,
+    );
+    expect(sent(out, 1)).to.deep.equal([[3, A, 3, 0]]);
+    expect(kinds(out)).to.deep.equal(['started:1', 'dropped:1', 'started:2', 'complete:2']);
+    expect(sent(out, 2)).to.deep.equal([[5, A, 3, 0]]);
+  });
+
+  it('after a device restart (reset) the same stream id starts a new utterance instead of being re-ACKed', () => {
+    const out = drive(
+      [
+        [0, f(wake(1), 0)],
+        [1, f(end(1, 1, 0), 1)],
+        [10, { kind: 'reset' }],
+        [20, f(wake(1), 20)],
+        [21, f(audio(1, 1, 5), 21)],
+        [22, f(end(1, 2, 4), 22)],
+      ],
+      50,
+    );
+    expect(kinds(out)).to.deep.equal(['started:1', 'complete:1', 'started:1', 'complete:1']);
+    expect(sent(out, 1)).to.deep.equal([
+      [1, A, 2, 0],
+      [22, A, 3, 0],
+    ]);
   });
 });
