@@ -235,10 +235,10 @@ export class App implements GateEvents, PlaybackPorts, BleHandlers {
     // Barge-in: a wake or tap while the reply plays stops it at once.
     if (this.playback.busy()) this.playback.cancel();
     if (!this.uplink.start(hit, this.config.preRollMs, this.hal.clock.now())) return false;
-    // Send the WAKE and the first frames now rather than at the next tick: the pre-roll backlog is at its
-    // largest at this moment.
+    // Send the WAKE and the first frames right after this handler rather than at the next tick (the
+    // pre-roll backlog is at its largest now), as a job of their own so the mic handler stays short.
     if (this.tickSlow) this.setTick(false);
-    this.pace();
+    this.hal.clock.setTimeout(() => this.tick(), 0);
     this.showState(AssistantState.LISTENING);
     return true;
   }

@@ -3,7 +3,7 @@
  * CONFIG values (docs/PROTOCOL.md §CONFIG: u16 little-endian for rates and durations, u8 for levels,
  * printable ASCII for NAME), persistence through the HAL store.
  */
-import { ConfigKey, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, NAME_MAX } from '@budlink/protocol';
+import { MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, NAME_MAX } from '@budlink/protocol';
 import { linkBytesPerSecond, pacedFramesPerSecond } from '../../boards/index';
 import type { BoardProfile } from '../../boards/index';
 
@@ -21,16 +21,19 @@ export interface Config {
 /** Storage file holding the persisted config (JSON). */
 export const CONFIG_FILE = 'budlink.json';
 
-/** Per key: [Config field, byte width (0 = ASCII)] in ConfigKey order. */
-const FIELDS: (string | number)[][] = [];
-FIELDS[ConfigKey.SAMPLE_RATE] = ['sampleRate', 2];
-FIELDS[ConfigKey.VAD_THRESHOLD] = ['vadThreshold', 1];
-FIELDS[ConfigKey.PREROLL_MS] = ['preRollMs', 2];
-FIELDS[ConfigKey.MAX_UTTERANCE_MS] = ['maxUtteranceMs', 2];
-FIELDS[ConfigKey.HANGOVER_MS] = ['hangoverMs', 2];
-FIELDS[ConfigKey.WAKE_SENSITIVITY] = ['wakeSensitivity', 1];
-FIELDS[ConfigKey.VOLUME] = ['volume', 1];
-FIELDS[ConfigKey.NAME] = ['name', 0];
+/**
+ * Per CONFIG key (index = ConfigKey value, 1..8): the Config field and its byte width (0 = ASCII). Kept as
+ * two strings: on Espruino a table of small arrays costs ~40 JsVars more for the program's lifetime.
+ */
+const FIELD_NAMES =
+  ',sampleRate,vadThreshold,preRollMs,maxUtteranceMs,hangoverMs,wakeSensitivity,volume,name';
+const FIELD_WIDTHS = '021222110';
+
+/** [field, width] of a known key, or null. */
+function fieldSpec(key: number): [string, number] | null {
+  const name = key >= 1 && key <= 8 && key === (key | 0) ? FIELD_NAMES.split(',')[key] : undefined;
+  return name ? [name, +(FIELD_WIDTHS[key] as string)] : null;
+}
 
 /** Ring time (ms) reserved beyond the pre-roll for the wake detector's latency and uplink backlog. */
 export const RING_MARGIN_MS = 300;
@@ -106,15 +109,15 @@ export function checkValue(
 
 /** The Config field for a CONFIG key, or undefined if the key is unknown. */
 export function fieldOf(key: number): string | undefined {
-  const f = FIELDS[key];
-  return f ? (f[0] as string) : undefined;
+  const f = fieldSpec(key);
+  return f ? f[0] : undefined;
 }
 
 /** Encode the current value of `key` (undefined for an unknown key). */
 export function encodeValue(cfg: Config, key: number): Uint8Array | undefined {
-  const f = FIELDS[key];
+  const f = fieldSpec(key);
   if (!f) return undefined;
-  const v = (cfg as unknown as Record<string, number | string>)[f[0] as string];
+  const v = (cfg as unknown as Record<string, number | string>)[f[0]];
   if (f[1] === 0) {
     const s = v as string;
     const out = new Uint8Array(s.length);
@@ -127,9 +130,9 @@ export function encodeValue(cfg: Config, key: number): Uint8Array | undefined {
 
 /** Decode a CONFIG SET value for `key`: the number or string, or an error message. */
 export function decodeValue(key: number, bytes: Uint8Array): { value: number | string } | { error: string } {
-  const f = FIELDS[key];
+  const f = fieldSpec(key);
   if (!f) return { error: 'unknown config key ' + key };
-  const w = f[1] as number;
+  const w = f[1];
   if (w === 0) {
     let s = '';
     for (let i = 0; i < bytes.length; i++) s += String.fromCharCode(bytes[i] as number);

@@ -7,6 +7,7 @@ import {
   decodeValue,
   defaultConfig,
   encodeValue,
+  fieldOf,
   loadConfig,
   maxPreRollMs,
   maxRate,
@@ -71,5 +72,22 @@ describe('firmware config', () => {
     const bad = loadConfig(dk, { sampleRate: 16000 });
     expect(bad.config).to.deep.include({ sampleRate: 8000, preRollMs: 500 });
     expect(bad.rejected).to.equal(1);
+  });
+
+  it('every CONFIG key names a Config field and round-trips its value (0 and unknown keys refused)', () => {
+    const cfg = defaultConfig(puck);
+    for (const key of Object.values(ConfigKey)) {
+      const field = fieldOf(key);
+      expect(field, 'key ' + key).to.be.a('string');
+      expect(cfg, 'key ' + key).to.have.property(field as string);
+      const bytes = encodeValue(cfg, key) as Uint8Array;
+      expect(decodeValue(key, bytes)).to.deep.equal({
+        value: (cfg as unknown as Record<string, unknown>)[field as string],
+      });
+    }
+    for (const bad of [0, 9, 1.5, -1, 255]) {
+      expect(fieldOf(bad), String(bad)).to.equal(undefined);
+      expect(encodeValue(cfg, bad)).to.equal(undefined);
+    }
   });
 });
