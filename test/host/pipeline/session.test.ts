@@ -10,14 +10,19 @@ import {
   Codec,
   ErrorCode,
   FrameType,
+  EndReason,
   PlayEndReason,
   Verdict,
   decodeFrame,
+  seqDiff,
+  type AckFrame,
+  type EndFrame,
+  type EndReasonCode,
   type Frame,
   type HelloFrame,
 } from '@budlink/protocol';
 import type { Connection, DisconnectReason } from '../../../host/src/ble/link';
-import { runSession } from '../../../host/src/pipeline/session';
+import { runSession, type SessionOptions } from '../../../host/src/pipeline/session';
 import type { SessionEvent, UtteranceReport, WakeVerifier } from '../../../host/src/pipeline/types';
 import {
   VoiceError,
@@ -26,6 +31,7 @@ import {
   type VoiceService,
 } from '../../../host/src/voice/types';
 import { audio, bytes, end, wake } from './marbles';
+import type { UtteranceFrame } from '../../../host/src/pipeline/reassemble';
 
 class FakeConnection implements Connection {
   readonly device = { id: 'AA:BB:CC:DD:EE:01', address: 'AA:BB:CC:DD:EE:01', name: 'fake' };
@@ -128,7 +134,7 @@ describe('pipeline/session (scripted device)', () => {
   let sub: Subscription | undefined;
   afterEach(() => sub?.unsubscribe());
 
-  function start(voice: VoiceService, verifier?: WakeVerifier) {
+  function start(voice: VoiceService, verifier?: WakeVerifier, extra?: Partial<SessionOptions>) {
     const conn = new FakeConnection();
     const events: SessionEvent[] = [];
     const logs: string[] = [];
@@ -140,6 +146,7 @@ describe('pipeline/session (scripted device)', () => {
       keepAliveTimeoutMs: 0,
       playInitialWindow: 2,
       logger: { log: (level, msg) => logs.push(`${level} ${msg}`) },
+      ...extra,
     }).subscribe((e) => events.push(e));
     const reports = () =>
       events.filter((e) => e.kind === 'utterance').map((e) => (e as { report: UtteranceReport }).report);
@@ -359,5 +366,294 @@ describe('pipeline/session (scripted device)', () => {
     await tick(20);
     expect(conn.of(FrameType.ERROR)).to.have.length(1);
     expect(conn.disconnected).to.equal(false);
+  });
+});
+
+/**
+ * A scripted earbud uplink that follows the device rules of docs/PROTOCOL.md §6 (the reference
+ * firmware's Uplink): it holds every frame sent until an ACK covers it, re-sends NACKed frames it still
+ * holds, answers GATE REJECT / CANCEL while capturing with END (HOST / CANCELLED), re-sends its newest
+ * held frame when told its RTO expired, and refuses a new wake while the previous stream is unfinished
+ * (END not yet acknowledged).
+ */
+class ScriptedUplink {
+  stream = 0;
+  /** A stream is being sent or awaits its acknowledgements. */
+  active = false;
+  capturing = false;
+  private seq = 0;
+  private samples = 0;
+  private endSent = false;
+  private readonly held = new Map<number, UtteranceFrame>();
+  private read = 0;
+  constructor(private readonly conn: FakeConnection) {}
+
+  wake(): boolean {
+    this.poll();
+    if (this.active) return false;
+    this.stream = (this.stream + 1) & 0xff;
+    this.seq = 0;
+    this.samples = 0;
+    this.endSent = false;
+    this.held.clear();
+    this.active = true;
+    this.capturing = true;
+    this.emit(wake(this.stream, 0));
+    this.seq = 1;
+    return true;
+  }
+  /** The next AUDIO frame; `lost`: dropped on air; `evicted`: also dropped from the device's ring. */
+  audio(fill: number, how: { lost?: boolean; evicted?: boolean } = {}): void {
+    const f = audio(this.stream, this.seq, fill, 10);
+    this.seq = (this.seq + 1) & 0xffff;
+    this.samples += 10;
+    if (!how.evicted) this.held.set(f.seq, f);
+    if (!how.lost && !how.evicted) this.conn.send(f);
+  }
+  end(reason: EndReasonCode = EndReason.SILENCE): EndFrame {
+    const f: EndFrame = { ...end(this.stream, this.seq, this.samples), reason };
+    this.capturing = false;
+    this.endSent = true;
+    this.emit(f);
+    this.seq = (this.seq + 1) & 0xffff;
+    return f;
+  }
+  /** The re-send timer expired: the newest held frame again (a lost tail or END). */
+  rto(): void {
+    let newest: UtteranceFrame | undefined;
+    for (const f of this.held.values()) if (!newest || seqDiff(f.seq, newest.seq) > 0) newest = f;
+    if (newest) this.conn.send(newest);
+  }
+  /** What the host wrote before index `i` of its writes, not yet applied, is lost on air. */
+  loseUntil(i: number): void {
+    if (i > this.read) this.read = i;
+  }
+  /** Apply what the host wrote since the last call. */
+  poll(): void {
+    const written = this.conn.written;
+    for (; this.read < written.length; this.read++) {
+      const f = written[this.read] as Frame;
+      if (
+        (f.type === FrameType.ACK || f.type === FrameType.NACK) &&
+        this.active &&
+        f.stream === this.stream
+      ) {
+        const gaps = f.gaps;
+        const last = gaps.at(-1);
+        const known = last ? (last.start + last.count) & 0xffff : f.cumulative;
+        const inGap = (s: number) =>
+          gaps.some((g) => seqDiff(s, g.start) >= 0 && seqDiff(s, g.start) < g.count);
+        for (const s of [...this.held.keys()]) if (seqDiff(s, known) < 0 && !inGap(s)) this.held.delete(s);
+        if (f.type === FrameType.NACK)
+          for (const g of gaps)
+            for (let i = 0; i < g.count; i++) {
+              const again = this.held.get((g.start + i) & 0xffff);
+              if (again) this.conn.send(again);
+            }
+        if (this.endSent && this.held.size === 0) this.active = false;
+      } else if (f.type === FrameType.GATE && f.stream === this.stream && this.capturing) {
+        if (f.verdict !== Verdict.ACCEPT)
+          this.end(f.verdict === Verdict.CANCEL ? EndReason.CANCELLED : EndReason.HOST);
+      }
+    }
+  }
+  private emit(f: UtteranceFrame): void {
+    this.held.set(f.seq, f);
+    this.conn.send(f);
+  }
+}
+
+describe('pipeline/session: the host lets go of utterance streams (scripted device)', () => {
+  let sub: Subscription | undefined;
+  afterEach(() => sub?.unsubscribe());
+  const NACK_MS = 5;
+
+  function start(voice: VoiceService, extra?: Partial<SessionOptions>) {
+    const conn = new FakeConnection();
+    const device = new ScriptedUplink(conn);
+    const events: SessionEvent[] = [];
+    sub = runSession(of(conn), {
+      deviceId: 'dev',
+      voice,
+      keepAliveMs: 0,
+      keepAliveTimeoutMs: 0,
+      playInitialWindow: 2,
+      nackIntervalMs: NACK_MS,
+      ...extra,
+    }).subscribe((e) => events.push(e));
+    const reports = () =>
+      events.filter((e) => e.kind === 'utterance').map((e) => (e as { report: UtteranceReport }).report);
+    /** ACK/NACK frames the host wrote for `stream`, from index `from` of everything it wrote. */
+    const acksFor = (stream: number, from = 0) =>
+      conn.written
+        .slice(from)
+        .filter(
+          (f): f is AckFrame =>
+            (f.type === FrameType.ACK || f.type === FrameType.NACK) && f.stream === stream,
+        );
+    return { conn, device, reports, acksFor };
+  }
+
+  /** The device speaks a whole utterance on a new stream (it must accept the wake). */
+  function speak(device: ScriptedUplink, frames = 3): void {
+    expect(device.wake(), 'device accepts a new wake').to.equal(true);
+    for (let i = 0; i < frames; i++) device.audio(140);
+    device.end();
+  }
+
+  it('timeout before END: GATE CANCEL, one ACK past what arrived, none repeated; the END sent in answer (and its re-sends) get END + 1; the next wake works', async () => {
+    const voice = new ScriptedVoice();
+    const { conn, device, reports, acksFor } = start(voice, { timeouts: { utterance: 60 } });
+    conn.send(hello());
+    expect(device.wake()).to.equal(true);
+    device.audio(140);
+    device.audio(141, { lost: true }); // the host NACKs seq 2 ...
+    device.audio(142); // ... but the NACKs never reach the device: no new frame, the host times out
+    await until(() => conn.of(FrameType.GATE).length === 1, 'GATE CANCEL');
+    expect(conn.of(FrameType.GATE)[0]).to.include({ stream: 1, verdict: Verdict.CANCEL });
+    const gateAt = conn.written.findIndex((f) => f.type === FrameType.GATE);
+    await until(() => acksFor(1, gateAt).length >= 1, 'the final ACK');
+    await tick(NACK_MS * 10);
+    // Exactly one ACK after letting go, past every frame received (3): nothing repeats the old position.
+    expect(acksFor(1, gateAt).map((a) => [a.type, a.cumulative, a.gaps.length])).to.deep.equal([
+      [FrameType.ACK, 4, 0],
+    ]);
+    expect(reports()[0]).to.include({ stream: 1, outcome: 'aborted', error: 'timeout in utterance' });
+
+    // The device hears the GATE and the final ACK (the NACKs were lost): END CANCELLED at seq 4.
+    device.loseUntil(gateAt);
+    device.poll();
+    expect(device.active).to.equal(true); // END not acknowledged yet
+    await until(() => acksFor(1).some((a) => a.cumulative === 5), 'ACK past END');
+    device.loseUntil(conn.written.length); // that ACK is lost: the device's RTO re-sends END
+    device.rto();
+    await until(() => acksFor(1).filter((a) => a.cumulative === 5).length === 2, 'ACK past END again');
+    expect(
+      acksFor(1)
+        .slice(-2)
+        .map((a) => [a.type, a.cumulative, a.gaps.length]),
+    ).to.deep.equal([
+      [FrameType.ACK, 5, 0],
+      [FrameType.ACK, 5, 0],
+    ]);
+    device.poll();
+    expect(device.active, 'END acknowledged: the device is free').to.equal(false);
+    expect(voice.requests).to.have.length(0); // an abandoned stream is never relayed
+
+    // A new wake right after is accepted by the device and served by the host.
+    speak(device);
+    await until(() => voice.requests.length === 1, 'voice request for stream 2');
+    expect(conn.of(FrameType.GATE).at(-1)).to.include({ stream: 2, verdict: Verdict.ACCEPT });
+    expect(acksFor(2).at(-1)).to.include({ cumulative: 5 });
+  });
+  /** Wait a few NACK periods, then: the ACK/NACK frames written for `stream` since index `from`. */
+  async function quietAfter(
+    acksFor: (stream: number, from?: number) => AckFrame[],
+    stream: number,
+    from: number,
+  ) {
+    await tick(NACK_MS * 10);
+    return acksFor(stream, from).map((a) => [a.type, a.cumulative, a.gaps.length]);
+  }
+
+  it('GATE REJECT: the stream was ACKed past END once, nothing repeats after the GATE, a late END gets END + 1; the next wake works', async () => {
+    const voice = new ScriptedVoice();
+    let verdicts = 0;
+    const verifier: WakeVerifier = { verify: async () => ({ accept: verdicts++ > 0, score: 0.2 }) };
+    const { conn, device, reports, acksFor } = start(voice, { verifier });
+    conn.send(hello());
+    speak(device); // WAKE 0, AUDIO 1..3, END 4
+    await until(() => conn.of(FrameType.GATE).length === 1, 'GATE REJECT');
+    expect(conn.of(FrameType.GATE)[0]).to.include({ stream: 1, verdict: Verdict.REJECT });
+    const gateAt = conn.written.findIndex((f) => f.type === FrameType.GATE);
+    expect(acksFor(1).at(-1)).to.include({ type: FrameType.ACK, cumulative: 5 });
+    expect(await quietAfter(acksFor, 1, gateAt)).to.deep.equal([]);
+    expect(reports()[0]).to.include({ stream: 1, outcome: 'rejected' });
+    device.loseUntil(conn.written.length); // the device missed the ACK: its RTO re-sends END
+    device.rto();
+    await until(() => acksFor(1, gateAt).length === 1, 'ACK for the late END');
+    expect(acksFor(1, gateAt)[0]).to.include({ type: FrameType.ACK, cumulative: 5 });
+    device.poll();
+    expect(device.active).to.equal(false);
+    speak(device);
+    await until(() => voice.requests.length === 1, 'voice request for stream 2');
+    expect(conn.of(FrameType.GATE).at(-1)).to.include({ stream: 2, verdict: Verdict.ACCEPT });
+  });
+
+  it('barge-in cancels the voice turn: stream 1 stays acknowledged past END with no repeats, the barge-in stream is served', async () => {
+    const voice = new ScriptedVoice();
+    const { conn, device, reports, acksFor } = start(voice);
+    conn.send(hello());
+    speak(device);
+    await until(() => voice.requests.length === 1, 'voice request');
+    device.poll();
+    expect(device.active).to.equal(false);
+    (voice.replies[0] as Subject<VoiceEvent>).next({
+      kind: 'audio',
+      pcm: new Int16Array(124 * 8),
+      sampleRate: 8000,
+    });
+    await until(() => conn.of(FrameType.PLAY).length === 2, 'PLAY');
+    const before = conn.written.length;
+    speak(device); // barge-in on stream 2
+    await until(() => conn.of(FrameType.PLAY_END).length === 1, 'PLAY_END CANCELLED');
+    await until(() => voice.requests.length === 2, 'voice request for the barge-in');
+    expect(reports()[0]).to.include({ stream: 1, outcome: 'cancelled' });
+    expect(await quietAfter(acksFor, 1, before)).to.deep.equal([]);
+    expect(acksFor(2).at(-1)).to.include({ type: FrameType.ACK, cumulative: 5 });
+    device.poll();
+    expect(device.active).to.equal(false);
+  });
+
+  it('completion with frames lost for good: ACK past END once (the lost seq is not NACKed again), the next wake works', async () => {
+    const voice = new ScriptedVoice();
+    const { conn, device, reports, acksFor } = start(voice);
+    conn.send({ ...hello(), ringFrames: 16 }); // host window 16
+    expect(device.wake()).to.equal(true);
+    device.audio(140);
+    device.audio(141, { evicted: true }); // seq 2: the device's ring overflowed, gone for good
+    for (let i = 0; i < 17; i++) device.audio(142); // seq 18 = 2 + 16 proves seq 2 is gone
+    const endFrame = device.end(); // seq 20
+    expect(endFrame.seq).to.equal(20);
+    await until(() => voice.requests.length === 1, 'voice request');
+    expect(reports()).to.have.length(0);
+    const done = conn.written.length;
+    const final = acksFor(1).at(-1);
+    expect(final).to.include({ type: FrameType.ACK, cumulative: 21 });
+    expect(final?.gaps).to.deep.equal([]);
+    expect(await quietAfter(acksFor, 1, done)).to.deep.equal([]);
+    device.poll();
+    expect(device.active).to.equal(false);
+    (voice.replies[0] as Subject<VoiceEvent>).complete();
+    await until(() => reports().length === 1, 'report');
+    expect(reports()[0]).to.include({ stream: 1, lost: 1, outcome: 'complete' });
+    speak(device);
+    await until(() => voice.requests.length === 2, 'voice request for stream 2');
+  });
+
+  it('a rebooted device (new nonce) starting over at stream 1 is heard, not re-ACKed as a late duplicate', async () => {
+    const voice = new ScriptedVoice();
+    const connections = new Subject<Connection>();
+    sub = runSession(connections, {
+      deviceId: 'dev',
+      voice,
+      keepAliveMs: 0,
+      keepAliveTimeoutMs: 0,
+    }).subscribe();
+    const first = new FakeConnection();
+    connections.next(first);
+    first.send(hello(10));
+    speak(new ScriptedUplink(first));
+    await until(() => voice.requests.length === 1, 'voice request');
+    (voice.replies[0] as Subject<VoiceEvent>).complete();
+    first.closed$.next('remote');
+    const second = new FakeConnection();
+    connections.next(second);
+    second.send(hello(11));
+    await until(() => second.of(FrameType.WELCOME).length === 1, 'WELCOME');
+    const device = new ScriptedUplink(second); // counts streams from 1 again
+    speak(device);
+    await until(() => voice.requests.length === 2, 'voice request after the reboot');
+    expect(second.of(FrameType.GATE)[0]).to.include({ stream: 1, verdict: Verdict.ACCEPT });
   });
 });
