@@ -214,7 +214,14 @@ export class Uplink {
       out[1] = this.stream;
       out[2] = s;
       out[3] = s >> 8;
-      win.push(s, out);
+      // FrameWindow.push inlined (the hot path): the seq follows the newest frame by construction.
+      const u = win.used;
+      if (u === 0) win.first = s;
+      let k = win.head + u;
+      if (k >= win.capacity) k -= win.capacity;
+      win.frames[k] = out;
+      win.used = u + 1;
+      win.count++;
       this.cursor = c + n;
       this.lastAudioSeq = s;
       this.seq = (s + 1) & 0xffff;
