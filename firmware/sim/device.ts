@@ -14,7 +14,7 @@ import vm from 'node:vm';
 import { SimError } from './errors';
 import { instrument } from './instrument';
 import { LinkModel, mulberry32 } from './link';
-import { BASELINE_JSVARS, JsVarCounter, type MemoryModel } from './memory';
+import { BASELINE_JSVARS, JsVarCounter, type BoundInfo, type MemoryModel } from './memory';
 import { eConvolve, eCrc32, eFFT, eMapInPlace, eSum, eToString, eVariance, tagOf, toBytes } from './natives';
 import type { SimCentral, SimService } from './types';
 
@@ -187,10 +187,14 @@ export class Device {
     l: number;
     x: () => void;
     scope: (getter: () => Record<string, unknown>) => void;
-    t: (fn: object, getter: () => Record<string, unknown>) => object;
+    t: (fn: object, getter: (() => Record<string, unknown>) | undefined, self?: () => unknown) => object;
   };
   /** Closure -> getter of the scope it was created in (instrument.ts), for the JsVar walk. */
   private fnScopes = new WeakMap<object, () => Record<string, unknown>>();
+  /** Arrow function -> thunk of the `this` it captured (instrument.ts), for the JsVar walk. */
+  private fnThis = new WeakMap<object, () => unknown>();
+  /** Bound function -> what `bind` made it from, for the JsVar walk. */
+  private bound = new WeakMap<object, BoundInfo>();
   private jobStart = 0;
   private jobActive = false;
   private scopes: (() => Record<string, unknown>)[] = [];
@@ -241,8 +245,11 @@ export class Device {
       scope: (g) => {
         this.scopes.push(g);
       },
-      t: (fn, g) => {
-        if ((typeof fn === 'function' || typeof fn === 'object') && fn !== null) this.fnScopes.set(fn, g);
+      t: (fn, g, self) => {
+        if ((typeof fn === 'function' || typeof fn === 'object') && fn !== null) {
+          if (g !== undefined) this.fnScopes.set(fn, g);
+          if (self !== undefined) this.fnThis.set(fn, self);
+        }
         return fn;
       },
     };
@@ -253,6 +260,7 @@ export class Device {
     ) as Device['builtins'];
     this.removeMissingFeatures();
     this.installGlobals();
+    this.recordBinds();
     for (const name of Object.getOwnPropertyNames(this.ctx)) this.initialGlobals.add(name);
     this.collectOpaque();
   }
@@ -319,6 +327,8 @@ export class Device {
     ) as unknown[];
     for (const v of all) add(v);
     add(this.ctx);
+    // Inside the context `globalThis` (the `this` of top-level code) is a proxy, not `this.ctx`.
+    add(vm.runInContext('globalThis', this.ctx));
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -708,6 +718,25 @@ export class Device {
     this.wrapTypedArrays();
   }
 
+  /** `fn.bind(thisArg, ...args)`: remember the target, thisArg and arguments a bound function holds
+   * (V8's bound functions hide them; Espruino's copy them into the new function). */
+  private recordBinds(): void {
+    vm.runInContext(
+      `(function(rec){
+        var FP = Function.prototype, nativeBind = FP.bind, slice = [].slice;
+        Object.defineProperty(FP, 'bind', { writable: true, configurable: true,
+          value: function bind(thisArg) {
+            var b = FP.apply.call(nativeBind, this, arguments);
+            rec(b, this, thisArg, slice.call(arguments, 1));
+            return b;
+          } });
+      })`,
+      this.ctx,
+    )((b: object, target: object, thisArg: unknown, args: unknown[]) => {
+      this.bound.set(b, { target, thisArg, args });
+    });
+  }
+
   private wrapTypedArrays(): void {
     vm.runInContext(
       `(function(hook){
@@ -802,7 +831,10 @@ export class Device {
   }
 
   private counter(): JsVarCounter {
-    return new JsVarCounter(this.memoryModel(), this.opaque, (fn) => this.fnScopes.get(fn));
+    return new JsVarCounter(this.memoryModel(), this.opaque, (fn) => this.fnScopes.get(fn), {
+      thisOf: (fn) => this.fnThis.get(fn),
+      boundOf: (fn) => this.bound.get(fn),
+    });
   }
 
   /** An allocation of `vars` JsVars is about to happen: OUT OF MEMORY if it cannot fit. */

@@ -19,7 +19,9 @@
  * 5. Scope exposure for memory accounting: every function that creates closures declares `__$g`, a
  *    function returning its variables; each closure it creates is passed through `__$k.t(fn, __$g)` so
  *    the JsVar walker can count the scope a closure keeps alive (Espruino keeps the whole scope). The
- *    module scope of an IIFE bundle is also registered with `__$k.scope(__$g)`.
+ *    module scope of an IIFE bundle is also registered with `__$k.scope(__$g)`. An arrow function whose
+ *    body uses `this` is tagged `__$k.t(fn, __$g | void 0, ()=>this)`: Espruino stores the `this` such an
+ *    arrow was created with in the function (jspeArrowFunction), so whatever `this` holds stays alive.
  */
 import * as acorn from 'acorn';
 
@@ -137,6 +139,22 @@ function createsClosures(fn: AnyNode): boolean {
     return false;
   };
   return isNode(fn.body) && scan(fn.body);
+}
+
+/** Appended to an arrow's tag: a thunk returning the `this` the arrow captured. */
+export const THIS_THUNK = ',()=>this';
+
+/** Does this arrow function use `this` (its own lexical `this`: nested arrows included, nested
+ * non-arrow functions and class bodies excluded, as they bind their own)? */
+function usesLexicalThis(arrow: AnyNode): boolean {
+  const scan = (n: AnyNode): boolean => {
+    if (n.type === 'ThisExpression') return true;
+    if (n.type === 'FunctionExpression' || n.type === 'FunctionDeclaration') return false;
+    if (n.type === 'ClassExpression' || n.type === 'ClassDeclaration') return false;
+    for (const c of children(n)) if (scan(c)) return true;
+    return false;
+  };
+  return isNode(arrow.body) && scan(arrow.body);
 }
 
 /** Names a function scope holds: parameters, `var`s anywhere in the body (not in inner functions),
@@ -262,15 +280,24 @@ export function instrument(source: string): InstrumentResult {
     }
     if (isFunction(n)) {
       const tag = getterStack[getterStack.length - 1]! && !methodSlots.has(n);
-      if (tag) tagged++;
+      // An arrow whose body uses `this` keeps the `this` it was created with alive (Espruino stores it in
+      // the arrow function): a thunk `()=>this` lets the walk read it later (lazily: `this` may still be
+      // in its TDZ in a derived constructor).
+      const keepsThis = n.type === 'ArrowFunctionExpression' && usesLexicalThis(n);
+      if (tag || keepsThis) tagged++;
       if (n.type === 'FunctionDeclaration' && isNode(n.id) && !n.async && !n.generator) {
         unhoisted++;
         const name = n.id.name as string;
         ins.push({ pos: n.start, text: tag ? `var ${name}=__$k.t(` : `var ${name}=`, kind: 1, depth: 1e8 });
         ins.push({ pos: n.end, text: tag ? ',__$g);' : ';', kind: 0, depth: 1e8 });
-      } else if (tag) {
+      } else if (tag || keepsThis) {
         ins.push({ pos: n.start, text: ' __$k.t(', kind: 1, depth }); // space: may follow `return`
-        ins.push({ pos: n.end, text: ',__$g)', kind: 0, depth });
+        ins.push({
+          pos: n.end,
+          text: `,${tag ? '__$g' : 'void 0'}${keepsThis ? THIS_THUNK : ''})`,
+          kind: 0,
+          depth,
+        });
       }
       const block = isNode(n.body) && n.body.type === 'BlockStatement';
       if (block) {

@@ -55,6 +55,21 @@ function packs(name: string | number, v: unknown): boolean {
   return name.length <= 4 && isInt16(v);
 }
 
+/** What a bound function (`fn.bind(thisArg, ...args)`) was made from. */
+export interface BoundInfo {
+  target: object;
+  thisArg: unknown;
+  args: unknown[];
+}
+
+/** Hidden links of functions, recorded by the simulator as the program creates them. */
+export interface FunctionLinks {
+  /** The `this` an arrow function captured (instrument.ts tags arrows that use `this`). */
+  thisOf?: (fn: object) => (() => unknown) | undefined;
+  /** Target, thisArg and arguments of a function made by `Function.prototype.bind`. */
+  boundOf?: (fn: object) => BoundInfo | undefined;
+}
+
 const SKIP_FN_PROPS = new Set(['length', 'name', 'prototype', 'arguments', 'caller']);
 
 /**
@@ -68,7 +83,37 @@ export class JsVarCounter {
     private readonly opaque: Set<unknown>,
     /** The scope getter a closure was tagged with by the instrumentation (instrument.ts), if any. */
     private readonly scopeOf: (fn: object) => (() => Record<string, unknown>) | undefined = () => undefined,
+    /** What else a function keeps alive that JavaScript cannot see (device.ts records it). */
+    private readonly links: FunctionLinks = {},
   ) {}
+
+  /** The JsVars of a function's code, parameters and scope link(s), without the function JsVar itself,
+   * its own properties or a `this` it holds. A bound function copies these from its target. */
+  private functionParts(fn: object, depth: number, hops = 0): number {
+    const b = this.links.boundOf?.(fn);
+    if (b !== undefined && hops < 32) {
+      const params = this.paramsOf(b.target);
+      let n = this.functionParts(b.target, depth, hops + 1);
+      // bound arguments become parameters with a value (a new parameter name past the target's own)
+      for (let i = 0; i < b.args.length; i++) n += (i >= params ? 1 : 0) + this.value(b.args[i], depth - 1);
+      return n;
+    }
+    const src = uninstrumented(Function.prototype.toString.call(fn));
+    if (src.includes('[native code]')) return 0;
+    let n = 1; // scope link
+    n += this.model.code === 'ram' ? stringVars(bodyLength(src), this.model.blocksize) : 1;
+    n += paramCount(src);
+    const g = this.scopeOf(fn);
+    if (g !== undefined) n += this.scope(g, depth - 1);
+    return n;
+  }
+
+  private paramsOf(fn: object): number {
+    const b = this.links.boundOf?.(fn);
+    if (b !== undefined) return Math.max(0, this.paramsOf(b.target) - b.args.length);
+    const src = uninstrumented(Function.prototype.toString.call(fn));
+    return src.includes('[native code]') ? 0 : paramCount(src);
+  }
 
   /** JsVars of a function scope (once per scope): the scope object and one slot per variable. */
   scope(getter: () => Record<string, unknown>, depth = Infinity): number {
@@ -113,11 +158,26 @@ export class JsVarCounter {
     if (tag === 'ArrayBuffer') return 1 + backingVars((o as ArrayBuffer).byteLength, bs);
     if (depth <= 0) return 1;
     if (typeof o === 'function') {
-      let n = 2; // function + scope link
+      const bound = this.links.boundOf?.(o);
+      if (bound !== undefined) {
+        // jswrap_function_bind: a new function with the target's parameters (bound ones with their
+        // values), scope and code, plus a `this` name holding thisArg. The target itself is not kept.
+        return 1 + this.functionParts(o, depth) + 1 + this.value(bound.thisArg, depth - 1);
+      }
       const src = uninstrumented(Function.prototype.toString.call(o));
       if (src.includes('[native code]')) return 1;
-      n += this.model.code === 'ram' ? stringVars(bodyLength(src), bs) : 1;
-      n += paramCount(src);
+      let n = 1 + this.functionParts(o, depth); // function + scope link, code, parameters, scope
+      const self = this.links.thisOf?.(o);
+      if (self !== undefined) {
+        // An arrow using `this` holds the `this` it was created with (a name JsVar + the value).
+        let t: unknown;
+        try {
+          t = self();
+        } catch {
+          t = undefined; // still in its TDZ (derived constructor before super()): nothing held yet
+        }
+        if (t !== undefined) n += 1 + this.value(t, depth - 1);
+      }
       for (const k of Object.getOwnPropertyNames(o)) {
         if (SKIP_FN_PROPS.has(k)) continue;
         n += this.prop(o, k, depth);
@@ -125,8 +185,6 @@ export class JsVarCounter {
       const proto = (o as { prototype?: unknown }).prototype;
       if (proto !== null && typeof proto === 'object' && Object.getOwnPropertyNames(proto).length > 1)
         n += 1 + this.value(proto, depth - 1);
-      const g = this.scopeOf(o);
-      if (g !== undefined) n += this.scope(g, depth - 1);
       return n;
     }
     if (Array.isArray(o)) {
@@ -175,6 +233,7 @@ function uninstrumented(src: string): string {
     .replace(/var __\$g=function\(\)\{var o=\{\};.*?return o\};/g, '')
     .replace(/__\$k\.scope\(__\$g\);/g, '')
     .replace(/ ?__\$k\.t\(/g, '')
+    .replace(/,(?:__\$g|void 0),\(\)=>this\)/g, '')
     .replace(/,__\$g\)/g, '');
 }
 
