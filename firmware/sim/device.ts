@@ -187,12 +187,15 @@ export class Device {
     l: number;
     x: () => void;
     scope: (getter: () => Record<string, unknown>) => void;
+    p: (getter: () => Record<string, unknown>, parent: () => Record<string, unknown>) => void;
     t: (fn: object, getter: (() => Record<string, unknown>) | undefined, self?: () => unknown) => object;
   };
   /** Closure -> getter of the scope it was created in (instrument.ts), for the JsVar walk. */
   private fnScopes = new WeakMap<object, () => Record<string, unknown>>();
   /** Arrow function -> thunk of the `this` it captured (instrument.ts), for the JsVar walk. */
   private fnThis = new WeakMap<object, () => unknown>();
+  /** Scope getter -> the getter of the enclosing function's scope (the scope chain, instrument.ts). */
+  private scopeParent = new WeakMap<object, () => Record<string, unknown>>();
   /** Bound function -> what `bind` made it from, for the JsVar walk. */
   private bound = new WeakMap<object, BoundInfo>();
   private jobStart = 0;
@@ -244,6 +247,9 @@ export class Device {
       x: () => this.limitHit(),
       scope: (g) => {
         this.scopes.push(g);
+      },
+      p: (g, parent) => {
+        this.scopeParent.set(g, parent);
       },
       t: (fn, g, self) => {
         if ((typeof fn === 'function' || typeof fn === 'object') && fn !== null) {
@@ -834,6 +840,7 @@ export class Device {
     return new JsVarCounter(this.memoryModel(), this.opaque, (fn) => this.fnScopes.get(fn), {
       thisOf: (fn) => this.fnThis.get(fn),
       boundOf: (fn) => this.bound.get(fn),
+      parentOf: (g) => this.scopeParent.get(g),
     });
   }
 

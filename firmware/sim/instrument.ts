@@ -16,11 +16,13 @@
  * 4. `let` in a `for` head gets ONE binding for the whole loop, as on Espruino (closures created in the
  *    body see the last value): `for (let i = 0; c; u) b` runs as `{let i = 0; for (; c; u) b}` and
  *    `for (let x of a) b` as `{let x; for (x of a) b}`.
- * 5. Scope exposure for memory accounting: every function that creates closures declares `__$g`, a
- *    function returning its variables; each closure it creates is passed through `__$k.t(fn, __$g)` so
- *    the JsVar walker can count the scope a closure keeps alive (Espruino keeps the whole scope). The
- *    module scope of an IIFE bundle is also registered with `__$k.scope(__$g)`. An arrow function whose
- *    body uses `this` is tagged `__$k.t(fn, __$g | void 0, ()=>this)`: Espruino stores the `this` such an
+ * 5. Scope exposure for memory accounting: every function that creates closures declares `__$gN`, a
+ *    function returning its variables (N: its nesting level among such functions); each closure it
+ *    creates is passed through `__$k.t(fn, __$gN)` so the JsVar walker can count the scope a closure
+ *    keeps alive (Espruino keeps the whole scope), and `__$k.p(__$gN, __$gM)` links it to the enclosing
+ *    function's getter (Espruino keeps the whole scope chain). The module scope of an IIFE bundle is
+ *    also registered with `__$k.scope(__$g1)`. An arrow function whose
+ *    body uses `this` is tagged `__$k.t(fn, __$gN | void 0, ()=>this)`: Espruino stores the `this` such an
  *    arrow was created with in the function (jspeArrowFunction), so whatever `this` holds stays alive.
  */
 import * as acorn from 'acorn';
@@ -144,13 +146,11 @@ function createsClosures(fn: AnyNode): boolean {
 /** Appended to an arrow's tag: a thunk returning the `this` the arrow captured. */
 export const THIS_THUNK = ',()=>this';
 
-/** Does this arrow function use `this` (its own lexical `this`: nested arrows included, nested
- * non-arrow functions and class bodies excluded, as they bind their own)? */
+/** Does the `this` keyword occur anywhere in this arrow function's body? Espruino decides as the
+ * lexer skips the body (`lex->hadThisKeyword`), so a `this` inside a nested function counts too. */
 function usesLexicalThis(arrow: AnyNode): boolean {
   const scan = (n: AnyNode): boolean => {
     if (n.type === 'ThisExpression') return true;
-    if (n.type === 'FunctionExpression' || n.type === 'FunctionDeclaration') return false;
-    if (n.type === 'ClassExpression' || n.type === 'ClassDeclaration') return false;
     for (const c of children(n)) if (scan(c)) return true;
     return false;
   };
@@ -185,9 +185,14 @@ function scopeNames(fn: AnyNode): string[] {
   return [...names];
 }
 
-function getterText(names: string[]): string {
+/** The scope getter of a function: `var __$gN=function(){...}`, N = how many getter-declaring
+ * functions enclose it (itself included), so an inner function can name its parent's getter, and
+ * `__$k.p(inner, outer)` records the scope chain (Espruino's function scope link holds every scope
+ * of the chain: a closure created in a nested function keeps the outer function's scope alive too). */
+function getterText(names: string[], name: string, parent: string | null): string {
   const getters = names.map((nm) => `try{o[${JSON.stringify(nm)}]=${nm}}catch(e){}`).join('');
-  return `var __$g=function(){var o={};${getters}return o};`;
+  const link = parent === null ? '' : `__$k.p(${name},${parent});`;
+  return `var ${name}=function(){var o={};${getters}return o};${link}`;
 }
 
 interface Insertion {
@@ -227,8 +232,13 @@ export function instrument(source: string): InstrumentResult {
     for (const c of children(n)) findMethods(c);
   };
   findMethods(ast);
-  // Whether the nearest enclosing block-bodied function declares `__$g` (its scope getter).
-  const getterStack: boolean[] = [false];
+  // The scope getter the nearest enclosing block-bodied function declares (null: none).
+  const getterStack: (string | null)[] = [null];
+  const outerGetter = (): string | null => {
+    for (let i = getterStack.length - 1; i >= 0; i--) if (getterStack[i] !== null) return getterStack[i]!;
+    return null;
+  };
+  let getterLevel = 0;
   const entry = (fn: AnyNode): void => {
     if (isFunction(fn) && isNode(fn.body) && fn.body.type === 'BlockStatement')
       ins.push({ pos: fn.body.start + 1, text: `__$k.c+=${CALL_OVERHEAD};`, kind: 1, depth: -2 });
@@ -236,6 +246,7 @@ export function instrument(source: string): InstrumentResult {
   const deletions: [number, number][] = [];
   const iifeBody = findIifeBody(ast.body as AnyNode[]);
   const iifeFn = iifeBody === null ? null : findIifeFn(ast.body as AnyNode[]);
+  let iifeGetter = '__$g1';
   const visit = (n: AnyNode, depth: number, writeTarget: boolean): void => {
     entry(n);
     if (
@@ -279,7 +290,8 @@ export function instrument(source: string): InstrumentResult {
       }
     }
     if (isFunction(n)) {
-      const tag = getterStack[getterStack.length - 1]! && !methodSlots.has(n);
+      const g = methodSlots.has(n) ? null : getterStack[getterStack.length - 1]!;
+      const tag = g !== null;
       // An arrow whose body uses `this` keeps the `this` it was created with alive (Espruino stores it in
       // the arrow function): a thunk `()=>this` lets the walk read it later (lazily: `this` may still be
       // in its TDZ in a derived constructor).
@@ -289,12 +301,12 @@ export function instrument(source: string): InstrumentResult {
         unhoisted++;
         const name = n.id.name as string;
         ins.push({ pos: n.start, text: tag ? `var ${name}=__$k.t(` : `var ${name}=`, kind: 1, depth: 1e8 });
-        ins.push({ pos: n.end, text: tag ? ',__$g);' : ';', kind: 0, depth: 1e8 });
+        ins.push({ pos: n.end, text: tag ? `,${g});` : ';', kind: 0, depth: 1e8 });
       } else if (tag || keepsThis) {
         ins.push({ pos: n.start, text: ' __$k.t(', kind: 1, depth }); // space: may follow `return`
         ins.push({
           pos: n.end,
-          text: `,${tag ? '__$g' : 'void 0'}${keepsThis ? THIS_THUNK : ''})`,
+          text: `,${g ?? 'void 0'}${keepsThis ? THIS_THUNK : ''})`,
           kind: 0,
           depth,
         });
@@ -302,19 +314,23 @@ export function instrument(source: string): InstrumentResult {
       const block = isNode(n.body) && n.body.type === 'BlockStatement';
       if (block) {
         const own = createsClosures(n) || n === iifeFn;
-        if (own)
+        let name: string | null = null;
+        if (own) {
+          name = `__$g${++getterLevel}`;
+          if (n === iifeFn) iifeGetter = name;
           ins.push({
             pos: (n.body as AnyNode).start + 1,
-            text: getterText(scopeNames(n)),
+            text: getterText(scopeNames(n), name, outerGetter()),
             kind: 1,
             depth: -3,
           });
-        getterStack.push(own);
+        }
+        getterStack.push(name);
       }
       try {
         visitChildren(n, depth);
       } finally {
-        if (block) getterStack.pop();
+        if (block && getterStack.pop() !== null) getterLevel--;
       }
       return;
     }
@@ -393,7 +409,7 @@ export function instrument(source: string): InstrumentResult {
   // Module scope exposure for an IIFE bundle: `(() => { ... })();` or `(function(){ ... })();`
   let scopeExposed = false;
   if (iifeBody !== null) {
-    ins.push({ pos: iifeBody.start + 1, text: '__$k.scope(__$g);', kind: 1, depth: -1 });
+    ins.push({ pos: iifeBody.start + 1, text: `__$k.scope(${iifeGetter});`, kind: 1, depth: -1 });
     scopeExposed = true;
   }
 

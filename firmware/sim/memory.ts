@@ -68,6 +68,8 @@ export interface FunctionLinks {
   thisOf?: (fn: object) => (() => unknown) | undefined;
   /** Target, thisArg and arguments of a function made by `Function.prototype.bind`. */
   boundOf?: (fn: object) => BoundInfo | undefined;
+  /** The enclosing function's scope getter of a scope getter (instrument.ts links them). */
+  parentOf?: (getter: () => Record<string, unknown>) => (() => Record<string, unknown>) | undefined;
 }
 
 const SKIP_FN_PROPS = new Set(['length', 'name', 'prototype', 'arguments', 'caller']);
@@ -104,7 +106,18 @@ export class JsVarCounter {
     n += this.model.code === 'ram' ? stringVars(bodyLength(src), this.model.blocksize) : 1;
     n += paramCount(src);
     const g = this.scopeOf(fn);
-    if (g !== undefined) n += this.scope(g, depth - 1);
+    if (g !== undefined) {
+      // jspeiGetScopesAsVar: one scope is linked directly; a chain of several is copied into a new
+      // array (1 + one index name per scope) for every function created there.
+      const chain: (() => Record<string, unknown>)[] = [];
+      let s: (() => Record<string, unknown>) | undefined = g;
+      while (s !== undefined && chain.length < 64) {
+        chain.push(s);
+        s = this.links.parentOf?.(s);
+      }
+      if (chain.length > 1) n += 1 + chain.length;
+      for (const link of chain) n += this.scope(link, depth - 1);
+    }
     return n;
   }
 
@@ -230,11 +243,11 @@ function uninstrumented(src: string): string {
     .replace(/if\(\(__\$k\.c\+=[0-9.]+\)>__\$k\.l\)__\$k\.x\(\);/g, '')
     .replace(/\(__\$k\.c\+=[0-9.]+,/g, '(')
     .replace(/__\$k\.c\+=[0-9.]+;/g, '')
-    .replace(/var __\$g=function\(\)\{var o=\{\};.*?return o\};/g, '')
-    .replace(/__\$k\.scope\(__\$g\);/g, '')
+    .replace(/var __\$g\d+=function\(\)\{var o=\{\};.*?return o\};(?:__\$k\.p\(__\$g\d+,__\$g\d+\);)?/g, '')
+    .replace(/__\$k\.scope\(__\$g\d+\);/g, '')
     .replace(/ ?__\$k\.t\(/g, '')
-    .replace(/,(?:__\$g|void 0),\(\)=>this\)/g, '')
-    .replace(/,__\$g\)/g, '');
+    .replace(/,(?:__\$g\d+|void 0),\(\)=>this\)/g, '')
+    .replace(/,__\$g\d+\)/g, '');
 }
 
 function bodyLength(src: string): number {

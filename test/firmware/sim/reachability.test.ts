@@ -68,6 +68,31 @@ describe('sim: JsVars reachable through function links', () => {
     });
   });
 
+  describe('scope chains', () => {
+    it("a closure created in a nested function keeps the outer function's scope alive", () => {
+      const src = (size: number): string => `
+        function outer() {
+          var big = new Uint8Array(${size});
+          function inner() { var n = 0; return function () { return n++; }; }
+          return inner();
+        }
+        setInterval(outer(), 1000);`;
+      // only the closure from inner() survives; through inner's scope chain it holds outer's scope
+      expect(used(src(1300)) - used(src(1))).to.be.within(100, 110);
+    });
+
+    it('each closure created two scopes deep copies the chain (an array + one name per scope)', () => {
+      const src = (k: number): string => `(function(){
+        var keep = [];
+        function method() { var local = 1; for (var i = 0; i < ${k}; i++) keep.push(function () { return local; }); }
+        method();
+      })();`;
+      // per closure: element name, function, scope link, code (in flash) = 4, + the chain copy
+      // [iife scope, method scope] = array + 2 index names
+      expect(used(src(20)) - used(src(10))).to.equal(10 * 7);
+    });
+  });
+
   describe('bound functions', () => {
     it('counts the thisArg a bound function holds', () => {
       const a = used(
