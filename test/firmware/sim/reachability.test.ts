@@ -123,6 +123,27 @@ describe('sim: JsVars reachable through function links', () => {
     });
   });
 
+  describe('accessors and prototype chains', () => {
+    it('counts the scope a getter defined with Object.defineProperty keeps alive', () => {
+      const src = (size: number): string => `
+        function mk() { var big = new Uint8Array(${size}); return function () { return big.length; }; }
+        var o = {}; Object.defineProperty(o, 'len', { get: mk() });`;
+      expect(used(src(1300)) - used(src(1))).to.be.within(100, 110);
+    });
+
+    it('counts what a class instance reaches only through its prototype chain', () => {
+      const src = (size: number): string => `(function(){
+        global.inst = (function () {
+          class Base { peek() { return 0; } }
+          class Tap extends Base { read() { return 1; } }
+          Base.prototype.table = new Uint8Array(${size});
+          return new Tap();
+        })();
+      })();`;
+      expect(used(src(1300)) - used(src(1))).to.be.within(100, 110);
+    });
+  });
+
   describe('callbacks registered on emulated globals', () => {
     const mk = (size: number, register: string): string => `(function(){
       function mk() { var big = new Uint8Array(${size}); return function () { return big[0]; }; }
