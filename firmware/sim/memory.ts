@@ -17,8 +17,13 @@
  *   reference into flash (one JsVar).
  * - Closure scopes are invisible to JavaScript: the instrumentation (instrument.ts) tags every closure
  *   with a getter of the scope it was created in, and the walk counts each scope once (a scope object +
- *   one slot per variable), as Espruino keeps a function's whole scope alive for its closures. Block
+ *   one slot per variable), as Espruino keeps a function's whole scope alive for its closures. Getters
+ *   link to the enclosing function's getter: the whole scope chain stays alive, and a function created
+ *   under a chain of n > 1 scopes holds a copy of it (an array + n names, jspeiGetScopesAsVar). Block
  *   scopes (`let`/`const` inside nested blocks) are not seen.
+ * - An arrow function whose body has the `this` keyword holds the `this` it was created with (a name +
+ *   the value); a bound function copies its target's parameters, code and scope link and holds its
+ *   bound arguments and thisArg (jswrap_function_bind). The simulator records both (FunctionLinks).
  * - The interpreter itself (root, hidden root, console, timers list) takes BASELINE_JSVARS.
  */
 
