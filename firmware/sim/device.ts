@@ -188,6 +188,8 @@ export class Device {
     x: () => void;
     scope: (getter: () => Record<string, unknown>) => void;
     p: (getter: () => Record<string, unknown>, parent: () => Record<string, unknown>) => void;
+    m: (obj: object, getter: () => Record<string, unknown>, keys: string[]) => object;
+    k: (cls: object, getter: () => Record<string, unknown>, proto: string[], statics: string[]) => object;
     t: (fn: object, getter: (() => Record<string, unknown>) | undefined, self?: () => unknown) => object;
   };
   /** Closure -> getter of the scope it was created in (instrument.ts), for the JsVar walk. */
@@ -250,6 +252,18 @@ export class Device {
       },
       p: (g, parent) => {
         this.scopeParent.set(g, parent);
+      },
+      m: (obj, g, keys) => {
+        this.tagMethods(obj, g, keys);
+        return obj;
+      },
+      k: (cls, g, proto, statics) => {
+        if (typeof cls !== 'function') return cls;
+        this.fnScopes.set(cls, g);
+        const p = (cls as { prototype?: unknown }).prototype;
+        if (typeof p === 'object' && p !== null) this.tagMethods(p, g, proto);
+        this.tagMethods(cls, g, statics);
+        return cls;
       },
       t: (fn, g, self) => {
         if ((typeof fn === 'function' || typeof fn === 'object') && fn !== null) {
@@ -722,6 +736,16 @@ export class Device {
 
     // Typed array allocations are charged against the heap as they happen (OOM detection).
     this.wrapTypedArrays();
+  }
+
+  /** Methods and accessors of an object literal or class (instrument.ts): the scope they close over. */
+  private tagMethods(obj: object, g: () => Record<string, unknown>, keys: string[]): void {
+    for (const key of keys) {
+      const d = Object.getOwnPropertyDescriptor(obj, key);
+      if (d === undefined) continue;
+      for (const f of [d.value, d.get, d.set] as unknown[])
+        if (typeof f === 'function' && !this.fnScopes.has(f)) this.fnScopes.set(f, g);
+    }
   }
 
   /** `fn.bind(thisArg, ...args)`: remember the target, thisArg and arguments a bound function holds

@@ -21,7 +21,10 @@
  *    creates is passed through `__$k.t(fn, __$gN)` so the JsVar walker can count the scope a closure
  *    keeps alive (Espruino keeps the whole scope), and `__$k.p(__$gN, __$gM)` links it to the enclosing
  *    function's getter (Espruino keeps the whole scope chain). The module scope of an IIFE bundle is
- *    also registered with `__$k.scope(__$g1)`. An arrow function whose
+ *    also registered with `__$k.scope(__$g1)`. Methods and accessors cannot be wrapped where they
+ *    stand: object literals holding them become `__$k.m(obj, __$gN, keys)` and classes defined in such
+ *    a function are tagged with `__$k.k(Class, __$gN, protoKeys, staticKeys)` (computed / private keys
+ *    are not). The getter's own object is `__$o`, so program variables called `o` are read. An arrow function whose
  *    body uses `this` is tagged `__$k.t(fn, __$gN | void 0, ()=>this)`: Espruino stores the `this` such an
  *    arrow was created with in the function (jspeArrowFunction), so whatever `this` holds stays alive.
  */
@@ -143,6 +146,18 @@ function createsClosures(fn: AnyNode): boolean {
   return isNode(fn.body) && scan(fn.body);
 }
 
+/** Static key names of methods / accessors (computed and private keys are left out). */
+function methodKeys(defs: AnyNode[]): string[] {
+  const keys = new Set<string>();
+  for (const d of defs) {
+    const k = d.key as AnyNode;
+    if (d.computed || !isNode(k)) continue;
+    if (k.type === 'Identifier') keys.add(k.name as string);
+    else if (k.type === 'Literal') keys.add(String(k.value));
+  }
+  return [...keys];
+}
+
 /** Appended to an arrow's tag: a thunk returning the `this` the arrow captured. */
 export const THIS_THUNK = ',()=>this';
 
@@ -190,9 +205,10 @@ function scopeNames(fn: AnyNode): string[] {
  * `__$k.p(inner, outer)` records the scope chain (Espruino's function scope link holds every scope
  * of the chain: a closure created in a nested function keeps the outer function's scope alive too). */
 function getterText(names: string[], name: string, parent: string | null): string {
-  const getters = names.map((nm) => `try{o[${JSON.stringify(nm)}]=${nm}}catch(e){}`).join('');
+  // `__$o`, not a short name: a program variable called `o` must not be shadowed by the getter's own.
+  const getters = names.map((nm) => `try{__$o[${JSON.stringify(nm)}]=${nm}}catch(__$e){}`).join('');
   const link = parent === null ? '' : `__$k.p(${name},${parent});`;
-  return `var ${name}=function(){var o={};${getters}return o};${link}`;
+  return `var ${name}=function(){var __$o={};${getters}return __$o};${link}`;
 }
 
 interface Insertion {
@@ -333,6 +349,41 @@ export function instrument(source: string): InstrumentResult {
         if (block && getterStack.pop() !== null) getterLevel--;
       }
       return;
+    }
+    // Methods and accessors cannot be wrapped in place: tag them through the object or class that
+    // holds them (`__$k.m(obj, __$gN, keys)`, `__$k.k(Class, __$gN, protoKeys, staticKeys)`).
+    const holder = getterStack[getterStack.length - 1]!;
+    if (holder !== null && n.type === 'ObjectExpression') {
+      const keys = methodKeys(
+        (n.properties as AnyNode[]).filter(
+          (p) => p.type === 'Property' && methodSlots.has(p.value as AnyNode),
+        ),
+      );
+      if (keys.length > 0) {
+        tagged += keys.length;
+        ins.push({ pos: n.start, text: ' __$k.m(', kind: 1, depth });
+        ins.push({ pos: n.end, text: `,${holder},${JSON.stringify(keys)})`, kind: 0, depth });
+      }
+    }
+    if (holder !== null && (n.type === 'ClassExpression' || n.type === 'ClassDeclaration')) {
+      const defs = ((n.body as AnyNode).body as AnyNode[]).filter(
+        (d) => d.type === 'MethodDefinition' && d.kind !== 'constructor',
+      );
+      const proto = methodKeys(defs.filter((d) => !d.static));
+      const stat = methodKeys(defs.filter((d) => d.static));
+      const lists = `${JSON.stringify(proto)},${JSON.stringify(stat)}`;
+      tagged += 1 + proto.length + stat.length;
+      if (n.type === 'ClassExpression') {
+        ins.push({ pos: n.start, text: ' __$k.k(', kind: 1, depth });
+        ins.push({ pos: n.end, text: `,${holder},${lists})`, kind: 0, depth });
+      } else if (isNode(n.id)) {
+        ins.push({
+          pos: n.end,
+          text: `__$k.k(${n.id.name as string},${holder},${lists});`,
+          kind: 0,
+          depth: -1,
+        });
+      }
     }
     // Rewrite Builtin.prototype.x reads.
     if (

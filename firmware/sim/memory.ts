@@ -248,9 +248,14 @@ function uninstrumented(src: string): string {
     .replace(/if\(\(__\$k\.c\+=[0-9.]+\)>__\$k\.l\)__\$k\.x\(\);/g, '')
     .replace(/\(__\$k\.c\+=[0-9.]+,/g, '(')
     .replace(/__\$k\.c\+=[0-9.]+;/g, '')
-    .replace(/var __\$g\d+=function\(\)\{var o=\{\};.*?return o\};(?:__\$k\.p\(__\$g\d+,__\$g\d+\);)?/g, '')
+    .replace(
+      /var __\$g\d+=function\(\)\{var __\$o=\{\};.*?return __\$o\};(?:__\$k\.p\(__\$g\d+,__\$g\d+\);)?/g,
+      '',
+    )
     .replace(/__\$k\.scope\(__\$g\d+\);/g, '')
-    .replace(/ ?__\$k\.t\(/g, '')
+    .replace(/__\$k\.k\([\w$]+,__\$g\d+,\[[^\]]*\],\[[^\]]*\]\);/g, '')
+    .replace(/,__\$g\d+,\[[^\]]*\](?:,\[[^\]]*\])?\)/g, '')
+    .replace(/ ?__\$k\.[tmk]\(/g, '')
     .replace(/,(?:__\$g\d+|void 0),\(\)=>this\)/g, '')
     .replace(/,__\$g\d+\)/g, '');
 }

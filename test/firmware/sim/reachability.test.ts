@@ -93,6 +93,31 @@ describe('sim: JsVars reachable through function links', () => {
     });
   });
 
+  describe('methods and scope variables', () => {
+    it('an object-literal method or accessor keeps the scope it was created in alive', () => {
+      const lit = (n: number, member: string): string =>
+        `function mk() { var big = new Uint8Array(${n}); return { ${member} }; } var o = mk();`;
+      for (const member of ['peek() { return big[0]; }', 'get first() { return big[0]; }'])
+        expect(used(lit(1300, member)) - used(lit(1, member)), member).to.be.within(100, 110);
+    });
+
+    it('a class defined inside a function keeps that scope alive through its methods', () => {
+      const cls = (n: number): string => `function mk() {
+          var big = new Uint8Array(${n});
+          class Peek { at(i) { return big[i]; } static size() { return big.length; } }
+          return new Peek();
+        }
+        var p = mk();`;
+      expect(used(cls(1300)) - used(cls(1))).to.be.within(100, 110);
+    });
+
+    it('a scope variable named like the instrumentation helpers (o, e) is counted with its own value', () => {
+      const src = (n: number): string =>
+        `(function(){ var o = new Uint8Array(${n}); var e = 0; setInterval(function () { o[0]++; e++; }, 1000); })();`;
+      expect(used(src(1300)) - used(src(1))).to.be.within(100, 102);
+    });
+  });
+
   describe('bound functions', () => {
     it('counts the thisArg a bound function holds', () => {
       const a = used(
