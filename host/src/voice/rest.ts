@@ -14,12 +14,15 @@
  * "…", later ones are dropped; nothing heard removes the message.
  */
 import { Observable } from 'rxjs';
-import { encodeWav, resample, WavError, WavStreamDecoder } from '../audio/index';
+import { randomBytes } from 'node:crypto';
+import { endianness } from 'node:os';
+import { resample, WavError, WavStreamDecoder } from '../audio/index';
 import type { VoiceConfig } from './config';
 import { readAll, readChunks, request, type FetchLike, type HttpContext } from './http';
 import { redact, type Secret } from './secret';
 import { SentenceSplitter } from './sentences';
 import { SseOverflow, SseParser } from './sse';
+import { createHttpTransport, type HttpTransport } from './transport';
 import { VoiceError, type VoiceEvent, type VoiceRequest, type VoiceService } from './types';
 
 export interface ChatMessage {
@@ -28,10 +31,99 @@ export interface ChatMessage {
 }
 
 export interface RestVoiceDeps {
-  /** Defaults to the global fetch. */
+  /**
+   * Defaults to a keep-alive node:http/node:https transport owned by the service (closed by
+   * close()); pass the global `fetch` or a test double to use that instead.
+   */
   fetch?: FetchLike;
   /** Called before each retry wait (logs, tests). */
   onRetry?: (info: { endpoint: string; attempt: number; delayMs: number; reason: string }) => void;
+}
+
+const LITTLE_ENDIAN = endianness() === 'LE';
+const utf8 = new TextEncoder();
+
+/**
+ * The transcription upload as one multipart/form-data body: the text fields and the file part's
+ * headers are encoded once per service, the 16-bit WAV is written straight into the body (no
+ * intermediate WAV, Blob or FormData). The boundary is random per service and replaced in the rare
+ * case the audio happens to contain it.
+ */
+class TranscriptionForm {
+  private boundary = '';
+  private head = new Uint8Array(0);
+  private tail = new Uint8Array(0);
+
+  constructor(private readonly fields: Array<[string, string]>) {
+    this.reset();
+  }
+
+  get contentType(): string {
+    return `multipart/form-data; boundary=${this.boundary}`;
+  }
+
+  private reset(): void {
+    this.boundary = `----budlink${randomBytes(16).toString('hex')}`;
+    let head = '';
+    for (const [name, value] of this.fields)
+      head += `--${this.boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`;
+    head += `--${this.boundary}\r\nContent-Disposition: form-data; name="file"; filename="utterance.wav"\r\nContent-Type: audio/wav\r\n\r\n`;
+    this.head = utf8.encode(head);
+    this.tail = utf8.encode(`\r\n--${this.boundary}--\r\n`);
+  }
+
+  /** The body for these samples (16-bit mono WAV at `rate`). */
+  build(pcm: Int16Array, rate: number): Uint8Array {
+    for (;;) {
+      const body = this.encode(pcm, rate);
+      const wav = Buffer.from(body.buffer, body.byteOffset + this.head.length, 44 + pcm.length * 2);
+      // The boundary is preceded by CRLF + "--" in the body; the WAV must not contain that line.
+      if (wav.indexOf(`--${this.boundary}`, 0, 'latin1') < 0) return body;
+      this.reset();
+    }
+  }
+
+  private encode(pcm: Int16Array, rate: number): Uint8Array {
+    const dataBytes = pcm.length * 2;
+    const out = new Uint8Array(this.head.length + 44 + dataBytes + this.tail.length);
+    out.set(this.head, 0);
+    const o = this.head.length;
+    const dv = new DataView(out.buffer, o, 44);
+    dv.setUint32(0, 0x52494646, false); // RIFF
+    dv.setUint32(4, 36 + dataBytes, true);
+    dv.setUint32(8, 0x57415645, false); // WAVE
+    dv.setUint32(12, 0x666d7420, false); // "fmt "
+    dv.setUint32(16, 16, true);
+    dv.setUint16(20, 1, true); // PCM
+    dv.setUint16(22, 1, true); // mono
+    dv.setUint32(24, rate, true);
+    dv.setUint32(28, rate * 2, true);
+    dv.setUint16(32, 2, true);
+    dv.setUint16(34, 16, true);
+    dv.setUint32(36, 0x64617461, false); // data
+    dv.setUint32(40, dataBytes, true);
+    const at = o + 44;
+    if (LITTLE_ENDIAN) {
+      out.set(new Uint8Array(pcm.buffer, pcm.byteOffset, dataBytes), at);
+    } else {
+      const sv = new DataView(out.buffer, at, dataBytes);
+      for (let i = 0; i < pcm.length; i++) sv.setInt16(2 * i, pcm[i]!, true);
+    }
+    out.set(this.tail, at + dataBytes);
+    return out;
+  }
+}
+
+/** Little-endian 16-bit samples from an even number of bytes (a copy: the caller keeps the array). */
+function pcmFromBytes(bytes: Uint8Array, n: number): Int16Array {
+  if (LITTLE_ENDIAN) {
+    if ((bytes.byteOffset & 1) === 0) return new Int16Array(bytes.buffer, bytes.byteOffset, n).slice();
+    return new Int16Array(bytes.slice(0, n * 2).buffer);
+  }
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, n * 2);
+  const s = new Int16Array(n);
+  for (let i = 0; i < n; i++) s[i] = dv.getInt16(2 * i, true);
+  return s;
 }
 
 /** Speech syntheses in flight at once (ordered output regardless). */
@@ -207,6 +299,9 @@ class SpeechQueue {
 export class RestVoiceService implements VoiceService {
   readonly name = 'openai-rest';
   private readonly fetch: FetchLike;
+  /** The transport this service opened (none when deps.fetch was given). */
+  private readonly transport: HttpTransport | undefined;
+  private readonly form: TranscriptionForm;
   private readonly devices = new Map<string, DeviceState>();
   private readonly inflight = new Set<AbortController>();
   private closed = false;
@@ -215,7 +310,18 @@ export class RestVoiceService implements VoiceService {
     private readonly config: VoiceConfig,
     private readonly deps: RestVoiceDeps = {},
   ) {
-    this.fetch = deps.fetch ?? ((input, init) => fetch(input, init));
+    if (deps.fetch) {
+      this.fetch = deps.fetch;
+    } else {
+      this.transport = createHttpTransport();
+      this.fetch = this.transport.fetch;
+    }
+    const fields: Array<[string, string]> = [
+      ['model', config.models.stt],
+      ['response_format', 'json'],
+    ];
+    if (config.language) fields.push(['language', config.language]);
+    this.form = new TranscriptionForm(fields);
   }
 
   /** The conversation kept for a device (copy; system prompt not included). */
@@ -303,6 +409,7 @@ export class RestVoiceService implements VoiceService {
     for (const c of this.inflight) c.abort(new VoiceError('closed', `${this.name}: service closed`));
     this.inflight.clear();
     this.devices.clear();
+    this.transport?.close();
   }
 
   /** Every error leaving the service is rebuilt with a redacted message (and so a redacted stack). */
@@ -454,18 +561,17 @@ export class RestVoiceService implements VoiceService {
     const what = 'transcription';
     const rate = this.config.sttSampleRate ?? req.sampleRate;
     const pcm = req.sampleRate === rate ? req.audio : resample(req.audio, req.sampleRate, rate);
-    const wav = encodeWav(pcm, rate);
+    // Built once: a retry resends the same bytes.
+    const body = this.form.build(pcm, rate);
+    const headers = { 'content-type': this.form.contentType };
     const ctx = this.ctx(signal, '/audio/transcriptions', 'stt');
-    const res = await request(ctx, this.url('stt', '/audio/transcriptions'), what, () => {
-      const form = new FormData();
-      form.append('file', new Blob([wav], { type: 'audio/wav' }), 'utterance.wav');
-      form.append('model', this.config.models.stt);
-      form.append('response_format', 'json');
-      if (this.config.language) form.append('language', this.config.language);
-      return { method: 'POST', body: form };
-    });
-    const body = new TextDecoder().decode(await readAll(ctx, res, what));
-    const j = parseJson(body, what);
+    const res = await request(ctx, this.url('stt', '/audio/transcriptions'), what, () => ({
+      method: 'POST',
+      headers,
+      body,
+    }));
+    const text = new TextDecoder().decode(await readAll(ctx, res, what));
+    const j = parseJson(text, what);
     if (!isRecord(j) || typeof j.text !== 'string') {
       throw new VoiceError('malformed', `${what}: response has no "text" string`);
     }
@@ -608,10 +714,7 @@ export class RestVoiceService implements VoiceService {
       const n = chunk.length >> 1;
       if (chunk.length & 1) carry = chunk[chunk.length - 1];
       if (n === 0) continue;
-      const dv = new DataView(chunk.buffer, chunk.byteOffset, n * 2);
-      const s = new Int16Array(n);
-      for (let i = 0; i < n; i++) s[i] = dv.getInt16(2 * i, true);
-      onPcm(s, pcmRate!);
+      onPcm(pcmFromBytes(chunk, n), pcmRate!);
     }
     if (head && head.length > 0)
       throw new VoiceError('malformed', `${what}: response of ${String(head.length)} bytes is not audio`);
