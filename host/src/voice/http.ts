@@ -98,6 +98,9 @@ function describeNetworkError(e: unknown): string {
   return code ? `${e.message} (${code})` : e.message;
 }
 
+/** Per response: drops its request's link to the caller's signal (called once the body is read). */
+const unlinks = new WeakMap<Response, () => void>();
+
 /**
  * POST with retries. `makeInit` is called per attempt (bodies such as FormData are rebuilt).
  * Resolves with a 2xx Response whose body has not been read; rejects with a VoiceError.
@@ -112,13 +115,17 @@ export async function request(
   for (let attempt = 0; ; attempt++) {
     if (ctx.signal.aborted) throw new VoiceError('cancelled', `${what}: cancelled`);
     // Aborted by the caller (unsubscribe, close) or by the header timeout; the same signal keeps
-    // governing the body after the headers arrived.
-    const timeoutCtrl = new AbortController();
-    const signal = AbortSignal.any([ctx.signal, timeoutCtrl.signal]);
+    // governing the body after the headers arrived. Linked by hand (AbortSignal.any costs ~50 µs a
+    // request and keeps weak references for the GC); the link is dropped when the body is read.
+    const attempt$ = new AbortController();
+    const signal = attempt$.signal;
+    const onOuterAbort = (): void => attempt$.abort(ctx.signal.reason);
+    ctx.signal.addEventListener('abort', onOuterAbort, { once: true });
+    const unlink = (): void => ctx.signal.removeEventListener('abort', onOuterAbort);
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
-      timeoutCtrl.abort();
+      attempt$.abort(new DOMException('header timeout', 'TimeoutError'));
     }, ctx.requestTimeoutMs);
     let res: Response;
     try {
@@ -128,6 +135,7 @@ export async function request(
       res = await ctx.fetch(url, { ...init, headers, signal });
     } catch (e) {
       clearTimeout(timer);
+      unlink();
       if (ctx.signal.aborted) throw new VoiceError('cancelled', `${what}: cancelled`);
       if (timedOut) {
         throw new VoiceError('timeout', `${what}: no response within ${String(ctx.requestTimeoutMs)} ms`);
@@ -143,11 +151,16 @@ export async function request(
     }
     // Headers arrived: the header timeout is over; body reads use the idle timeout.
     clearTimeout(timer);
-    if (res.ok) return res;
-    const text = await readAll(ctx, res, what).then(
-      (b) => new TextDecoder().decode(b),
-      () => '',
-    );
+    if (res.ok) {
+      unlinks.set(res, unlink);
+      return res;
+    }
+    const text = await readAll(ctx, res, what)
+      .finally(unlink)
+      .then(
+        (b) => new TextDecoder().decode(b),
+        () => '',
+      );
     const msg = redact(serverMessage(text), ctx.apiKey);
     const kind = kindForStatus(res.status);
     const ra = retryAfterMs(res.headers);
@@ -175,42 +188,52 @@ export function backoff(retry: RetryPolicy, attempt: number): number {
   return Math.min(retry.maxDelayMs, Math.max(0, Math.round(base + jitter)));
 }
 
-/** Read body chunks with an idle timeout; yields Uint8Array chunks. */
+/**
+ * Read body chunks with an idle timeout (`idleMs` without a byte while waiting for one); yields
+ * Uint8Array chunks. One timer per body, re-armed before each read; on expiry the body is cancelled.
+ */
 export async function* readChunks(ctx: HttpContext, res: Response, what: string): AsyncGenerator<Uint8Array> {
-  if (!res.body) return;
-  const reader = res.body.getReader();
   try {
-    for (;;) {
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new VoiceError('timeout', `${what}: no data for ${String(ctx.idleTimeoutMs)} ms`)),
-          ctx.idleTimeoutMs,
-        );
-      });
-      let r: Awaited<ReturnType<typeof reader.read>>;
-      try {
-        r = await Promise.race([reader.read(), timeout]);
-      } catch (e) {
-        if (e instanceof VoiceError) throw e;
-        if (ctx.signal.aborted) throw new VoiceError('cancelled', `${what}: cancelled`);
-        throw new VoiceError(
-          'network',
-          `${what}: connection lost while reading (${redact(describeNetworkError(e), ctx.apiKey)})`,
-        );
-      } finally {
-        clearTimeout(timer);
+    if (!res.body) return;
+    const reader = res.body.getReader();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      reader.cancel().catch(() => undefined);
+    }, ctx.idleTimeoutMs);
+    const timeout = (): VoiceError =>
+      new VoiceError('timeout', `${what}: no data for ${String(ctx.idleTimeoutMs)} ms`);
+    try {
+      for (;;) {
+        timer.refresh();
+        let r: Awaited<ReturnType<typeof reader.read>>;
+        try {
+          r = await reader.read();
+        } catch (e) {
+          if (timedOut) throw timeout();
+          if (e instanceof VoiceError) throw e;
+          if (ctx.signal.aborted) throw new VoiceError('cancelled', `${what}: cancelled`);
+          throw new VoiceError(
+            'network',
+            `${what}: connection lost while reading (${redact(describeNetworkError(e), ctx.apiKey)})`,
+          );
+        }
+        if (timedOut) throw timeout();
+        if (r.done) return;
+        if (r.value && r.value.length > 0) yield r.value;
       }
-      if (r.done) return;
-      if (r.value && r.value.length > 0) yield r.value;
+    } finally {
+      clearTimeout(timer);
+      reader.cancel().catch(() => undefined);
+      try {
+        reader.releaseLock();
+      } catch {
+        // already released
+      }
     }
   } finally {
-    reader.cancel().catch(() => undefined);
-    try {
-      reader.releaseLock();
-    } catch {
-      // already released
-    }
+    unlinks.get(res)?.();
+    unlinks.delete(res);
   }
 }
 
