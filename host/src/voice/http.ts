@@ -4,9 +4,11 @@
  * status → VoiceError mapping, and body reading with an idle timeout. Every message that may carry
  * server text goes through redact() so the API key cannot leak through an echoing server.
  */
+import type { IncomingMessage } from 'node:http';
 import type { RetryPolicy } from './config';
 import type { Secret } from './secret';
 import { redact } from './secret';
+import { takeNodeBody } from './transport';
 import { VoiceError, type VoiceErrorKind } from './types';
 
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
@@ -194,6 +196,11 @@ export function backoff(retry: RetryPolicy, attempt: number): number {
  */
 export async function* readChunks(ctx: HttpContext, res: Response, what: string): AsyncGenerator<Uint8Array> {
   try {
+    const msg = takeNodeBody(res);
+    if (msg) {
+      yield* nodeChunks(ctx, msg, what);
+      return;
+    }
     if (!res.body) return;
     const reader = res.body.getReader();
     let timedOut = false;
@@ -234,6 +241,80 @@ export async function* readChunks(ctx: HttpContext, res: Response, what: string)
   } finally {
     unlinks.get(res)?.();
     unlinks.delete(res);
+  }
+}
+
+function readError(ctx: HttpContext, e: unknown, what: string): VoiceError {
+  if (e instanceof VoiceError) return e;
+  if (ctx.signal.aborted) return new VoiceError('cancelled', `${what}: cancelled`);
+  return new VoiceError(
+    'network',
+    `${what}: connection lost while reading (${redact(describeNetworkError(e), ctx.apiKey)})`,
+  );
+}
+
+/**
+ * The body of a response from the node:http transport, read from the IncomingMessage itself (no
+ * WHATWG stream): same chunks, idle timeout and errors as the stream path. Stopping early (the
+ * consumer breaks, an error) closes the connection unless the body was already complete.
+ */
+async function* nodeChunks(ctx: HttpContext, msg: IncomingMessage, what: string): AsyncGenerator<Uint8Array> {
+  const queue: Buffer[] = [];
+  let ended = false;
+  let failure: unknown;
+  /** Resolves the pending wait: true when it was the idle timer. */
+  let wake: ((idle: boolean) => void) | undefined;
+  const poke = (idle = false): void => {
+    const w = wake;
+    wake = undefined;
+    w?.(idle);
+  };
+  const onData = (b: Buffer): void => {
+    queue.push(b);
+    if (queue.length >= 16) msg.pause();
+    poke();
+  };
+  const onEnd = (): void => {
+    ended = true;
+    poke();
+  };
+  const onError = (e: unknown): void => {
+    failure ??= e;
+    poke();
+  };
+  const onClose = (): void => {
+    if (!msg.complete) failure ??= new Error('connection closed mid-body');
+    ended = true;
+    poke();
+  };
+  msg.on('data', onData);
+  msg.on('end', onEnd);
+  msg.on('error', onError);
+  msg.on('close', onClose);
+  const timer = setTimeout(() => poke(true), ctx.idleTimeoutMs);
+  try {
+    for (;;) {
+      const c = queue.shift();
+      if (c !== undefined) {
+        if (queue.length === 0 && msg.isPaused()) msg.resume();
+        if (c.length > 0) yield new Uint8Array(c.buffer, c.byteOffset, c.byteLength);
+        continue;
+      }
+      if (failure !== undefined) throw readError(ctx, failure, what);
+      if (ended) return;
+      timer.refresh();
+      const idle = await new Promise<boolean>((r) => (wake = r));
+      if (idle && queue.length === 0 && !ended && failure === undefined)
+        throw new VoiceError('timeout', `${what}: no data for ${String(ctx.idleTimeoutMs)} ms`);
+    }
+  } finally {
+    clearTimeout(timer);
+    msg.off('data', onData);
+    msg.off('end', onEnd);
+    msg.off('error', onError);
+    msg.off('close', onClose);
+    if (!msg.complete) msg.destroy();
+    else if (!ended) msg.resume(); // complete but unread: let it drain so the socket is reused
   }
 }
 

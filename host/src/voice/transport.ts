@@ -74,48 +74,148 @@ function headersOf(res: IncomingMessage): Headers {
   return h;
 }
 
-/** The response body as a byte stream with backpressure; cancel() closes the connection. */
+/**
+ * The response body as a byte stream with backpressure; cancel() closes the connection. An abort
+ * (the transport destroys the message with the signal's reason) errors it with that reason.
+ */
 function bodyStream(res: IncomingMessage, signal: AbortSignal | undefined): ReadableStream<Uint8Array> {
   let finished = false;
-  let onAbort: (() => void) | undefined;
-  const cleanup = (): void => {
-    finished = true;
-    if (onAbort) signal?.removeEventListener('abort', onAbort);
-  };
-  return new ReadableStream<Uint8Array>({
-    start(controller) {
-      const fail = (e: unknown): void => {
-        if (finished) return;
-        cleanup();
-        controller.error(e);
-        res.destroy();
-      };
-      onAbort = () => fail(abortReason(signal!));
-      signal?.addEventListener('abort', onAbort, { once: true });
-      res.on('data', (b: Buffer) => {
-        if (finished) return;
-        controller.enqueue(new Uint8Array(b.buffer, b.byteOffset, b.byteLength));
-        if ((controller.desiredSize ?? 1) <= 0) res.pause();
-      });
-      res.on('end', () => {
-        if (finished) return;
-        cleanup();
-        controller.close();
-      });
-      res.on('error', (e) => fail(new TypeError('terminated', { cause: e })));
-      res.on('close', () => {
-        if (!res.complete)
-          fail(new TypeError('terminated', { cause: new Error('connection closed mid-body') }));
-      });
+  return new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        const fail = (e: unknown): void => {
+          if (finished) return;
+          finished = true;
+          controller.error(signal?.aborted ? abortReason(signal) : new TypeError('terminated', { cause: e }));
+          res.destroy();
+        };
+        res.on('data', (b: Buffer) => {
+          if (finished) return;
+          controller.enqueue(new Uint8Array(b.buffer, b.byteOffset, b.byteLength));
+          if ((controller.desiredSize ?? 1) <= 0) res.pause();
+        });
+        res.on('end', () => {
+          if (finished) return;
+          finished = true;
+          controller.close();
+        });
+        res.on('error', fail);
+        res.on('close', () => {
+          if (!res.complete) fail(new Error('connection closed mid-body'));
+        });
+      },
+      pull() {
+        res.resume();
+      },
+      cancel() {
+        finished = true;
+        if (!res.complete) res.destroy();
+      },
     },
-    pull() {
-      res.resume();
+    { highWaterMark: 0 },
+  );
+}
+
+/**
+ * A Response whose body is read from node:http only when asked for: `body` (a WHATWG stream made
+ * on first access) and the text/json/arrayBuffer/blob/formData readers work as on any Response;
+ * takeNodeBody() hands the IncomingMessage itself to a reader that wants no WHATWG stream.
+ */
+class NodeResponse extends Response {
+  #msg: IncomingMessage | undefined;
+  #signal: AbortSignal | undefined;
+  #stream: ReadableStream<Uint8Array> | undefined;
+  #taken = false;
+  #consumed = false;
+
+  constructor(msg: IncomingMessage, signal: AbortSignal | undefined, init: ResponseInit) {
+    super(null, init);
+    this.#msg = msg;
+    this.#signal = signal;
+  }
+
+  takeNode(): IncomingMessage | undefined {
+    if (this.#taken || this.#stream !== undefined) return undefined;
+    this.#taken = true;
+    return this.#msg;
+  }
+
+  streamBody(): ReadableStream<Uint8Array> | null {
+    if (this.#stream === undefined && !this.#taken && this.#msg)
+      this.#stream = bodyStream(this.#msg, this.#signal);
+    return this.#stream ?? null;
+  }
+
+  used(): boolean {
+    return this.#taken || this.#consumed || (this.#stream?.locked ?? false);
+  }
+
+  /** A plain Response over the body stream, for the text/json/… readers. */
+  consume(): Response {
+    const stream = this.streamBody();
+    if (this.used()) throw new TypeError('Body is unusable: Body has already been read');
+    this.#consumed = true;
+    return new Response(stream, { headers: this.headers });
+  }
+
+  cloneBody(): Response {
+    const stream = this.streamBody();
+    if (stream === null) return new Response(null, this);
+    const [a, b] = stream.tee();
+    this.#stream = a;
+    return new Response(b, this);
+  }
+}
+// Defined on the prototype (undici's typings declare these as properties, not methods).
+Object.defineProperties(NodeResponse.prototype, {
+  body: {
+    get(this: NodeResponse) {
+      return this.streamBody();
     },
-    cancel() {
-      cleanup();
-      res.destroy();
+  },
+  bodyUsed: {
+    get(this: NodeResponse) {
+      return this.used();
     },
-  });
+  },
+  arrayBuffer: {
+    value: async function (this: NodeResponse) {
+      return this.consume().arrayBuffer();
+    },
+  },
+  text: {
+    value: async function (this: NodeResponse) {
+      return this.consume().text();
+    },
+  },
+  json: {
+    value: async function (this: NodeResponse) {
+      return this.consume().json() as Promise<unknown>;
+    },
+  },
+  blob: {
+    value: async function (this: NodeResponse) {
+      return this.consume().blob();
+    },
+  },
+  formData: {
+    value: async function (this: NodeResponse) {
+      return this.consume().formData();
+    },
+  },
+  clone: {
+    value: function (this: NodeResponse) {
+      return this.cloneBody();
+    },
+  },
+});
+
+/**
+ * The node:http message behind a Response made by this transport, if its body has not been read
+ * yet (the caller then owns it: read it, or destroy it). Undefined for any other Response.
+ */
+export function takeNodeBody(res: Response): IncomingMessage | undefined {
+  return res instanceof NodeResponse ? res.takeNode() : undefined;
 }
 
 export function createHttpTransport(options: HttpTransportOptions = {}): HttpTransport {
@@ -183,7 +283,16 @@ export function createHttpTransport(options: HttpTransportOptions = {}): HttpTra
               res.resume();
               response = new Response(null, init);
             } else {
-              response = new Response(bodyStream(res, signal), init);
+              // Until a reader attaches, errors (an abort destroying the message) must not go unheard.
+              res.on('error', () => undefined);
+              if (signal) {
+                const onAbort = (): void => {
+                  res.destroy(abortReason(signal) as Error);
+                };
+                signal.addEventListener('abort', onAbort, { once: true });
+                res.once('close', () => signal.removeEventListener('abort', onAbort));
+              }
+              response = new NodeResponse(res, signal, init);
             }
           } catch (e) {
             // A status fetch cannot represent (outside 200–599).
