@@ -8,7 +8,7 @@ import type { IncomingMessage } from 'node:http';
 import type { RetryPolicy } from './config';
 import type { Secret } from './secret';
 import { redact } from './secret';
-import { takeNodeBody } from './transport';
+import { plainHeaders, takeNodeBody } from './transport';
 import { VoiceError, type VoiceErrorKind } from './types';
 
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
@@ -132,8 +132,8 @@ export async function request(
     let res: Response;
     try {
       const init = makeInit();
-      const headers = new Headers(init.headers);
-      if (ctx.apiKey && !ctx.apiKey.empty) headers.set('authorization', `Bearer ${ctx.apiKey.reveal()}`);
+      const headers = plainHeaders(init.headers);
+      if (ctx.apiKey && !ctx.apiKey.empty) headers.authorization = `Bearer ${ctx.apiKey.reveal()}`;
       res = await ctx.fetch(url, { ...init, headers, signal });
     } catch (e) {
       clearTimeout(timer);

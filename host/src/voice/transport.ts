@@ -61,6 +61,20 @@ async function bodyOf(body: RequestInit['body'], headers: Record<string, string>
   return new Uint8Array(await r.arrayBuffer());
 }
 
+/** Headers as a plain object with lower-case names (cheaper than a Headers object for fetch and node:http). */
+export function plainHeaders(h: RequestInit['headers']): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (h === undefined) return out;
+  if (h instanceof Headers || Array.isArray(h)) {
+    new Headers(h).forEach((v, k) => {
+      out[k] = v;
+    });
+    return out;
+  }
+  for (const k of Object.keys(h)) out[k.toLowerCase()] = String(h[k]);
+  return out;
+}
+
 function headersOf(res: IncomingMessage): Headers {
   const h = new Headers();
   const raw = res.rawHeaders;
@@ -329,10 +343,7 @@ export function createHttpTransport(options: HttpTransportOptions = {}): HttpTra
       throw new TypeError(`fetch failed`, { cause: new Error(`unsupported protocol ${url.protocol}`) });
     const signal = init.signal ?? undefined;
     if (signal?.aborted) throw abortReason(signal);
-    const headers: Record<string, string> = {};
-    new Headers(init.headers).forEach((v, k) => {
-      headers[k] = v;
-    });
+    const headers = plainHeaders(init.headers);
     const body = await bodyOf(init.body, headers);
     if (signal?.aborted) throw abortReason(signal);
     const method = (init.method ?? 'GET').toUpperCase();
