@@ -38,6 +38,8 @@ export interface HttpTransport {
   close(): void;
 }
 
+const REDIRECT_STATUS = new Set([301, 302, 303, 307, 308]);
+const MAX_REDIRECTS = 20;
 const NULL_BODY_STATUS = new Set([101, 204, 205, 304]);
 const STALE_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
 
@@ -355,7 +357,40 @@ export function createHttpTransport(options: HttpTransportOptions = {}): HttpTra
         headers['content-type'] = 'text/plain;charset=UTF-8';
     }
     headers['accept'] ??= '*/*';
-    return send(url, method, headers, body, signal, false);
+    return follow(url, method, headers, body, signal, init.redirect ?? 'follow');
+  };
+
+  /** Redirects as fetch follows them: 307/308 resend method and body, 301/302 (POST) and 303 become GET. */
+  const follow = async (
+    url: URL,
+    method: string,
+    headers: Record<string, string>,
+    body: Body,
+    signal: AbortSignal | undefined,
+    mode: RequestInit['redirect'],
+  ): Promise<Response> => {
+    for (let hops = 0; ; hops++) {
+      const res = await send(url, method, headers, body, signal, false);
+      const location = res.headers.get('location');
+      if (mode === 'manual' || location === null || !REDIRECT_STATUS.has(res.status)) return res;
+      await res.arrayBuffer().catch(() => undefined); // drain: the connection stays reusable
+      if (mode === 'error') throw new TypeError('fetch failed', { cause: new Error('unexpected redirect') });
+      if (hops >= MAX_REDIRECTS)
+        throw new TypeError('fetch failed', { cause: new Error('redirect count exceeded') });
+      const next = new URL(location, url);
+      if (next.protocol !== 'http:' && next.protocol !== 'https:')
+        throw new TypeError('fetch failed', { cause: new Error(`redirect to ${next.protocol}`) });
+      headers = { ...headers };
+      if (res.status === 303 || ((res.status === 301 || res.status === 302) && method === 'POST')) {
+        method = method === 'HEAD' ? 'HEAD' : 'GET';
+        body = undefined;
+        delete headers['content-length'];
+        delete headers['content-type'];
+      }
+      // Credentials never follow a redirect to another origin.
+      if (next.origin !== url.origin) delete headers.authorization;
+      url = next;
+    }
   };
 
   return {

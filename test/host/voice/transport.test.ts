@@ -335,6 +335,46 @@ describe('voice: node:http transport', function () {
     srv = await new TestServer().start(); // for afterEach
   });
 
+  it('follows redirects as fetch does; the Authorization header stays on its origin', async () => {
+    const other = await new TestServer().start();
+    try {
+      const seen: string[] = [];
+      other.handler = (req, res, body) => {
+        seen.push(
+          `other ${req.method ?? ''} ${req.url ?? ''} ${body.toString()} auth=${String(req.headers.authorization)}`,
+        );
+        res.end('there');
+      };
+      srv.handler = (req, res, body) => {
+        seen.push(
+          `srv ${req.method ?? ''} ${req.url ?? ''} ${body.toString()} auth=${String(req.headers.authorization)}`,
+        );
+        if (req.url === '/307') res.writeHead(307, { location: '/new' }).end();
+        else if (req.url === '/303') res.writeHead(303, { location: '/new' }).end();
+        else if (req.url === '/away') res.writeHead(308, { location: `${other.url}/x` }).end();
+        else res.end('here');
+      };
+      const init = { method: 'POST', headers: { authorization: 'Bearer k' }, body: 'B' };
+      expect(await (await t.fetch(`${srv.url}/307`, init)).text()).to.equal('here');
+      expect(await (await t.fetch(`${srv.url}/303`, init)).text()).to.equal('here');
+      expect(await (await t.fetch(`${srv.url}/away`, init)).text()).to.equal('there');
+      expect(seen).to.deep.equal([
+        'srv POST /307 B auth=Bearer k',
+        'srv POST /new B auth=Bearer k',
+        'srv POST /303 B auth=Bearer k',
+        'srv GET /new  auth=Bearer k',
+        'srv POST /away B auth=Bearer k',
+        'other POST /x B auth=undefined',
+      ]);
+      const manual = await t.fetch(`${srv.url}/307`, { ...init, redirect: 'manual' });
+      expect(manual.status).to.equal(307);
+      await manual.arrayBuffer();
+    } finally {
+      t.close(); // before other.stop(): no socket to it left open
+      await other.stop();
+    }
+  });
+
   it('close() ends idle keep-alive connections', async () => {
     await (await t.fetch(srv.url, post())).text();
     expect(srv.sockets[0]!.closed).to.equal(false);
