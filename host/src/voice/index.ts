@@ -14,6 +14,7 @@ export { LoopbackVoiceService, type LoopbackOptions } from './loopback';
 export { RestVoiceService, type RestVoiceDeps, type ChatMessage } from './rest';
 export { RealtimeVoiceService, REALTIME_RATE } from './realtime';
 export { SseParser, type SseEvent } from './sse';
+export { createHttpTransport, type HttpTransport, type HttpTransportOptions } from './transport';
 export { SentenceSplitter, speakable } from './sentences';
 
 export interface VoiceServiceDeps {
