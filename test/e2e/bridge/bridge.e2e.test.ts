@@ -89,8 +89,11 @@ describe('e2e: bridge over node-ble and the BlueZ emulator', function () {
     rig.env.emulator?.dropLink(earbud.address);
     await back;
     const [first] = await cut;
-    // The firmware drops its stream on disconnect; the bridge must not hang on it. If the device
-    // kept its ring (resume), the utterance completes instead.
+    // The firmware resumes an unfinished utterance after the reconnect (PROTOCOL.md §5), but only
+    // while its ring holds the audio (~1.3 s here). The earbud's HELLO notified at connect is lost
+    // before the host subscribes, so the host hears its retry 1 s (device time) later: the link loss
+    // the earbud sees is ~1.2 s and some frames are lost (reported, not hung on). Not yet strict:
+    // complete with nothing lost, once the first HELLO reaches the host.
     expect(['complete', 'aborted']).to.include(first?.outcome);
     earbud.clearAudio();
     await sleep(300);
