@@ -120,6 +120,7 @@ export class InProcessLink implements Link {
       e.peripheral,
       mtu - 3,
       hasConsole,
+      upFlags.includes('read'),
       () => {
         if (e.connection === conn) e.connection = undefined;
       },
@@ -163,6 +164,7 @@ class InProcessConnection implements Connection {
     private readonly peripheral: SimPeripheral,
     readonly payloadSize: number,
     hasConsole: boolean,
+    private readonly uplinkReadable: boolean,
     private readonly onEnd: () => void,
   ) {
     this.central = {
@@ -237,6 +239,25 @@ class InProcessConnection implements Connection {
       throw new LinkError(
         'write-failed',
         `write to ${this.device.address}: ${e instanceof Error ? e.message : String(e)}`,
+        e,
+      );
+    }
+  }
+
+  async readUplink(): Promise<Uint8Array> {
+    await Promise.resolve(); // a read is never synchronous on a real link
+    if (this.done) throw new LinkError('disconnected', `${this.device.address} is not connected`);
+    if (!this.uplinkReadable) throw new LinkError('gatt', `${this.device.address}: uplink is not readable`);
+    try {
+      return this.peripheral.read(UPLINK_UUID).slice();
+    } catch (e) {
+      if (!this.peripheral.connected) {
+        this.end('remote', false);
+        throw new LinkError('disconnected', `${this.device.address} is not connected`, e);
+      }
+      throw new LinkError(
+        'gatt',
+        `read of ${this.device.address}'s uplink: ${e instanceof Error ? e.message : String(e)}`,
         e,
       );
     }

@@ -39,6 +39,14 @@ export interface Connection {
   readonly closed$: Observable<DisconnectReason>;
   /** Write-without-response of one frame to the downlink characteristic. Rejects with LinkError. */
   write(frame: Uint8Array): Promise<void>;
+  /**
+   * Read the uplink characteristic's current value: the device's current HELLO (PROTOCOL.md §1), so
+   * a host need not wait for the device's next HELLO notification (the one sent at connect, before
+   * the host subscribed, is lost). Rejects with LinkError ('gatt' if not readable, 'timeout',
+   * 'disconnected'). Optional so that wrappers and fakes without it still fit: the session then
+   * waits for the notified HELLO.
+   */
+  readUplink?(): Promise<Uint8Array>;
   disconnect(): Promise<void>;
 }
 

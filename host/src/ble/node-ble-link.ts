@@ -451,6 +451,7 @@ export class NodeBleLink implements Link {
       (c) => {
         if (this.connections.get(id) === c) this.connections.delete(id);
       },
+      this.opts.gattTimeoutMs,
     );
     this.connections.set(id, conn);
     try {
@@ -550,6 +551,8 @@ class NodeBleConnection implements Connection {
     address: string,
     private readonly pollIntervalMs: number,
     private readonly onClosed: (c: NodeBleConnection) => void,
+    /** Bound on readUplink (the link's gattTimeoutMs). */
+    private readonly readTimeoutMs: number,
   ) {
     this.device = { id: address, address, name: '' };
     this.ended = new Promise<never>((_, reject) => {
@@ -750,6 +753,33 @@ class NodeBleConnection implements Connection {
         throw new LinkError('disconnected', `${this.device.address} is not connected`, e);
       }
       throw new LinkError('write-failed', `write to ${this.device.address}: ${message(e)}`, e);
+    }
+  }
+
+  async readUplink(): Promise<Uint8Array> {
+    const uplink = this.uplink;
+    if (this.done || this.closing !== undefined || uplink === undefined) {
+      throw new LinkError('disconnected', `${this.device.address} is not connected`);
+    }
+    try {
+      const buf = await this.step(
+        uplink.readValue(),
+        this.readTimeoutMs,
+        `read of ${this.device.address}'s uplink`,
+      );
+      return new Uint8Array(buf);
+    } catch (e) {
+      if (e instanceof LinkError) throw e; // the connection ended meanwhile
+      if (e instanceof Timeout) throw new LinkError('timeout', e.message, e);
+      if (isBluezGone(e)) {
+        this.lost('bluez-gone');
+        throw new LinkError('disconnected', `${this.device.address}: BlueZ went away`, e);
+      }
+      if (isObjectGone(e) || this.done) {
+        this.lost('remote');
+        throw new LinkError('disconnected', `${this.device.address} is not connected`, e);
+      }
+      throw new LinkError('gatt', `read of ${this.device.address}'s uplink: ${message(e)}`, e);
     }
   }
 

@@ -4,12 +4,12 @@ import { NodeBleLink } from '../../../host/src/ble/node-ble-link';
 import { findDbusDaemon, startPrivateBus } from '../../../host/src/bluez/bus';
 import { startBluezEmulator } from '../../../host/src/bluez/emulator';
 import { EchoPeripheral } from '../../../host/src/bluez/echo-peripheral';
-import { linkContract } from './link-contract';
+import { ReadableEchoPeripheral, linkContract } from './link-contract';
 
-function peripherals(): { a: EchoPeripheral; b: EchoPeripheral; other: EchoPeripheral } {
+function peripherals(): { a: ReadableEchoPeripheral; b: ReadableEchoPeripheral; other: EchoPeripheral } {
   return {
-    a: new EchoPeripheral({ name: 'Budlink-A', address: 'C0:FF:EE:00:00:0A' }),
-    b: new EchoPeripheral({ name: 'Budlink-B', address: 'C0:FF:EE:00:00:0B', maxMtu: 64 }),
+    a: new ReadableEchoPeripheral({ name: 'Budlink-A', address: 'C0:FF:EE:00:00:0A' }),
+    b: new ReadableEchoPeripheral({ name: 'Budlink-B', address: 'C0:FF:EE:00:00:0B', maxMtu: 64 }),
     other: new EchoPeripheral({ name: 'Other-C', address: 'C0:FF:EE:00:00:0C', console: false }),
   };
 }

@@ -6,14 +6,54 @@ import { expect } from 'chai';
 import { firstValueFrom, lastValueFrom, timeout, toArray, take, type Observable } from 'rxjs';
 import { LinkError, type Connection, type Link } from '../../../host/src/ble/link';
 import { persistentConnection } from '../../../host/src/ble/reconnect';
-import type { EchoPeripheral } from '../../../host/src/bluez/echo-peripheral';
+import { EchoPeripheral } from '../../../host/src/bluez/echo-peripheral';
+import type { SimService } from '@budlink/firmware/sim';
+import { Codec, FrameType, UPLINK_UUID, encodeFrame } from '@budlink/protocol';
+
+/** An echo peripheral whose uplink is readable (PROTOCOL.md §1: the value is the current HELLO). */
+export class ReadableEchoPeripheral extends EchoPeripheral {
+  /** What a read of the uplink returns. */
+  uplinkValue: Uint8Array = new Uint8Array(0);
+  override services(): SimService[] {
+    return super.services().map((s) => ({
+      ...s,
+      characteristics: s.characteristics.map((c) =>
+        c.uuid === UPLINK_UUID ? { ...c, flags: [...c.flags, 'read'] } : c,
+      ),
+    }));
+  }
+  override read(charUuid: string): Uint8Array {
+    if (charUuid.toLowerCase() === UPLINK_UUID) return this.uplinkValue.slice();
+    return super.read(charUuid);
+  }
+}
+
+/** A HELLO as an earbud's uplink holds it. */
+export function helloBytes(nonce: number, board = 'BANGLEJS2'): Uint8Array {
+  const r = encodeFrame({
+    type: FrameType.HELLO,
+    stream: 0,
+    seq: 0,
+    protoMajor: 1,
+    protoMinor: 0,
+    capabilities: 0,
+    codecs: Codec.PCM_U8,
+    sampleRate: 8000,
+    maxPayload: 244,
+    ringFrames: 64,
+    nonce,
+    board,
+  });
+  if (!r.ok) throw new Error(r.error.message);
+  return r.bytes;
+}
 
 export interface ContractHarness {
   link: Link;
-  /** Two earbud-like peripherals the link can reach: names 'Budlink-A', 'Budlink-B'. */
-  a: EchoPeripheral;
-  b: EchoPeripheral;
-  /** A device advertising the service but not named Budlink-* ('Other-C'). */
+  /** Two earbud-like peripherals the link can reach: names 'Budlink-A', 'Budlink-B' (uplink readable). */
+  a: ReadableEchoPeripheral;
+  b: ReadableEchoPeripheral;
+  /** A device advertising the service but not named Budlink-* ('Other-C'; uplink not readable). */
   other: EchoPeripheral;
   /** BlueZ faults; only for links that go through BlueZ. */
   restartBluez?: () => Promise<void>;
@@ -179,6 +219,32 @@ export function linkContract(
       const echo = within(c2.frames$);
       await c2.write(frame(9));
       expect(Array.from(await echo)).to.deep.equal(Array.from(frame(9)));
+    });
+
+    it('readUplink returns the current HELLO of the device right after connect, without a notification', async () => {
+      h.a.uplinkValue = helloBytes(0xdeadbeef);
+      const c = await connect(h.a);
+      const notified: Uint8Array[] = [];
+      const sub = c.frames$.subscribe((f) => notified.push(f));
+      expect(c.readUplink).to.be.a('function');
+      const read = await (c.readUplink as () => Promise<Uint8Array>).call(c);
+      expect(Array.from(read)).to.deep.equal(Array.from(helloBytes(0xdeadbeef)));
+      // A long value (more than 20 bytes) comes whole, and a later read sees the new value.
+      h.a.uplinkValue = helloBytes(7, 'LONG-BOARD-NAME!');
+      expect(Array.from(await (c.readUplink as () => Promise<Uint8Array>).call(c))).to.deep.equal(
+        Array.from(helloBytes(7, 'LONG-BOARD-NAME!')),
+      );
+      sub.unsubscribe();
+      expect(notified).to.have.length(0); // a read is not a notification
+    });
+
+    it('readUplink rejects with gatt on a non-readable uplink and with disconnected after the end', async () => {
+      const co = await connect(h.other);
+      await expectLinkError((co.readUplink as () => Promise<Uint8Array>).call(co), 'gatt');
+      await co.write(frame(3)); // the link is kept
+      const c = await connect(h.a);
+      await c.disconnect();
+      await expectLinkError((c.readUplink as () => Promise<Uint8Array>).call(c), 'disconnected');
     });
 
     it('local disconnect: closed$ emits local and the peripheral is released', async () => {
