@@ -28,6 +28,7 @@ import {
   PROTOCOL_MINOR,
   PlayEndReason,
   Verdict,
+  decodeFrame,
   encodeFrame,
   frameTypeName,
   type AckFrame,
@@ -169,6 +170,8 @@ export function runSession(
     let writeFailures = 0;
     /** The connection the last HELLO came on. */
     let helloConn: Connection | undefined;
+    /** Set when a connection's HELLO was read, not notified: its first notified repeat is expected. */
+    let readHelloConn: Connection | undefined;
     let negotiated: Negotiated | undefined;
     let phase: Phase = 'handshake';
     let controlSeq = 0;
@@ -556,10 +559,18 @@ export function runSession(
         nonce: hello.nonce, // echoed (PROTOCOL.md §WELCOME)
       };
       if (helloConn === c && negotiated?.nonce === hello.nonce) {
+        if (readHelloConn === c) {
+          // The HELLO we read was answered; this is the device's retry, sent before our WELCOME
+          // reached it. Not answered twice (a second WELCOME renegotiates); a later retry is.
+          readHelloConn = undefined;
+          log.log('debug', 'HELLO repeated after the one read at connect: already welcomed', fields());
+          return;
+        }
         // The device repeated HELLO before our WELCOME reached it: answer again, nothing else changes.
         send(welcome);
         return;
       }
+      readHelloConn = undefined;
       helloConn = c;
       const resumed = negotiated !== undefined && negotiated.nonce === hello.nonce && phase === 'handshake';
       const rebooted = negotiated !== undefined && negotiated.nonce !== hello.nonce;
@@ -647,6 +658,41 @@ export function runSession(
       }
     };
 
+    // ---- HELLO read at connect ------------------------------------------------------------------
+    /**
+     * The device notifies HELLO as the central connects, before we subscribed: that one is lost, and
+     * its retry comes only 1 s later (time the device's ring may not have after a reconnect). The
+     * uplink's readable value is the current HELLO (PROTOCOL.md §1, §5): read it once and take it as
+     * if notified. Anything else there (or a failed read) is ignored: the notified HELLO still counts.
+     */
+    const readHello = (c: Connection): void => {
+      if (!c.readUplink) return;
+      c.readUplink().then(
+        (bytes) => {
+          if (conn !== c || helloConn === c) return; // gone, or a notified HELLO came first
+          const r = decodeFrame(bytes);
+          if (!r.ok) {
+            log.log('debug', `uplink read is not a frame (${r.error.message}): ignored`, fields());
+            return;
+          }
+          if (r.frame.type !== FrameType.HELLO) {
+            log.log(
+              'debug',
+              `uplink read holds ${frameTypeName(r.frame.type)}, not HELLO: ignored`,
+              fields(),
+            );
+            return;
+          }
+          onFrame(r.frame, c);
+          if (helloConn === c) readHelloConn = c; // welcomed: its first notified repeat is expected
+        },
+        (e: unknown) => {
+          if (conn === c)
+            log.log('debug', `uplink read failed (${errorText(e)}): waiting for HELLO`, fields());
+        },
+      );
+    };
+
     // ---- connections ----------------------------------------------------------------------------
     let connSub: Subscription | undefined;
     const detach = (c: Connection): void => {
@@ -704,6 +750,7 @@ export function runSession(
               }),
           );
           cs.add(frames$.subscribe({ next: (f) => onFrame(f, c), complete: () => detach(c) }));
+          readHello(c);
           // PROTOCOL.md §5: no HELLO soon after subscribing → disconnect (the caller reconnects).
           if (helloTimeoutMs > 0) {
             cs.add(

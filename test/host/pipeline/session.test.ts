@@ -63,6 +63,18 @@ class FakeConnection implements Connection {
   }
 }
 
+/** A connection whose uplink is readable (PROTOCOL.md §1: the current HELLO), as both real links. */
+class ReadableFakeConnection extends FakeConnection {
+  reads = 0;
+  constructor(private readonly value: () => Promise<Uint8Array>) {
+    super();
+  }
+  readUplink(): Promise<Uint8Array> {
+    this.reads++;
+    return this.value();
+  }
+}
+
 /** A voice service whose replies the test drives. */
 class ScriptedVoice implements VoiceService {
   readonly name = 'scripted';
@@ -338,6 +350,84 @@ describe('pipeline/session (scripted device)', () => {
     await tick(10);
     expect(conn.states()).to.deep.equal([AssistantState.IDLE]);
     expect(conn.disconnected).to.equal(false);
+  });
+
+  it('reads the HELLO at connect: WELCOME without a notified HELLO; its retry is not welcomed twice, a later one is', async () => {
+    const conn = new ReadableFakeConnection(async () => bytes(hello(4321)));
+    const events: SessionEvent[] = [];
+    sub = runSession(of(conn), {
+      deviceId: 'dev',
+      voice: new ScriptedVoice(),
+      keepAliveMs: 0,
+      helloTimeoutMs: 50,
+    }).subscribe((e) => events.push(e));
+    await until(() => conn.of(FrameType.WELCOME).length === 1, 'WELCOME from the read HELLO');
+    expect(conn.reads).to.equal(1);
+    expect(conn.of(FrameType.WELCOME)[0]).to.include({ nonce: 4321, payloadSize: 128 });
+    expect(events.filter((e) => e.kind === 'hello')).to.have.length(1);
+    await tick(80); // past helloTimeoutMs: the read HELLO counts
+    expect(conn.disconnected).to.equal(false);
+    conn.send(hello(4321)); // the device's 1 s retry, sent before our WELCOME reached it
+    await tick(10);
+    expect(conn.of(FrameType.WELCOME)).to.have.length(1);
+    conn.send(hello(4321)); // still repeating: the WELCOME was lost, answer again
+    await until(() => conn.of(FrameType.WELCOME).length === 2, 'WELCOME for a later retry');
+    expect(conn.states()).to.deep.equal([AssistantState.IDLE]);
+    expect(events.filter((e) => e.kind === 'hello')).to.have.length(1);
+  });
+
+  it('an uplink read that fails, is not a frame or is not a HELLO is ignored: the notified HELLO is answered once', async () => {
+    const values: Array<() => Promise<Uint8Array>> = [
+      () => Promise.reject(new Error('read failed')),
+      async () => Uint8Array.of(0xff, 0x00, 0x01),
+      async () => bytes({ type: FrameType.PONG, stream: 0, seq: 0, token: 5 }),
+    ];
+    for (const value of values) {
+      const conn = new ReadableFakeConnection(value);
+      const logs: string[] = [];
+      sub = runSession(of(conn), {
+        deviceId: 'dev',
+        voice: new ScriptedVoice(),
+        keepAliveMs: 0,
+        logger: { log: (level, msg) => logs.push(`${level} ${msg}`) },
+      }).subscribe();
+      await tick(10);
+      expect(conn.reads).to.equal(1);
+      expect(conn.written, 'nothing answers a bad read').to.have.length(0);
+      expect(logs.filter((l) => l.startsWith('debug') && /uplink read/.test(l))).to.have.length(1);
+      conn.send(hello(9));
+      await until(() => conn.of(FrameType.WELCOME).length === 1, 'WELCOME');
+      await tick(10);
+      expect(conn.of(FrameType.WELCOME)).to.have.length(1);
+      sub.unsubscribe();
+    }
+  });
+
+  it('after a reconnect the read HELLO resumes the utterance at once (ACK/NACK right after WELCOME)', async () => {
+    const connections = new Subject<Connection>();
+    sub = runSession(connections, {
+      deviceId: 'dev',
+      voice: new ScriptedVoice(),
+      keepAliveMs: 0,
+      keepAliveTimeoutMs: 0,
+    }).subscribe();
+    const first = new FakeConnection();
+    connections.next(first);
+    first.send(hello(77));
+    first.send(wake(1));
+    first.send(audio(1, 1, 140, 10));
+    await until(() => first.states().length >= 2, 'LISTENING');
+    first.closed$.next('remote');
+    const second = new ReadableFakeConnection(async () => bytes(hello(77)));
+    connections.next(second);
+    // No notified HELLO at all: the read one is enough to resume.
+    await until(() => second.of(FrameType.ACK).length + second.of(FrameType.NACK).length >= 1, 'resync');
+    expect(second.written[0]?.type).to.equal(FrameType.WELCOME);
+    expect([...second.of(FrameType.ACK), ...second.of(FrameType.NACK)][0]).to.include({
+      stream: 1,
+      cumulative: 2,
+    });
+    expect(second.states()[0]).to.equal(AssistantState.LISTENING);
   });
 
   it('answers an unsupported protocol major with ERROR and disconnects', async () => {
