@@ -6,7 +6,11 @@
  *   host.frames_per_s                 uplink AUDIO frames per second one device's session sustains
  *                                     (decode, reassemble, ACK, hand-off) in a long utterance
  *   host.soak_rss_growth_mb           RSS growth over an accelerated one-hour session (virtual time:
- *                                     keep-alives, STATUS, an utterance with reply every 20 s)
+ *                                     keep-alives, STATUS, an utterance with reply every 20 s), from
+ *                                     minute 5 to minute 60, after a full GC; measured first, before the
+ *                                     other runs' garbage can be released into the figure
+ *   host.soak_heap_growth_mb          the same for the V8 heap (heapUsed): the leak signal
+ * SOAK_MIN=120 npx tsx bench/run.ts host  soaks longer (to tell a leak from warm-up).
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -251,7 +255,8 @@ function gcFn(): (() => void) | undefined {
   }
 }
 
-async function soak(): Promise<number> {
+/** RSS and V8 heap growth (MB) between minute 5 and minute 60 of the session, each after a full GC. */
+async function soak(): Promise<{ rss: number; heap: number }> {
   const gc = gcFn();
   const scheduler = new VirtualTimeScheduler();
   const dev = new ScriptedEarbud();
@@ -274,13 +279,14 @@ async function soak(): Promise<number> {
     scheduler.flush();
     for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
   };
-  const hourMs = 3600 * 1000;
+  const hourMs = Number(process.env.SOAK_MIN ?? 60) * 60 * 1000;
   let stream = 0;
-  const measure = (): number => {
+  const measure = (): { rss: number; heap: number } => {
     gc?.();
-    return process.memoryUsage().rss;
+    const m = process.memoryUsage();
+    return { rss: m.rss, heap: m.heapUsed };
   };
-  let base = 0;
+  let base = { rss: 0, heap: 0 };
   for (let t = 0; t < hourMs; t += 1000) {
     if (t === 5 * 60 * 1000) base = measure(); // after warm-up
     if (t % 20000 === 0) {
@@ -306,23 +312,29 @@ async function soak(): Promise<number> {
     await step(1000);
   }
   const end = measure();
-  const growth = (end - base) / (1024 * 1024);
+  const mb = (n: number): number => n / (1024 * 1024);
   if (process.env.BENCH_DEBUG)
     process.stderr.write(
-      `soak: base ${(base / 1048576).toFixed(1)} MB, end ${(end / 1048576).toFixed(1)} MB, ${done} utterances, ${dev.written} frames written\n`,
+      `soak: rss ${mb(base.rss).toFixed(1)} → ${mb(end.rss).toFixed(1)} MB, heap ${mb(base.heap).toFixed(1)} → ${mb(end.heap).toFixed(1)} MB, ${done} utterances, ${dev.written} frames written\n`,
     );
   sub.unsubscribe();
   if (done < 170) throw new Error(`soak: only ${done} of 180 utterances answered`);
-  return round(growth, 2);
+  return { rss: round(mb(end.rss - base.rss), 2), heap: round(mb(end.heap - base.heap), 2) };
 }
 
 const bench: Bench = {
   name: 'host',
   async run() {
+    // The soak runs first: memory the latency runs free afterwards would otherwise read as negative growth.
+    const soaked = await soak();
     const lat = await latencies(1000);
     const fps = await throughput();
-    const rss = await soak();
-    return { ...lat, 'host.frames_per_s': fps, 'host.soak_rss_growth_mb': rss };
+    return {
+      ...lat,
+      'host.frames_per_s': fps,
+      'host.soak_rss_growth_mb': soaked.rss,
+      'host.soak_heap_growth_mb': soaked.heap,
+    };
   },
 };
 
