@@ -84,6 +84,7 @@ export class RecordingLink implements Link {
       console$: c.console$,
       closed$: c.closed$,
       disconnect: () => c.disconnect(),
+      ...(c.readUplink ? { readUplink: () => (c.readUplink as () => Promise<Uint8Array>)() } : {}),
       write: async (bytes: Uint8Array) => {
         await c.write(bytes);
         const r = decodeFrame(bytes);
