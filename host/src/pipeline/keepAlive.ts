@@ -46,13 +46,17 @@ export function keepAlive(options: KeepAliveOptions): OperatorFunction<Frame, Pi
           options.timeoutMs,
         );
       };
-      if (options.intervalMs > 0) {
-        ping = scheduler.schedule(function (this: { schedule(state?: undefined, delay?: number): void }) {
+      // A fresh action per PING rather than `this.schedule()` from inside the action: rxjs's
+      // VirtualAction (virtual time: tests, the soak bench) chains every re-scheduled action to the
+      // previous one, so an hour of PINGs would hold 1,800 actions until the session ends.
+      const schedulePing = (): void => {
+        ping = scheduler.schedule(() => {
           token = (token + 1) >>> 0;
           subscriber.next({ type: FrameType.PING, stream: 0, seq: 0, token });
-          this.schedule(undefined, options.intervalMs);
+          schedulePing();
         }, options.intervalMs);
-      }
+      };
+      if (options.intervalMs > 0) schedulePing();
       armSilence();
 
       const sub = source.subscribe({

@@ -1,3 +1,7 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { expect } from 'chai';
+import { NEVER, VirtualAction, VirtualTimeScheduler } from 'rxjs';
 import { FrameType, type Frame } from '@budlink/protocol';
 import { keepAlive, KeepAliveTimeoutError } from '../../../host/src/pipeline/keepAlive';
 import { scheduler } from './marbles';
@@ -38,5 +42,27 @@ describe('pipeline/keepAlive', () => {
       );
       expectSubscriptions(src.subscriptions).toBe('^ 6ms !');
     });
+  });
+
+  it('holds no finished PING actions over a long session (nothing grows with uptime)', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const vts = new VirtualTimeScheduler(VirtualAction, 0);
+    const sub = NEVER.pipe(keepAlive({ intervalMs: 100, timeoutMs: 0, scheduler: vts })).subscribe();
+    const advanceTo = (ms: number): void => {
+      vts.maxFrames = ms;
+      vts.flush();
+    };
+    advanceTo(150); // the first PING went out; the action for the second one is queued
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- rxjs keeps its queue untyped
+    const queued = (vts as any).actions as object[];
+    expect(queued).to.have.length(1);
+    const second = new WeakRef(queued[0] as object);
+    advanceTo(100 * 500);
+    gc();
+    await new Promise((r) => setImmediate(r));
+    gc();
+    expect(second.deref(), 'a finished PING action is still reachable').to.equal(undefined);
+    sub.unsubscribe();
   });
 });
