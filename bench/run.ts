@@ -4,7 +4,7 @@
  * Each bench module default-exports a Bench and runs in a process of its own. Pass names to run a subset: `npm run bench -- protocol`.
  */
 import { spawnSync } from 'node:child_process';
-import { readdirSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
+import { readdirSync, writeFileSync, writeSync, existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -14,7 +14,16 @@ export interface Bench {
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
-const RESULT_MARK = '@@budlink-bench-result ';
+/** The child hands its figures to the parent on this extra pipe, so its own output stays on the terminal. */
+const RESULT_FD = 3;
+
+const child = process.env.BUDLINK_BENCH_CHILD;
+if (child !== undefined) {
+  const mod = (await import(pathToFileURL(join(here, child)).href)) as { default: Bench };
+  writeSync(RESULT_FD, JSON.stringify(await mod.default.run()));
+  process.exit(0);
+}
+
 const filter = process.argv.slice(2);
 const files = readdirSync(here)
   .filter((f) => f.endsWith('.bench.ts'))
@@ -25,14 +34,6 @@ const resultsPath = join(here, 'results.json');
 const results: Record<string, number> =
   filter.length > 0 && existsSync(resultsPath) ? JSON.parse(readFileSync(resultsPath, 'utf8')) : {};
 let failed = 0;
-const child = process.env.BUDLINK_BENCH_CHILD;
-if (child !== undefined) {
-  // Child mode: run one bench module and hand its figures to the parent on the last line.
-  const mod = (await import(pathToFileURL(join(here, child)).href)) as { default: Bench };
-  const r = await mod.default.run();
-  process.stdout.write(`\n${RESULT_MARK}${JSON.stringify(r)}\n`);
-  process.exit(0);
-}
 // Each bench runs in its own process, so one bench's garbage or warm JIT never shows up in
 // another's figures (the soak's RSS growth in particular).
 for (const f of files) {
@@ -41,17 +42,16 @@ for (const f of files) {
   const out = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], {
     env: { ...process.env, BUDLINK_BENCH_CHILD: f },
     encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-    maxBuffer: 64 * 1024 * 1024,
+    stdio: ['ignore', 'inherit', 'inherit', 'pipe'],
   });
-  const line = (out.stdout ?? '').split('\n').find((l) => l.startsWith(RESULT_MARK));
-  if (out.status === 0 && line !== undefined) {
-    const r = JSON.parse(line.slice(RESULT_MARK.length)) as Record<string, number>;
+  const figures = String(out.output[RESULT_FD] ?? '');
+  if (out.status === 0 && figures !== '') {
+    const r = JSON.parse(figures) as Record<string, number>;
     for (const k of Object.keys(r)) results[k] = r[k] as number;
     process.stdout.write(`  done in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
   } else {
     failed++;
-    process.stdout.write(`  FAILED (exit ${String(out.status)}):\n${out.stdout ?? ''}\n`);
+    process.stdout.write(`  FAILED (exit ${String(out.status)})\n`);
   }
 }
 const keys = Object.keys(results).sort();
