@@ -136,10 +136,9 @@ interface PinObj {
   name: string;
 }
 
-export class Device {
-  readonly ctx: vm.Context;
-  readonly link: LinkModel;
-  readonly stats: DeviceStats = {
+/** All-zero device counters (a fresh device's, and the base of the simulator's running totals). */
+export function emptyDeviceStats(): DeviceStats {
+  return {
     overruns: 0,
     handlerErrors: 0,
     maxHandlerCost: 0,
@@ -151,6 +150,12 @@ export class Device {
     jobs: 0,
     byKind: {},
   };
+}
+
+export class Device {
+  readonly ctx: vm.Context;
+  readonly link: LinkModel;
+  readonly stats: DeviceStats = emptyDeviceStats();
   /** Set when the device wants a reboot (watchdog); the owner performs it. */
   rebootRequested: string | null = null;
   /** What runs after the requested reboot: the boot files, nothing (reset()), or one file (load(f)). */

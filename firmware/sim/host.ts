@@ -103,25 +103,14 @@ export class SimHost {
     }
     if (f.type === FrameType.WAKE || f.type === FrameType.AUDIO || f.type === FrameType.END) {
       let st = this.streams.get(f.stream);
-      if (!st && f.type === FrameType.WAKE) {
-        st = {
-          r: new Reassembler<Frame>(f.seq, Math.max(1, this.hello?.ringFrames ?? 64)),
-          wake: null,
-          chunks: [],
-          end: null,
-          dirty: false,
-          duplicates: 0,
-          sinceAck: 0,
-          urgent: false,
-          lastAckAt: 0,
-        };
-        this.streams.set(f.stream, st);
-      }
       if (!st) {
-        // AUDIO before its WAKE (the WAKE was dropped): start the stream at the WAKE's seq once the
-        // NACK brings it back; meanwhile remember nothing. Use a window anchored below this seq.
+        // A WAKE anchors the window at its seq. AUDIO before its WAKE (the WAKE was dropped): remember
+        // nothing yet, with a window anchored below this seq, until the NACK brings the WAKE back.
         st = {
-          r: new Reassembler<Frame>(0, Math.max(1, this.hello?.ringFrames ?? 64)),
+          r: new Reassembler<Frame>(
+            f.type === FrameType.WAKE ? f.seq : 0,
+            Math.max(1, this.hello?.ringFrames ?? 64),
+          ),
           wake: null,
           chunks: [],
           end: null,

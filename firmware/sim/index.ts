@@ -9,10 +9,10 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { BOARDS, type BoardProfile } from '../boards/index';
-import { Device, type BootMode, type DeviceStats, type MicSource } from './device';
+import { Device, emptyDeviceStats, type BootMode, type DeviceStats, type MicSource } from './device';
 import { SimError } from './errors';
 export { SimError, type SimErrorKind } from './errors';
-import type { LinkStats } from './link';
+import { emptyLinkStats, type LinkStats } from './link';
 import type { EarbudOptions, EarbudStats, SimCentral, SimPeripheral, SimService } from './types';
 import { quantise16to8, readWav, resampleLinear } from './wav';
 
@@ -503,24 +503,7 @@ function addressFor(board: string, seed: number): string {
 }
 
 function emptyTotals(): DeviceStats & LinkStats {
-  return {
-    overruns: 0,
-    handlerErrors: 0,
-    maxHandlerCost: 0,
-    inputHandlerCost: 0,
-    inputBuffers: 0,
-    totalCost: 0,
-    outOfMemory: 0,
-    watchdogResets: 0,
-    jobs: 0,
-    byKind: {},
-    notificationsSent: 0,
-    notificationsDropped: 0,
-    notificationsQueueFull: 0,
-    notificationsLost: 0,
-    notificationsTruncated: 0,
-    writesDelivered: 0,
-  };
+  return { ...emptyDeviceStats(), ...emptyLinkStats() };
 }
 
 function addTotals(a: DeviceStats & LinkStats, d: DeviceStats, l: LinkStats): DeviceStats & LinkStats {

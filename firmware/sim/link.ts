@@ -44,8 +44,9 @@ export interface LinkHost {
   deliverWrite(charUuid: string, data: Uint8Array): void;
 }
 
-export class LinkModel {
-  readonly stats: LinkStats = {
+/** All-zero link counters. */
+export function emptyLinkStats(): LinkStats {
+  return {
     notificationsSent: 0,
     notificationsDropped: 0,
     notificationsQueueFull: 0,
@@ -53,6 +54,10 @@ export class LinkModel {
     notificationsTruncated: 0,
     writesDelivered: 0,
   };
+}
+
+export class LinkModel {
+  readonly stats: LinkStats = emptyLinkStats();
   central: SimCentral | null = null;
   mtu = 23;
   private readonly tx: { uuid: string; value: Uint8Array }[] = [];
