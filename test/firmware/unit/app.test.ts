@@ -12,31 +12,13 @@ import {
   PlayEndReason,
   Trigger,
   Verdict,
-  decodeFrame,
-  encodeFrame,
 } from '@budlink/protocol';
 import type { Frame } from '@budlink/protocol';
 import { BOARDS, TX_QUEUE, drainPerSecond } from '../../../firmware/boards/index';
 import type { BoardProfile } from '../../../firmware/boards/index';
 import { App, ECHO_BIAS, TIMING } from '../../../firmware/src/core/app';
 import { CONFIG_FILE } from '../../../firmware/src/core/config';
-import { FakeHal, filled, tone } from './fake-hal';
-
-/** Puck.js with 256-sample mic buffers (64 ms at 4 kHz), which the arithmetic below assumes. */
-const puck: BoardProfile = { ...(BOARDS.puckjs as BoardProfile), bufferSamples: 256 };
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- test frames are built loosely and checked by the encoder
-function enc(f: any): Uint8Array {
-  const r = encodeFrame(f as Frame);
-  if (!r.ok) throw new Error(r.error.message);
-  return r.bytes;
-}
-
-function dec(bytes: Uint8Array): Frame {
-  const r = decodeFrame(bytes);
-  if (!r.ok) throw new Error('device sent an undecodable frame: ' + r.error.message);
-  return r.frame;
-}
+import { FakeHal, dec, enc, filled, puck, tone } from './fake-hal';
 
 /** Frames of the given type, decoded, from a batch. */
 function ofType<T extends Frame>(frames: Frame[], type: number): T[] {

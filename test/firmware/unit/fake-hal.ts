@@ -3,7 +3,29 @@
  * native helpers with Espruino's semantics (variance = SUM of squared deviations), recorded BLE
  * notifications, in-memory storage, LEDs and a button.
  */
+import { decodeFrame, encodeFrame } from '@budlink/protocol';
+import type { Frame } from '@budlink/protocol';
+import { BOARDS } from '../../../firmware/boards/index';
+import type { BoardProfile } from '../../../firmware/boards/index';
 import type { Hal, MicStart, SpeakerStart, BleHandlers } from '../../../firmware/src/hal/types';
+
+/** Puck.js with 256-sample mic buffers (64 ms at 4 kHz): ring 4,096 samples, window 16 frames. */
+export const puck: BoardProfile = { ...(BOARDS.puckjs as BoardProfile), bufferSamples: 256 };
+
+/** Encode a host frame (test frames are built loosely and checked by the encoder). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- see above
+export function enc(f: any): Uint8Array {
+  const r = encodeFrame(f as Frame);
+  if (!r.ok) throw new Error(r.error.message);
+  return r.bytes;
+}
+
+/** Decode a frame the device sent. */
+export function dec(bytes: Uint8Array): Frame {
+  const r = decodeFrame(bytes);
+  if (!r.ok) throw new Error('device sent an undecodable frame: ' + r.error.message);
+  return r.frame;
+}
 
 interface Timer {
   id: number;

@@ -3,28 +3,12 @@
  * a host side built on the protocol's Reassembler (the same receiver the bridge uses).
  */
 import { expect } from 'chai';
-import { Codec, EndReason, FrameType, Reassembler, decodeFrame, encodeFrame } from '@budlink/protocol';
+import { Codec, EndReason, FrameType, Reassembler } from '@budlink/protocol';
 import type { AudioFrame, CreditFrame, EndFrame, Frame, HelloFrame } from '@budlink/protocol';
-import { BOARDS } from '../../../firmware/boards/index';
 import type { BoardProfile } from '../../../firmware/boards/index';
 import { App } from '../../../firmware/src/core/app';
 import { GateState } from '../../../firmware/src/core/gate';
-import { FakeHal, filled } from './fake-hal';
-
-/** Puck.js with 256-sample mic buffers (64 ms at 4 kHz): ring 4,096 samples, window 16 frames. */
-const puck: BoardProfile = { ...(BOARDS.puckjs as BoardProfile), bufferSamples: 256 };
-
-function enc(f: Frame): Uint8Array {
-  const r = encodeFrame(f);
-  if (!r.ok) throw new Error(r.error.message);
-  return r.bytes;
-}
-
-function dec(bytes: Uint8Array): Frame {
-  const r = decodeFrame(bytes);
-  if (!r.ok) throw new Error('device sent an undecodable frame: ' + r.error.message);
-  return r.frame;
-}
+import { FakeHal, dec, enc, filled, puck } from './fake-hal';
 
 /** A host that keeps its reassembly state across connections, like the bridge (host/src/pipeline). */
 class Host {
