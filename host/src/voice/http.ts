@@ -208,8 +208,6 @@ export async function* readChunks(ctx: HttpContext, res: Response, what: string)
       timedOut = true;
       reader.cancel().catch(() => undefined);
     }, ctx.idleTimeoutMs);
-    const timeout = (): VoiceError =>
-      new VoiceError('timeout', `${what}: no data for ${String(ctx.idleTimeoutMs)} ms`);
     try {
       for (;;) {
         timer.refresh();
@@ -217,15 +215,10 @@ export async function* readChunks(ctx: HttpContext, res: Response, what: string)
         try {
           r = await reader.read();
         } catch (e) {
-          if (timedOut) throw timeout();
-          if (e instanceof VoiceError) throw e;
-          if (ctx.signal.aborted) throw new VoiceError('cancelled', `${what}: cancelled`);
-          throw new VoiceError(
-            'network',
-            `${what}: connection lost while reading (${redact(describeNetworkError(e), ctx.apiKey)})`,
-          );
+          if (timedOut) throw idleTimeout(ctx, what);
+          throw readError(ctx, e, what);
         }
-        if (timedOut) throw timeout();
+        if (timedOut) throw idleTimeout(ctx, what);
         if (r.done) return;
         if (r.value && r.value.length > 0) yield r.value;
       }
@@ -244,6 +237,11 @@ export async function* readChunks(ctx: HttpContext, res: Response, what: string)
   }
 }
 
+function idleTimeout(ctx: HttpContext, what: string): VoiceError {
+  return new VoiceError('timeout', `${what}: no data for ${String(ctx.idleTimeoutMs)} ms`);
+}
+
+/** A failed body read as a VoiceError (the caller's abort → cancelled, anything else → network). */
 function readError(ctx: HttpContext, e: unknown, what: string): VoiceError {
   if (e instanceof VoiceError) return e;
   if (ctx.signal.aborted) return new VoiceError('cancelled', `${what}: cancelled`);
@@ -304,8 +302,7 @@ async function* nodeChunks(ctx: HttpContext, msg: IncomingMessage, what: string)
       if (ended) return;
       timer.refresh();
       const idle = await new Promise<boolean>((r) => (wake = r));
-      if (idle && queue.length === 0 && !ended && failure === undefined)
-        throw new VoiceError('timeout', `${what}: no data for ${String(ctx.idleTimeoutMs)} ms`);
+      if (idle && queue.length === 0 && !ended && failure === undefined) throw idleTimeout(ctx, what);
     }
   } finally {
     clearTimeout(timer);
