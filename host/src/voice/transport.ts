@@ -194,37 +194,21 @@ Object.defineProperties(NodeResponse.prototype, {
       return this.used();
     },
   },
-  arrayBuffer: {
-    value: async function (this: NodeResponse) {
-      return this.consume().arrayBuffer();
-    },
-  },
-  text: {
-    value: async function (this: NodeResponse) {
-      return this.consume().text();
-    },
-  },
-  json: {
-    value: async function (this: NodeResponse) {
-      return this.consume().json() as Promise<unknown>;
-    },
-  },
-  blob: {
-    value: async function (this: NodeResponse) {
-      return this.consume().blob();
-    },
-  },
-  formData: {
-    value: async function (this: NodeResponse) {
-      return this.consume().formData();
-    },
-  },
   clone: {
     value: function (this: NodeResponse) {
       return this.cloneBody();
     },
   },
 });
+// The body readers go through a plain Response over the body stream (consume() marks it used).
+for (const reader of ['arrayBuffer', 'text', 'json', 'blob', 'formData'] as const) {
+  Object.defineProperty(NodeResponse.prototype, reader, {
+    // async: a body already read rejects, as fetch's readers do, instead of throwing.
+    value: async function (this: NodeResponse) {
+      return this.consume()[reader]();
+    },
+  });
+}
 
 /**
  * The node:http message behind a Response made by this transport, if its body has not been read
