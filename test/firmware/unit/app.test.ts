@@ -510,6 +510,17 @@ describe('firmware app: playback and credits', () => {
     r.hal.write(enc({ type: FrameType.PLAY, stream, seq, samples: filled(n, v) }));
   }
 
+  function playEnd(
+    r: Rig,
+    stream: number,
+    seq: number,
+    lastSeq: number,
+    totalSamples: number,
+    reason: number = PlayEndReason.COMPLETE,
+  ): void {
+    r.hal.write(enc({ type: FrameType.PLAY_END, stream, seq, reason, lastSeq, totalSamples }));
+  }
+
   it('starts the speaker half full, credits what fits, counts played samples, ends on PLAY_END', () => {
     const r = rig(puck);
     r.welcome();
@@ -527,16 +538,7 @@ describe('firmware app: playback and credits', () => {
       upTo: 12 + Math.floor((1024 - 552) / 46),
       playedSamples: 0,
     });
-    r.hal.write(
-      enc({
-        type: FrameType.PLAY_END,
-        stream: 5,
-        seq: 12,
-        reason: PlayEndReason.COMPLETE,
-        lastSeq: 11,
-        totalSamples: 552,
-      }),
-    );
+    playEnd(r, 5, 12, 11, 552);
     const spk = r.hal.speaker;
     const buf = new Uint8Array(128);
     for (let i = 0; i < 8 && r.hal.speaker; i++) spk?.onNeed(buf);
@@ -607,16 +609,7 @@ describe('firmware app: playback and credits', () => {
     r.welcome();
     play(r, 3, 0, 46);
     play(r, 3, 1, 46);
-    r.hal.write(
-      enc({
-        type: FrameType.PLAY_END,
-        stream: 3,
-        seq: 4,
-        reason: PlayEndReason.COMPLETE,
-        lastSeq: 3,
-        totalSamples: 184,
-      }),
-    );
+    playEnd(r, 3, 4, 3, 184);
     r.hal.advance(50);
     const nack = ofType<Frame & { cumulative: number; gaps: { start: number; count: number }[] }>(
       r.frames(),
@@ -626,16 +619,7 @@ describe('firmware app: playback and credits', () => {
     expect(nack[0]?.gaps).to.deep.equal([{ start: 2, count: 2 }]);
     play(r, 3, 2, 46);
     play(r, 3, 3, 46);
-    r.hal.write(
-      enc({
-        type: FrameType.PLAY_END,
-        stream: 3,
-        seq: 4,
-        reason: PlayEndReason.COMPLETE,
-        lastSeq: 3,
-        totalSamples: 184,
-      }),
-    );
+    playEnd(r, 3, 4, 3, 184);
     expect(r.hal.speaker).to.not.equal(null);
     const buf = new Uint8Array(128);
     for (let i = 0; i < 6 && r.hal.speaker; i++) r.hal.speaker.onNeed(buf);
@@ -690,16 +674,7 @@ describe('firmware app: playback and credits', () => {
     expect(credit[credit.length - 1]).to.deep.include({ stream: 7, playedSamples: 128 });
     expect(ofType(fr, FrameType.PLAY_END)).to.have.length(0);
     // The host's PLAY_END CANCELLED for it is accepted silently.
-    r.hal.write(
-      enc({
-        type: FrameType.PLAY_END,
-        stream: 7,
-        seq: 12,
-        reason: PlayEndReason.CANCELLED,
-        lastSeq: 11,
-        totalSamples: 552,
-      }),
-    );
+    playEnd(r, 7, 12, 11, 552, PlayEndReason.CANCELLED);
     r.hal.advance(100);
     expect(ofType(r.frames(), FrameType.ERROR)).to.have.length(0);
     expect(ofType(fr, FrameType.WAKE)).to.have.length(1);
