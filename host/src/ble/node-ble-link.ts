@@ -30,6 +30,7 @@ import {
   type ScanOptions,
 } from './link';
 import { LineSplitter } from './lines';
+import { TimeoutError, within } from './within';
 
 type Bluetooth = nodeBle.Bluetooth;
 type Adapter = nodeBle.Adapter;
@@ -97,21 +98,6 @@ function toLinkError(e: unknown, fallback: LinkErrorKind, context: string): Link
     return new LinkError('bluez-unavailable', `${context}: BlueZ is not running (${message(e)})`, e);
   if (message(e) === 'Device not found') return new LinkError('not-found', `${context}: device not found`, e);
   return new LinkError(fallback, `${context}: ${message(e)}`, e);
-}
-
-class Timeout extends Error {}
-
-/** Race `p` against a timer; the timer is always cleared. */
-async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const t = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Timeout(`${what} timed out after ${ms} ms`)), Math.max(0, ms));
-  });
-  try {
-    return await Promise.race([p, t]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 function devicePath(adapter: string, address: string): string {
@@ -428,7 +414,7 @@ export class NodeBleLink implements Link {
       await within(device.connect(), left(), `connect to ${id}`);
     } catch (e) {
       releaseNodeBleListeners(device);
-      if (e instanceof Timeout) {
+      if (e instanceof TimeoutError) {
         await within(device.disconnect(), 1000, 'cancel connect').catch(() => undefined);
         throw new LinkError('timeout', `${e.message}`, e);
       }
@@ -459,7 +445,7 @@ export class NodeBleLink implements Link {
       if (this.closed) throw new LinkError('bluez-unavailable', 'link closed while connecting');
     } catch (e) {
       await conn.abort();
-      if (e instanceof Timeout) throw new LinkError('timeout', e.message, e);
+      if (e instanceof TimeoutError) throw new LinkError('timeout', e.message, e);
       throw toLinkError(e, 'gatt', `GATT on ${id}`);
     }
     return conn;
@@ -770,7 +756,7 @@ class NodeBleConnection implements Connection {
       return new Uint8Array(buf);
     } catch (e) {
       if (e instanceof LinkError) throw e; // the connection ended meanwhile
-      if (e instanceof Timeout) throw new LinkError('timeout', e.message, e);
+      if (e instanceof TimeoutError) throw new LinkError('timeout', e.message, e);
       if (isBluezGone(e)) {
         this.lost('bluez-gone');
         throw new LinkError('disconnected', `${this.device.address}: BlueZ went away`, e);

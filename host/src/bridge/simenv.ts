@@ -10,6 +10,7 @@ import type { Link } from '../ble/link';
 import { NodeBleLink } from '../ble/node-ble-link';
 import { findDbusDaemon, startPrivateBus, type PrivateBus } from '../bluez/bus';
 import { startBluezEmulator, type BluezEmulator } from '../bluez/emulator';
+import { within } from '../ble/within';
 
 export type SimTransport = 'auto' | 'bluez' | 'in-process';
 
@@ -38,22 +39,6 @@ export interface SimEnv {
 
 export function dbusAvailable(): boolean {
   return findDbusDaemon() !== undefined;
-}
-
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (e: unknown) => {
-        clearTimeout(t);
-        reject(e instanceof Error ? e : new Error(String(e)));
-      },
-    );
-  });
 }
 
 export async function startSimEnv(options: SimEnvOptions): Promise<SimEnv> {

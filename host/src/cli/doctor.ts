@@ -10,6 +10,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import * as dbus from 'dbus-next';
 import type { VoiceConfig } from '../voice/config';
+import { within } from '../ble/within';
 
 export interface Check {
   name: string;
@@ -36,22 +37,6 @@ export interface DoctorOptions {
 export const POLICY_FILE = '/etc/dbus-1/system.d/node-ble.conf';
 const DEFAULT_SYSTEM_BUS = 'unix:path=/var/run/dbus/system_bus_socket';
 
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`${what}: no answer in ${ms} ms`)), ms);
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (e: unknown) => {
-        clearTimeout(t);
-        reject(e instanceof Error ? e : new Error(String(e)));
-      },
-    );
-  });
-}
-
 type Variant = { value: unknown };
 interface Props {
   Get(iface: string, prop: string): Promise<Variant>;
@@ -76,12 +61,12 @@ async function busChecks(options: DoctorOptions, timeoutMs: number): Promise<Che
       bus?.on('error', (e: unknown) => reject(e instanceof Error ? e : new Error(String(e))));
     });
     failed.catch(() => undefined);
-    const proxy = await withTimeout(
+    const proxy = await within(
       Promise.race([bus.getProxyObject('org.freedesktop.DBus', '/org/freedesktop/DBus'), failed]),
       timeoutMs,
       'D-Bus',
     );
-    const names = await withTimeout(
+    const names = await within(
       (proxy.getInterface('org.freedesktop.DBus') as unknown as DbusIface).ListNames(),
       timeoutMs,
       'D-Bus ListNames',
@@ -103,11 +88,11 @@ async function busChecks(options: DoctorOptions, timeoutMs: number): Promise<Che
       return checks;
     }
     checks.push({ name: 'BlueZ on D-Bus', ok: true, detail: 'org.bluez answers' });
-    const root = await withTimeout(bus.getProxyObject('org.bluez', '/'), timeoutMs, 'BlueZ');
+    const root = await within(bus.getProxyObject('org.bluez', '/'), timeoutMs, 'BlueZ');
     let adapters: { path: string; powered: boolean; address: string }[] = [];
     try {
       const om = root.getInterface('org.freedesktop.DBus.ObjectManager') as unknown as ObjectManagerIface;
-      const objects = await withTimeout(om.GetManagedObjects(), timeoutMs, 'BlueZ GetManagedObjects');
+      const objects = await within(om.GetManagedObjects(), timeoutMs, 'BlueZ GetManagedObjects');
       adapters = Object.entries(objects)
         .filter(([, ifaces]) => 'org.bluez.Adapter1' in ifaces)
         .map(([path, ifaces]) => {
@@ -116,11 +101,7 @@ async function busChecks(options: DoctorOptions, timeoutMs: number): Promise<Che
         });
     } catch {
       // Fall back to the usual path.
-      const hci = await withTimeout(
-        bus.getProxyObject('org.bluez', '/org/bluez/hci0'),
-        timeoutMs,
-        'BlueZ hci0',
-      );
+      const hci = await within(bus.getProxyObject('org.bluez', '/org/bluez/hci0'), timeoutMs, 'BlueZ hci0');
       const props = hci.getInterface('org.freedesktop.DBus.Properties') as unknown as Props;
       const powered = await props.Get('org.bluez.Adapter1', 'Powered');
       const addr = await props.Get('org.bluez.Adapter1', 'Address');
