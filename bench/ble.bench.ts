@@ -10,6 +10,7 @@
  * host.ble_echo_ms_p50: write-without-response → the echoed notification, on a live connection.
  */
 import type { Bench } from './run';
+import { percentile } from './support/stats';
 import { NodeBleLink } from '../host/src/ble/node-ble-link';
 import { persistentConnection } from '../host/src/ble/reconnect';
 import type { Connection } from '../host/src/ble/link';
@@ -19,11 +20,6 @@ import { EchoPeripheral } from '../host/src/bluez/echo-peripheral';
 
 const TRIALS = 30;
 const ECHOES = 200;
-
-function percentile(sorted: number[], p: number): number {
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[i] as number;
-}
 
 const bench: Bench = {
   name: 'ble',

@@ -31,6 +31,7 @@ import { LoopbackVoiceService } from '../host/src/voice/loopback';
 import type { VoiceEvent, VoiceRequest, VoiceService } from '../host/src/voice/types';
 import { Observable } from 'rxjs';
 import type { Bench } from './run';
+import { percentile } from './support/stats';
 
 const PAYLOAD = 244;
 const SAMPLES_PER_FRAME = PAYLOAD - 4;
@@ -156,12 +157,6 @@ class ClipVoice implements VoiceService {
   }
   async truncate(): Promise<void> {}
   async close(): Promise<void> {}
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[i] as number;
 }
 
 const round = (v: number, d = 3): number => Math.round(v * 10 ** d) / 10 ** d;
