@@ -24,7 +24,21 @@ export type {
   SimService,
   LinkModelOptions,
 } from './types';
-export { readWav, writeWav, parseWav, encodeWav, quantise16to8, WavError, type Wav } from './wav';
+export {
+  readWav,
+  writeWav,
+  parseWav,
+  encodeWav,
+  decodeWav,
+  WavStreamDecoder,
+  quantise16to8,
+  WavError,
+  type Wav,
+  type WavErrorCode,
+  type WavFormat,
+  type DecodedWav,
+  type EncodeWavOptions,
+} from './wav';
 export { COST_UNITS_PER_SECOND, NATIVE_COST_PER_ELEMENT } from './device';
 export { SimHost, indexOfBytes, noise, type Utterance } from './host';
 

@@ -8,15 +8,15 @@ import { WavError, encodeWav, parseWav, quantise16to8, readWav, writeWav } from 
 
 const fixture = (n: string): string => fileURLToPath(new URL(`../../fixtures/audio/${n}`, import.meta.url));
 
-function expectWavError(bytes: Uint8Array, kind: string): void {
+function expectWavError(bytes: Uint8Array, code: string): void {
   try {
     parseWav(bytes);
   } catch (e) {
     expect(e).to.be.instanceOf(WavError);
-    expect((e as WavError).kind).to.equal(kind);
+    expect((e as WavError).code).to.equal(code);
     return;
   }
-  expect.fail(`expected WavError ${kind}`);
+  expect.fail(`expected WavError ${code}`);
 }
 
 describe('sim: WAV files', () => {
@@ -81,11 +81,11 @@ describe('sim: WAV files', () => {
     expectWavError(good.subarray(0, 44 + 3), 'truncated'); // data shorter than declared
     const float = good.slice();
     new DataView(float.buffer).setUint16(20, 3, true); // IEEE float
-    expectWavError(float, 'unsupported');
+    expectWavError(float, 'unsupported-encoding');
     const bits24 = good.slice();
     new DataView(bits24.buffer).setUint16(34, 24, true);
-    expectWavError(bits24, 'unsupported');
-    expectWavError(good.subarray(0, 36), 'no-data');
+    expectWavError(bits24, 'unsupported-bits');
+    expectWavError(good.subarray(0, 36), 'missing-data');
     expect(() => readWav(join(dir, 'missing.wav'))).to.throw(/ENOENT/);
   });
 
