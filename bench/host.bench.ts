@@ -35,6 +35,8 @@ import { percentile } from './support/stats';
 
 const PAYLOAD = 244;
 const SAMPLES_PER_FRAME = PAYLOAD - 4;
+/** The 8-bit samples every AUDIO frame carries. */
+const TONE = Uint8Array.from({ length: SAMPLES_PER_FRAME }, (_, i) => 128 + Math.round(40 * Math.sin(i / 3)));
 
 /** A scripted earbud behind a fake Connection: frames in via send(), the host's frames answered. */
 class ScriptedEarbud implements Connection {
@@ -45,7 +47,6 @@ class ScriptedEarbud implements Connection {
   readonly closed$ = new Subject<DisconnectReason>();
   written = 0;
   private played = new Map<number, number>();
-  private readonly encodeCache = new Map<string, Uint8Array>();
 
   async write(bytes: Uint8Array): Promise<void> {
     this.written++;
@@ -118,14 +119,7 @@ class ScriptedEarbud implements Connection {
       wakeStart: 0,
       wakeEnd: 0,
     });
-    const key = `${stream}`;
-    let samples = this.encodeCache.get(key);
-    if (!samples) {
-      samples = new Uint8Array(SAMPLES_PER_FRAME);
-      for (let i = 0; i < samples.length; i++) samples[i] = 128 + Math.round(40 * Math.sin(i / 3));
-      this.encodeCache.set(key, samples);
-    }
-    for (let s = 1; s <= frames; s++) this.send({ type: FrameType.AUDIO, stream, seq: s, samples });
+    for (let s = 1; s <= frames; s++) this.send({ type: FrameType.AUDIO, stream, seq: s, samples: TONE });
     this.send({
       type: FrameType.END,
       stream,
