@@ -7,8 +7,8 @@
  * with `error` events (also recorded in `violations`). Faults can be scripted per response.
  */
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { closeServer, Loopback } from './loopback';
 
 export type Generation = 'ga' | 'beta';
 
@@ -76,30 +76,23 @@ export class FakeRealtimeServer {
   connections = 0;
   private http: Server | undefined;
   private wss: WebSocketServer | undefined;
-  private readonly sockets = new Set<Socket>();
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly loopback = new Loopback();
 
   constructor(public options: FakeRealtimeOptions) {}
 
   get url(): string {
-    const a = this.http?.address() as AddressInfo;
-    return `ws://127.0.0.1:${String(a.port)}/v1/realtime`;
+    return `${this.baseUrl.replace(/^http/, 'ws')}/realtime`;
   }
 
   /** http base URL (the adapter derives ws://.../v1/realtime from it). */
   get baseUrl(): string {
-    const a = this.http?.address() as AddressInfo;
-    return `http://127.0.0.1:${String(a.port)}/v1`;
+    return Loopback.baseUrl(this.http);
   }
 
   async start(): Promise<this> {
     this.http = createServer((_req, res) => {
       res.writeHead(426);
       res.end();
-    });
-    this.http.on('connection', (s) => {
-      this.sockets.add(s);
-      s.on('close', () => this.sockets.delete(s));
     });
     this.wss = new WebSocketServer({ noServer: true });
     this.http.on('upgrade', (req, socket, head) => {
@@ -147,30 +140,19 @@ export class FakeRealtimeServer {
         );
       this.wss!.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws));
     });
-    await new Promise<void>((r) => this.http!.listen(0, '127.0.0.1', r));
+    await this.loopback.listen(this.http);
     return this;
   }
 
   async stop(): Promise<void> {
-    for (const t of this.timers) clearTimeout(t);
     for (const c of this.wss?.clients ?? []) c.terminate();
-    for (const s of this.sockets) s.destroy();
-    await new Promise<void>((r) => (this.wss ? this.wss.close(() => r()) : r()));
-    await new Promise<void>((r) => (this.http ? this.http.close(() => r()) : r()));
+    this.loopback.stop();
+    await closeServer(this.wss);
+    await closeServer(this.http);
   }
 
   types(): string[] {
     return this.received.map((e) => String(e.type));
-  }
-
-  private later(ms: number): Promise<void> {
-    return new Promise((r) => {
-      const t = setTimeout(() => {
-        this.timers.delete(t);
-        r();
-      }, ms);
-      this.timers.add(t);
-    });
   }
 
   private send(c: Conn, ev: Record<string, unknown>): void {
@@ -407,7 +389,7 @@ export class FakeRealtimeServer {
         content_index: 0,
         delta: text.slice(k * per, (k + 1) * per),
       });
-      await this.later(this.options.chunkDelayMs ?? 5);
+      await this.loopback.delay(this.options.chunkDelayMs ?? 5);
     }
     c.streaming = undefined;
     if (!st.stop) {

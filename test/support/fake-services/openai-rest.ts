@@ -6,8 +6,8 @@
  * scripted to fail: status codes with Retry-After, hangs, malformed bodies, dropped connections.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import { decodeWav, encodeWav } from '../../../host/src/audio/index';
+import { closeServer, Loopback } from './loopback';
 import { parseMultipart } from './multipart';
 
 export type Route = 'transcriptions' | 'chat' | 'speech';
@@ -82,8 +82,7 @@ export class FakeOpenAiRest {
   readonly log: string[] = [];
   private readonly faults: Record<Route, Fault[]> = { transcriptions: [], chat: [], speech: [] };
   private server: Server | undefined;
-  private readonly sockets = new Set<Socket>();
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly loopback = new Loopback();
   private hold: { release: () => void; promise: Promise<void> } | undefined;
   chatActive = 0;
   options: FakeRestOptions;
@@ -93,8 +92,7 @@ export class FakeOpenAiRest {
   }
 
   get baseUrl(): string {
-    const a = this.server?.address() as AddressInfo;
-    return `http://127.0.0.1:${String(a.port)}/v1`;
+    return Loopback.baseUrl(this.server);
   }
 
   async start(): Promise<this> {
@@ -105,19 +103,14 @@ export class FakeOpenAiRest {
         res.end();
       });
     });
-    this.server.on('connection', (s) => {
-      this.sockets.add(s);
-      s.on('close', () => this.sockets.delete(s));
-    });
-    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
+    await this.loopback.listen(this.server);
     return this;
   }
 
   async stop(): Promise<void> {
     this.hold?.release();
-    for (const t of this.timers) clearTimeout(t);
-    for (const s of this.sockets) s.destroy();
-    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+    this.loopback.stop();
+    await closeServer(this.server);
   }
 
   /** Queue faults for the next requests on a route (one fault per request). */
@@ -132,8 +125,7 @@ export class FakeOpenAiRest {
   holdChat(safetyMs = 3000): () => void {
     let release!: () => void;
     const promise = new Promise<void>((r) => (release = r));
-    const t = setTimeout(() => release(), safetyMs);
-    this.timers.add(t);
+    const t = this.loopback.timer(() => release(), safetyMs);
     this.hold = {
       promise,
       release: () => {
@@ -142,16 +134,6 @@ export class FakeOpenAiRest {
       },
     };
     return this.hold.release;
-  }
-
-  private delay(ms: number): Promise<void> {
-    return new Promise((r) => {
-      const t = setTimeout(() => {
-        this.timers.delete(t);
-        r();
-      }, ms);
-      this.timers.add(t);
-    });
   }
 
   private async body(req: IncomingMessage): Promise<Uint8Array> {
@@ -340,7 +322,7 @@ export class FakeOpenAiRest {
       await this.writeSse(res, chunk({ content: reply.slice(i, i + step) }, null));
       if (cut) {
         // Let the client see the headers and a delta first, then drop the connection.
-        await this.delay(30);
+        await this.loopback.delay(30);
         res.socket?.destroy();
         this.chatActive--;
         this.log.push('chat:cut');
@@ -385,7 +367,7 @@ export class FakeOpenAiRest {
     const text = j.input;
     this.log.push(`speech:${text}`);
     const delay = this.options.speechDelayMs?.(text) ?? 0;
-    if (delay > 0) await this.delay(delay);
+    if (delay > 0) await this.loopback.delay(delay);
     const rate = this.options.speechRate ?? 24000;
     const n = Math.max(1, Math.round(((this.options.msPerChar ?? 10) * text.length * rate) / 1000));
     const pcm = new Int16Array(n).fill(speechLevel(text));
@@ -403,7 +385,7 @@ export class FakeOpenAiRest {
     for (let i = 0; i < bytes.length; i += piece) {
       res.write(bytes.subarray(i, i + piece));
       if (cut && i > 0) {
-        await this.delay(30);
+        await this.loopback.delay(30);
         res.socket?.destroy();
         return;
       }
