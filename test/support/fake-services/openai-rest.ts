@@ -158,6 +158,28 @@ export class FakeOpenAiRest {
     this.error(res, 400, message);
   }
 
+  /** A JSON body naming a model, recorded on `rec`; otherwise a 400 (a violation) and undefined. */
+  private jsonBody(
+    res: ServerResponse,
+    raw: Uint8Array,
+    rec: RecordedRequest,
+    route: Route,
+  ): Record<string, unknown> | undefined {
+    let j: Record<string, unknown>;
+    try {
+      j = JSON.parse(new TextDecoder().decode(raw)) as Record<string, unknown>;
+    } catch {
+      this.invalid(res, `${route}: body is not JSON`);
+      return undefined;
+    }
+    rec.json = j;
+    if (typeof j.model !== 'string' || j.model === '') {
+      this.invalid(res, `${route}: missing 'model'`);
+      return undefined;
+    }
+    return j;
+  }
+
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '').split('?')[0];
     const route: Route | undefined =
@@ -274,14 +296,8 @@ export class FakeOpenAiRest {
     rec: RecordedRequest,
     cut: boolean,
   ): Promise<void> {
-    let j: Record<string, unknown>;
-    try {
-      j = JSON.parse(new TextDecoder().decode(raw)) as Record<string, unknown>;
-    } catch {
-      return this.invalid(res, 'chat: body is not JSON');
-    }
-    rec.json = j;
-    if (typeof j.model !== 'string' || j.model === '') return this.invalid(res, "chat: missing 'model'");
+    const j = this.jsonBody(res, raw, rec, 'chat');
+    if (!j) return;
     if (j.stream !== true) return this.invalid(res, 'chat: expected stream: true');
     const msgs = j.messages;
     if (!Array.isArray(msgs) || msgs.length === 0)
@@ -349,14 +365,8 @@ export class FakeOpenAiRest {
     rec: RecordedRequest,
     cut: boolean,
   ): Promise<void> {
-    let j: Record<string, unknown>;
-    try {
-      j = JSON.parse(new TextDecoder().decode(raw)) as Record<string, unknown>;
-    } catch {
-      return this.invalid(res, 'speech: body is not JSON');
-    }
-    rec.json = j;
-    if (typeof j.model !== 'string' || !j.model) return this.invalid(res, "speech: missing 'model'");
+    const j = this.jsonBody(res, raw, rec, 'speech');
+    if (!j) return;
     if (typeof j.input !== 'string' || !j.input.trim())
       return this.invalid(res, "speech: 'input' must be a non-empty string");
     if (j.input.length > 4096) return this.invalid(res, 'speech: input longer than 4096 characters');
