@@ -3,14 +3,12 @@
  * host speaking the protocol. Needs `npm run build -w firmware` first (npm test does it).
  */
 import { expect } from 'chai';
-import { fileURLToPath } from 'node:url';
 import { EndReason, ErrorCode, Fault, FrameType, PlayEndReason, Trigger, seqDiff } from '@budlink/protocol';
 import type { CreditFrame, ErrorFrame, Frame, WakeFrame } from '@budlink/protocol';
 import { BOARDS } from '@budlink/firmware/boards';
-import { SimHost, SimulatedEarbud, indexOfBytes, noise, readWav } from '@budlink/firmware/sim';
+import { indexOfBytes, noise, readWav, type SimHost, type SimulatedEarbud } from '@budlink/firmware/sim';
+import { connected, earbudOn, fixture, stopAll } from './rig';
 
-const fixture = (name: string): string =>
-  fileURLToPath(new URL(`../../fixtures/audio/${name}`, import.meta.url));
 const SPEECH_8K = fixture('hey-budlink-weather-8k.wav');
 const SPEECH_4K = fixture('hey-budlink-timer-4k.wav');
 const REPLY_8K = fixture('reply-sunny-8k-u8.wav');
@@ -19,9 +17,7 @@ function boot(
   board: string,
   link?: { dropRate?: number; seed?: number },
 ): { earbud: SimulatedEarbud; host: SimHost } {
-  const earbud = SimulatedEarbud.create({ board, link });
-  const host = new SimHost(earbud, { mtu: 247 });
-  host.connect();
+  const { earbud, host } = connected(board, { link });
   host.run(300); // HELLO -> WELCOME -> CREDIT/STATUS
   expect(host.hello, 'HELLO after connect').to.not.equal(null);
   return { earbud, host };
@@ -35,21 +31,14 @@ function onset(mic: Uint8Array, from: number, thr = 4): number {
 
 describe('firmware e2e (built bundle in the simulator)', function () {
   this.timeout(60000);
-  const live: SimulatedEarbud[] = [];
-  afterEach(() => {
-    for (const e of live.splice(0)) e.stop();
-  });
-  const track = <T extends { earbud: SimulatedEarbud }>(x: T): T => {
-    live.push(x.earbud);
-    return x;
-  };
+  afterEach(stopAll);
 
   for (const [board, wav] of [
     ['nrf52840dk', SPEECH_8K],
     ['puckjs', SPEECH_4K],
   ] as const) {
     it(`${board}: speech streams as WAKE + AUDIO + END, bit-exact with pre-roll`, () => {
-      const { earbud, host } = track(boot(board));
+      const { earbud, host } = boot(board);
       earbud.feedSilence(1500);
       const micStart =
         earbud.micSamples().length +
@@ -87,7 +76,7 @@ describe('firmware e2e (built bundle in the simulator)', function () {
   }
 
   it('silence, then stationary noise: nothing is streamed', () => {
-    const { earbud, host } = track(boot('nrf52840dk'));
+    const { earbud, host } = boot('nrf52840dk');
     earbud.feedSilence(3000);
     earbud.feedAudio(noise(8000 * 4, 1200, 7), 8000);
     host.run(7500);
@@ -97,7 +86,7 @@ describe('firmware e2e (built bundle in the simulator)', function () {
   });
 
   it('a tap opens the gate: WAKE (tap) and AUDIO frames follow', () => {
-    const { earbud, host } = track(boot('nrf52840dk'));
+    const { earbud, host } = boot('nrf52840dk');
     earbud.feedSilence(500);
     host.run(500);
     earbud.pressButton(120);
@@ -112,7 +101,7 @@ describe('firmware e2e (built bundle in the simulator)', function () {
   });
 
   it('10% of notifications dropped: after NACKs the host holds every frame, bit-exact', () => {
-    const { earbud, host } = track(boot('nrf52840dk', { dropRate: 0.1, seed: 42 }));
+    const { earbud, host } = boot('nrf52840dk', { dropRate: 0.1, seed: 42 });
     earbud.feedSilence(1500);
     const durMs = earbud.feedWav(SPEECH_8K);
     earbud.feedSilence(3000);
@@ -127,7 +116,7 @@ describe('firmware e2e (built bundle in the simulator)', function () {
   });
 
   it('PLAY frames paced by CREDIT come out of the speaker sample for sample', () => {
-    const { earbud, host } = track(boot('nrf52840dk'));
+    const { earbud, host } = boot('nrf52840dk');
     const reply = readWav(REPLY_8K).samples as Uint8Array;
     const per = host.payload - 4;
     const stream = 5;
@@ -181,7 +170,7 @@ describe('firmware e2e (built bundle in the simulator)', function () {
   });
 
   it('garbage from the host gets ERROR frames and the program keeps running', () => {
-    const { earbud, host } = track(boot('puckjs'));
+    const { earbud, host } = boot('puckjs');
     const garbage = [
       new Uint8Array([]),
       new Uint8Array([0x00]),
@@ -207,8 +196,7 @@ describe('firmware e2e (built bundle in the simulator)', function () {
 
   for (const id of Object.keys(BOARDS)) {
     it(`${id}: boots within its JsVar budget`, () => {
-      const earbud = SimulatedEarbud.create({ board: id });
-      live.push(earbud);
+      const earbud = earbudOn(id);
       earbud.advance(2000);
       const s = earbud.stats();
       expect(s.outOfMemory).to.equal(0);

@@ -4,27 +4,20 @@
  * reports what the heap walk sees. Needs `npm run build -w firmware`.
  */
 import { expect } from 'chai';
-import { fileURLToPath } from 'node:url';
 import { FrameType } from '@budlink/protocol';
 import type { StatusFrame } from '@budlink/protocol';
 import { BOARDS } from '@budlink/firmware/boards';
-import { SimHost, SimulatedEarbud } from '@budlink/firmware/sim';
+import { connected, fixture, stopAll } from './rig';
 
-const SPEECH_8K = fileURLToPath(new URL('../../fixtures/audio/hey-budlink-weather-8k.wav', import.meta.url));
+const SPEECH_8K = fixture('hey-budlink-weather-8k.wav');
 
 describe('firmware e2e: memory while streaming', function () {
   this.timeout(60000);
-  const live: SimulatedEarbud[] = [];
-  afterEach(() => {
-    for (const e of live.splice(0)) e.stop();
-  });
+  afterEach(stopAll);
 
   for (const board of Object.keys(BOARDS)) {
     it(`${board}: no out-of-memory while an utterance streams; at least 2 % of the heap stays free`, () => {
-      const earbud = SimulatedEarbud.create({ board });
-      live.push(earbud);
-      const host = new SimHost(earbud, { mtu: 247 });
-      host.connect();
+      const { earbud, host } = connected(board);
       host.run(400);
       earbud.feedSilence(1000);
       earbud.feedWav(SPEECH_8K);

@@ -4,25 +4,19 @@
  * a long job delays the pacer so that its ticks run back to back. Needs `npm run build -w firmware`.
  */
 import { expect } from 'chai';
-import { fileURLToPath } from 'node:url';
 import { EndReason, FrameType } from '@budlink/protocol';
 import { BOARDS } from '@budlink/firmware/boards';
-import { SimHost, SimulatedEarbud, indexOfBytes } from '@budlink/firmware/sim';
+import { indexOfBytes, type SimHost, type SimulatedEarbud } from '@budlink/firmware/sim';
+import { connected, fixture, stopAll } from './rig';
 
-const SPEECH_8K = fileURLToPath(new URL('../../fixtures/audio/hey-budlink-weather-8k.wav', import.meta.url));
+const SPEECH_8K = fixture('hey-budlink-weather-8k.wav');
 
 describe('firmware e2e: pacing against the TX queue', function () {
   this.timeout(60000);
-  const live: SimulatedEarbud[] = [];
-  afterEach(() => {
-    for (const e of live.splice(0)) e.stop();
-  });
+  afterEach(stopAll);
 
   function stream(board: string, stall?: (earbud: SimulatedEarbud, host: SimHost, t: number) => void) {
-    const earbud = SimulatedEarbud.create({ board });
-    live.push(earbud);
-    const host = new SimHost(earbud, { mtu: 247 });
-    host.connect();
+    const { earbud, host } = connected(board);
     host.run(400);
     expect(host.hello, 'HELLO').to.not.equal(null);
     earbud.feedSilence(1500);

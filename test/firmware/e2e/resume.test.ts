@@ -3,7 +3,6 @@
  * (docs/PROTOCOL.md §5). Needs `npm run build -w firmware` first (npm test does it).
  */
 import { expect } from 'chai';
-import { fileURLToPath } from 'node:url';
 import {
   Codec,
   DOWNLINK_UUID,
@@ -18,10 +17,9 @@ import {
 } from '@budlink/protocol';
 import type { AudioFrame, EndFrame, Frame, HelloFrame, SeqGap, WakeFrame } from '@budlink/protocol';
 import { BOARDS } from '@budlink/firmware/boards';
-import { SimHost, SimulatedEarbud, indexOfBytes } from '@budlink/firmware/sim';
+import { indexOfBytes, type SimulatedEarbud } from '@budlink/firmware/sim';
+import { connected, earbudOn, fixture, stopAll } from './rig';
 
-const fixture = (name: string): string =>
-  fileURLToPath(new URL(`../../fixtures/audio/${name}`, import.meta.url));
 const SPEECH: Record<string, string> = {
   nrf52840dk: fixture('hey-budlink-weather-8k.wav'),
   puckjs: fixture('hey-budlink-timer-4k.wav'),
@@ -142,20 +140,14 @@ class GapHost {
 
 describe('firmware e2e: an utterance survives a reconnect (built bundle in the simulator)', function () {
   this.timeout(60000);
-  const live: SimulatedEarbud[] = [];
-  afterEach(() => {
-    for (const e of live.splice(0)) e.stop();
-  });
+  afterEach(stopAll);
 
   // How long the link stays down: well within what the ring holds beyond a caught-up stream, i.e.
   // (ringBytes − 2 mic buffers) / rate: 0.77 s on puckjs (4,096 B at 4 kHz), 1.41 s on the DK.
   const DOWN_MS: Record<string, number> = { puckjs: 400, nrf52840dk: 1000 };
   for (const board of ['puckjs', 'nrf52840dk']) {
     it(`${board}: disconnect mid-utterance, ${DOWN_MS[board]} ms later a new central: every frame once, bit-exact, END`, () => {
-      const earbud = SimulatedEarbud.create({ board });
-      live.push(earbud);
-      const host = new SimHost(earbud, { mtu: 247 });
-      host.connect();
+      const { earbud, host } = connected(board);
       host.run(300);
       earbud.feedSilence(1500);
       const durMs = earbud.feedWav(SPEECH[board]!);
@@ -203,8 +195,7 @@ describe('firmware e2e: an utterance survives a reconnect (built bundle in the s
 
   it('puckjs: a disconnect outlasting the ring ends the utterance with END reason ERROR; the host reports the gap', () => {
     const board = 'puckjs';
-    const earbud = SimulatedEarbud.create({ board });
-    live.push(earbud);
+    const earbud = earbudOn(board);
     const host = new GapHost(earbud);
     host.connect();
     host.run(300);
