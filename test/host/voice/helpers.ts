@@ -1,3 +1,4 @@
+import { expect } from 'chai';
 import type { Observable } from 'rxjs';
 import {
   voiceConfigFromEnv,
@@ -5,6 +6,7 @@ import {
   type VoiceConfig,
   type VoiceEvent,
 } from '../../../host/src/voice/index';
+import { FakeOpenAiRest } from '../../support/fake-services/openai-rest';
 
 export const KEY = 'sk-proj-CANARYKEY-9f8e7d6c5b4a3210';
 
@@ -65,4 +67,20 @@ export function tone(n: number, hz: number, rate: number, amp = 8000): Int16Arra
 export function keyFree(err: unknown): string {
   const e = err as Error;
   return [e.message, String(e), JSON.stringify(e), e.stack ?? ''].join('\n');
+}
+
+/**
+ * A fresh FakeOpenAiRest for each test of the enclosing suite (checking KEY, no language
+ * expected), handed to `use`; stopped after the test, which fails if the fake rejected a request.
+ */
+export function useFakeRest(use: (fake: FakeOpenAiRest) => void): void {
+  let fake: FakeOpenAiRest;
+  beforeEach(async () => {
+    fake = await new FakeOpenAiRest({ apiKey: KEY, language: undefined }).start();
+    use(fake);
+  });
+  afterEach(async () => {
+    await fake.stop();
+    expect(fake.violations, 'requests the fake server rejected as malformed').to.deep.equal([]);
+  });
 }

@@ -3,7 +3,7 @@ import { inspect } from 'node:util';
 import { RestVoiceService } from '../../../host/src/voice/rest';
 import { createVoiceService } from '../../../host/src/voice/index';
 import { FakeOpenAiRest, speechLevel } from '../../support/fake-services/openai-rest';
-import { audioOf, collect, KEY, keyFree, restConfig, tone } from './helpers';
+import { audioOf, collect, KEY, keyFree, restConfig, tone, useFakeRest } from './helpers';
 
 const utterance = (): { deviceId: string; audio: Int16Array; sampleRate: number } => ({
   deviceId: 'bud-1',
@@ -21,14 +21,7 @@ function levels(pcm: Int16Array[]): number[] {
 describe('voice: OpenAI-compatible REST adapter', function () {
   this.timeout(15000);
   let fake: FakeOpenAiRest;
-
-  beforeEach(async () => {
-    fake = await new FakeOpenAiRest({ apiKey: KEY, language: undefined }).start();
-  });
-  afterEach(async () => {
-    await fake.stop();
-    expect(fake.violations, 'requests the fake server rejected as malformed').to.deep.equal([]);
-  });
+  useFakeRest((f) => (fake = f));
 
   it('happy path: transcript, streamed reply text, speech audio in sentence order, done', async () => {
     fake.options.reply = () => 'It is sunny and warm today. Expect a light breeze later on. Enjoy it!';

@@ -5,7 +5,7 @@ import { readAll, readChunks, request, type HttpContext } from '../../../host/sr
 import { createHttpTransport, type HttpTransport } from '../../../host/src/voice/transport';
 import { createVoiceService, VoiceError } from '../../../host/src/voice/index';
 import { FakeOpenAiRest } from '../../support/fake-services/openai-rest';
-import { collect, KEY, restConfig, tone } from './helpers';
+import { collect, restConfig, tone, useFakeRest } from './helpers';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, body: Buffer) => void;
 
@@ -386,13 +386,7 @@ describe('voice: node:http transport', function () {
 describe('voice: REST adapter transport', function () {
   this.timeout(10000);
   let fake: FakeOpenAiRest;
-  beforeEach(async () => {
-    fake = await new FakeOpenAiRest({ apiKey: KEY, language: undefined }).start();
-  });
-  afterEach(async () => {
-    await fake.stop();
-    expect(fake.violations).to.deep.equal([]);
-  });
+  useFakeRest((f) => (fake = f));
 
   it('an injected fetch is used for every request (tests, the global fetch)', async () => {
     const urls: string[] = [];
