@@ -12,6 +12,7 @@ import {
   type Connection,
   type DisconnectReason,
   type DiscoveredDevice,
+  type LinkErrorKind,
   type Link,
   type ScanOptions,
 } from './link';
@@ -232,15 +233,7 @@ class InProcessConnection implements Connection {
     try {
       this.peripheral.write(DOWNLINK_UUID, frame.slice());
     } catch (e) {
-      if (!this.peripheral.connected) {
-        this.end('remote', false);
-        throw new LinkError('disconnected', `${this.device.address} is not connected`, e);
-      }
-      throw new LinkError(
-        'write-failed',
-        `write to ${this.device.address}: ${e instanceof Error ? e.message : String(e)}`,
-        e,
-      );
+      throw this.failed(e, 'write-failed', `write to ${this.device.address}`);
     }
   }
 
@@ -251,16 +244,17 @@ class InProcessConnection implements Connection {
     try {
       return this.peripheral.read(UPLINK_UUID).slice();
     } catch (e) {
-      if (!this.peripheral.connected) {
-        this.end('remote', false);
-        throw new LinkError('disconnected', `${this.device.address} is not connected`, e);
-      }
-      throw new LinkError(
-        'gatt',
-        `read of ${this.device.address}'s uplink: ${e instanceof Error ? e.message : String(e)}`,
-        e,
-      );
+      throw this.failed(e, 'gatt', `read of ${this.device.address}'s uplink`);
     }
+  }
+
+  /** A failed write or read: the link is lost if the peripheral went away, else a `kind` error. */
+  private failed(e: unknown, kind: LinkErrorKind, what: string): LinkError {
+    if (!this.peripheral.connected) {
+      this.end('remote', false);
+      return new LinkError('disconnected', `${this.device.address} is not connected`, e);
+    }
+    return new LinkError(kind, `${what}: ${e instanceof Error ? e.message : String(e)}`, e);
   }
 
   async disconnect(): Promise<void> {

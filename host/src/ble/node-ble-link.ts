@@ -730,15 +730,7 @@ class NodeBleConnection implements Connection {
       if (this.downlinkCommand) await this.downlink.writeValueWithoutResponse(Buffer.from(buf));
       else await this.downlink.writeValue(Buffer.from(buf), { type: 'request' });
     } catch (e) {
-      if (isBluezGone(e)) {
-        this.lost('bluez-gone');
-        throw new LinkError('disconnected', `${this.device.address}: BlueZ went away`, e);
-      }
-      if (isObjectGone(e) || this.done) {
-        this.lost('remote');
-        throw new LinkError('disconnected', `${this.device.address} is not connected`, e);
-      }
-      throw new LinkError('write-failed', `write to ${this.device.address}: ${message(e)}`, e);
+      throw this.failed(e, 'write-failed', `write to ${this.device.address}`);
     }
   }
 
@@ -757,16 +749,21 @@ class NodeBleConnection implements Connection {
     } catch (e) {
       if (e instanceof LinkError) throw e; // the connection ended meanwhile
       if (e instanceof TimeoutError) throw new LinkError('timeout', e.message, e);
-      if (isBluezGone(e)) {
-        this.lost('bluez-gone');
-        throw new LinkError('disconnected', `${this.device.address}: BlueZ went away`, e);
-      }
-      if (isObjectGone(e) || this.done) {
-        this.lost('remote');
-        throw new LinkError('disconnected', `${this.device.address} is not connected`, e);
-      }
-      throw new LinkError('gatt', `read of ${this.device.address}'s uplink: ${message(e)}`, e);
+      throw this.failed(e, 'gatt', `read of ${this.device.address}'s uplink`);
     }
+  }
+
+  /** A failed GATT call: the link is lost if BlueZ or the device is gone, else a `kind` error. */
+  private failed(e: unknown, kind: LinkErrorKind, what: string): LinkError {
+    if (isBluezGone(e)) {
+      this.lost('bluez-gone');
+      return new LinkError('disconnected', `${this.device.address}: BlueZ went away`, e);
+    }
+    if (isObjectGone(e) || this.done) {
+      this.lost('remote');
+      return new LinkError('disconnected', `${this.device.address} is not connected`, e);
+    }
+    return new LinkError(kind, `${what}: ${message(e)}`, e);
   }
 
   async disconnect(): Promise<void> {
