@@ -26,25 +26,6 @@ export function s16ToU8(s16: Int16Array): Uint8Array {
   return out;
 }
 
-/** Float (nominally -1..1 scaled to 16-bit range) → Int16 with rounding and clipping. */
-export function clampS16(v: number): number {
-  const r = Math.round(v);
-  return r > 32767 ? 32767 : r < -32768 ? -32768 : r;
-}
-
-/** Concatenate Int16 chunks. */
-export function concatS16(chunks: readonly Int16Array[]): Int16Array {
-  let n = 0;
-  for (const c of chunks) n += c.length;
-  const out = new Int16Array(n);
-  let o = 0;
-  for (const c of chunks) {
-    out.set(c, o);
-    o += c.length;
-  }
-  return out;
-}
-
 /** Duration in milliseconds of `samples` at `sampleRate`. */
 export function durationMs(samples: number, sampleRate: number): number {
   return (samples * 1000) / sampleRate;
