@@ -172,19 +172,23 @@ function usesLexicalThis(arrow: AnyNode): boolean {
   return isNode(arrow.body) && scan(arrow.body);
 }
 
+/** Each name a binding pattern (`a`, `{ a, b: [c] }`, `...d`, `e = 1`) declares. */
+function bindingNames(p: AnyNode | null | undefined, add: (name: string) => void): void {
+  if (!isNode(p)) return;
+  if (p.type === 'Identifier') add(p.name as string);
+  else if (p.type === 'ObjectPattern')
+    for (const pr of p.properties as AnyNode[]) bindingNames((pr.value ?? pr.argument) as AnyNode, add);
+  else if (p.type === 'ArrayPattern')
+    for (const el of p.elements as (AnyNode | null)[]) bindingNames(el, add);
+  else if (p.type === 'RestElement') bindingNames(p.argument as AnyNode, add);
+  else if (p.type === 'AssignmentPattern') bindingNames(p.left as AnyNode, add);
+}
+
 /** Names a function scope holds: parameters, `var`s anywhere in the body (not in inner functions),
  * top-level function/class/let/const declarations. */
 function scopeNames(fn: AnyNode): string[] {
   const names = new Set<string>();
-  const addPattern = (p: AnyNode | null | undefined): void => {
-    if (!isNode(p)) return;
-    if (p.type === 'Identifier') names.add(p.name as string);
-    else if (p.type === 'ObjectPattern')
-      for (const pr of p.properties as AnyNode[]) addPattern((pr.value ?? pr.argument) as AnyNode);
-    else if (p.type === 'ArrayPattern') for (const el of p.elements as (AnyNode | null)[]) addPattern(el);
-    else if (p.type === 'RestElement') addPattern(p.argument as AnyNode);
-    else if (p.type === 'AssignmentPattern') addPattern(p.left as AnyNode);
-  };
+  const addPattern = (p: AnyNode | null | undefined): void => bindingNames(p, (nm) => names.add(nm));
   for (const p of (fn.params as AnyNode[]) ?? []) addPattern(p);
   const body = fn.body as AnyNode;
   for (const nm of topLevelNames((body.body as AnyNode[]) ?? [])) names.add(nm);
@@ -512,15 +516,7 @@ function findIifeFn(body: AnyNode[]): AnyNode | null {
 
 function topLevelNames(stmts: AnyNode[]): string[] {
   const names: string[] = [];
-  const addPattern = (p: AnyNode | null | undefined): void => {
-    if (!isNode(p)) return;
-    if (p.type === 'Identifier') names.push(p.name as string);
-    else if (p.type === 'ObjectPattern')
-      for (const pr of p.properties as AnyNode[]) addPattern((pr.value ?? pr.argument) as AnyNode);
-    else if (p.type === 'ArrayPattern') for (const el of p.elements as (AnyNode | null)[]) addPattern(el);
-    else if (p.type === 'RestElement') addPattern(p.argument as AnyNode);
-    else if (p.type === 'AssignmentPattern') addPattern(p.left as AnyNode);
-  };
+  const addPattern = (p: AnyNode | null | undefined): void => bindingNames(p, (nm) => names.push(nm));
   for (const s of stmts) {
     if (s.type === 'VariableDeclaration')
       for (const d of s.declarations as AnyNode[]) addPattern(d.id as AnyNode);
