@@ -41,6 +41,7 @@ import {
   type Frame,
 } from '@budlink/protocol';
 import type { Bench } from './run';
+import { percentile } from './support/stats';
 import { resample, s16ToU8 } from '../host/src/audio/index';
 import { InProcessLink } from '../host/src/ble/in-process-link';
 import { Bridge, type BridgeEvent } from '../host/src/bridge/index';
@@ -56,11 +57,6 @@ import {
 
 const ITERATIONS = 300;
 const WARMUP = 30;
-
-function percentile(sorted: number[], p: number): number {
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[i] as number;
-}
 
 function tone(n: number, hz: number, rate: number, amp = 10000): Int16Array {
   const x = new Int16Array(n);
