@@ -7,7 +7,7 @@
 import { expect } from 'chai';
 import { findDbusDaemon } from '../../../host/src/bluez/bus';
 import type { UtteranceReport } from '../../../host/src/pipeline/types';
-import { REPLY_RATE, REPLY_SAMPLES, sleep, startRig, type Rig } from './rig';
+import { REPLY_RATE, REPLY_SAMPLES, sleep, startRig, until, type Rig } from './rig';
 
 const haveDaemon = findDbusDaemon() !== undefined;
 /** The earbud plays the reply at its 8 kHz rate. */
@@ -78,12 +78,12 @@ describe('e2e: bridge over node-ble and the BlueZ emulator', function () {
     const cut = rig.nextReports(1, 30000);
     rig.speak();
     // Wait until audio streams, then drop the link (supervision timeout).
-    const t0 = Date.now();
-    while (
-      !rig.events.some((e) => e.kind === 'phase' && e.change.to === 'utterance') &&
-      Date.now() - t0 < 10000
-    )
-      await sleep(20);
+    const { events } = rig;
+    await until(
+      'the utterance phase',
+      () => events.some((e) => e.kind === 'phase' && e.change.to === 'utterance'),
+      10000,
+    );
     await sleep(150);
     const back = rig.nextHellos(1);
     rig.env.emulator?.dropLink(earbud.address);
@@ -148,12 +148,10 @@ describe('e2e: bridge over node-ble and the BlueZ emulator', function () {
     if (!earbud) throw new Error('no earbud');
     const cut = rig.nextReports(1, 30000);
     rig.speak();
-    const t0 = Date.now();
-    while (
-      !rig.events.some((e) => e.kind === 'phase' && e.change.to === 'speaking') &&
-      Date.now() - t0 < 15000
-    )
-      await sleep(10);
+    const { events } = rig;
+    await until('the speaking phase', () =>
+      events.some((e) => e.kind === 'phase' && e.change.to === 'speaking'),
+    );
     await sleep(300); // about 1.2 s of the reply played (device clock ×4)
     earbud.pressButton(80);
     const [r] = await cut;

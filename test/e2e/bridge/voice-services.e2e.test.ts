@@ -14,17 +14,9 @@ import type { UtteranceReport } from '../../../host/src/pipeline/types';
 import { createVoiceService, voiceConfigFromEnv, type VoiceService } from '../../../host/src/voice/index';
 import { FakeRealtimeServer } from '../../support/fake-services/openai-realtime';
 import { FakeOpenAiRest } from '../../support/fake-services/openai-rest';
-import { sleep, startRig, type Rig } from './rig';
+import { sleep, startRig, until, type Rig } from './rig';
 
 const KEY = 'sk-e2e-bridge-0123456789abcdef';
-
-async function until(what: string, cond: () => boolean, ms = 15000): Promise<void> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 function framesOf<T extends Frame['type']>(list: { frame: Frame }[], type: T): Extract<Frame, { type: T }>[] {
   return list.map((s) => s.frame).filter((f): f is Extract<Frame, { type: T }> => f.type === type);
