@@ -100,23 +100,8 @@ describe('pipeline/pacePlayback', () => {
         pacePlayback({ stream: 1, firstSeq: 65535, feedback$: feedback, bytesPerSample: 1, stallMs: 10 }),
       );
       expectObservable(out).toBe('aE 9ms (D|)', {
-        a: {
-          kind: 'frame',
-          frame: { type: FrameType.PLAY, stream: 1, seq: 65535, samples: p(1) },
-          resend: false,
-        },
-        E: {
-          kind: 'frame',
-          frame: {
-            type: FrameType.PLAY_END,
-            stream: 1,
-            seq: 0,
-            reason: PlayEndReason.COMPLETE,
-            lastSeq: 65535,
-            totalSamples: 4,
-          },
-          resend: false,
-        },
+        a: play(65535, 1),
+        E: playEnd(0, 65535, 4),
         D: { kind: 'drained', totalSamples: 4, drained: false },
       });
     });
@@ -131,18 +116,7 @@ describe('pipeline/pacePlayback', () => {
         }),
       );
       expectObservable(out).toBe('--(ED|)', {
-        E: {
-          kind: 'frame',
-          frame: {
-            type: FrameType.PLAY_END,
-            stream: 1,
-            seq: 0,
-            reason: PlayEndReason.COMPLETE,
-            lastSeq: 65535,
-            totalSamples: 0,
-          },
-          resend: false,
-        },
+        E: playEnd(0, 65535, 0),
         D: { kind: 'drained', totalSamples: 0, drained: true },
       });
     });
