@@ -45,7 +45,7 @@ export function sleep(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 /** Retry-After as milliseconds: `retry-after-ms`, or Retry-After seconds or HTTP date. */
-export function retryAfterMs(headers: Headers, now = Date.now()): number | undefined {
+export function retryAfterMs(headers: Pick<Headers, 'get'>, now = Date.now()): number | undefined {
   const ms = headers.get('retry-after-ms');
   if (ms !== null && /^\s*\d+(\.\d+)?\s*$/.test(ms)) return Math.ceil(Number(ms));
   const ra = headers.get('retry-after');
@@ -56,7 +56,8 @@ export function retryAfterMs(headers: Headers, now = Date.now()): number | undef
   return undefined;
 }
 
-function kindForStatus(status: number): VoiceErrorKind {
+/** HTTP status of a failed request (or a refused WebSocket upgrade) → error kind. */
+export function kindForStatus(status: number): VoiceErrorKind {
   if (status === 401 || status === 403) return 'auth';
   if (status === 429) return 'rate-limited';
   if (status === 408) return 'timeout';
@@ -65,7 +66,7 @@ function kindForStatus(status: number): VoiceErrorKind {
 }
 
 /** The server's own error text from an OpenAI-style `{ error: { message } }` body, or plain text. */
-function serverMessage(body: string): string {
+export function serverMessage(body: string): string {
   let msg = body.trim();
   try {
     const j = JSON.parse(body) as unknown;

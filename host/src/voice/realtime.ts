@@ -16,6 +16,7 @@ import { Observable, type Subscriber } from 'rxjs';
 import WebSocket from 'ws';
 import { resample } from '../audio/index';
 import { realtimeUrlOf, type VoiceConfig } from './config';
+import { kindForStatus, retryAfterMs, serverMessage } from './http';
 import { redact } from './secret';
 import {
   VoiceError,
@@ -63,13 +64,6 @@ function kindForClose(code: number): VoiceErrorKind {
   if (code === 1008 || code === 4001 || code === 4003) return 'auth';
   if (code === 1002 || code === 1003 || code === 1007 || code === 1009) return 'bad-request';
   return 'closed';
-}
-
-function kindForStatus(status: number): VoiceErrorKind {
-  if (status === 401 || status === 403) return 'auth';
-  if (status === 429) return 'rate-limited';
-  if (status >= 500) return 'server';
-  return 'bad-request';
 }
 
 /** Realtime `error` payload → kind. */
@@ -311,21 +305,17 @@ export class RealtimeVoiceService implements VoiceService {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
-          let msg = Buffer.concat(chunks).toString('utf8').slice(0, 300);
-          try {
-            const j = JSON.parse(msg) as unknown;
-            if (isRecord(j) && isRecord(j.error) && typeof j.error.message === 'string')
-              msg = j.error.message;
-          } catch {
-            // plain text
-          }
-          const ra = Number(res.headers['retry-after']);
+          const msg = serverMessage(Buffer.concat(chunks).toString('utf8'));
+          const header = (name: string): string | null => {
+            const v = res.headers[name];
+            return typeof v === 'string' ? v : null;
+          };
           fail(
             new VoiceError(
               kindForStatus(status),
               `realtime connect: HTTP ${String(status)}${msg ? `: ${redact(msg, key)}` : ''}`,
               status,
-              Number.isFinite(ra) ? ra * 1000 : undefined,
+              retryAfterMs({ get: header }),
             ),
           );
         });
