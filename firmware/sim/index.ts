@@ -41,6 +41,7 @@ export {
 } from './wav';
 export { COST_UNITS_PER_SECOND, NATIVE_COST_PER_ELEMENT } from './device';
 export { SimHost, indexOfBytes, noise, type Utterance } from './host';
+export { mulberry32 } from './link';
 
 /** Default path of a board's built bundle. */
 export function bundlePathFor(board: string): string {

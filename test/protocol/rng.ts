@@ -1,14 +1,5 @@
-/** A small seeded PRNG (mulberry32) so fuzz and property runs are reproducible. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The simulator's seeded PRNG (mulberry32), so fuzz and property runs are reproducible. */
+export { mulberry32 as rng } from '@budlink/firmware/sim';
 
 /** Integer in 0..n-1. */
 export function below(r: () => number, n: number): number {

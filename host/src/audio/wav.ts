@@ -11,4 +11,4 @@ export {
   type WavFormat,
   type DecodedWav,
   type EncodeWavOptions,
-} from '@budlink/firmware/sim';
+} from '@budlink/firmware/sim/wav';
