@@ -13,6 +13,7 @@ import {
   SERVICE_UUID,
   UPLINK_UUID,
 } from '@budlink/protocol';
+import { LineSplitter } from '../ble/lines';
 
 export interface EchoPeripheralOptions {
   name?: string;
@@ -33,7 +34,7 @@ export class EchoPeripheral implements SimPeripheral {
   private readonly withConsole: boolean;
   /** Every value written to the downlink, in arrival order. */
   readonly received: Uint8Array[] = [];
-  private rxPending = '';
+  private rx = new LineSplitter();
   private connections = 0;
 
   constructor(options: EchoPeripheralOptions = {}) {
@@ -91,7 +92,7 @@ export class EchoPeripheral implements SimPeripheral {
 
   disconnect(): void {
     this.central = undefined;
-    this.rxPending = '';
+    this.rx = new LineSplitter();
   }
 
   write(charUuid: string, value: Uint8Array): void {
@@ -102,14 +103,7 @@ export class EchoPeripheral implements SimPeripheral {
       this.received.push(value.slice());
       c.onNotify(UPLINK_UUID, value.slice());
     } else if (uuid === NUS_RX_UUID && this.withConsole) {
-      this.rxPending += new TextDecoder().decode(value);
-      let nl = this.rxPending.indexOf('\n');
-      while (nl >= 0) {
-        const line = this.rxPending.slice(0, nl);
-        this.rxPending = this.rxPending.slice(nl + 1);
-        this.print(`echo: ${line}`);
-        nl = this.rxPending.indexOf('\n');
-      }
+      for (const line of this.rx.push(value)) this.print(`echo: ${line}`);
     } else {
       throw new Error(`characteristic ${charUuid} is not writable`);
     }
@@ -142,7 +136,7 @@ export class EchoPeripheral implements SimPeripheral {
     const c = this.central;
     if (c === undefined) return;
     this.central = undefined;
-    this.rxPending = '';
+    this.rx = new LineSplitter();
     c.onDisconnect('power-cycle');
   }
 
@@ -151,7 +145,7 @@ export class EchoPeripheral implements SimPeripheral {
     const c = this.central;
     if (c === undefined) return;
     this.central = undefined;
-    this.rxPending = '';
+    this.rx = new LineSplitter();
     c.onDisconnect('remote');
   }
 }
