@@ -74,6 +74,35 @@ function roundS16ToU8(v: number): number {
 }
 
 /**
+ * The canonical 44-byte header of a mono PCM WAV file, written at `out[at..at+44)`; `dataLen` is the
+ * sample data's length in bytes (a pad byte after odd-length data counts in the RIFF size). For callers
+ * that place the samples themselves (the transcription upload builds the file inside its multipart body).
+ */
+export function writeWavHeader(
+  out: Uint8Array,
+  at: number,
+  sampleRate: number,
+  bits: 8 | 16,
+  dataLen: number,
+): void {
+  const bytesPer = bits / 8;
+  const dv = new DataView(out.buffer, out.byteOffset + at, 44);
+  writeFourcc(out, at, 'RIFF');
+  dv.setUint32(4, 36 + dataLen + (dataLen & 1), true);
+  writeFourcc(out, at + 8, 'WAVE');
+  writeFourcc(out, at + 12, 'fmt ');
+  dv.setUint32(16, 16, true);
+  dv.setUint16(20, FORMAT_PCM, true);
+  dv.setUint16(22, 1, true);
+  dv.setUint32(24, sampleRate, true);
+  dv.setUint32(28, sampleRate * bytesPer, true);
+  dv.setUint16(32, bytesPer, true);
+  dv.setUint16(34, bits, true);
+  writeFourcc(out, at + 36, 'data');
+  dv.setUint32(40, dataLen, true);
+}
+
+/**
  * Mono PCM → a canonical 44-byte-header WAV file. A Uint8Array is 8-bit unsigned PCM, an Int16Array
  * 16-bit signed; `bitsPerSample` converts between them (16 → 8 rounds to the nearest step).
  */
@@ -88,23 +117,10 @@ export function encodeWav(
   if (!Number.isInteger(sampleRate) || sampleRate <= 0 || sampleRate * (bits / 8) > 0xffffffff) {
     throw new WavError('bad-fmt', `sample rate must be a positive integer, got ${String(sampleRate)}`);
   }
-  const bytesPer = bits / 8;
-  const dataLen = samples.length * bytesPer;
+  const dataLen = samples.length * (bits / 8);
   const out = new Uint8Array(44 + dataLen + (dataLen & 1));
+  writeWavHeader(out, 0, sampleRate, bits, dataLen);
   const dv = new DataView(out.buffer);
-  writeFourcc(out, 0, 'RIFF');
-  dv.setUint32(4, out.length - 8, true);
-  writeFourcc(out, 8, 'WAVE');
-  writeFourcc(out, 12, 'fmt ');
-  dv.setUint32(16, 16, true);
-  dv.setUint16(20, FORMAT_PCM, true);
-  dv.setUint16(22, 1, true);
-  dv.setUint32(24, sampleRate, true);
-  dv.setUint32(28, sampleRate * bytesPer, true);
-  dv.setUint16(32, bytesPer, true);
-  dv.setUint16(34, bits, true);
-  writeFourcc(out, 36, 'data');
-  dv.setUint32(40, dataLen, true);
   const u8 = samples instanceof Uint8Array;
   for (let i = 0; i < samples.length; i++) {
     const v = samples[i] as number;

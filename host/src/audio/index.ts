@@ -5,6 +5,7 @@ export { u8ToS16, s16ToU8, durationMs } from './pcm';
 export { resample, Resampler, ResampleError } from './resample';
 export {
   encodeWav,
+  writeWavHeader,
   decodeWav,
   WavStreamDecoder,
   WavError,

@@ -4,6 +4,7 @@
  */
 export {
   encodeWav,
+  writeWavHeader,
   decodeWav,
   WavStreamDecoder,
   WavError,

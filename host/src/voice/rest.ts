@@ -16,7 +16,7 @@
 import { Observable } from 'rxjs';
 import { randomBytes } from 'node:crypto';
 import { endianness } from 'node:os';
-import { resample, WavError, WavStreamDecoder } from '../audio/index';
+import { resample, WavError, WavStreamDecoder, writeWavHeader } from '../audio/index';
 import type { VoiceConfig } from './config';
 import { readAll, readChunks, request, type FetchLike, type HttpContext } from './http';
 import { redact, type Secret } from './secret';
@@ -88,20 +88,7 @@ class TranscriptionForm {
     const out = new Uint8Array(this.head.length + 44 + dataBytes + this.tail.length);
     out.set(this.head, 0);
     const o = this.head.length;
-    const dv = new DataView(out.buffer, o, 44);
-    dv.setUint32(0, 0x52494646, false); // RIFF
-    dv.setUint32(4, 36 + dataBytes, true);
-    dv.setUint32(8, 0x57415645, false); // WAVE
-    dv.setUint32(12, 0x666d7420, false); // "fmt "
-    dv.setUint32(16, 16, true);
-    dv.setUint16(20, 1, true); // PCM
-    dv.setUint16(22, 1, true); // mono
-    dv.setUint32(24, rate, true);
-    dv.setUint32(28, rate * 2, true);
-    dv.setUint16(32, 2, true);
-    dv.setUint16(34, 16, true);
-    dv.setUint32(36, 0x64617461, false); // data
-    dv.setUint32(40, dataBytes, true);
+    writeWavHeader(out, o, rate, 16, dataBytes);
     const at = o + 44;
     if (LITTLE_ENDIAN) {
       out.set(new Uint8Array(pcm.buffer, pcm.byteOffset, dataBytes), at);
