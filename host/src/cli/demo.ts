@@ -9,10 +9,10 @@ import { fileURLToPath } from 'node:url';
 import { firstValueFrom, filter, timeout, take } from 'rxjs';
 import { Bridge } from '../bridge/index';
 import { startSimEnv, type SimEnv, type SimTransport } from '../bridge/simenv';
-import { verifierByName } from '../bridge/verifiers';
 import type { BudlinkConfig } from '../config/index';
 import { createVoiceService, type VoiceConfig, type VoiceService } from '../voice/index';
 import type { Logger, UtteranceReport } from '../pipeline/types';
+import { bridgeOptions } from './bridge-options';
 
 export const DEFAULT_UTTERANCE = fileURLToPath(new URL('../../assets/utterance-8k.wav', import.meta.url));
 
@@ -95,22 +95,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       link: env.link,
       voice: service,
       logger: log,
-      verifier: verifierByName(options.config.session.wakeVerifier),
-      session: {
-        keepAliveMs: options.config.session.keepAliveMs,
-        keepAliveTimeoutMs: options.config.session.keepAliveTimeoutMs,
-        helloTimeoutMs: options.config.session.helloTimeoutMs,
-        nackIntervalMs: options.config.session.nackIntervalMs,
-        ackEveryFrames: options.config.session.ackEveryFrames,
-        playInitialWindow: options.config.session.playInitialWindow,
-        timeouts: {
-          utterance: options.config.session.utteranceTimeoutMs,
-          verifying: options.config.session.verifyTimeoutMs,
-          thinking: options.config.session.thinkingTimeoutMs,
-          speaking: options.config.session.speakingTimeoutMs,
-        },
-      },
-      reconnect: options.config.reconnect,
+      ...bridgeOptions(options.config),
     });
     const deadline = options.timeoutMs ?? 60000;
     const hello = firstValueFrom(

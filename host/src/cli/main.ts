@@ -13,7 +13,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { filter, firstValueFrom, take, timeout, toArray, type Subscription } from 'rxjs';
 import { bundlePathFor } from '@budlink/firmware/sim';
-import { Bridge, type BridgeOptions } from '../bridge/index';
+import { Bridge } from '../bridge/index';
 import { startSimEnv, type SimEnv, type SimTransport } from '../bridge/simenv';
 import { LinkError, type DiscoveredDevice, type Link } from '../ble/link';
 import { InProcessLink } from '../ble/in-process-link';
@@ -24,7 +24,7 @@ import type { Logger, UtteranceReport } from '../pipeline/types';
 import { DEFAULT_UTTERANCE, formatDemoSummary, runDemo } from './demo';
 import { formatChecks, runDoctor } from './doctor';
 import { createLogger } from './log';
-import { verifierByName } from '../bridge/verifiers';
+import { bridgeOptions } from './bridge-options';
 
 export interface CliIo {
   stdout: (text: string) => void;
@@ -274,28 +274,6 @@ async function runScan(a: Parsed, io: CliIo): Promise<number> {
 }
 
 // ---- bridge -----------------------------------------------------------------------------------
-
-function bridgeOptions(config: BudlinkConfig): Pick<BridgeOptions, 'session' | 'reconnect' | 'verifier'> {
-  const s = config.session;
-  return {
-    verifier: verifierByName(s.wakeVerifier),
-    session: {
-      keepAliveMs: s.keepAliveMs,
-      keepAliveTimeoutMs: s.keepAliveTimeoutMs,
-      helloTimeoutMs: s.helloTimeoutMs,
-      nackIntervalMs: s.nackIntervalMs,
-      ackEveryFrames: s.ackEveryFrames,
-      playInitialWindow: s.playInitialWindow,
-      timeouts: {
-        utterance: s.utteranceTimeoutMs,
-        verifying: s.verifyTimeoutMs,
-        thinking: s.thinkingTimeoutMs,
-        speaking: s.speakingTimeoutMs,
-      },
-    },
-    reconnect: { ...config.reconnect, connectTimeoutMs: config.connectTimeoutMs },
-  };
-}
 
 async function runBridgeCommand(a: Parsed, io: CliIo): Promise<number> {
   const config = a.loaded.config;
