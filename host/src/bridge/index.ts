@@ -8,7 +8,6 @@ import { Observable, Subject, Subscription, defer, tap, type SchedulerLike } fro
 import type { Connection, DisconnectReason, Link } from '../ble/link';
 import { reconnecting, type BackoffPolicy } from '../ble/reconnect';
 import { runSession, type SessionHooks, type SessionOptions } from '../pipeline/session';
-import type { PhaseTimeouts } from '../pipeline/sessionState';
 import {
   silentLogger,
   type DeviceMetrics,
@@ -30,16 +29,18 @@ export type BridgeEvent =
   | { kind: 'disconnected'; deviceId: string; reason: DisconnectReason }
   | { kind: 'device-error'; deviceId: string; message: string };
 
-export interface BridgeSessionOptions {
-  keepAliveMs?: number;
-  keepAliveTimeoutMs?: number;
-  helloTimeoutMs?: number;
-  timeouts?: PhaseTimeouts;
-  nackIntervalMs?: number;
-  ackEveryFrames?: number;
-  playInitialWindow?: number;
-  playStallMs?: number;
-}
+/** The session settings a bridge applies to every device (documented on SessionOptions). */
+export type BridgeSessionOptions = Pick<
+  SessionOptions,
+  | 'keepAliveMs'
+  | 'keepAliveTimeoutMs'
+  | 'helloTimeoutMs'
+  | 'timeouts'
+  | 'nackIntervalMs'
+  | 'ackEveryFrames'
+  | 'playInitialWindow'
+  | 'playStallMs'
+>;
 
 export interface BridgeOptions {
   link: Link;
