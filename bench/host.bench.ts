@@ -15,15 +15,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { EMPTY, Subject, VirtualTimeScheduler, of, type Subscription } from 'rxjs';
-import {
-  Codec,
-  EndReason,
-  FrameType,
-  Trigger,
-  decodeFrame,
-  encodeFrame,
-  type Frame,
-} from '@budlink/protocol';
+import { EndReason, FrameType, decodeFrame, encodeFrame, type Frame } from '@budlink/protocol';
 import type { Connection, DisconnectReason } from '../host/src/ble/link';
 import { runSession, type SessionHooks } from '../host/src/pipeline/session';
 import type { SessionEvent } from '../host/src/pipeline/types';
@@ -31,6 +23,7 @@ import { LoopbackVoiceService } from '../host/src/voice/loopback';
 import type { VoiceEvent, VoiceRequest, VoiceService } from '../host/src/voice/types';
 import { Observable } from 'rxjs';
 import type { Bench } from './run';
+import { InstantSpeaker, helloFrame, tapWakeFrame } from './support/earbud';
 import { percentile } from './support/stats';
 
 const PAYLOAD = 244;
@@ -46,35 +39,14 @@ class ScriptedEarbud implements Connection {
   readonly console$ = EMPTY;
   readonly closed$ = new Subject<DisconnectReason>();
   written = 0;
-  private played = new Map<number, number>();
+  private readonly speaker = new InstantSpeaker();
 
   async write(bytes: Uint8Array): Promise<void> {
     this.written++;
     const r = decodeFrame(bytes);
     if (!r.ok) throw new Error(`host wrote a bad frame: ${r.error.message}`);
-    const f = r.frame;
-    if (f.type === FrameType.PLAY) {
-      const n = (this.played.get(f.stream) ?? 0) + f.samples.length;
-      this.played.set(f.stream, n);
-      this.send({
-        type: FrameType.CREDIT,
-        stream: f.stream,
-        seq: 0,
-        upTo: (f.seq + 16) & 0xffff,
-        freeBytes: 4000,
-        playedSamples: n,
-      });
-    } else if (f.type === FrameType.PLAY_END) {
-      this.send({
-        type: FrameType.CREDIT,
-        stream: f.stream,
-        seq: 0,
-        upTo: (f.seq + 16) & 0xffff,
-        freeBytes: 4000,
-        playedSamples: f.totalSamples,
-      });
-      this.played.delete(f.stream);
-    }
+    const credit = this.speaker.answer(r.frame);
+    if (credit) this.send(credit);
   }
 
   async disconnect(): Promise<void> {
@@ -89,36 +61,12 @@ class ScriptedEarbud implements Connection {
   }
 
   hello(): void {
-    this.send({
-      type: FrameType.HELLO,
-      stream: 0,
-      seq: 0,
-      protoMajor: 1,
-      protoMinor: 0,
-      capabilities: 0x0f,
-      codecs: Codec.PCM_U8,
-      sampleRate: 8000,
-      maxPayload: PAYLOAD,
-      ringFrames: 64,
-      nonce: 1,
-      board: 'bench',
-    });
+    this.send(helloFrame(PAYLOAD, 1));
   }
 
   /** WAKE, `frames` AUDIO frames, END on `stream`. */
   utterance(stream: number, frames: number): void {
-    this.send({
-      type: FrameType.WAKE,
-      stream,
-      seq: 0,
-      trigger: Trigger.TAP,
-      score: 255,
-      codec: Codec.PCM_U8,
-      sampleRate: 8000,
-      preRollMs: 0,
-      wakeStart: 0,
-      wakeEnd: 0,
-    });
+    this.send(tapWakeFrame(stream));
     for (let s = 1; s <= frames; s++) this.send({ type: FrameType.AUDIO, stream, seq: s, samples: TONE });
     this.send({
       type: FrameType.END,
