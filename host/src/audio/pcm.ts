@@ -26,6 +26,33 @@ export function s16ToU8(s16: Int16Array): Uint8Array {
   return out;
 }
 
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/**
+ * Signed 16-bit little-endian bytes → samples: the first `n` samples (default all whole ones), always a
+ * copy, so the caller may reuse `bytes`.
+ */
+export function s16FromLE(bytes: Uint8Array, n = bytes.length >> 1): Int16Array {
+  if (LITTLE_ENDIAN) {
+    if ((bytes.byteOffset & 1) === 0) return new Int16Array(bytes.buffer, bytes.byteOffset, n).slice();
+    return new Int16Array(bytes.slice(0, n * 2).buffer);
+  }
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, n * 2);
+  const out = new Int16Array(n);
+  for (let i = 0; i < n; i++) out[i] = dv.getInt16(2 * i, true);
+  return out;
+}
+
+/** Samples → signed 16-bit little-endian bytes written at `out[at..at + 2 * pcm.length)`. */
+export function writeS16LE(out: Uint8Array, at: number, pcm: Int16Array): void {
+  if (LITTLE_ENDIAN) {
+    out.set(new Uint8Array(pcm.buffer, pcm.byteOffset, pcm.length * 2), at);
+    return;
+  }
+  const dv = new DataView(out.buffer, out.byteOffset + at, pcm.length * 2);
+  for (let i = 0; i < pcm.length; i++) dv.setInt16(2 * i, pcm[i] as number, true);
+}
+
 /** Duration in milliseconds of `samples` at `sampleRate`. */
 export function durationMs(samples: number, sampleRate: number): number {
   return (samples * 1000) / sampleRate;

@@ -38,7 +38,7 @@ import {
   type PlayFrame,
 } from '@budlink/protocol';
 import type { Connection } from '../ble/link';
-import { u8ToS16 } from '../audio/pcm';
+import { s16FromLE, u8ToS16 } from '../audio/pcm';
 import { VoiceError, type VoiceEvent, type VoiceRequest, type VoiceService } from '../voice/types';
 import { deframe } from './deframe';
 import { keepAlive } from './keepAlive';
@@ -132,14 +132,7 @@ function errorText(e: unknown): string {
 
 /** Decode device-codec bytes to s16 for the voice service. */
 export function utteranceToS16(utterance: Utterance): Int16Array {
-  if (utterance.codec === Codec.PCM_S16LE) {
-    const n = utterance.samples.length >> 1;
-    const out = new Int16Array(n);
-    const view = new DataView(utterance.samples.buffer, utterance.samples.byteOffset, n * 2);
-    for (let i = 0; i < n; i++) out[i] = view.getInt16(i * 2, true);
-    return out;
-  }
-  return u8ToS16(utterance.samples);
+  return utterance.codec === Codec.PCM_S16LE ? s16FromLE(utterance.samples) : u8ToS16(utterance.samples);
 }
 
 export function runSession(

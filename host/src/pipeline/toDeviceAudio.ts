@@ -7,7 +7,7 @@
  */
 import { Observable, type OperatorFunction } from 'rxjs';
 import { Codec } from '@budlink/protocol';
-import { s16ToU8 } from '../audio/pcm';
+import { s16ToU8, writeS16LE } from '../audio/pcm';
 import { Resampler } from '../audio/resample';
 import type { VoiceEvent } from '../voice/types';
 
@@ -23,13 +23,10 @@ export function bytesPerSample(codec: number): number {
 
 /** Int16 samples -> device codec bytes. */
 export function encodeSamples(pcm: Int16Array, codec: number): Uint8Array {
-  if (codec === Codec.PCM_S16LE) {
-    const out = new Uint8Array(pcm.length * 2);
-    const view = new DataView(out.buffer);
-    for (let i = 0; i < pcm.length; i++) view.setInt16(i * 2, pcm[i] as number, true);
-    return out;
-  }
-  return s16ToU8(pcm);
+  if (codec !== Codec.PCM_S16LE) return s16ToU8(pcm);
+  const out = new Uint8Array(pcm.length * 2);
+  writeS16LE(out, 0, pcm);
+  return out;
 }
 
 export function toDeviceAudio(format: DeviceAudioFormat): OperatorFunction<VoiceEvent, Uint8Array> {

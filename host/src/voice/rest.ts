@@ -15,8 +15,7 @@
  */
 import { Observable } from 'rxjs';
 import { randomBytes } from 'node:crypto';
-import { endianness } from 'node:os';
-import { resample, WavError, WavStreamDecoder, writeWavHeader } from '../audio/index';
+import { resample, s16FromLE, WavError, WavStreamDecoder, writeS16LE, writeWavHeader } from '../audio/index';
 import type { VoiceConfig } from './config';
 import { readAll, readChunks, request, type FetchLike, type HttpContext } from './http';
 import { redact, type Secret } from './secret';
@@ -40,7 +39,6 @@ export interface RestVoiceDeps {
   onRetry?: (info: { endpoint: string; attempt: number; delayMs: number; reason: string }) => void;
 }
 
-const LITTLE_ENDIAN = endianness() === 'LE';
 const utf8 = new TextEncoder();
 
 /**
@@ -90,27 +88,10 @@ class TranscriptionForm {
     const o = this.head.length;
     writeWavHeader(out, o, rate, 16, dataBytes);
     const at = o + 44;
-    if (LITTLE_ENDIAN) {
-      out.set(new Uint8Array(pcm.buffer, pcm.byteOffset, dataBytes), at);
-    } else {
-      const sv = new DataView(out.buffer, at, dataBytes);
-      for (let i = 0; i < pcm.length; i++) sv.setInt16(2 * i, pcm[i]!, true);
-    }
+    writeS16LE(out, at, pcm);
     out.set(this.tail, at + dataBytes);
     return out;
   }
-}
-
-/** Little-endian 16-bit samples from an even number of bytes (a copy: the caller keeps the array). */
-function pcmFromBytes(bytes: Uint8Array, n: number): Int16Array {
-  if (LITTLE_ENDIAN) {
-    if ((bytes.byteOffset & 1) === 0) return new Int16Array(bytes.buffer, bytes.byteOffset, n).slice();
-    return new Int16Array(bytes.slice(0, n * 2).buffer);
-  }
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, n * 2);
-  const s = new Int16Array(n);
-  for (let i = 0; i < n; i++) s[i] = dv.getInt16(2 * i, true);
-  return s;
 }
 
 /** Speech syntheses in flight at once (ordered output regardless). */
@@ -701,7 +682,7 @@ export class RestVoiceService implements VoiceService {
       const n = chunk.length >> 1;
       if (chunk.length & 1) carry = chunk[chunk.length - 1];
       if (n === 0) continue;
-      onPcm(pcmFromBytes(chunk, n), pcmRate!);
+      onPcm(s16FromLE(chunk, n), pcmRate!);
     }
     if (head && head.length > 0)
       throw new VoiceError('malformed', `${what}: response of ${String(head.length)} bytes is not audio`);
