@@ -15,7 +15,7 @@ import {
   encodeFrame,
 } from '@budlink/protocol';
 import type { Frame, HelloFrame, WakeFrame, EndFrame, AudioFrame } from '@budlink/protocol';
-import type { SimulatedEarbud } from './index';
+import type { TimedPeripheral } from './types';
 
 export interface Utterance {
   stream: number;
@@ -55,7 +55,7 @@ export class SimHost {
   acksSent = 0;
 
   constructor(
-    readonly earbud: SimulatedEarbud,
+    readonly earbud: TimedPeripheral & { advance?(ms: number): void },
     readonly options: { mtu: number; autoWelcome?: boolean; sampleRate?: number } = { mtu: 247 },
   ) {}
 
@@ -178,10 +178,21 @@ export class SimHost {
     }
   }
 
-  /** Run the earbud for `ms`, acknowledging every `stepMs` like a real host. */
+  /** Run a virtual-clock earbud for `ms`, acknowledging every `stepMs` like a real host. */
   run(ms: number, stepMs = 20): void {
+    const advance = this.earbud.advance;
+    if (!advance) throw new Error('run() needs a virtual clock: use runFor() with this earbud');
     for (let t = 0; t < ms; t += stepMs) {
-      this.earbud.advance(Math.min(stepMs, ms - t));
+      advance.call(this.earbud, Math.min(stepMs, ms - t));
+      this.ackAll();
+    }
+  }
+
+  /** Let `ms` of device time pass on either engine, acknowledging every `stepMs`. */
+  async runFor(ms: number, stepMs = 20): Promise<void> {
+    const end = this.earbud.now + ms;
+    while (this.earbud.now < end) {
+      await this.earbud.wait(Math.min(stepMs, end - this.earbud.now));
       this.ackAll();
     }
   }

@@ -10,10 +10,11 @@ import { readFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { BOARDS, type BoardProfile } from '../boards/index';
 import { Device, emptyDeviceStats, type BootMode, type DeviceStats, type MicSource } from './device';
+import { addressFor } from './address';
 import { SimError } from './errors';
 export { SimError, type SimErrorKind } from './errors';
 import { emptyLinkStats, type LinkStats } from './link';
-import type { EarbudOptions, EarbudStats, SimCentral, SimPeripheral, SimService } from './types';
+import type { EarbudOptions, EarbudStats, SimCentral, SimService, TimedPeripheral } from './types';
 import { quantise16to8, readWav, resampleLinear } from './wav';
 
 export type {
@@ -23,6 +24,7 @@ export type {
   SimPeripheral,
   SimService,
   LinkModelOptions,
+  TimedPeripheral,
 } from './types';
 export {
   readWav,
@@ -145,7 +147,7 @@ export interface EarbudStatsFull extends EarbudStats {
   byKind: Record<string, { jobs: number; cost: number; max: number }>;
 }
 
-export class SimulatedEarbud implements SimPeripheral {
+export class SimulatedEarbud implements TimedPeripheral {
   readonly address: string;
   readonly board: BoardProfile;
   /**
@@ -265,6 +267,12 @@ export class SimulatedEarbud implements SimPeripheral {
       throw new SimError('wrong-clock', 'advance() is for the virtual clock; this earbud runs in real time');
     if (!(ms >= 0)) throw new SimError('bad-input', `advance: bad duration ${ms}`);
     this.runTo(this.now + ms);
+  }
+
+  /** TimedPeripheral: on the virtual clock, advance(ms) at once; in real time, wait for it. */
+  async wait(ms: number): Promise<void> {
+    if (this.hostTimer === null) this.advance(ms);
+    else await new Promise((r) => setTimeout(r, ms / (this.options.speed ?? 1)));
   }
 
   private runTo(simT: number): void {
@@ -501,20 +509,6 @@ export class SimulatedEarbud implements SimPeripheral {
   private addressSuffix(): string {
     return this.address.slice(-5).replace(':', '').toLowerCase();
   }
-}
-
-function addressFor(board: string, seed: number): string {
-  let h = 2166136261 ^ seed;
-  for (let i = 0; i < board.length; i++) h = Math.imul(h ^ board.charCodeAt(i), 16777619);
-  const bytes = [
-    0xc0 | ((h >>> 24) & 0x3f),
-    (h >>> 16) & 0xff,
-    (h >>> 8) & 0xff,
-    h & 0xff,
-    (seed >>> 8) & 0xff,
-    seed & 0xff,
-  ];
-  return bytes.map((x) => x.toString(16).padStart(2, '0').toUpperCase()).join(':');
 }
 
 function emptyTotals(): DeviceStats & LinkStats {

@@ -88,3 +88,14 @@ export interface SimPeripheral {
   read(charUuid: string): Uint8Array;
   readonly connected: boolean;
 }
+
+/**
+ * A peripheral with a device clock that a test host can wait on: both engines (the vm simulator and
+ * the real interpreter) implement it, so protocol hosts and scenarios run unchanged on either.
+ */
+export interface TimedPeripheral extends SimPeripheral {
+  /** Device time in ms. */
+  readonly now: number;
+  /** Let `ms` of device time pass (instant on the vm engine's virtual clock). */
+  wait(ms: number): Promise<void>;
+}
