@@ -7,7 +7,8 @@
 import { expect } from 'chai';
 import { findDbusDaemon } from '../../../host/src/bluez/bus';
 import type { UtteranceReport } from '../../../host/src/pipeline/types';
-import { REPLY_RATE, REPLY_SAMPLES, sleep, startRig, until, type Rig } from './rig';
+import { REPLY_RATE, REPLY_SAMPLES, startRig, type Rig } from './rig';
+import { sleep, until } from '../../support/wait';
 
 const haveDaemon = findDbusDaemon() !== undefined;
 /** The earbud plays the reply at its 8 kHz rate. */

@@ -220,14 +220,3 @@ export async function startRig(options: {
     },
   };
 }
-
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `cond` every 10 ms; rejects when it has not held within `ms`. */
-export async function until(what: string, cond: () => boolean, ms = 15000): Promise<void> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}

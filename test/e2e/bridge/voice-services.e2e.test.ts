@@ -14,7 +14,8 @@ import type { UtteranceReport } from '../../../host/src/pipeline/types';
 import { createVoiceService, voiceConfigFromEnv, type VoiceService } from '../../../host/src/voice/index';
 import { FakeRealtimeServer } from '../../support/fake-services/openai-realtime';
 import { FakeOpenAiRest } from '../../support/fake-services/openai-rest';
-import { sleep, startRig, until, type Rig } from './rig';
+import { startRig, type Rig } from './rig';
+import { sleep, until } from '../../support/wait';
 
 const KEY = 'sk-e2e-bridge-0123456789abcdef';
 

@@ -16,6 +16,7 @@ import { NodeBleLink } from '../../../host/src/ble/node-ble-link';
 import { LinkError, type Connection } from '../../../host/src/ble/link';
 import { persistentConnection } from '../../../host/src/ble/reconnect';
 import { DOWNLINK_UUID, NUS_TX_UUID, SERVICE_UUID, UPLINK_UUID } from '@budlink/protocol';
+import { sleep, until } from '../../support/wait';
 
 const haveDaemon = findDbusDaemon() !== undefined;
 const ADAPTER = '/org/bluez/hci0';
@@ -65,16 +66,6 @@ async function expectLinkErrorKind(p: Promise<unknown>, kind: LinkError['kind'])
     return;
   }
   expect.fail(`expected LinkError(${kind})`);
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function until(f: () => Promise<boolean> | boolean, ms = 2000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await f())) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await sleep(5);
-  }
 }
 
 describe('bluez: private bus', function () {
@@ -140,14 +131,18 @@ setInterval(() => undefined, 1000);`;
       const { pid, address } = JSON.parse(line) as { pid: number; address: string };
       expect(() => process.kill(pid, 0)).to.not.throw();
       owner.kill('SIGKILL');
-      await until(() => {
-        try {
-          process.kill(pid, 0);
-          return false;
-        } catch {
-          return true;
-        }
-      }, 5000);
+      await until(
+        'the bus daemon to exit',
+        () => {
+          try {
+            process.kill(pid, 0);
+            return false;
+          } catch {
+            return true;
+          }
+        },
+        5000,
+      );
       rmSync(dirname(address.replace('unix:path=', '')), { recursive: true, force: true });
     } finally {
       if (owner.exitCode === null && owner.signalCode === null) owner.kill('SIGKILL');
@@ -186,7 +181,7 @@ setInterval(() => undefined, 1000);`;
     expect(await dbusError(call(client, ADAPTER, 'org.bluez.Adapter1', 'StartDiscovery'))).to.equal(
       'org.bluez.Error.InProgress',
     );
-    await until(async () => (await managed(client))[DEV] !== undefined);
+    await until('the device on the bus', async () => (await managed(client))[DEV] !== undefined);
     objs = await managed(client);
     const dev = objs[DEV]?.['org.bluez.Device1'];
     expect(dev?.Address?.value).to.equal(ADDR);
@@ -210,7 +205,7 @@ setInterval(() => undefined, 1000);`;
   it('Connect resolves GATT (services, characteristics with MTU) and Disconnect removes them', async () => {
     emu.addPeripheral(new EchoPeripheral({ name: 'Budlink-F', address: 'C0:FF:EE:00:01:02' }), { mtu: 100 });
     await call(client, ADAPTER, 'org.bluez.Adapter1', 'StartDiscovery');
-    await until(async () => (await managed(client))[DEV] !== undefined);
+    await until('the device on the bus', async () => (await managed(client))[DEV] !== undefined);
     await call(client, DEV, 'org.bluez.Device1', 'Connect');
     expect(await prop(client, DEV, 'org.bluez.Device1', 'ServicesResolved')).to.equal(true);
     const objs = await managed(client);
@@ -243,7 +238,7 @@ setInterval(() => undefined, 1000);`;
 
   it('WriteValue honours the write type and the MTU; notifications need StartNotify', async () => {
     await call(client, ADAPTER, 'org.bluez.Adapter1', 'StartDiscovery');
-    await until(async () => (await managed(client))[DEV] !== undefined);
+    await until('the device on the bus', async () => (await managed(client))[DEV] !== undefined);
     await call(client, DEV, 'org.bluez.Device1', 'Connect');
     const objs = await managed(client);
     const pathOf = (uuid: string): string =>
@@ -273,7 +268,7 @@ setInterval(() => undefined, 1000);`;
 
   it('power-cycle: the link drops and Connect fails until the peripheral is back', async () => {
     await call(client, ADAPTER, 'org.bluez.Adapter1', 'StartDiscovery');
-    await until(async () => (await managed(client))[DEV] !== undefined);
+    await until('the device on the bus', async () => (await managed(client))[DEV] !== undefined);
     await call(client, DEV, 'org.bluez.Device1', 'Connect');
     emu.powerCycle(ADDR, 300);
     expect(p.connected).to.equal(false);
@@ -288,7 +283,7 @@ setInterval(() => undefined, 1000);`;
 
   it('restart: the name vanishes (ServiceUnknown), then BlueZ is back with no devices known', async () => {
     await call(client, ADAPTER, 'org.bluez.Adapter1', 'StartDiscovery');
-    await until(async () => (await managed(client))[DEV] !== undefined);
+    await until('the device on the bus', async () => (await managed(client))[DEV] !== undefined);
     await call(client, DEV, 'org.bluez.Device1', 'Connect');
     const restarting = emu.restart({ downMs: 200 });
     await sleep(100);
@@ -363,7 +358,7 @@ setInterval(() => undefined, 1000);`;
     const slow = new EchoPeripheral({ name: 'Budlink-slow', address: 'C0:FF:EE:00:02:10' });
     emu.addPeripheral(slow, { resolveDelayMs: 5000 });
     const attempt = link.connect(slow.address, { timeoutMs: 8000 });
-    await until(() => slow.connected);
+    await until('the slow device to connect', () => slow.connected);
     await sleep(50);
     emu.dropLink(slow.address);
     // Not 'timeout': the loss ends the wait for GATT instead of the gatt timeout.

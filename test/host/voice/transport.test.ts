@@ -6,6 +6,7 @@ import { createHttpTransport, type HttpTransport } from '../../../host/src/voice
 import { createVoiceService, VoiceError } from '../../../host/src/voice/index';
 import { FakeOpenAiRest } from '../../support/fake-services/openai-rest';
 import { collect, restConfig, tone, useFakeRest } from './helpers';
+import { until } from '../../support/wait';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, body: Buffer) => void;
 
@@ -46,11 +47,6 @@ class TestServer {
   async stop(): Promise<void> {
     this.server?.closeAllConnections();
     await new Promise<void>((r) => this.server!.close(() => r()));
-  }
-
-  async until(pred: () => boolean, what: string): Promise<void> {
-    for (let i = 0; i < 300 && !pred(); i++) await new Promise((r) => setTimeout(r, 10));
-    if (!pred()) throw new Error(`timed out waiting for ${what}`);
   }
 }
 
@@ -191,11 +187,11 @@ describe('voice: node:http transport', function () {
     srv.handler = () => undefined; // never answers
     const ac = new AbortController();
     const p = t.fetch(srv.url, { ...post(), signal: ac.signal });
-    await srv.until(() => srv.sockets.length === 1 && srv.sockets[0]!.requests === 1, 'the request');
+    await until('the request', () => srv.sockets.length === 1 && srv.sockets[0]!.requests === 1, 3000);
     ac.abort();
     const e = await caught(p);
     expect((e as Error).name).to.equal('AbortError');
-    await srv.until(() => srv.sockets[0]!.closed, 'the connection to close');
+    await until('the connection to close', () => srv.sockets[0]!.closed, 3000);
     // An already aborted signal never sends anything.
     const e2 = await caught(t.fetch(srv.url, { ...post(), signal: ac.signal }));
     expect((e2 as Error).name).to.equal('AbortError');
@@ -218,7 +214,7 @@ describe('voice: node:http transport', function () {
     ac.abort();
     const e = await caught(pending);
     expect((e as VoiceError).kind).to.equal('cancelled');
-    await srv.until(() => srv.log.includes('/sse:client-closed'), 'the client to close the stream');
+    await until('the client to close the stream', () => srv.log.includes('/sse:client-closed'), 3000);
     // Through the WHATWG body stream (plain fetch callers).
     const ac2 = new AbortController();
     const r2 = await t.fetch(`${srv.url}/web`, { ...post(), signal: ac2.signal });
@@ -227,7 +223,7 @@ describe('voice: node:http transport', function () {
     const read2 = reader.read();
     ac2.abort();
     expect(((await caught(read2)) as Error).name).to.equal('AbortError');
-    await srv.until(() => srv.log.includes('/web:client-closed'), 'the client to close the stream');
+    await until('the client to close the stream', () => srv.log.includes('/web:client-closed'), 3000);
   });
 
   it('stopping early closes an unfinished stream; a finished body keeps its connection', async () => {
@@ -254,7 +250,7 @@ describe('voice: node:http transport', function () {
       expect(c.length).to.be.greaterThan(0);
       break;
     }
-    await srv.until(() => srv.log.includes('/open:client-closed'), 'the open stream to be closed');
+    await until('the open stream to be closed', () => srv.log.includes('/open:client-closed'), 3000);
     // The finished one went back to the pool: /done and /open shared one connection, /open's is closed.
     expect(srv.sockets.map((x) => [x.requests, x.closed])).to.deep.equal([[2, true]]);
   });
@@ -277,7 +273,7 @@ describe('voice: node:http transport', function () {
     expect((e2 as VoiceError).kind).to.equal('timeout');
     expect((e2 as VoiceError).message).to.equal('speech synthesis: no data for 100 ms');
     // Timeouts are not retried, and both connections were closed.
-    await srv.until(() => srv.sockets.every((s) => s.closed), 'the connections to close');
+    await until('the connections to close', () => srv.sockets.every((s) => s.closed), 3000);
     expect(srv.sockets.map((s) => s.requests)).to.deep.equal([1, 1]);
   });
 
@@ -379,7 +375,7 @@ describe('voice: node:http transport', function () {
     await (await t.fetch(srv.url, post())).text();
     expect(srv.sockets[0]!.closed).to.equal(false);
     t.close();
-    await srv.until(() => srv.sockets[0]!.closed, 'the idle connection to close');
+    await until('the idle connection to close', () => srv.sockets[0]!.closed, 3000);
   });
 });
 

@@ -1,0 +1,20 @@
+/**
+ * Waiting on the wall clock, for tests that drive real I/O (sockets, D-Bus, the simulated earbud's
+ * real-time clock). Tests of code that takes a scheduler run on virtual time instead (TestScheduler).
+ */
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `cond` every `everyMs` (10) ms; rejects naming `what` when it has not held within `ms`. */
+export async function until(
+  what: string,
+  cond: () => boolean | Promise<boolean>,
+  ms = 15000,
+  everyMs = 10,
+): Promise<void> {
+  const t0 = Date.now();
+  while (!(await cond())) {
+    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
