@@ -29,6 +29,7 @@ import {
   type LinkErrorKind,
   type ScanOptions,
 } from './link';
+import { LINK_DEFAULTS } from '../defaults';
 import { LineSplitter } from './lines';
 import { TimeoutError, within } from './within';
 
@@ -42,7 +43,7 @@ export interface NodeBleLinkOptions {
   busAddress?: string;
   /** Adapter name, e.g. 'hci0' (default: the first one BlueZ lists). */
   adapter?: string;
-  /** Default connect deadline, including discovery of a not-yet-seen device (default 15000 ms). */
+  /** Default connect deadline, including discovery of a not-yet-seen device (default LINK_DEFAULTS, 10 s). */
   connectTimeoutMs?: number;
   /** Deadline for GATT service resolution after connecting (default 5000 ms). */
   gattTimeoutMs?: number;
@@ -163,8 +164,8 @@ export class NodeBleLink implements Link {
     this.busAddress = options.busAddress ?? process.env.DBUS_SYSTEM_BUS_ADDRESS ?? DEFAULT_SYSTEM_BUS;
     this.opts = {
       adapter: options.adapter,
-      connectTimeoutMs: options.connectTimeoutMs ?? 15000,
-      gattTimeoutMs: options.gattTimeoutMs ?? 5000,
+      connectTimeoutMs: options.connectTimeoutMs ?? LINK_DEFAULTS.connectTimeoutMs,
+      gattTimeoutMs: options.gattTimeoutMs ?? LINK_DEFAULTS.gattTimeoutMs,
       pollIntervalMs: options.pollIntervalMs ?? 1000,
       discoveryIntervalMs: options.discoveryIntervalMs ?? 20,
     };

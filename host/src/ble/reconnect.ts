@@ -21,10 +21,11 @@ import {
   type SchedulerLike,
 } from 'rxjs';
 import { finalize, mergeMap, retry, switchMap, take, tap } from 'rxjs/operators';
+import { RECONNECT_DEFAULTS } from '../defaults';
 import { LinkError, type Connection, type DisconnectReason, type Link } from './link';
 
 export interface BackoffPolicy {
-  /** Delay before the first retry (default 100 ms). */
+  /** Delay before the first retry (default RECONNECT_DEFAULTS, 250 ms). */
   initialDelayMs?: number;
   /** Upper bound of the delay (default 5000 ms). */
   maxDelayMs?: number;
@@ -52,10 +53,10 @@ export class LinkLost extends Error {
 
 /** Delay before retry number `attempt` (1-based): min(max, initial × factor^(attempt−1)), minus jitter. */
 export function backoffDelay(attempt: number, policy: BackoffPolicy = {}): number {
-  const initial = policy.initialDelayMs ?? 100;
-  const max = policy.maxDelayMs ?? 5000;
-  const factor = policy.factor ?? 2;
-  const jitter = Math.min(1, Math.max(0, policy.jitter ?? 0.2));
+  const initial = policy.initialDelayMs ?? RECONNECT_DEFAULTS.initialDelayMs;
+  const max = policy.maxDelayMs ?? RECONNECT_DEFAULTS.maxDelayMs;
+  const factor = policy.factor ?? RECONNECT_DEFAULTS.factor;
+  const jitter = Math.min(1, Math.max(0, policy.jitter ?? RECONNECT_DEFAULTS.jitter));
   const random = policy.random ?? Math.random;
   const base = Math.min(max, initial * Math.pow(factor, Math.max(0, attempt - 1)));
   return Math.round(base * (1 - jitter * random()));

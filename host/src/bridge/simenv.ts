@@ -11,6 +11,7 @@ import { NodeBleLink } from '../ble/node-ble-link';
 import { findDbusDaemon, startPrivateBus, type PrivateBus } from '../bluez/bus';
 import { startBluezEmulator, type BluezEmulator } from '../bluez/emulator';
 import { within } from '../ble/within';
+import { LINK_DEFAULTS, SIM_DEFAULTS } from '../defaults';
 
 export type SimTransport = 'auto' | 'bluez' | 'in-process';
 
@@ -20,7 +21,7 @@ export interface SimEnvOptions {
   transport?: SimTransport;
   /** ATT MTU the central asks for (default 247); each earbud's `maxMtu` (its board's link limit) caps it. */
   mtu?: number;
-  /** NodeBleLink connect timeout (ms). */
+  /** NodeBleLink connect timeout (ms; default LINK_DEFAULTS, 10 s). */
   connectTimeoutMs?: number;
   /** Progress of the start-up steps (for status lines). */
   onStep?: (step: string) => void;
@@ -43,7 +44,7 @@ export function dbusAvailable(): boolean {
 
 export async function startSimEnv(options: SimEnvOptions): Promise<SimEnv> {
   const step = options.onStep ?? (() => undefined);
-  const stepMs = options.stepTimeoutMs ?? 15000;
+  const stepMs = options.stepTimeoutMs ?? SIM_DEFAULTS.stepTimeoutMs;
   const earbuds: SimulatedEarbud[] = [];
   const stopEarbuds = (): void => {
     for (const e of earbuds) e.stop();
@@ -57,7 +58,7 @@ export async function startSimEnv(options: SimEnvOptions): Promise<SimEnv> {
   }
   const want = options.transport ?? 'auto';
   const useBluez = want === 'bluez' || (want === 'auto' && dbusAvailable());
-  const wantMtu = options.mtu ?? 247;
+  const wantMtu = options.mtu ?? LINK_DEFAULTS.mtu;
   // What the MTU exchange yields: the central's request capped by the earbud's radio (negotiateMtu
   // applies the same cap at connect; asking for no more than the board carries keeps them equal).
   const mtuOf = (e: SimulatedEarbud): number => Math.min(wantMtu, e.maxMtu);
@@ -102,7 +103,7 @@ export async function startSimEnv(options: SimEnvOptions): Promise<SimEnv> {
   }
   const link = new NodeBleLink({
     busAddress: bus.address,
-    connectTimeoutMs: options.connectTimeoutMs ?? 15000,
+    connectTimeoutMs: options.connectTimeoutMs ?? LINK_DEFAULTS.connectTimeoutMs,
   });
   const b = bus;
   const emu = emulator;

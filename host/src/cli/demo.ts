@@ -13,6 +13,7 @@ import type { BudlinkConfig } from '../config/index';
 import { createVoiceService, type VoiceConfig, type VoiceService } from '../voice/index';
 import type { Logger, UtteranceReport } from '../pipeline/types';
 import { bridgeOptions } from './bridge-options';
+import { SIM_DEFAULTS } from '../defaults';
 
 export const DEFAULT_UTTERANCE = fileURLToPath(new URL('../../assets/utterance-8k.wav', import.meta.url));
 
@@ -59,8 +60,8 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 export async function runDemo(options: DemoOptions): Promise<DemoResult> {
-  const board = options.board ?? 'nrf52840dk';
-  const speed = options.speed ?? 4;
+  const board = options.board ?? SIM_DEFAULTS.board;
+  const speed = options.speed ?? SIM_DEFAULTS.speed;
   const progress = options.progress ?? (() => undefined);
   const log = options.logger;
   const service = options.service ?? createVoiceService(options.voice);

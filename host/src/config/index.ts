@@ -11,6 +11,7 @@ import { relative, resolve, isAbsolute } from 'node:path';
 import { DEFAULT_VOICE_CONFIG, VOICE_FILE_KEYS, voiceConfigFromEnv, type VoiceConfig } from '../voice/config';
 import { VoiceError } from '../voice/types';
 import type { LogLevel } from '../pipeline/types';
+import { LINK_DEFAULTS, RECONNECT_DEFAULTS, SESSION_DEFAULTS } from '../defaults';
 
 export type LinkKind = 'auto' | 'node-ble' | 'in-process';
 
@@ -56,20 +57,20 @@ export const DEFAULT_CONFIG: BudlinkConfig = {
   link: 'auto',
   devices: [],
   namePrefix: '',
-  scanTimeoutMs: 5000,
-  connectTimeoutMs: 10000,
-  reconnect: { initialDelayMs: 250, maxDelayMs: 5000 },
+  scanTimeoutMs: LINK_DEFAULTS.scanTimeoutMs,
+  connectTimeoutMs: LINK_DEFAULTS.connectTimeoutMs,
+  reconnect: { initialDelayMs: RECONNECT_DEFAULTS.initialDelayMs, maxDelayMs: RECONNECT_DEFAULTS.maxDelayMs },
   session: {
-    keepAliveMs: 2000,
-    keepAliveTimeoutMs: 8000,
-    helloTimeoutMs: 3000,
-    utteranceTimeoutMs: 5000,
-    verifyTimeoutMs: 5000,
-    thinkingTimeoutMs: 30000,
-    speakingTimeoutMs: 10000,
-    nackIntervalMs: 150,
-    ackEveryFrames: 8,
-    playInitialWindow: 4,
+    keepAliveMs: SESSION_DEFAULTS.keepAliveMs,
+    keepAliveTimeoutMs: SESSION_DEFAULTS.keepAliveMs * SESSION_DEFAULTS.keepAliveTimeoutFactor,
+    helloTimeoutMs: SESSION_DEFAULTS.helloTimeoutMs,
+    utteranceTimeoutMs: SESSION_DEFAULTS.timeouts.utterance,
+    verifyTimeoutMs: SESSION_DEFAULTS.timeouts.verifying,
+    thinkingTimeoutMs: SESSION_DEFAULTS.timeouts.thinking,
+    speakingTimeoutMs: SESSION_DEFAULTS.timeouts.speaking,
+    nackIntervalMs: SESSION_DEFAULTS.nackIntervalMs,
+    ackEveryFrames: SESSION_DEFAULTS.ackEveryFrames,
+    playInitialWindow: SESSION_DEFAULTS.playInitialWindow,
     wakeVerifier: 'accept',
   },
   log: { level: 'info', json: false },

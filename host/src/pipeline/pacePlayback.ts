@@ -63,16 +63,16 @@ export interface PacePlaybackOptions {
   /** CREDIT and NACK frames from the device (any stream: filtered here). */
   feedback$: Observable<CreditFrame | AckFrame>;
   bytesPerSample: number;
-  /** Frames allowed before the first CREDIT (default 4). */
-  initialWindow?: number;
-  /** Credit stall timeout (default 5000 ms). */
-  stallMs?: number;
+  /** Frames allowed before the first CREDIT. */
+  initialWindow: number;
+  /** Credit stall timeout (ms). */
+  stallMs: number;
   /**
    * Device playback rate: bounds the wait for the device's last CREDIT after PLAY_END to the rest
-   * of the audio's duration + drainMarginMs (default 500), so a lost final CREDIT costs little.
+   * of the audio's duration + drainMarginMs, so a lost final CREDIT costs little.
    */
   sampleRate?: number;
-  drainMarginMs?: number;
+  drainMarginMs: number;
   scheduler?: SchedulerLike;
   /** Filled in as the stream advances. */
   progress?: PlaybackProgress;
@@ -80,7 +80,7 @@ export interface PacePlaybackOptions {
 
 export function pacePlayback(options: PacePlaybackOptions): OperatorFunction<Uint8Array, PlaybackOutput> {
   const scheduler = options.scheduler ?? asyncScheduler;
-  const stallMs = options.stallMs ?? 5000;
+  const stallMs = options.stallMs;
   const stream = options.stream & 0xff;
   return (source) =>
     new Observable<PlaybackOutput>((subscriber) => {
@@ -95,7 +95,7 @@ export function pacePlayback(options: PacePlaybackOptions): OperatorFunction<Uin
       progress.samplesSent = 0;
       progress.samplesPlayed = 0;
       /** Sequence numbers before this may be sent. */
-      let upTo = seqAdd(progress.nextSeq, options.initialWindow ?? 4);
+      let upTo = seqAdd(progress.nextSeq, options.initialWindow);
       const queue: Uint8Array[] = [];
       const sent: PlayFrame[] = [];
       let sourceDone = false;
@@ -109,10 +109,7 @@ export function pacePlayback(options: PacePlaybackOptions): OperatorFunction<Uin
           // Draining: the device needs at most the rest of the audio's duration; its final CREDIT
           // may be lost (it is a notification), so do not wait longer than that plus a margin.
           const rest = Math.max(0, progress.samplesSent - progress.samplesPlayed);
-          ms = Math.min(
-            stallMs,
-            Math.ceil((rest * 1000) / options.sampleRate) + (options.drainMarginMs ?? 500),
-          );
+          ms = Math.min(stallMs, Math.ceil((rest * 1000) / options.sampleRate) + options.drainMarginMs);
         }
         stall = scheduler.schedule(() => {
           stall = undefined;

@@ -80,10 +80,12 @@ export interface ReassembleOptions {
   deviceId: string;
   /** Largest frame we may write (negotiated payload size), read when an ACK is built. */
   payloadSize: () => number;
-  /** Receive window (>= the device's ring), read when a stream starts. Default 256. */
-  window?: () => number;
-  nackIntervalMs?: number;
-  ackEveryFrames?: number;
+  /** Receive window (>= the device's ring), read when a stream starts. */
+  window: () => number;
+  /** Re-NACK period while a stream has gaps (ms). */
+  nackIntervalMs: number;
+  /** ACK every N frames. */
+  ackEveryFrames: number;
   scheduler?: SchedulerLike;
 }
 
@@ -120,8 +122,8 @@ const ENDED_MEMORY = 4;
 
 export function reassemble(options: ReassembleOptions): OperatorFunction<ReassemblyInput, ReassemblyOutput> {
   const scheduler = options.scheduler ?? asyncScheduler;
-  const nackIntervalMs = options.nackIntervalMs ?? 150;
-  const ackEvery = options.ackEveryFrames ?? 8;
+  const nackIntervalMs = options.nackIntervalMs;
+  const ackEvery = options.ackEveryFrames;
   return (source) =>
     new Observable<ReassemblyOutput>((subscriber) => {
       let current: Stream | undefined;
@@ -238,7 +240,7 @@ export function reassemble(options: ReassembleOptions): OperatorFunction<Reassem
             });
           }
           const first = frame.type === FrameType.WAKE ? frame.seq : 0;
-          const window = Math.max(16, Math.min(32767, Math.floor(options.window?.() ?? 256)));
+          const window = Math.max(16, Math.min(32767, Math.floor(options.window())));
           current = {
             id: frame.stream,
             r: new Reassembler<UtteranceFrame>(first, window),

@@ -38,6 +38,7 @@ import {
   type PlayFrame,
 } from '@budlink/protocol';
 import type { Connection } from '../ble/link';
+import { SESSION_DEFAULTS } from '../defaults';
 import { s16FromLE, u8ToS16 } from '../audio/pcm';
 import { VoiceError, type VoiceEvent, type VoiceRequest, type VoiceService } from '../voice/types';
 import { deframe } from './deframe';
@@ -118,13 +119,6 @@ interface Reply {
   ended: boolean;
 }
 
-const DEFAULT_TIMEOUTS: Required<PhaseTimeouts> = {
-  utterance: 5000,
-  verifying: 5000,
-  thinking: 30000,
-  speaking: 10000,
-};
-
 function errorText(e: unknown): string {
   if (e instanceof VoiceError) return `${e.kind}${e.status ? ` ${e.status}` : ''}: ${e.message}`;
   return e instanceof Error ? e.message : String(e);
@@ -145,10 +139,11 @@ export function runSession(
   const now = options.now ?? (() => performance.now());
   const hooks = options.hooks ?? {};
   const verifier = options.verifier ?? acceptAllVerifier;
-  const keepAliveMs = options.keepAliveMs ?? 2000;
-  const keepAliveTimeoutMs = options.keepAliveTimeoutMs ?? keepAliveMs * 4;
-  const helloTimeoutMs = options.helloTimeoutMs ?? 3000;
-  const timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
+  const keepAliveMs = options.keepAliveMs ?? SESSION_DEFAULTS.keepAliveMs;
+  const keepAliveTimeoutMs =
+    options.keepAliveTimeoutMs ?? keepAliveMs * SESSION_DEFAULTS.keepAliveTimeoutFactor;
+  const helloTimeoutMs = options.helloTimeoutMs ?? SESSION_DEFAULTS.helloTimeoutMs;
+  const timeouts = { ...SESSION_DEFAULTS.timeouts, ...options.timeouts };
 
   return new Observable<SessionEvent>((subscriber) => {
     const subs = new Subscription();
@@ -319,8 +314,9 @@ export function runSession(
               firstSeq: 0,
               feedback$: feedback$,
               bytesPerSample: bps,
-              initialWindow: options.playInitialWindow ?? 4,
-              stallMs: options.playStallMs ?? 5000,
+              initialWindow: options.playInitialWindow ?? SESSION_DEFAULTS.playInitialWindow,
+              stallMs: options.playStallMs ?? SESSION_DEFAULTS.playStallMs,
+              drainMarginMs: SESSION_DEFAULTS.playDrainMarginMs,
               sampleRate: n.sampleRate,
               scheduler,
               progress,
@@ -413,10 +409,11 @@ export function runSession(
           reassemble({
             deviceId,
             scheduler,
-            nackIntervalMs: options.nackIntervalMs ?? 150,
-            ackEveryFrames: options.ackEveryFrames ?? 8,
+            nackIntervalMs: options.nackIntervalMs ?? SESSION_DEFAULTS.nackIntervalMs,
+            ackEveryFrames: options.ackEveryFrames ?? SESSION_DEFAULTS.ackEveryFrames,
             payloadSize: () => (negotiated ? negotiated.payloadSize : MIN_PAYLOAD),
-            window: () => (negotiated && negotiated.ringFrames > 0 ? negotiated.ringFrames : 256),
+            window: () =>
+              negotiated && negotiated.ringFrames > 0 ? negotiated.ringFrames : SESSION_DEFAULTS.window,
           }),
         )
         .subscribe((out: ReassemblyOutput) => onReassembly(out)),

@@ -8,6 +8,9 @@ import {
 } from '../../../host/src/pipeline/pacePlayback';
 import { scheduler } from './marbles';
 
+/** The pacing settings every case states (a case overrides what it tests). */
+const PACING = { initialWindow: 4, stallMs: 5000, drainMarginMs: 500 };
+
 const p = (v: number) => new Uint8Array(4).fill(v);
 const credit = (upTo: number, playedSamples: number, stream = 1): CreditFrame => ({
   type: FrameType.CREDIT,
@@ -48,6 +51,7 @@ describe('pipeline/pacePlayback', () => {
       });
       const out = src.pipe(
         pacePlayback({
+          ...PACING,
           stream: 1,
           firstSeq: 0,
           feedback$: feedback,
@@ -79,6 +83,7 @@ describe('pipeline/pacePlayback', () => {
       const feedback = hot<CreditFrame | AckFrame>('-');
       const out = src.pipe(
         pacePlayback({
+          ...PACING,
           stream: 1,
           firstSeq: 0,
           feedback$: feedback,
@@ -97,7 +102,14 @@ describe('pipeline/pacePlayback', () => {
       const src = cold('a|', { a: p(1) });
       const feedback = hot<CreditFrame | AckFrame>('-');
       const out = src.pipe(
-        pacePlayback({ stream: 1, firstSeq: 65535, feedback$: feedback, bytesPerSample: 1, stallMs: 10 }),
+        pacePlayback({
+          ...PACING,
+          stream: 1,
+          firstSeq: 65535,
+          feedback$: feedback,
+          bytesPerSample: 1,
+          stallMs: 10,
+        }),
       );
       expectObservable(out).toBe('aE 9ms (D|)', {
         a: play(65535, 1),
@@ -109,6 +121,7 @@ describe('pipeline/pacePlayback', () => {
       // An empty reply: PLAY_END names no PLAY (lastSeq 65535) and nothing is left to drain.
       const out = cold<Uint8Array>('--|').pipe(
         pacePlayback({
+          ...PACING,
           stream: 1,
           firstSeq: 0,
           feedback$: hot<CreditFrame | AckFrame>('-'),
@@ -124,7 +137,14 @@ describe('pipeline/pacePlayback', () => {
       const src = hot('a-b-c-d', { a: p(1), b: p(2), c: p(3), d: p(4) });
       const feedback = hot<CreditFrame | AckFrame>('-------');
       const out = src.pipe(
-        pacePlayback({ stream: 1, firstSeq: 0, feedback$: feedback, bytesPerSample: 1, initialWindow: 1 }),
+        pacePlayback({
+          ...PACING,
+          stream: 1,
+          firstSeq: 0,
+          feedback$: feedback,
+          bytesPerSample: 1,
+          initialWindow: 1,
+        }),
       );
       expectObservable(out, '^--!').toBe('a--', { a: play(0, 1) });
       expectSubscriptions(src.subscriptions).toBe('^--!');
@@ -135,6 +155,7 @@ describe('pipeline/pacePlayback', () => {
     scheduler().run(({ cold, hot, expectObservable }) => {
       const out = cold('a|', { a: p(1) }).pipe(
         pacePlayback({
+          ...PACING,
           stream: 1,
           firstSeq: 0,
           feedback$: hot<CreditFrame | AckFrame>('-'),

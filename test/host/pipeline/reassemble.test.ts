@@ -46,6 +46,7 @@ const opts = (nackIntervalMs: number) => ({
   payloadSize: () => 20,
   nackIntervalMs,
   ackEveryFrames: 8,
+  window: () => 256,
 });
 
 describe('pipeline/reassemble', () => {

@@ -1,0 +1,74 @@
+/**
+ * Every default of the host bridge, in one place: the configuration (config/config.ts), the links,
+ * the reconnect policy and the per-device session read their values from here, so the library, the
+ * CLI and the documentation (host/README.md) cannot drift apart again. The pipeline operators take
+ * their options explicitly; only runSession and the library entry points fill them from here.
+ */
+
+/** Link set-up: scanning and connecting. */
+export const LINK_DEFAULTS = {
+  /** Scan duration (ms). */
+  scanTimeoutMs: 5000,
+  /**
+   * Connect deadline (ms), including discovery of a not-yet-seen device and GATT resolution.
+   *
+   * The library used 15 s (NodeBleLink, startSimEnv) and the configuration 10 s. 10 s it is: a
+   * timed-out attempt is not the end (the reconnect policy tries again at once with backoff), so
+   * the deadline only bounds how long one stuck attempt (BlueZ hanging in Connect, GATT that never
+   * resolves) holds up the next. 10 s still spans several advertising intervals of an earbud in its
+   * slowest (power-saving) advertising, and is what every CLI user has run with and host/README.md
+   * documents.
+   */
+  connectTimeoutMs: 10000,
+  /** Deadline for GATT service resolution after connecting (ms). */
+  gattTimeoutMs: 5000,
+  /** ATT MTU the central asks for. */
+  mtu: 247,
+} as const;
+
+/** Reconnect backoff: min(max, initial × factor^(attempt−1)) × (1 − jitter × random). */
+export const RECONNECT_DEFAULTS = {
+  /**
+   * First retry delay (ms). The library's BackoffPolicy used 100 ms and the configuration 250 ms.
+   * 250 ms it is: right after a link loss BlueZ is still tearing the old connection down (and an
+   * earbud needs a moment to advertise again), so a retry at 100 ms mostly fails and only costs an
+   * attempt; 250 ms is what the CLI has always used and host/README.md documents.
+   */
+  initialDelayMs: 250,
+  maxDelayMs: 5000,
+  factor: 2,
+  jitter: 0.2,
+} as const;
+
+/** The per-device session (runSession); the configuration's `session` section mirrors these. */
+export const SESSION_DEFAULTS = {
+  /** PING period sent in WELCOME (ms; 0: none). */
+  keepAliveMs: 2000,
+  /** Device silence after which the link is dropped, as a multiple of keepAliveMs. */
+  keepAliveTimeoutFactor: 4,
+  /** A connection that sends no HELLO within this is dropped (ms; PROTOCOL.md §5; 0: never). */
+  helloTimeoutMs: 3000,
+  /** Phase inactivity timeouts (ms). */
+  timeouts: { utterance: 5000, verifying: 5000, thinking: 30000, speaking: 10000 },
+  /** Re-NACK period while an utterance has gaps (ms). */
+  nackIntervalMs: 150,
+  /** ACK every N uplink frames. */
+  ackEveryFrames: 8,
+  /** Reassembly window when the device's HELLO gives no ring size (frames). */
+  window: 256,
+  /** PLAY frames before the device's first CREDIT of a reply. */
+  playInitialWindow: 4,
+  /** No CREDIT for this long while frames are outstanding: the reply is stalled (ms). */
+  playStallMs: 5000,
+  /** Extra wait after the last PLAY for the device to report the end of playback (ms). */
+  playDrainMarginMs: 500,
+} as const;
+
+/** Simulated earbuds (simulate, demo, e2e). */
+export const SIM_DEFAULTS = {
+  board: 'nrf52840dk',
+  /** Device clock acceleration. */
+  speed: 4,
+  /** Deadline for each start-up step of a simulated environment (ms). */
+  stepTimeoutMs: 15000,
+} as const;
