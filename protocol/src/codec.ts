@@ -16,6 +16,7 @@ import {
   MIN_SAMPLE_RATE,
   MAX_SAMPLE_RATE,
   ConfigOp,
+  NAME_MAX,
 } from './frames';
 import type { DecodeResult, EncodeResult, ErrorCodeValue, FaultCode, Frame, ProtocolError } from './frames';
 import { seqAdd, seqDiff } from './seq';
@@ -27,8 +28,6 @@ const T_NAME = 2; // rest as printable ASCII (0x20..0x7e), at most NAME_MAX byte
 const T_TEXT = 3; // rest as ASCII text: printable plus TAB, LF, CR
 const T_GAPS = 4; // u8 count, then count x (u16 start, u8 count)
 
-/** Longest HELLO.board / CONFIG NAME value. */
-export const NAME_MAX = 16;
 /** Bytes of an ACK/NACK before its gaps (header, cumulative, gap count). */
 export const ACK_FIXED_BYTES = 7;
 /** Bytes per ACK/NACK gap entry. */

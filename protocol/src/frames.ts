@@ -61,6 +61,9 @@ export const Codec = {
 export type CodecCode = (typeof Codec)[keyof typeof Codec];
 
 /** Lowest and highest audio sample rates (Hz) the protocol allows. */
+/** Longest HELLO.board / CONFIG NAME value. */
+export const NAME_MAX = 16;
+
 export const MIN_SAMPLE_RATE = 4000;
 export const MAX_SAMPLE_RATE = 16000;
 
