@@ -118,6 +118,8 @@ async function minifyBundle(plain: string): Promise<string> {
     charset: 'ascii',
     logLevel: 'silent',
     mangleProps: names.length ? new RegExp('^(' + names.join('|') + ')$') : undefined,
+    // the board profile is injected as JSON (quoted keys): mangle those keys like the reads of them
+    mangleQuoted: true,
   });
   if (r.mangleCache) {
     // A mangled name must never equal a property name the bundle keeps (it would alias two fields).
@@ -161,16 +163,19 @@ function propertyNames(code: string): Set<string> {
 
 /**
  * Property names the minifier may shorten: on Espruino a property name longer than 4 characters costs
- * an extra JsVar in every object or prototype that holds it. Only the firmware's own internal names
- * qualify: anything named in the protocol package (frame fields are set by string key), the HAL and
- * Espruino declarations, the board profile, any string literal of the bundle (config fields are read
- * and persisted by name) or any built-in prototype is kept.
+ * an extra JsVar in every object or prototype that holds it. Only the firmware's own names qualify
+ * (its classes, the HAL, the board profile): anything named in the protocol package (frame fields are
+ * set by string key), Espruino's declarations (espruino.d.ts), any string literal of the bundle (config
+ * fields are read and persisted by name) or any built-in prototype is kept.
  */
 function mangleCandidates(code: string): string[] {
   const reserved = new Set<string>();
   tokensOf(join(firmwareDir, '..', 'protocol', 'src'), reserved);
-  tokensOf(join(firmwareDir, 'src', 'hal'), reserved);
-  tokensOf(join(firmwareDir, 'boards'), reserved);
+  // Espruino's own API (method and option names the interpreter looks up by name).
+  for (const t of readFileSync(join(firmwareDir, 'src', 'hal', 'espruino', 'espruino.d.ts'), 'utf8').match(
+    /[A-Za-z_$][\w$]*/g,
+  ) ?? [])
+    reserved.add(t);
   const ast = parse(code, { ecmaVersion: 'latest', sourceType: 'script' }) as unknown as AnyNode;
   full(ast as unknown as Node, (n: Node) => {
     const x = n as AnyNode;

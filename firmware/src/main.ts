@@ -4,10 +4,10 @@
  */
 import type { BoardProfile } from '../boards/index';
 import { App } from './core/app';
-import { createEspruinoHal } from './hal/espruino/index';
+import { EspruinoHal } from './hal/espruino/index';
 
 export function boot(board: BoardProfile): App {
-  const app = new App(board, createEspruinoHal(board));
+  const app = new App(board, new EspruinoHal(board));
   app.boot();
   return app;
 }

@@ -2,12 +2,14 @@
  * The earbud program: wires the HAL to the VAD, the wake gate, the sample ring, the uplink sender,
  * playback and configuration, and speaks the Budlink protocol (docs/FIRMWARE.md §Behaviour).
  *
- * Every entry point from the HAL (mic buffer, speaker refill, downlink write, button, timers) runs
- * inside a try/catch: an exception is counted and reported with an ERROR frame, never propagated.
+ * Every hardware event reaches the App through the HAL, which catches what a handler throws and
+ * reports it here (`fail`: counted, ERROR INTERNAL); timers enter through `timer()`, which does the
+ * same. Nothing from the air throws.
  *
- * Memory: on Espruino every closure is a function plus the scope it keeps alive (JsVars for the whole
- * program lifetime). The App is itself the event sink of the gate (GateEvents), of playback
- * (PlaybackPorts) and of the BLE HAL (BleHandlers): methods on one prototype, no wrapper closures.
+ * Memory (measured on the real interpreter, docs/FIRMWARE.md §Memory): every method costs ~5 JsVars
+ * plus one per parameter for the program's lifetime, so the App is the one event sink of the HAL
+ * (HalSink), the gate (GateEvents) and playback (PlaybackPorts), frames are built in place with
+ * `frame`/`put` rather than through a codec, and timers share one entry point.
  */
 import {
   AssistantState,
@@ -22,8 +24,6 @@ import {
   PROTOCOL_MAJOR,
   PROTOCOL_MINOR,
   Verdict,
-  decodeFrame,
-  encodeFrame,
 } from '@budlink/protocol';
 import type {
   ConfigFrame,
@@ -31,14 +31,16 @@ import type {
   ErrorCodeValue,
   FaultCode,
   Frame,
+  PlayEndFrame,
+  ProtocolError,
+  SeqGap,
   WelcomeFrame,
 } from '@budlink/protocol';
 import { drainPerSecond } from '../../boards/index';
 import type { BoardProfile } from '../../boards/index';
-import type { BleHandlers, Hal } from '../hal/types';
+import type { Hal, HalSink } from '../hal/types';
 import { CONFIG_FILE, checkValue, decodeValue, encodeValue, fieldOf, loadConfig } from './config';
 import type { Config } from './config';
-import { encodePong, encodeStatus, fastPlay, fastWelcome } from './fastpath';
 import { Gate, VadWakeDetector } from './gate';
 import type { GateEvents, WakeDetector, WakeHit } from './gate';
 import { Playback } from './playback';
@@ -46,6 +48,7 @@ import type { PlaybackPorts } from './playback';
 import { SampleRing } from './ring';
 import { Uplink } from './uplink';
 import { Vad } from './vad';
+import { decodeDown, frame, put } from './wire';
 
 /** Timing constants (ms) of the device's observable behaviour. */
 export const TIMING = {
@@ -77,6 +80,14 @@ export function minSpeechMs(sensitivity: number): number {
   return 50 + (255 - sensitivity) * 2;
 }
 
+/** What a timer of the App does (`timer(what)`). */
+const TICK = 0;
+const HELLO_AGAIN = 1;
+const STATUS = 2;
+
+/** No gaps (a plain ACK). */
+const NO_GAPS: SeqGap[] = [];
+
 export interface AppCounters {
   /** Mic buffers lost to a late handler. */
   overruns: number;
@@ -90,7 +101,7 @@ export interface AppCounters {
   notifyFailed: number;
 }
 
-export class App implements GateEvents, PlaybackPorts, BleHandlers {
+export class App implements HalSink, GateEvents, PlaybackPorts {
   readonly board: BoardProfile;
   readonly hal: Hal;
   config: Config;
@@ -117,7 +128,6 @@ export class App implements GateEvents, PlaybackPorts, BleHandlers {
   private lastBufAt = 0;
   /** Mic buffer period and the gap (1.5 periods) past which buffers were lost. */
   private periodMs = 64;
-  private latePeriodMs = 96;
   private downAt = -1;
   private micError: string | null = null;
   /** Pacer bucket: tokens (free TX slots) at `tokenAt`, refilled at `drainPerMs`. */
@@ -131,16 +141,17 @@ export class App implements GateEvents, PlaybackPorts, BleHandlers {
   constructor(board: BoardProfile, hal: Hal, detector?: WakeDetector) {
     this.board = board;
     this.hal = hal;
-    const loaded = loadConfig(board, hal.store.read(CONFIG_FILE));
+    hal.attach(this);
+    const loaded = loadConfig(board, hal.load(CONFIG_FILE));
     const cfg = loaded.config;
     this.config = cfg;
     this.counters.errors = loaded.rejected;
     this.playRate = cfg.sampleRate;
     this.drainPerMs = drainPerSecond(board) / 1000;
-    this.nonce = hal.sys.random32();
-    this.bootMs = hal.clock.now();
+    this.nonce = hal.random32();
+    this.bootMs = hal.now();
     this.ring = new SampleRing(board.ringBytes);
-    this.vad = new Vad(hal.dsp, { threshold: cfg.vadThreshold, minEnergy: 4, initialFloor: 4 });
+    this.vad = new Vad(hal, { threshold: cfg.vadThreshold, minEnergy: 4, initialFloor: 4 });
     this.detector = detector || new VadWakeDetector(this.speechSamples());
     this.uplink = new Uplink(this.ring, board.ringFrames, MIN_PAYLOAD, cfg.sampleRate, {
       rtoMs: TIMING.rtoMs,
@@ -157,48 +168,55 @@ export class App implements GateEvents, PlaybackPorts, BleHandlers {
       },
       this,
     );
-    this.playback = new Playback(board.playbackBytes, MIN_PAYLOAD, hal.dsp, this);
+    this.playback = new Playback(board.playbackBytes, MIN_PAYLOAD, hal, this);
     this.playback.setVolume(cfg.volume);
   }
 
   /** Start everything: BLE, button, microphone, pacer, status, watchdog. */
   boot(): void {
     const hal = this.hal;
-    hal.ble.start(this.config.name, this.board.maxPayload, this);
-    hal.io.onButton((down, t) => {
-      try {
-        this.onButton(down, t);
-      } catch (e) {
-        this.fail('button', e);
-      }
-    });
+    hal.startBle(this.config.name, this.board.maxPayload);
+    hal.watchButton();
     this.startMic();
     this.setTick(false);
-    hal.clock.setInterval(() => this.onStatusTimer(), TIMING.statusMs);
-    hal.sys.enableWatchdog(TIMING.watchdogS);
+    hal.setInterval(() => this.timer(STATUS), TIMING.statusMs);
+    hal.watchdog(TIMING.watchdogS);
     this.showState(AssistantState.IDLE);
   }
 
-  /** Count and report a caught handler error (ERROR INTERNAL + a console line). */
-  fail(name: string, e: unknown): void {
+  /** HalSink: count and report a caught handler error (ERROR INTERNAL + a console line). */
+  fail(where: string, e: unknown): void {
     this.counters.errors++;
     const msg = e instanceof Error ? e.message : String(e);
-    this.hal.sys.log('budlink ' + name + ': ' + msg);
+    this.hal.log('budlink ' + where + ': ' + msg);
     try {
-      this.sendError(ErrorCode.INTERNAL, Fault.INTERNAL, 0, name + ': ' + msg);
+      this.sendError(ErrorCode.INTERNAL, Fault.INTERNAL, 0, where + ': ' + msg);
     } catch {
-      // Reporting failed too (e.g. encoder bug): the counter above still records it.
+      // Reporting failed too (e.g. out of memory): the counter above still records it.
+    }
+  }
+
+  /** Every timer of the App enters here, guarded like the HAL's events. */
+  timer(what: number): void {
+    try {
+      if (what === TICK) this.pace();
+      else if (!this.connected) return;
+      else if (what === HELLO_AGAIN) {
+        if (!this.welcomed) this.sendHello();
+      } else if (this.welcomed) this.sendStatus();
+    } catch (e) {
+      this.fail(['tick', 'hello', 'status'][what] as string, e);
     }
   }
 
   // ---- audio in ------------------------------------------------------------------------------
 
-  /** Mic buffer handler: overrun check, ring, VAD, gate. A few dozen statements, natives per sample. */
-  onMicBuffer(buf: Uint8Array): void {
-    const now = this.hal.clock.now();
+  /** HalSink: a mic buffer: overrun check, ring, VAD, gate. A few dozen statements, natives per sample. */
+  onMic(buf: Uint8Array): void {
+    const now = this.hal.now();
     const dt = now - this.lastBufAt;
     this.lastBufAt = now;
-    if (dt > this.latePeriodMs) this.counters.overruns += Math.round(dt / this.periodMs) - 1;
+    if (dt > this.periodMs * 1.5) this.counters.overruns += Math.round(dt / this.periodMs) - 1;
     const ring = this.ring;
     ring.write(buf);
     this.gate.onBuffer(buf, this.vad.process(buf), ring.written);
@@ -206,22 +224,11 @@ export class App implements GateEvents, PlaybackPorts, BleHandlers {
 
   private startMic(): void {
     this.periodMs = (this.board.bufferSamples * 1000) / this.config.sampleRate;
-    this.latePeriodMs = this.periodMs * 1.5;
-    this.lastBufAt = this.hal.clock.now();
-    this.micError = this.hal.audio.startMic({
-      rate: this.config.sampleRate,
-      samples: this.board.bufferSamples,
-      onBuffer: (buf) => {
-        try {
-          this.onMicBuffer(buf);
-        } catch (e) {
-          this.fail('mic', e);
-        }
-      },
-    });
+    this.lastBufAt = this.hal.now();
+    this.micError = this.hal.startMic(this.config.sampleRate, this.board.bufferSamples);
     if (this.micError) {
       this.counters.errors++;
-      this.hal.sys.log('budlink mic: ' + this.micError);
+      this.hal.log('budlink mic: ' + this.micError);
     }
   }
 
@@ -234,11 +241,11 @@ export class App implements GateEvents, PlaybackPorts, BleHandlers {
     if (!this.welcomed || this.uplink.active) return false;
     // Barge-in: a wake or tap while the reply plays stops it at once.
     if (this.playback.busy()) this.playback.cancel();
-    if (!this.uplink.start(hit, this.config.preRollMs, this.hal.clock.now())) return false;
+    if (!this.uplink.start(hit, this.config.preRollMs, this.hal.now())) return false;
     // Send the WAKE and the first frames right after this handler rather than at the next tick (the
     // pre-roll backlog is at its largest now), as a job of their own so the mic handler stays short.
     if (this.tickSlow) this.setTick(false);
-    this.hal.clock.setTimeout(() => this.tick(), 0);
+    this.hal.setTimeout(() => this.timer(TICK), 0);
     this.showState(AssistantState.LISTENING);
     return true;
   }
@@ -249,7 +256,8 @@ export class App implements GateEvents, PlaybackPorts, BleHandlers {
     this.showState(AssistantState.VERIFYING);
   }
 
-  private onButton(down: boolean, t: number): void {
+  /** HalSink: a press shorter than TIMING.tapMs is a tap: barge-in, then open (or end) an utterance. */
+  onButton(down: boolean, t: number): void {
     if (down) {
       this.downAt = t;
       return;
@@ -263,10 +271,15 @@ export class App implements GateEvents, PlaybackPorts, BleHandlers {
 
   // ---- audio out -----------------------------------------------------------------------------
 
+  /** HalSink: an output buffer finished playing: refill it. */
+  onSpeaker(buf: Uint8Array): void {
+    this.playback.fill(buf);
+  }
+
   /** PlaybackPorts: the speaker stops (reply complete or barge-in). */
   stopOutput(): void {
     this.vad.bias = 1;
-    this.hal.audio.stopSpeaker();
+    this.hal.stopSpeaker();
     if (this.shownState === AssistantState.SPEAKING) this.showState(AssistantState.IDLE);
   }
 
@@ -275,76 +288,38 @@ export class App implements GateEvents, PlaybackPorts, BleHandlers {
     if (!this.board.speaker) return 'no speaker on ' + this.board.id;
     this.showState(AssistantState.SPEAKING);
     this.vad.bias = ECHO_BIAS;
-    return this.hal.audio.startSpeaker({
-      rate: this.playRate,
-      samples: this.board.playbackBufferSamples,
-      onNeed: (buf) => {
-        try {
-          this.playback.fill(buf);
-        } catch (e) {
-          this.fail('speaker', e);
-        }
-      },
-    });
+    return this.hal.startSpeaker(this.playRate, this.board.playbackBufferSamples);
   }
 
   // ---- link ----------------------------------------------------------------------------------
 
-  /** BleHandlers: a central connected. */
+  /** HalSink: a central connected. */
   onConnect(): void {
-    try {
-      this.connect();
-    } catch (e) {
-      this.fail('connect', e);
-    }
-  }
-
-  /** BleHandlers: the central disconnected. */
-  onDisconnect(): void {
-    try {
-      this.disconnect();
-    } catch (e) {
-      this.fail('disconnect', e);
-    }
-  }
-
-  /** BleHandlers: one frame written by the host to the downlink characteristic. */
-  onWrite(bytes: Uint8Array): void {
-    try {
-      this.handleWrite(bytes);
-    } catch (e) {
-      this.fail('write', e);
-    }
-  }
-
-  private connect(): void {
     this.connected = true;
     this.welcomed = false;
-    this.payload = MIN_PAYLOAD;
     this.setPayload(MIN_PAYLOAD);
     this.control = [];
     // The nonce says what the device kept (PROTOCOL.md §5): the previous one while an utterance stream
     // is still unfinished (the host keeps reassembling it and the stream resumes after WELCOME), a new
     // one otherwise.
-    if (!this.uplink.active) this.nonce = this.hal.sys.random32();
+    if (!this.uplink.active) this.nonce = this.hal.random32();
     this.helloLeft = TIMING.helloTries;
     this.sendHello();
   }
 
   /**
-   * The utterance survives the link (PROTOCOL.md §5): capture goes on into the ring and the window
-   * keeps its frames until resume() after the next WELCOME. A reply does not: the speaker stops now and
-   * the CREDIT after the next WELCOME reports that stream's playedSamples, as after a barge-in.
+   * HalSink: the central disconnected. The utterance survives the link (PROTOCOL.md §5): capture goes
+   * on into the ring and the window keeps its frames until resume() after the next WELCOME. A reply
+   * does not: the speaker stops now and the CREDIT after the next WELCOME reports that stream's
+   * playedSamples, as after a barge-in.
    */
-  private disconnect(): void {
+  onDisconnect(): void {
     this.connected = false;
     this.welcomed = false;
     this.uplink.suspend();
     if (this.playback.busy()) {
       this.playback.cancel();
-      this.hal.sys.log(
-        'budlink: link lost, reply ' + this.playback.stream + ' cut at ' + this.playback.played,
-      );
+      this.hal.log('budlink: link lost, reply ' + this.playback.stream + ' cut at ' + this.playback.played);
     } else this.playback.reset();
     this.control = [];
     if (!this.uplink.active) this.showState(AssistantState.IDLE);
@@ -356,44 +331,27 @@ export class App implements GateEvents, PlaybackPorts, BleHandlers {
     this.playback.payload = p;
   }
 
-  private hello(): Frame {
-    const b = this.board;
-    let caps = Capability.TAP | Capability.VAD | Capability.BATTERY | Capability.CONFIG_STORE;
-    if (b.speaker) caps |= Capability.PLAYBACK;
-    if (b.mic.source === 'pdm') caps |= Capability.PDM_MIC;
-    return {
-      type: FrameType.HELLO,
-      stream: 0,
-      seq: 0,
-      protoMajor: PROTOCOL_MAJOR,
-      protoMinor: PROTOCOL_MINOR,
-      capabilities: caps,
-      codecs: Codec.PCM_U8,
-      sampleRate: this.config.sampleRate,
-      maxPayload: b.maxPayload,
-      ringFrames: b.ringFrames,
-      nonce: this.nonce,
-      board: b.id,
-    };
-  }
-
-  private onHelloTimer(): void {
-    try {
-      if (this.connected && !this.welcomed) this.sendHello();
-    } catch (e) {
-      this.fail('hello', e);
-    }
-  }
-
   /** HELLO: set as the uplink's readable value (a long read gets all of it) and notified. */
   private sendHello(): void {
     this.helloLeft--;
-    const bytes = this.encode(this.hello(), this.board.maxPayload);
-    this.hal.ble.setValue(bytes);
-    this.enqueue(bytes);
-    if (this.helloLeft > 0) {
-      this.hal.clock.setTimeout(() => this.onHelloTimer(), TIMING.helloMs);
-    }
+    const b = this.board;
+    const id = b.id;
+    let caps = Capability.TAP | Capability.VAD | Capability.BATTERY | Capability.CONFIG_STORE;
+    if (b.speaker) caps |= Capability.PLAYBACK;
+    if (b.mic.source === 'pdm') caps |= Capability.PDM_MIC;
+    const f = frame(19 + id.length, FrameType.HELLO, 0, 0);
+    f[4] = PROTOCOL_MAJOR;
+    f[5] = PROTOCOL_MINOR;
+    put(f, 6, caps, 2);
+    f[8] = Codec.PCM_U8;
+    put(f, 9, this.config.sampleRate, 2);
+    put(f, 11, b.maxPayload, 2);
+    put(f, 13, b.ringFrames, 2);
+    put(f, 15, this.nonce, 4);
+    for (let i = 0; i < id.length; i++) f[19 + i] = id.charCodeAt(i);
+    this.hal.setValue(f);
+    this.enqueue(f);
+    if (this.helloLeft > 0) this.hal.setTimeout(() => this.timer(HELLO_AGAIN), TIMING.helloMs);
   }
 
   /**
@@ -402,16 +360,9 @@ export class App implements GateEvents, PlaybackPorts, BleHandlers {
    * frames go first, then the utterance. Two ticks run back to back (after a long job) get only the
    * tokens the link drained in between, so the stack's queue never overflows.
    */
-  tick(): void {
-    try {
-      this.pace();
-    } catch (e) {
-      this.fail('tick', e);
-    }
-  }
-
   private pace(): void {
-    this.hal.sys.kickWatchdog();
+    const hal = this.hal;
+    hal.kick();
     const up = this.uplink;
     const q = this.control;
     if (!this.connected || !(q.length || up.active)) {
@@ -420,19 +371,18 @@ export class App implements GateEvents, PlaybackPorts, BleHandlers {
       if (!this.tickSlow) this.setTick(true);
       return;
     }
-    const now = this.hal.clock.now();
+    const now = hal.now();
     const burst = this.board.pacing.burst;
     const dt = now - this.tokenAt;
     // A clock set backwards (setTime) refills nothing rather than stalling the pacer.
     let t = dt > 0 ? this.tokens + dt * this.drainPerMs : this.tokens;
     if (t > burst) t = burst;
     this.tokenAt = now;
-    const ble = this.hal.ble;
     const live = this.welcomed;
     for (; t >= 1; t--) {
       const f = q.length ? (q.shift() as Uint8Array) : live ? up.next(now) : null;
       if (!f) break;
-      if (!ble.notify(f)) {
+      if (!hal.notify(f)) {
         this.counters.notifyFailed++;
         break;
       }
@@ -440,19 +390,12 @@ export class App implements GateEvents, PlaybackPorts, BleHandlers {
     this.tokens = t;
   }
 
-  /** Encode a frame (throws on our own bug: caught by the entry point's try/catch). */
-  private encode(f: Frame, limit: number): Uint8Array {
-    const r = encodeFrame(f, limit);
-    if (!r.ok) throw new Error('encode ' + f.type + ': ' + r.error.message);
-    return r.bytes;
-  }
-
   /** Run the pacer every `pacing.tickMs` (work to send) or every IDLE_TICK_MS (nothing to send). */
   private setTick(slow: boolean): void {
-    const clock = this.hal.clock;
-    if (this.tickId >= 0) clock.clearInterval(this.tickId);
+    const hal = this.hal;
+    if (this.tickId >= 0) hal.clearInterval(this.tickId);
     this.tickSlow = slow;
-    this.tickId = clock.setInterval(() => this.tick(), slow ? IDLE_TICK_MS : this.board.pacing.tickMs);
+    this.tickId = hal.setInterval(() => this.timer(TICK), slow ? IDLE_TICK_MS : this.board.pacing.tickMs);
   }
 
   private enqueue(bytes: Uint8Array): void {
@@ -465,45 +408,28 @@ export class App implements GateEvents, PlaybackPorts, BleHandlers {
     this.control.push(bytes);
   }
 
-  /** Queue a control frame; session frames get the next message seq (PLAY_END keeps its own). */
-  send(f: Frame): void {
-    if (f.type !== FrameType.PLAY_END) {
-      f.seq = this.msgSeq;
-      this.msgSeq = (this.msgSeq + 1) & 0xffff;
-    }
-    this.enqueue(this.encode(f, this.payload));
-  }
-
-  /** The next session message seq (u16). */
-  private nextSeq(): number {
+  /** PlaybackPorts: queue an encoded control frame, stamping the next message seq. */
+  sendRaw(bytes: Uint8Array): void {
     const s = this.msgSeq;
     this.msgSeq = (s + 1) & 0xffff;
-    return s;
-  }
-
-  /** Queue pre-encoded bytes of a non-stream-sequenced frame, stamping the next message seq. */
-  sendRaw(bytes: Uint8Array): void {
-    const s = this.nextSeq();
     bytes[2] = s;
     bytes[3] = s >> 8;
     this.enqueue(bytes);
   }
 
+  /** ERROR with `message` cut to the payload and made printable. */
   sendError(code: ErrorCodeValue, fault: FaultCode, refType: number, message: string): void {
-    let m = '';
-    for (let i = 0; i < message.length && m.length < this.payload - 7; i++) {
+    let n = message.length;
+    if (n > this.payload - 7) n = this.payload - 7;
+    const b = frame(7 + n, FrameType.ERROR, 0, 0);
+    b[4] = code;
+    b[5] = fault;
+    b[6] = refType;
+    for (let i = 0; i < n; i++) {
       const c = message.charCodeAt(i);
-      m += c >= 0x20 && c <= 0x7e ? message[i] : '?';
+      b[7 + i] = c >= 0x20 && c <= 0x7e ? c : 0x3f;
     }
-    this.send({
-      type: FrameType.ERROR,
-      stream: 0,
-      seq: 0,
-      code: code,
-      fault: fault,
-      refType: refType,
-      message: m,
-    });
+    this.sendRaw(b);
   }
 
   private refuse(code: ErrorCodeValue, refType: number, message: string): void {
@@ -511,67 +437,69 @@ export class App implements GateEvents, PlaybackPorts, BleHandlers {
     this.sendError(code, Fault.PEER, refType, message);
   }
 
-  private handleWrite(bytes: Uint8Array): void {
+  /** HalSink: one frame written by the host to the downlink characteristic. */
+  onWrite(bytes: Uint8Array): void {
+    const now = this.hal.now();
     if (this.welcomed) {
-      // A plain ACK (no gaps: fastAck's test, inlined): no frame object, O(1) in the window.
-      if (bytes.length === 7 && bytes[0] === FrameType.ACK && bytes[6] === 0) {
-        this.uplink.ackTo(
+      // The hot frames first, without a frame object: a plain ACK (no gaps), then PLAY.
+      const n = bytes.length;
+      if (n === 7 && bytes[0] === FrameType.ACK && bytes[6] === 0) {
+        this.uplink.onAck(
           bytes[1] as number,
           (bytes[4] as number) | ((bytes[5] as number) << 8),
-          this.hal.clock.now(),
+          NO_GAPS,
+          false,
+          now,
         );
         return;
       }
-      const play = this.board.speaker ? fastPlay(bytes, this.board.maxPayload) : null;
-      if (play) {
-        const err = this.playback.onPlay(play);
+      if (bytes[0] === FrameType.PLAY && n >= 4 && n <= this.board.maxPayload && this.board.speaker) {
+        const err = this.playback.onPlay(
+          bytes[1] as number,
+          (bytes[2] as number) | ((bytes[3] as number) << 8),
+          bytes.subarray(4),
+        );
         if (err) this.refuse(ErrorCode.OVERFLOW, FrameType.PLAY, err);
         return;
       }
     }
-    const welcome = fastWelcome(bytes);
-    if (welcome) return this.onWelcome(welcome);
-    const r = decodeFrame(bytes, this.board.maxPayload);
-    if (!r.ok) {
+    const r = decodeDown(bytes, this.board.maxPayload);
+    if ((r as Frame).type === undefined) {
+      const e = r as ProtocolError;
       this.counters.refused++;
       // Never answer an ERROR with ERROR, valid or not (no loops: docs/PROTOCOL.md §8).
-      if (bytes[0] === FrameType.ERROR) return;
-      this.sendError(r.error.code, r.error.fault, bytes.length ? (bytes[0] as number) : 0, r.error.message);
+      if (bytes[0] !== FrameType.ERROR)
+        this.sendError(e.code, e.fault, bytes.length ? (bytes[0] as number) : 0, e.message);
       return;
     }
-    const f = r.frame;
+    const f = r as Frame;
     const t = f.type;
     if (t === FrameType.WELCOME) return this.onWelcome(f);
-    if (t === FrameType.PING) return this.enqueue(encodePong(this.nextSeq(), f.token));
+    if (t === FrameType.PING) {
+      const b = frame(8, FrameType.PONG, 0, 0);
+      put(b, 4, f.token, 4);
+      return this.sendRaw(b);
+    }
     if (t === FrameType.CONFIG) return this.onConfig(f);
-    if (t === FrameType.STATE) {
-      this.showState(f.state);
-      return;
-    }
-    if (t === FrameType.ERROR) {
-      this.hal.sys.log('budlink host error ' + f.code + ': ' + f.message);
-      return;
-    }
+    if (t === FrameType.STATE) return this.showState(f.state);
+    if (t === FrameType.ERROR) return this.hal.log('budlink host error ' + f.code + ': ' + f.message);
     if (!this.welcomed) return this.refuse(ErrorCode.BAD_STATE, t, 'before WELCOME');
-    if (t === FrameType.ACK || t === FrameType.NACK) {
-      this.uplink.onAck(f, this.hal.clock.now());
-      return;
-    }
+    if (t === FrameType.ACK || t === FrameType.NACK)
+      return this.uplink.onAck(f.stream, f.cumulative, f.gaps, t === FrameType.NACK, now);
     if (t === FrameType.GATE) {
-      if (f.stream === this.uplink.stream && f.verdict !== Verdict.ACCEPT) {
+      if (f.stream === this.uplink.stream && f.verdict !== Verdict.ACCEPT)
         this.gate.stop(f.verdict === Verdict.CANCEL ? EndReason.CANCELLED : EndReason.HOST);
-      }
       return;
     }
-    if (t === FrameType.PLAY || t === FrameType.PLAY_END) {
-      if (!this.board.speaker) return this.refuse(ErrorCode.BAD_STATE, t, 'no speaker');
-      const err = t === FrameType.PLAY ? this.playback.onPlay(f) : this.playback.onPlayEnd(f);
-      if (err) this.refuse(ErrorCode.OVERFLOW, t, err);
-      if (!this.playback.busy() && this.shownState === AssistantState.SPEAKING)
-        this.showState(AssistantState.IDLE);
-      return;
-    }
-    this.refuse(ErrorCode.BAD_STATE, t, 'not for the device');
+    // PLAY (not welcomed yet is refused above; a board without a speaker lands here) or PLAY_END
+    if (!this.board.speaker) return this.refuse(ErrorCode.BAD_STATE, t, 'no speaker');
+    const err =
+      f.type === FrameType.PLAY
+        ? this.playback.onPlay(f.stream, f.seq, f.samples)
+        : this.playback.onPlayEnd(f as PlayEndFrame);
+    if (err) this.refuse(ErrorCode.OVERFLOW, t, err);
+    if (!this.playback.busy() && this.shownState === AssistantState.SPEAKING)
+      this.showState(AssistantState.IDLE);
   }
 
   /** WELCOME: payload size, playback rate; answered with CREDIT then STATUS. A second one renegotiates. */
@@ -588,7 +516,7 @@ export class App implements GateEvents, PlaybackPorts, BleHandlers {
     this.playRate = f.sampleRate;
     // First WELCOME of a reconnect with an utterance in flight: continue it. Audio lost while the link
     // was down ends it (END reason ERROR; the gate stops capturing).
-    const lost = !this.welcomed && this.uplink.resume(this.hal.clock.now());
+    const lost = !this.welcomed && this.uplink.resume(this.hal.now());
     this.welcomed = true;
     if (lost) this.gate.stop(EndReason.ERROR);
     this.playback.sendCredit();
@@ -610,19 +538,17 @@ export class App implements GateEvents, PlaybackPorts, BleHandlers {
         return this.refuse(ErrorCode.BAD_STATE, t, 'streaming');
       (this.config as unknown as Record<string, number | string>)[field] = d.value;
       this.apply(field);
-      if (!this.hal.store.write(CONFIG_FILE, this.config)) {
+      if (!this.hal.save(CONFIG_FILE, this.config)) {
         this.counters.errors++;
         this.sendError(ErrorCode.INTERNAL, Fault.INTERNAL, t, 'config not saved');
       }
     }
-    this.send({
-      type: FrameType.CONFIG,
-      stream: 0,
-      seq: 0,
-      op: ConfigOp.VALUE,
-      key: f.key,
-      value: encodeValue(this.config, f.key) as Uint8Array,
-    });
+    const v = encodeValue(this.config, f.key) as Uint8Array;
+    const b = frame(6 + v.length, FrameType.CONFIG, 0, 0);
+    b[4] = ConfigOp.VALUE;
+    b[5] = f.key;
+    b.set(v, 6);
+    this.sendRaw(b);
   }
 
   /** Apply a changed config field to the running pipeline. */
@@ -630,7 +556,7 @@ export class App implements GateEvents, PlaybackPorts, BleHandlers {
     const c = this.config;
     const g = this.gate.options;
     if (field === 'sampleRate') {
-      this.hal.audio.stopMic();
+      this.hal.stopMic();
       this.uplink.rate = c.sampleRate;
       g.rate = c.sampleRate;
       this.startMic();
@@ -638,7 +564,7 @@ export class App implements GateEvents, PlaybackPorts, BleHandlers {
     else if (field === 'hangoverMs') g.hangoverMs = c.hangoverMs;
     else if (field === 'maxUtteranceMs') g.maxUtteranceMs = c.maxUtteranceMs;
     else if (field === 'volume') this.playback.setVolume(c.volume);
-    else if (field === 'name') this.hal.ble.setName(c.name);
+    else if (field === 'name') this.hal.setName(c.name);
     if ((field === 'sampleRate' || field === 'wakeSensitivity') && this.detector instanceof VadWakeDetector) {
       this.detector.minSpeechSamples = this.speechSamples();
     }
@@ -646,42 +572,31 @@ export class App implements GateEvents, PlaybackPorts, BleHandlers {
 
   // ---- status and LEDs -----------------------------------------------------------------------
 
-  private onStatusTimer(): void {
-    try {
-      if (this.connected && this.welcomed) this.sendStatus();
-    } catch (e) {
-      this.fail('status', e);
-    }
-  }
-
   sendStatus(): void {
-    const sys = this.hal.sys;
-    const free = sys.memory().free;
+    const hal = this.hal;
+    const free = hal.freeVars();
     const c = this.counters;
-    this.enqueue(
-      encodeStatus(
-        this.nextSeq(),
-        sys.battery(),
-        free > 0xffff ? 0xffff : free,
-        c.overruns & 0xffff,
-        this.uplink.counters.resent & 0xffff,
-        c.errors & 0xffff,
-        ((this.hal.clock.now() - this.bootMs) / 1000) | 0,
-      ),
-    );
+    const b = frame(17, FrameType.STATUS, 0, 0);
+    b[4] = hal.battery();
+    put(b, 5, free > 0xffff ? 0xffff : free, 2);
+    put(b, 7, c.overruns, 2);
+    put(b, 9, this.uplink.counters.resent, 2);
+    put(b, 11, c.errors, 2);
+    put(b, 13, ((hal.now() - this.bootMs) / 1000) | 0, 4);
+    this.sendRaw(b);
   }
 
   /** LEDs: LISTENING/SPEAKING → LED 2 (green), VERIFYING/THINKING → LED 3 (blue), ERROR → LED 1. */
   showState(state: number): void {
     if (state === this.shownState) return;
     this.shownState = state;
-    const io = this.hal.io;
-    const n = io.ledCount;
+    const hal = this.hal;
+    const n = hal.ledCount;
     let on = -1;
     if (state === AssistantState.LISTENING || state === AssistantState.SPEAKING) on = 1;
     else if (state === AssistantState.VERIFYING || state === AssistantState.THINKING) on = 2;
     else if (state === AssistantState.ERROR) on = 0;
     if (on >= n) on = n - 1;
-    for (let i = 0; i < n; i++) io.led(i, i === on);
+    for (let i = 0; i < n; i++) hal.led(i, i === on);
   }
 }

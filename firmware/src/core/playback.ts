@@ -13,14 +13,13 @@
  *   stream is complete and both output buffers have played.
  */
 import { FrameType, PlayEndReason, seqAdd, seqDiff } from '@budlink/protocol';
-import type { Frame, PlayEndFrame, PlayFrame } from '@budlink/protocol';
-import type { Dsp } from '../hal/types';
+import type { PlayEndFrame } from '@budlink/protocol';
+import type { Hal } from '../hal/types';
 import { ByteFifo } from './ring';
+import { frame, put } from './wire';
 
 export interface PlaybackPorts {
-  /** Queue an uplink frame (NACK, PLAY_END); seq for non-stream frames is filled by the caller. */
-  send: (frame: Frame) => void;
-  /** Queue an already encoded frame whose bytes 2..3 (seq) the caller fills (CREDIT: the hot one). */
+  /** Queue an encoded control frame (CREDIT, NACK); the caller stamps its bytes 2..3 (message seq). */
   sendRaw: (bytes: Uint8Array) => void;
   /** Start the speaker output (it will call fill()). Returns an error reason or null. */
   startOutput: () => string | null;
@@ -41,7 +40,7 @@ export class Playback {
   payload: number;
   readonly fifo: ByteFifo;
   private ports: PlaybackPorts;
-  private dsp: Dsp;
+  private dsp: Pick<Hal, 'mapInPlace'>;
   private lut: Uint8Array | null = null;
   private cancelled = -1;
   private ended = false;
@@ -52,7 +51,7 @@ export class Playback {
   private inFlight = [0, 0];
   private toggle = 0;
 
-  constructor(fifoBytes: number, payload: number, dsp: Dsp, ports: PlaybackPorts) {
+  constructor(fifoBytes: number, payload: number, dsp: Pick<Hal, 'mapInPlace'>, ports: PlaybackPorts) {
     this.fifo = new ByteFifo(fifoBytes);
     this.payload = payload;
     this.dsp = dsp;
@@ -78,14 +77,13 @@ export class Playback {
     );
   }
 
-  /** Handle a PLAY frame. Returns an error message for an ERROR frame (OVERFLOW), or null. */
-  onPlay(f: PlayFrame): string | null {
+  /** A PLAY frame (`s`: its samples, a view the caller owns). Returns a refusal reason or null. */
+  onPlay(stream: number, seq: number, s: Uint8Array): string | null {
     const fifo = this.fifo;
-    const s = f.samples;
     // Common case first: the next frame of the current stream, and it fits.
     if (
-      f.seq === this.expected &&
-      f.stream === this.stream &&
+      seq === this.expected &&
+      stream === this.stream &&
       !this.ended &&
       s.length <= fifo.size - fifo.length
     ) {
@@ -94,28 +92,21 @@ export class Playback {
       this.expected = (this.expected + 1) & 0xffff;
       return this.playing || fifo.length * 2 < fifo.size ? null : this.startOutput();
     }
-    return this.onPlaySlow(f);
+    return this.onPlaySlow(stream, seq, s);
   }
 
-  private onPlaySlow(f: PlayFrame): string | null {
-    if (f.stream === this.cancelled) return null;
-    if (f.stream !== this.stream) this.begin(f.stream);
-    const d = seqDiff(f.seq, this.expected);
+  private onPlaySlow(stream: number, seq: number, s: Uint8Array): string | null {
+    if (stream === this.cancelled) return null;
+    if (stream !== this.stream) this.begin(stream);
+    const d = seqDiff(seq, this.expected);
     if (d < 0 || this.ended) return null; // duplicate
     if (d > 0) {
       if (this.lastNack !== this.expected) {
         this.lastNack = this.expected;
-        this.ports.send({
-          type: FrameType.NACK,
-          stream: this.stream,
-          seq: 0,
-          cumulative: this.expected,
-          gaps: [{ start: this.expected, count: d > 255 ? 255 : d }],
-        });
+        this.nack(d);
       }
       return null;
     }
-    const s = f.samples;
     if (s.length > this.fifo.free())
       return 'playback buffer full: ' + s.length + ' > ' + this.fifo.free() + ' free';
     if (this.lut) this.dsp.mapInPlace(s, s, this.lut);
@@ -144,13 +135,7 @@ export class Playback {
       // Frames missing at the end: ask again; PLAY frames are accepted until complete.
       this.ended = false;
       const d = seqDiff(this.endExpected, this.expected);
-      this.ports.send({
-        type: FrameType.NACK,
-        stream: this.stream,
-        seq: 0,
-        cumulative: this.expected,
-        gaps: [{ start: this.expected, count: d > 255 ? 255 : d }],
-      });
+      this.nack(d);
       return null;
     }
     return this.playing ? null : this.startOutput();
@@ -186,36 +171,25 @@ export class Playback {
   }
 
   /** Current CREDIT for the stream (stream 0 before any). */
-  credit(): Frame {
-    const free = this.fifo.free();
-    const frameSamples = this.payload - 4;
-    return {
-      type: FrameType.CREDIT,
-      stream: this.stream < 0 ? 0 : this.stream,
-      seq: 0,
-      upTo: seqAdd(this.expected, Math.floor(free / frameSamples)),
-      freeBytes: free > 0xffff ? 0xffff : free,
-      playedSamples: this.played,
-    };
+  /** NACK the `missing` frames from the expected seq on (one gap, at most 255). */
+  private nack(missing: number): void {
+    const b = frame(10, FrameType.NACK, this.stream, 0);
+    put(b, 4, this.expected, 2);
+    b[6] = 1;
+    put(b, 7, this.expected, 2);
+    b[9] = missing > 255 ? 255 : missing;
+    this.ports.sendRaw(b);
   }
 
-  /** Send the current CREDIT, hand-encoded (12 bytes; the generic encoder is ~100× the work). */
   sendCredit(): void {
     this.freed = 0;
     const free = this.fifo.free();
     const up = (this.expected + Math.floor(free / (this.payload - 4))) & 0xffff;
     const played = this.played;
-    const b = new Uint8Array(12);
-    b[0] = FrameType.CREDIT;
-    b[1] = this.stream < 0 ? 0 : this.stream;
-    b[4] = up & 0xff;
-    b[5] = up >> 8;
-    b[6] = free & 0xff;
-    b[7] = free >> 8;
-    b[8] = played & 0xff;
-    b[9] = (played >> 8) & 0xff;
-    b[10] = (played >> 16) & 0xff;
-    b[11] = (played >>> 24) & 0xff;
+    const b = frame(12, FrameType.CREDIT, this.stream < 0 ? 0 : this.stream, 0);
+    put(b, 4, up, 2);
+    put(b, 6, free > 0xffff ? 0xffff : free, 2);
+    put(b, 8, played, 4);
     this.ports.sendRaw(b);
   }
 

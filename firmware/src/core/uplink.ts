@@ -1,26 +1,32 @@
 /**
- * The utterance sender: WAKE (seq s) → AUDIO (s+1, …) → END on one stream, read from the sample ring
- * (which holds the pre-roll and any backlog), each frame kept in a RetransmitWindow until ACKed and
- * re-sent on NACK. Pull-based: the pacer calls `next()` for each notification it may send.
+ * The utterance sender: WAKE (seq 0) → AUDIO (1, …) → END on one stream, read from the sample ring
+ * (which holds the pre-roll and any backlog). Every frame stays in the FrameWindow until ACKed; a
+ * NACKed frame is rebuilt and sent again: AUDIO from the ring, WAKE and END from the state kept here.
+ * Pull-based: the pacer calls `next()` for each notification it may send.
  *
- * Priority in next(): NACKed frames, then new frames (if the window has room), then — when everything
- * is sent but not acknowledged for rtoMs — the newest held frame again (so a lost END or tail frame
- * makes the host NACK what it lacks). A stream with no ACK at all for giveUpMs is abandoned.
+ * Priority in next(): WAKE, NACKed frames, then new frames (if the window has room), then — when
+ * everything is sent but nothing acknowledged for rtoMs — the newest held frame again (so a lost END or
+ * tail frame makes the host NACK what it lacks). A stream with no ACK at all for giveUpMs is abandoned.
+ *
+ * Ring and window: frames hold no bytes, so the ring must still have a held frame's samples when the
+ * host asks for them. When the oldest held frame's samples are about to be overwritten (within
+ * `evictBacklog` of the newest sample) it is dropped from the window (counted as evicted; the host then
+ * reports that frame lost, PROTOCOL.md §6); if the ring overruns samples not yet sent, the utterance
+ * ends there with END reason ERROR. Never silently.
  */
-import { Codec, EndReason, FrameType, HEADER_BYTES } from '@budlink/protocol';
-import type { AckFrame, EndReasonCode } from '@budlink/protocol';
-import { encodeEnd, encodeWake } from './fastpath';
+import { Codec, EndReason, FrameType } from '@budlink/protocol';
+import type { EndReasonCode, SeqGap } from '@budlink/protocol';
 import type { WakeHit } from './gate';
 import type { SampleRing } from './ring';
-import { FrameWindow } from './window';
+import { END_SLOT, FrameWindow, WAKE_SLOT } from './window';
+import { frame, put } from './wire';
 
 export interface UplinkOptions {
   rtoMs: number;
   giveUpMs: number;
   /**
-   * Backlog (samples captured but not yet framed) past which, with the window full, the oldest
-   * unacknowledged frame is dropped so capture can go on (docs/PROTOCOL.md §6). Set it about two mic
-   * buffers below the ring size; past the ring size the utterance is truncated (END reason ERROR).
+   * How far behind the newest sample a frame's samples may be before the ring is about to overwrite
+   * them: about two mic buffers below the ring size (a mic buffer lands in the ring in one piece).
    */
   evictBacklog: number;
 }
@@ -32,7 +38,7 @@ export interface UplinkCounters {
   overflows: number;
   /** Streams abandoned without any ACK. */
   abandoned: number;
-  /** Unacknowledged frames dropped from a full window so capture could go on (lost for good). */
+  /** Unacknowledged frames dropped because the ring was about to overwrite them (lost for good). */
   evicted: number;
 }
 
@@ -55,8 +61,9 @@ export class Uplink {
   private endReason: EndReasonCode = EndReason.SILENCE;
   private endQueued = false;
   private lastAudioSeq = 0;
-  private resend: Uint8Array[] = [];
-  private wake: Uint8Array | null = null;
+  /** WAKE fields: trigger, score, preRollMs, wakeStart, wakeEnd; wakeDue until it was first sent. */
+  private wake = [0, 0, 0, 0, 0];
+  private wakeDue = false;
   private lastProgress = 0;
   private lastAck = 0;
   /** resume() found audio lost while the link was down: skip it once the window has emptied. */
@@ -84,33 +91,22 @@ export class Uplink {
     if (from < ring.oldest()) from = ring.oldest();
     if (from > trigger) from = trigger;
     this.stream = (this.stream + 1) & 0xff;
-    this.seq = 0;
-    this.first = from;
-    this.cursor = from;
+    this.first = this.cursor = from;
     this.endAt = -1;
-    this.endQueued = false;
-    this.resend = [];
-    this.skipPending = false;
+    this.endQueued = this.skipPending = false;
     this.afterGap = 0;
     this.window.reset();
-    this.active = true;
-    this.lastProgress = now;
-    this.lastAck = now;
+    this.active = this.wakeDue = true;
+    this.lastProgress = this.lastAck = now;
     this.lastAudioSeq = 0;
-    const wake = encodeWake(
-      this.stream,
-      0,
-      hit.trigger,
-      hit.score,
-      Codec.PCM_U8,
-      this.rate,
-      (((trigger - from) * 1000) / this.rate) | 0,
-      trigger - from,
-      hit.endSample - from,
-    );
-    this.window.push(0, wake);
+    const w = this.wake;
+    w[0] = hit.trigger;
+    w[1] = hit.score;
+    w[2] = (((trigger - from) * 1000) / this.rate) | 0;
+    w[3] = trigger - from;
+    w[4] = hit.endSample - from;
+    this.window.push(0, WAKE_SLOT, 0, 0);
     this.seq = 1;
-    this.wake = wake;
     return true;
   }
 
@@ -121,50 +117,36 @@ export class Uplink {
     this.endReason = reason;
   }
 
-  /** True while capturing (WAKE sent, END not yet decided). */
-  capturing(): boolean {
-    return this.active && this.endAt < 0;
-  }
-
-  /** A plain ACK (no gaps) up to `cumulative` (the common case: O(1), no allocation). */
-  ackTo(stream: number, cumulative: number, now: number): void {
+  /**
+   * An ACK (nack false) or NACK from the host for `stream` (`gaps` empty for a plain ACK, the common
+   * case: no allocation). Frames of another stream are ignored.
+   */
+  onAck(stream: number, cumulative: number, gaps: SeqGap[], nack: boolean, now: number): void {
     if (!this.active || stream !== this.stream) return;
     this.lastAck = now;
     const w = this.window;
     const held = w.count;
-    w.ackTo(cumulative);
+    const pending = w.resends;
+    w.ack(cumulative, gaps, nack);
     // Only progress restarts the re-send timer: a host repeating the same ACK (it does every 150 ms
     // while waiting) must not keep a lost tail from being re-sent, e.g. after a reconnect.
-    if (w.count !== held) this.lastProgress = now;
-    if (this.endQueued && w.count === 0) this.done();
+    if (w.count !== held || w.resends !== pending) this.lastProgress = now;
+    if (this.endQueued && w.count === 0) this.reset();
   }
 
-  /** Apply an ACK/NACK from the host (frames of another stream are ignored). */
-  onAck(ack: AckFrame, now: number): void {
-    if (!this.active || ack.stream !== this.stream) return;
-    this.lastAck = now;
-    const held = this.window.count;
-    const again = this.window.onAck(ack);
-    if (again.length || this.window.count !== held) this.lastProgress = now;
-    for (let i = 0; i < again.length; i++) this.resend.push(again[i] as Uint8Array);
-    this.checkDone();
-  }
-
-  /** Drop the stream (given up). */
+  /** Drop the stream (done or given up). */
   reset(): void {
-    this.active = false;
-    this.resend = [];
-    this.wake = null;
-    this.skipPending = false;
-    this.window.clear();
+    this.active = this.wakeDue = this.skipPending = false;
+    this.window.reset();
   }
 
   /**
    * The link went down: the stream is kept (capture goes on into the ring, the window keeps its
-   * frames); only the re-sends queued for the old link are dropped, the host NACKs again after resume.
+   * frames); re-sends asked for on the old link are forgotten: the host NACKs again after resume.
    */
   suspend(): void {
-    this.resend = [];
+    const w = this.window;
+    while (w.takeResend() >= 0);
   }
 
   /**
@@ -176,9 +158,8 @@ export class Uplink {
    */
   resume(now: number): boolean {
     if (!this.active) return false;
-    this.lastAck = now;
-    this.lastProgress = now;
-    this.resend = [];
+    this.lastAck = this.lastProgress = now;
+    this.suspend();
     const written = this.ring.written;
     const end = this.endAt < 0 ? written : this.endAt;
     if (this.endQueued || this.cursor >= end || this.cursor >= written - this.options.evictBacklog)
@@ -197,31 +178,34 @@ export class Uplink {
    */
   next(now: number): Uint8Array | null {
     if (!this.active) return null;
-    if (this.wake || this.resend.length) return this.urgent();
+    const win = this.window;
+    if (this.wakeDue || win.resends) return this.again(now);
     const c = this.cursor;
-    const n = this.payload - HEADER_BYTES;
+    const n = this.payload - 4;
     const ring = this.ring;
     const size = ring.size;
     const w = ring.written;
     const at = c % size;
-    const win = this.window;
-    // Fast path: capturing, a whole frame available, still held by the ring, not wrapping, window open.
-    if (this.endAt < 0 && w - c >= n && c >= w - size && at + n <= size && win.used < win.capacity) {
-      const out = new Uint8Array(HEADER_BYTES + n);
-      out.set(ring.buf.subarray(at, at + n), HEADER_BYTES);
+    // Fast path: capturing, a whole frame available, still held by the ring, not wrapping, window
+    // open, and the oldest held frame not about to be overwritten.
+    // (The oldest held AUDIO frame is at the head, or right after a held WAKE.)
+    let k = win.head;
+    if (win.flag[k]! & WAKE_SLOT && win.used > 1) k = k + 1 === win.capacity ? 0 : k + 1;
+    if (
+      this.endAt < 0 &&
+      w - c >= n &&
+      at + n <= size &&
+      win.used < win.capacity &&
+      (!win.count || !win.len[k] || w - (c - ((c - win.from[k]!) >>> 0)) <= this.options.evictBacklog)
+    ) {
+      const out = new Uint8Array(4 + n);
+      out.set(ring.buf.subarray(at, at + n), 4);
       const s = this.seq;
       out[0] = FrameType.AUDIO;
       out[1] = this.stream;
       out[2] = s;
       out[3] = s >> 8;
-      // FrameWindow.push inlined (the hot path): the seq follows the newest frame by construction.
-      const u = win.used;
-      if (u === 0) win.first = s;
-      let k = win.head + u;
-      if (k >= win.capacity) k -= win.capacity;
-      win.frames[k] = out;
-      win.used = u + 1;
-      win.count++;
+      win.push(s, 0, c, n);
       this.cursor = c + n;
       this.lastAudioSeq = s;
       this.seq = (s + 1) & 0xffff;
@@ -239,18 +223,71 @@ export class Uplink {
     return this.slow(now);
   }
 
-  /** WAKE first, then NACKed frames. */
-  private urgent(): Uint8Array {
-    const w = this.wake;
-    if (w) {
-      this.wake = null;
-      return w;
+  /** The first sample a held AUDIO frame still needs from the ring (the cursor when none). */
+  private oldestSample(): number {
+    const w = this.window;
+    for (let i = 0; i < w.used; i++) {
+      const k = (w.head + i) % w.capacity;
+      if (w.flag[k]! & 1 && w.len[k]) return this.cursor - ((this.cursor - w.from[k]!) >>> 0);
     }
-    this.counters.resent++;
-    return this.resend.shift() as Uint8Array;
+    return this.cursor;
   }
 
-  /** Everything but a full AUDIO frame: the tail, END, overflow, give-up and timeout re-send. */
+  /** WAKE first, then NACKed frames, rebuilt. */
+  private again(now: number): Uint8Array | null {
+    if (this.wakeDue) {
+      this.wakeDue = false;
+      return this.rebuild(0);
+    }
+    for (;;) {
+      const s = this.window.takeResend();
+      if (s < 0) return this.next(now);
+      const f = this.rebuild(s);
+      if (f) {
+        this.counters.resent++;
+        return f;
+      }
+    }
+  }
+
+  /**
+   * Frame `seq` again from what the window and this sender kept, or null if it is no longer held or
+   * its samples are gone from the ring (then it is dropped: evicted).
+   */
+  private rebuild(seq: number): Uint8Array | null {
+    const w = this.window;
+    const k = w.slot(seq);
+    if (k < 0) return null;
+    const kind = w.flag[k]!;
+    if (kind & WAKE_SLOT) {
+      const v = this.wake;
+      const b = frame(19, FrameType.WAKE, this.stream, seq);
+      b[4] = v[0]!;
+      b[5] = v[1]!;
+      b[6] = Codec.PCM_U8;
+      put(b, 7, this.rate, 2);
+      put(b, 9, v[2]!, 2);
+      put(b, 11, v[3]!, 4);
+      put(b, 15, v[4]!, 4);
+      return b;
+    }
+    if (kind & END_SLOT) {
+      const b = frame(11, FrameType.END, this.stream, seq);
+      b[4] = this.endReason;
+      put(b, 5, this.lastAudioSeq, 2);
+      put(b, 7, this.cursor - this.first, 4);
+      return b;
+    }
+    const n = w.len[k]!;
+    const b = frame(4 + n, FrameType.AUDIO, this.stream, seq);
+    if (n && this.ring.read(this.cursor - ((this.cursor - w.from[k]!) >>> 0), b, 4, n)) return b;
+    if (!n) return b;
+    w.drop(seq); // its samples are gone from the ring
+    this.counters.evicted++;
+    return null;
+  }
+
+  /** Everything but a full AUDIO frame: the tail, END, overflow, give-up, eviction and timeout re-send. */
   private slow(now: number): Uint8Array | null {
     if (now - this.lastAck >= this.options.giveUpMs) {
       this.counters.abandoned++;
@@ -258,16 +295,15 @@ export class Uplink {
       return null;
     }
     const w = this.window;
-    // Never evict the WAKE (seq 0): the host needs it to make sense of the stream.
-    if (
-      w.used === w.capacity &&
-      this.ring.written - this.cursor > this.options.evictBacklog &&
-      w.oldest() > 0 &&
-      !this.skipPending // the audio eviction would make room for is skipped anyway
-    ) {
-      w.evictOldest();
+    // The ring is about to overwrite the oldest held frame: drop it (never the WAKE: the host needs it
+    // to make sense of the stream, and it is rebuilt from state).
+    while (
+      w.count &&
+      !(w.flag[w.head]! & WAKE_SLOT) &&
+      this.ring.written - this.oldestSample() > this.options.evictBacklog &&
+      w.drop(w.first)
+    )
       this.counters.evicted++;
-    }
     if (!this.endQueued && w.used < w.capacity) {
       const f = this.build();
       if (f) {
@@ -277,7 +313,7 @@ export class Uplink {
     }
     if (w.count && now - this.lastProgress >= this.options.rtoMs) {
       this.lastProgress = now;
-      const last = this.window.get((this.seq - 1) & 0xffff);
+      const last = this.rebuild((this.seq - 1) & 0xffff);
       if (last) {
         this.counters.resent++;
         return last;
@@ -286,14 +322,14 @@ export class Uplink {
     return null;
   }
 
-  /** Build the next AUDIO or END frame (pushed into the window), or null if none is ready. */
+  /** Build the next AUDIO or END frame (held in the window), or null if none is ready. */
   private build(): Uint8Array | null {
     if (this.skipPending) {
       // Frames are pushed with consecutive seqs: the gap opens once what came before is acknowledged.
       if (this.window.used) return null;
       this.skipLost();
     }
-    const chunk = this.payload - HEADER_BYTES;
+    const chunk = this.payload - 4;
     const limit = this.endAt >= 0 ? this.endAt : this.ring.written;
     let n = limit - this.cursor;
     if (n > chunk) n = chunk;
@@ -301,26 +337,15 @@ export class Uplink {
       if (this.endAt < 0) return null;
       // After a gap the host must see `capacity` frames past it (END last) to know the device no longer
       // holds it (PROTOCOL.md §6): empty AUDIO frames make up for missing audio.
-      if (this.afterGap > 1) return this.audio(0);
-      const end = encodeEnd(
-        this.stream,
-        this.seq,
-        this.endReason,
-        this.lastAudioSeq,
-        this.cursor - this.first,
-      );
-      this.window.push(this.seq, end);
-      this.endQueued = true;
-      this.seq = (this.seq + 1) & 0xffff;
-      return end;
+      if (this.afterGap > 1) n = 0;
+      else {
+        this.window.push(this.seq, END_SLOT, 0, 0);
+        this.endQueued = true;
+        this.seq = (this.seq + 1) & 0xffff;
+        return this.rebuild((this.seq - 1) & 0xffff);
+      }
     }
-    return this.audio(n);
-  }
-
-  /** The AUDIO frame of the next `n` samples (0: an empty one), or END if the ring lost them. */
-  private audio(n: number): Uint8Array | null {
-    const out = new Uint8Array(HEADER_BYTES + n);
-    if (n > 0 && !this.ring.read(this.cursor, out, HEADER_BYTES, n)) {
+    if (n > 0 && this.cursor < this.ring.written - this.ring.size) {
       // The ring overwrote samples not yet sent: the link is too slow. Truncate, never silently.
       this.counters.overflows++;
       this.endAt = this.cursor;
@@ -328,15 +353,12 @@ export class Uplink {
       return this.build();
     }
     if (this.afterGap > 0) this.afterGap--;
-    out[0] = FrameType.AUDIO;
-    out[1] = this.stream;
-    out[2] = this.seq & 0xff;
-    out[3] = this.seq >> 8;
+    const s = this.seq;
+    this.window.push(s, 0, this.cursor, n);
     this.cursor += n;
-    this.lastAudioSeq = this.seq;
-    this.window.push(this.seq, out);
-    this.seq = (this.seq + 1) & 0xffff;
-    return out;
+    this.lastAudioSeq = s;
+    this.seq = (s + 1) & 0xffff;
+    return this.rebuild(s);
   }
 
   /**
@@ -351,20 +373,10 @@ export class Uplink {
     let from = ring.written - (2 * this.options.evictBacklog - ring.size);
     if (from > this.endAt) from = this.endAt;
     if (from <= this.cursor) return;
-    const k = Math.ceil((from - this.cursor) / (this.payload - HEADER_BYTES));
+    const k = Math.ceil((from - this.cursor) / (this.payload - 4));
     this.cursor = from;
     this.seq = (this.seq + k) & 0xffff;
     this.lastAudioSeq = (this.seq - 1) & 0xffff;
     this.afterGap = this.window.capacity;
-  }
-
-  private checkDone(): void {
-    if (this.endQueued && this.window.count === 0) this.done();
-  }
-
-  /** Every frame of the stream, END included, was acknowledged: release the window's memory. */
-  private done(): void {
-    this.active = false;
-    this.window.clear();
   }
 }

@@ -8,7 +8,7 @@
  * up slowly (1/64 per buffer) even during "speech" so a step in background noise cannot hold the
  * gate open forever.
  */
-import type { Dsp } from '../hal/types';
+import type { Hal } from '../hal/types';
 
 export interface VadOptions {
   /** Energy ratio over the floor, in 1/16 units (48 = 3.0×, about +4.8 dB). 1..255. */
@@ -34,9 +34,9 @@ export class Vad {
    */
   bias = 1;
   private minEnergy: number;
-  private dsp: Dsp;
+  private dsp: Pick<Hal, 'sum' | 'variance'>;
 
-  constructor(dsp: Dsp, options: VadOptions) {
+  constructor(dsp: Pick<Hal, 'sum' | 'variance'>, options: VadOptions) {
     this.dsp = dsp;
     this.threshold = options.threshold;
     this.minEnergy = options.minEnergy;

@@ -1,164 +1,156 @@
 /**
- * The device's retransmit window: encoded uplink frames kept by sequence number until the host
- * acknowledges them. Same semantics as the protocol's RetransmitWindow (a property test runs both on
- * the same operations), written for the interpreter: a plain ACK with no holes in the window is O(1)
- * (the ring's head moves; no per-frame loop), push is a handful of statements, and re-starting a stream
- * does not touch every slot.
+ * The device's retransmit window: which utterance frames (by seq) are still unacknowledged, and which of
+ * them the host asked for again. It holds no frame bytes: an AUDIO frame is rebuilt from the sample ring
+ * when it is re-sent (its first sample index and length are kept), WAKE and END from the uplink's state.
+ * Frames held cost 6 bytes each instead of a Uint8Array each (16 × 50-byte frames were ~145 JsVars
+ * on a Puck.js; measured on the real interpreter), so the window's memory is fixed at boot.
  *
- * Slots outside [head, head + used) may still reference old frames until they are overwritten or
- * `clear()` runs (the uplink clears when a stream completes): the JsVar peak is the same as a full window.
+ * Semantics are those of the protocol's reference model (protocol/src/window.ts, RetransmitWindow; the
+ * property test test/firmware/unit/window.test.ts holds this equal to it): frames enter with
+ * consecutive seqs; an ACK frees every frame before `cumulative` and every frame between the listed
+ * gaps; a NACK also asks for the frames inside its gaps again. A re-send request is kept once per
+ * frame however many NACKs name it (a NACK flood costs no memory and no extra notifications).
  */
-import type { AckFrame } from '@budlink/protocol';
+
+import type { SeqGap } from '@budlink/protocol';
+
+/** Slot flags. */
+export const HELD = 1;
+export const RESEND = 2;
+/** Kind of the frame in a slot (AUDIO is neither). */
+export const WAKE_SLOT = 4;
+export const END_SLOT = 8;
 
 export class FrameWindow {
   readonly capacity: number;
-  /** Slot ring; in-range slots hold a frame or null (freed out of order by a NACK). */
-  frames: (Uint8Array | null)[];
-  /** Ring index of the oldest slot. */
+  /** Per slot: flags (HELD, RESEND, WAKE_SLOT, END_SLOT). */
+  readonly flag: Uint8Array;
+  /** Per slot: the AUDIO frame's first sample (absolute index, modulo 2^32) and its sample count. */
+  readonly from: Uint32Array;
+  readonly len: Uint8Array;
+  /** Slot of the oldest seq in the window, the seq it holds, and the seqs spanned (held or freed). */
   head = 0;
-  /** Slots from the oldest to the newest, freed ones included (`used === capacity`: full). */
-  used = 0;
-  /** Frames actually held (the window's size). */
-  count = 0;
-  /** Seq of the oldest slot. */
   first = 0;
-  /** Freed (null) slots inside the used range. */
+  used = 0;
+  /** Frames still held, how many of them await a re-send, and freed slots not yet trimmed. */
+  count = 0;
+  resends = 0;
   holes = 0;
 
   constructor(capacity: number) {
-    if (!(capacity >= 1 && capacity <= 32767 && Math.floor(capacity) === capacity)) {
-      throw new RangeError('FrameWindow capacity must be an integer in 1..32767');
-    }
     this.capacity = capacity;
-    this.frames = [];
-    for (let i = 0; i < capacity; i++) this.frames.push(null);
+    this.flag = new Uint8Array(capacity);
+    this.from = new Uint32Array(capacity);
+    this.len = new Uint8Array(capacity);
   }
 
-  /**
-   * Keep `bytes` under `seq`. False (keeping nothing) when full; a RangeError when `seq` does not follow
-   * the newest frame (a caller bug). An empty window accepts any seq.
-   */
-  push(seq: number, bytes: Uint8Array): boolean {
+  /** Hold frame `seq` (it must follow the newest by one: the uplink numbers them so). */
+  push(seq: number, kind: number, from: number, n: number): void {
     const u = this.used;
-    if (u === this.capacity) return false;
-    if (u === 0) this.first = seq & 0xffff;
-    else if (((this.first + u) & 0xffff) !== seq)
-      throw new RangeError(
-        'FrameWindow.push: seq ' + seq + ' does not follow ' + ((this.first + u - 1) & 0xffff),
-      );
+    if (u === 0) this.first = seq;
     let k = this.head + u;
     if (k >= this.capacity) k -= this.capacity;
-    this.frames[k] = bytes;
+    this.flag[k] = HELD | kind;
+    this.from[k] = from;
+    this.len[k] = n;
     this.used = u + 1;
     this.count++;
-    return true;
   }
 
-  /** The frame held under `seq`, or null. */
-  get(seq: number): Uint8Array | null {
+  /** Slot of `seq` if it is held, else -1. */
+  slot(seq: number): number {
     const i = (seq - this.first) & 0xffff;
-    if (i >= this.used) return null;
+    if (i >= this.used) return -1;
     let k = this.head + i;
     if (k >= this.capacity) k -= this.capacity;
-    return this.frames[k] as Uint8Array | null;
-  }
-
-  /** Seq of the oldest held frame, or -1 when empty. */
-  oldest(): number {
-    return this.count === 0 ? -1 : this.first;
-  }
-
-  /** Drop the oldest held frame unacknowledged. Returns its seq, or -1 when empty. */
-  evictOldest(): number {
-    if (this.count === 0) return -1;
-    const seq = this.first;
-    this.free(0);
-    this.trim();
-    return seq;
+    return this.flag[k]! & HELD ? k : -1;
   }
 
   /**
-   * A plain cumulative ACK: every seq before `cumulative` was received. O(1) when the window has no
-   * holes (the common case); a cumulative behind the window changes nothing.
+   * Apply an ACK (nack false) or NACK: free every frame before `cumulative` and between the gaps
+   * (ascending, as decoded); a NACK marks the held frames inside its gaps for re-send.
    */
-  ackTo(cumulative: number): void {
-    let n = (cumulative - this.first) & 0xffff;
-    if (n === 0 || n > 0x7fff) return;
-    if (n > this.used) n = this.used;
-    if (this.holes === 0) {
-      let h = this.head + n;
+  ack(cumulative: number, gaps: SeqGap[], nack: boolean): void {
+    let pos = signed(cumulative - this.first);
+    if (pos > this.used) pos = this.used;
+    if (!gaps.length && !this.holes && !this.resends) {
+      // A plain ACK with every frame in the window held (the common case): O(1), the flags of the
+      // slots left behind are rewritten by push() before they are read again.
+      if (pos <= 0) return;
+      let h = this.head + pos;
       if (h >= this.capacity) h -= this.capacity;
       this.head = h;
-      this.used -= n;
-      this.count -= n;
-      this.first = (this.first + n) & 0xffff;
+      this.used -= pos;
+      this.count -= pos;
+      this.first = (this.first + pos) & 0xffff;
       return;
     }
-    for (let i = 0; i < n; i++) this.free(i);
-    this.trim();
-  }
-
-  /**
-   * Apply an ACK or NACK with gaps: frees what the receiver has; for a NACK returns the held frames of
-   * the gaps in sequence order (gaps naming frames no longer held are skipped).
-   */
-  onAck(ack: AckFrame): Uint8Array[] {
-    const resend: Uint8Array[] = [];
-    const gaps = ack.gaps;
-    if (gaps.length === 0) {
-      this.ackTo(ack.cumulative);
-      return resend;
-    }
-    const nack = ack.type === 0x07;
-    let pos = signed(ack.cumulative - this.first);
-    if (pos > this.used) pos = this.used;
-    for (let i = 0; i < pos; i++) this.free(i);
+    this.free(0, pos);
     for (let g = 0; g < gaps.length; g++) {
-      const gap = gaps[g] as { start: number; count: number };
-      const s = signed(gap.start - this.first);
-      for (let i = pos < 0 ? 0 : pos; i < s && i < this.used; i++) this.free(i);
-      const e = s + gap.count;
-      if (nack) {
+      const s = signed(gaps[g]!.start - this.first);
+      this.free(pos, s);
+      const e = s + gaps[g]!.count;
+      if (nack)
         for (let i = s < 0 ? 0 : s; i < e && i < this.used; i++) {
-          const f = this.frames[(this.head + i) % this.capacity];
-          if (f) resend.push(f);
+          const k = (this.head + i) % this.capacity;
+          const f = this.flag[k]!;
+          if (f & HELD && !(f & RESEND)) {
+            this.flag[k] = f | RESEND;
+            this.resends++;
+          }
         }
-      }
       pos = e;
     }
     this.trim();
-    return resend;
   }
 
-  /** Forget every frame without touching the slots (a new stream). */
+  /** The oldest frame awaiting a re-send (its mark cleared), or -1. */
+  takeResend(): number {
+    if (!this.resends) return -1;
+    for (let i = 0; i < this.used; i++) {
+      const k = (this.head + i) % this.capacity;
+      if (this.flag[k]! & RESEND) {
+        this.flag[k] = this.flag[k]! & ~RESEND;
+        this.resends--;
+        return (this.first + i) & 0xffff;
+      }
+    }
+    this.resends = 0;
+    return -1;
+  }
+
+  /** Drop frame `seq` (the host will find it lost). Returns false if it was not held. */
+  drop(seq: number): boolean {
+    const i = (seq - this.first) & 0xffff;
+    if (i >= this.used || !(this.flag[(this.head + i) % this.capacity]! & HELD)) return false;
+    this.free(i, i + 1);
+    this.trim();
+    return true;
+  }
+
+  /** Forget everything. */
   reset(): void {
-    this.head = 0;
-    this.used = 0;
-    this.count = 0;
-    this.holes = 0;
+    this.flag.fill(0);
+    this.head = this.used = this.count = this.resends = this.holes = 0;
   }
 
-  /** Drop everything and release the frames' memory. */
-  clear(): void {
-    const fr = this.frames;
-    for (let i = 0; i < this.capacity; i++) fr[i] = null;
-    this.reset();
-  }
-
-  /** Free the in-range slot `i` (a hole until trim passes it). */
-  private free(i: number): void {
-    const k = (this.head + i) % this.capacity;
-    if (this.frames[k]) {
-      this.frames[k] = null;
-      this.count--;
-      this.holes++;
+  /** Free the held frames at window positions [a, b). */
+  private free(a: number, b: number): void {
+    for (let i = a < 0 ? 0 : a; i < b && i < this.used; i++) {
+      const k = (this.head + i) % this.capacity;
+      const f = this.flag[k]!;
+      if (f & HELD) {
+        if (f & RESEND) this.resends--;
+        this.flag[k] = 0;
+        this.count--;
+        this.holes++;
+      }
     }
   }
 
-  /** Advance the oldest slot past freed ones. */
+  /** Advance the head past freed slots. */
   private trim(): void {
-    const fr = this.frames;
-    while (this.used > 0 && fr[this.head] === null) {
+    while (this.used > 0 && !(this.flag[this.head]! & HELD)) {
       this.head = this.head + 1 === this.capacity ? 0 : this.head + 1;
       this.first = (this.first + 1) & 0xffff;
       this.used--;
@@ -167,7 +159,6 @@ export class FrameWindow {
   }
 }
 
-/** A u16 sequence difference as a signed number in −32768..32767. */
 function signed(d: number): number {
   const x = d & 0xffff;
   return x >= 0x8000 ? x - 0x10000 : x;

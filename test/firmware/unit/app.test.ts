@@ -79,7 +79,7 @@ describe('firmware app: boot, HELLO, WELCOME, STATUS', () => {
   it('boots the mic at the board rate with allocated-once buffers, the watchdog, idle LEDs', () => {
     const { hal } = rig(puck);
     expect(hal.mic).to.deep.include({ rate: 4000, samples: 256 });
-    expect(hal.watchdog).to.equal(TIMING.watchdogS);
+    expect(hal.watchdogS).to.equal(TIMING.watchdogS);
     expect(hal.leds).to.deep.equal([false, false, false]);
     hal.advance(100);
     expect(hal.kicks).to.be.greaterThan(0);
@@ -305,13 +305,13 @@ describe('firmware app: utterance uplink', () => {
     r.counting(16);
     r.hal.button?.(true, r.hal.t);
     r.hal.button?.(false, r.hal.t + 10);
-    r.app.tick();
+    r.app.timer(0);
     r.hal.take();
     r.hal.t -= 100000;
     let sent = 0;
     for (let i = 0; i < 10; i++) {
       r.hal.t += puck.pacing.tickMs;
-      r.app.tick();
+      r.app.timer(0);
       sent += r.hal.take().length;
     }
     expect(sent).to.be.greaterThan(5);
@@ -325,14 +325,14 @@ describe('firmware app: utterance uplink', () => {
     r.hal.take();
     r.hal.button?.(true, r.hal.t);
     r.hal.button?.(false, r.hal.t + 10);
-    r.app.tick();
+    r.app.timer(0);
     const first = r.hal.take().length;
     expect(first).to.equal(puck.pacing.burst);
     r.hal.t += 1; // 1 ms later: 0.12 tokens
-    r.app.tick();
+    r.app.timer(0);
     expect(r.hal.take().length, 'second tick right after').to.equal(0);
     r.hal.t += 20; // 2.4 more tokens
-    r.app.tick();
+    r.app.timer(0);
     expect(r.hal.take().length).to.equal(2);
   });
 
@@ -523,34 +523,49 @@ describe('firmware app: playback and credits', () => {
 
   it('starts the speaker half full, credits what fits, counts played samples, ends on PLAY_END', () => {
     const r = rig(puck);
-    r.welcome();
-    const credit0 = r.app.playback.credit() as Frame & { upTo: number; freeBytes: number };
+    r.hal.connect();
+    r.hal.write(
+      enc({
+        type: FrameType.WELCOME,
+        stream: 0,
+        seq: 0,
+        protoMajor: 1,
+        protoMinor: 0,
+        payloadSize: 50,
+        codec: Codec.PCM_U8,
+        sampleRate: 4000,
+        keepAliveMs: 0,
+        nonce: 1,
+      }),
+    );
+    r.hal.advance(50);
+    const credit0 = ofType<Frame & { upTo: number; freeBytes: number }>(r.frames(), FrameType.CREDIT)[0];
     expect(credit0).to.deep.include({ upTo: Math.floor(1024 / 46), freeBytes: 1024 });
     for (let s = 0; s < 12; s++) play(r, 5, s, 46); // 552 bytes ≥ half of 1024
     expect(r.hal.speaker).to.not.equal(null);
     expect(r.hal.speaker?.rate).to.equal(4000);
     expect(r.app.shownState).to.equal(AssistantState.SPEAKING);
     expect(r.app.vad.bias).to.equal(ECHO_BIAS);
-    const c = r.app.playback.credit() as Frame & { upTo: number; freeBytes: number; playedSamples: number };
-    expect(c).to.deep.include({
-      stream: 5,
-      freeBytes: 1024 - 552,
-      upTo: 12 + Math.floor((1024 - 552) / 46),
-      playedSamples: 0,
-    });
+    const pb = r.app.playback;
+    expect([pb.stream, pb.expected, pb.fifo.free(), pb.played]).to.deep.equal([5, 12, 1024 - 552, 0]);
     playEnd(r, 5, 12, 11, 552);
-    const spk = r.hal.speaker;
     const buf = new Uint8Array(128);
-    for (let i = 0; i < 8 && r.hal.speaker; i++) spk?.onNeed(buf);
+    for (let i = 0; i < 8 && r.hal.speaker; i++) r.hal.sink!.onSpeaker(buf);
     expect(r.hal.speaker).to.equal(null);
     expect(r.app.vad.bias).to.equal(1);
     expect(r.app.playback.played).to.equal(552);
     r.hal.advance(100);
     const credits = ofType<Frame & { playedSamples: number }>(r.frames(), FrameType.CREDIT);
     expect(credits[credits.length - 1]?.playedSamples).to.equal(552);
-    // The hand-encoded CREDIT carries exactly the fields of credit().
-    const want = r.app.playback.credit();
-    expect({ ...credits[credits.length - 1], seq: 0 }).to.deep.equal(want);
+    // The last CREDIT: everything played, the FIFO empty.
+    expect({ ...credits[credits.length - 1], seq: 0 }).to.deep.equal({
+      type: FrameType.CREDIT,
+      stream: 5,
+      seq: 0,
+      upTo: 12 + Math.floor(1024 / 46),
+      freeBytes: 1024,
+      playedSamples: 552,
+    });
   });
 
   it('NACKs a gap once and ignores duplicates', () => {
@@ -622,7 +637,7 @@ describe('firmware app: playback and credits', () => {
     playEnd(r, 3, 4, 3, 184);
     expect(r.hal.speaker).to.not.equal(null);
     const buf = new Uint8Array(128);
-    for (let i = 0; i < 6 && r.hal.speaker; i++) r.hal.speaker.onNeed(buf);
+    for (let i = 0; i < 6 && r.hal.speaker; i++) r.hal.sink!.onSpeaker(buf);
     expect(r.hal.speaker).to.equal(null);
     expect(r.app.playback.played).to.equal(184);
   });
@@ -631,12 +646,11 @@ describe('firmware app: playback and credits', () => {
     const r = rig(puck);
     r.welcome();
     for (let s = 0; s < 12; s++) play(r, 4, s, 46, 200);
-    const spk = r.hal.speaker;
     const buf = new Uint8Array(128);
-    for (let i = 0; i < 5; i++) spk?.onNeed(buf); // 640 samples asked, 552 queued: the 5th gets 40
+    for (let i = 0; i < 5; i++) r.hal.sink!.onSpeaker(buf); // 640 samples asked, 552 queued: the 5th gets 40
     expect([buf[39], buf[40], buf[127]]).to.deep.equal([200, 128, 128]);
     expect(r.app.playback.underruns).to.equal(0);
-    spk?.onNeed(buf);
+    r.hal.sink!.onSpeaker(buf);
     expect(buf.every((v) => v === 128)).to.equal(true);
     expect(r.app.playback.underruns).to.equal(1);
     expect(r.hal.speaker).to.not.equal(null); // no PLAY_END yet: keeps playing silence
@@ -658,10 +672,9 @@ describe('firmware app: playback and credits', () => {
     r.welcome();
     r.counting(4);
     for (let s = 0; s < 12; s++) play(r, 7, s, 46);
-    const spk = r.hal.speaker;
-    spk?.onNeed(new Uint8Array(128));
-    spk?.onNeed(new Uint8Array(128));
-    spk?.onNeed(new Uint8Array(128)); // first buffer (128 samples) has played
+    r.hal.sink!.onSpeaker(new Uint8Array(128));
+    r.hal.sink!.onSpeaker(new Uint8Array(128));
+    r.hal.sink!.onSpeaker(new Uint8Array(128)); // first buffer (128 samples) has played
     r.hal.take();
     r.hal.button?.(true, r.hal.t);
     r.hal.button?.(false, r.hal.t + 50);
@@ -818,12 +831,12 @@ describe('firmware app: malformed frames and handler errors', () => {
   it('catches a handler exception, counts it, reports ERROR INTERNAL and keeps running', () => {
     const r = rig(puck);
     r.welcome();
-    const sum = r.hal.dsp.sum;
-    r.hal.dsp.sum = () => {
+    const sum = r.hal.sum;
+    r.hal.sum = () => {
       throw new Error('boom');
     };
     r.counting(1);
-    r.hal.dsp.sum = sum;
+    r.hal.sum = sum;
     r.counting(1);
     r.hal.advance(50);
     const e = ofType<Frame & { code: number; fault: number; message: string }>(r.frames(), FrameType.ERROR);

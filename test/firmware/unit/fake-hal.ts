@@ -7,7 +7,7 @@ import { decodeFrame, encodeFrame } from '@budlink/protocol';
 import type { Frame } from '@budlink/protocol';
 import { BOARDS } from '../../../firmware/boards/index';
 import type { BoardProfile } from '../../../firmware/boards/index';
-import type { Hal, MicStart, SpeakerStart, BleHandlers } from '../../../firmware/src/hal/types';
+import type { Hal, HalSink } from '../../../firmware/src/hal/types';
 
 /** Puck.js with 256-sample mic buffers (64 ms at 4 kHz): ring 4,096 samples, window 16 frames. */
 export const puck: BoardProfile = { ...(BOARDS.puckjs as BoardProfile), bufferSamples: 256 };
@@ -34,135 +34,149 @@ interface Timer {
   fn: () => void;
 }
 
+/** What the fake microphone / speaker was started with. */
+export interface AudioStart {
+  rate: number;
+  samples: number;
+}
+
 export class FakeHal implements Hal {
   t = 0;
   private timers: Timer[] = [];
   private nextId = 1;
-  mic: MicStart | null = null;
+  sink: HalSink | null = null;
+  mic: AudioStart | null = null;
   micStarts = 0;
-  speaker: SpeakerStart | null = null;
+  speaker: AudioStart | null = null;
   speakerStarts = 0;
-  ble_: BleHandlers | null = null;
+  bleStarted = false;
   notified: Uint8Array[] = [];
   readValue: Uint8Array | null = null;
   advName = '';
   leds: boolean[];
-  button: ((down: boolean, t: number) => void) | null = null;
+  readonly ledCount: number;
+  buttonWatched = false;
   files: Record<string, string> = {};
   storeFails = false;
   kicks = 0;
-  watchdog = 0;
+  watchdogS = 0;
   logs: string[] = [];
   free = 1000;
   micError: string | null = null;
 
   constructor(ledCount = 3) {
+    this.ledCount = ledCount;
     this.leds = [];
     for (let i = 0; i < ledCount; i++) this.leds.push(false);
   }
 
-  clock = {
-    now: (): number => this.t,
-    setTimeout: (fn: () => void, ms: number): number => this.add(fn, ms, 0),
-    setInterval: (fn: () => void, ms: number): number => this.add(fn, ms, ms),
-    clearTimeout: (id: number): void => this.remove(id),
-    clearInterval: (id: number): void => this.remove(id),
-  };
+  attach(sink: HalSink): void {
+    this.sink = sink;
+  }
 
-  dsp = {
-    sum: (a: Uint8Array): number => {
-      let s = 0;
-      for (let i = 0; i < a.length; i++) s += a[i] as number;
-      return s;
-    },
-    variance: (a: Uint8Array, mean: number): number => {
-      let s = 0;
-      for (let i = 0; i < a.length; i++) s += ((a[i] as number) - mean) ** 2;
-      return s;
-    },
-    mapInPlace: (from: Uint8Array, to: Uint8Array, lut: Uint8Array): void => {
-      for (let i = 0; i < from.length; i++) to[i] = lut[from[i] as number] as number;
-    },
-  };
+  now(): number {
+    return this.t;
+  }
+  setTimeout(fn: () => void, ms: number): number {
+    return this.add(fn, ms, 0);
+  }
+  setInterval(fn: () => void, ms: number): number {
+    return this.add(fn, ms, ms);
+  }
+  clearTimeout(id: number): void {
+    this.remove(id);
+  }
+  clearInterval(id: number): void {
+    this.remove(id);
+  }
 
-  audio = {
-    startMic: (o: MicStart): string | null => {
-      if (this.micError) return this.micError;
-      this.mic = o;
-      this.micStarts++;
-      return null;
-    },
-    stopMic: (): void => {
-      this.mic = null;
-    },
-    startSpeaker: (o: SpeakerStart): string | null => {
-      this.speaker = o;
-      this.speakerStarts++;
-      return null;
-    },
-    stopSpeaker: (): void => {
-      this.speaker = null;
-    },
-  };
+  sum(a: Uint8Array): number {
+    let s = 0;
+    for (let i = 0; i < a.length; i++) s += a[i] as number;
+    return s;
+  }
+  variance(a: Uint8Array, mean: number): number {
+    let s = 0;
+    for (let i = 0; i < a.length; i++) s += ((a[i] as number) - mean) ** 2;
+    return s;
+  }
+  mapInPlace(from: Uint8Array, to: Uint8Array, lut: Uint8Array): void {
+    for (let i = 0; i < from.length; i++) to[i] = lut[from[i] as number] as number;
+  }
 
-  ble = {
-    start: (name: string, _maxPayload: number, h: BleHandlers): void => {
-      this.advName = name;
-      this.ble_ = h;
-    },
-    notify: (frame: Uint8Array): boolean => {
-      this.notified.push(new Uint8Array(frame));
-      return true;
-    },
-    setValue: (frame: Uint8Array): void => {
-      this.readValue = new Uint8Array(frame);
-    },
-    setName: (name: string): void => {
-      this.advName = name;
-    },
-  };
+  startMic(rate: number, samples: number): string | null {
+    if (this.micError) return this.micError;
+    this.mic = { rate, samples };
+    this.micStarts++;
+    return null;
+  }
+  stopMic(): void {
+    this.mic = null;
+  }
+  startSpeaker(rate: number, samples: number): string | null {
+    this.speaker = { rate, samples };
+    this.speakerStarts++;
+    return null;
+  }
+  stopSpeaker(): void {
+    this.speaker = null;
+  }
 
-  io = {
-    ledCount: 3,
-    led: (i: number, on: boolean): void => {
-      this.leds[i] = on;
-    },
-    onButton: (h: (down: boolean, t: number) => void): void => {
-      this.button = h;
-    },
-  };
+  startBle(name: string): void {
+    this.advName = name;
+    this.bleStarted = true;
+  }
+  notify(frame: Uint8Array): boolean {
+    this.notified.push(new Uint8Array(frame));
+    return true;
+  }
+  setValue(frame: Uint8Array): void {
+    this.readValue = new Uint8Array(frame);
+  }
+  setName(name: string): void {
+    this.advName = name;
+  }
 
-  store = {
-    read: (name: string): unknown => {
-      const s = this.files[name];
-      if (s === undefined) return undefined;
-      try {
-        return JSON.parse(s) as unknown;
-      } catch {
-        return undefined;
-      }
-    },
-    write: (name: string, value: unknown): boolean => {
-      if (this.storeFails) return false;
-      this.files[name] = JSON.stringify(value);
-      return true;
-    },
-  };
+  led(i: number, on: boolean): void {
+    this.leds[i] = on;
+  }
+  watchButton(): void {
+    this.buttonWatched = true;
+  }
 
-  sys = {
-    memory: (): { free: number; total: number } => ({ free: this.free, total: 2630 }),
-    battery: (): number => 87,
-    enableWatchdog: (s: number): void => {
-      this.watchdog = s;
-    },
-    kickWatchdog: (): void => {
-      this.kicks++;
-    },
-    log: (text: string): void => {
-      this.logs.push(text);
-    },
-    random32: (): number => 0x12345678,
-  };
+  load(name: string): unknown {
+    const s = this.files[name];
+    if (s === undefined) return undefined;
+    try {
+      return JSON.parse(s) as unknown;
+    } catch {
+      return undefined;
+    }
+  }
+  save(name: string, value: unknown): boolean {
+    if (this.storeFails) return false;
+    this.files[name] = JSON.stringify(value);
+    return true;
+  }
+
+  freeVars(): number {
+    return this.free;
+  }
+  battery(): number {
+    return 87;
+  }
+  watchdog(s: number): void {
+    this.watchdogS = s;
+  }
+  kick(): void {
+    this.kicks++;
+  }
+  log(text: string): void {
+    this.logs.push(text);
+  }
+  random32(): number {
+    return 0x12345678;
+  }
 
   private add(fn: () => void, ms: number, every: number): number {
     const id = this.nextId++;
@@ -189,25 +203,49 @@ export class FakeHal implements Hal {
     this.t = end;
   }
 
+  /** Deliver a hardware event as the Espruino HAL does: exceptions go to the sink's fail(). */
+  private deliver(where: string, fn: (s: HalSink) => void): void {
+    const s = this.sink;
+    if (!s) throw new Error('no sink attached');
+    try {
+      fn(s);
+    } catch (e) {
+      s.fail(where, e);
+    }
+  }
+
   /** Host writes one frame to the downlink. */
   write(bytes: Uint8Array): void {
-    if (!this.ble_) throw new Error('BLE not started');
-    this.ble_.onWrite(bytes);
+    if (!this.bleStarted) throw new Error('BLE not started');
+    this.deliver('write', (s) => s.onWrite(bytes));
   }
 
   connect(): void {
-    this.ble_?.onConnect();
+    this.deliver('connect', (s) => s.onConnect());
   }
 
   disconnect(): void {
-    this.ble_?.onDisconnect();
+    this.deliver('disconnect', (s) => s.onDisconnect());
+  }
+
+  /** Press (true) or release (false) the button at time `t` (default now). */
+  button(down: boolean, t = this.t): void {
+    if (!this.buttonWatched) throw new Error('button not watched');
+    this.deliver('button', (s) => s.onButton(down, t));
   }
 
   /** Deliver one mic buffer (the clock advances by one buffer period first, running timers). */
   micBuffer(buf: Uint8Array): void {
     if (!this.mic) throw new Error('mic not started');
     this.advance((buf.length * 1000) / this.mic.rate);
-    this.mic.onBuffer(buf);
+    this.deliver('mic', (s) => s.onMic(buf));
+  }
+
+  /** The speaker asks for one buffer of `n` samples (as its Waveform does when a buffer finished). */
+  speakerNeed(n: number): Uint8Array {
+    const buf = new Uint8Array(n);
+    this.deliver('speaker', (s) => s.onSpeaker(buf));
+    return buf;
   }
 
   /** Take (and clear) the notified frames. */

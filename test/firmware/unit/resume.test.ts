@@ -25,7 +25,7 @@ class Host {
 
   constructor(board: BoardProfile) {
     let n = 0x9e3779b9;
-    this.hal.sys.random32 = () => (n = (n * 1664525 + 1013904223) >>> 0);
+    this.hal.random32 = () => (n = (n * 1664525 + 1013904223) >>> 0);
     this.app = new App(board, this.hal);
     this.app.boot();
   }

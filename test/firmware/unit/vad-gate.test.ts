@@ -7,7 +7,7 @@ import { SampleRing, ByteFifo } from '../../../firmware/src/core/ring';
 import { FakeHal, tone } from './fake-hal';
 
 describe('firmware VAD', () => {
-  const dsp = new FakeHal().dsp;
+  const dsp = new FakeHal();
 
   it('uses E.variance semantics: energy is the mean square deviation', () => {
     const v = new Vad(dsp, VAD_DEFAULTS);

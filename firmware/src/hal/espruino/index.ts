@@ -2,12 +2,15 @@
  * The HAL over Espruino's globals: the only firmware code that touches them. Each global is bound
  * module-locally with `declare const` (typed by ./espruino.d.ts), so nothing else can reach them.
  *
- * Allocation: both Waveforms (mic and speaker) and the notify/update objects are created once and
- * reused; nothing is allocated per audio buffer here.
+ * Memory (measured on the real interpreter): a method costs ~5 JsVars plus one per parameter; a closure
+ * made inside a method costs that plus a copy of its scope chain. So the HAL is one class, natives are
+ * held directly (`this.sum = E.sum`: no wrapper function, no JS call on the hot path), and the only
+ * closures are the handlers Espruino calls (one per event source, made once). Both Waveforms and the
+ * notify/update objects are created once and reused: nothing is allocated per audio buffer here.
  */
 import { DOWNLINK_UUID, SERVICE_UUID, UPLINK_UUID } from '@budlink/protocol';
 import type { BoardProfile } from '../../../boards/index';
-import type { Hal } from '../types';
+import type { Hal, HalSink } from '../types';
 import type { EspruinoGlobals, NrfServiceDefs, Pin, WaveformInstance } from './espruino';
 
 declare const Waveform: EspruinoGlobals['Waveform'];
@@ -26,176 +29,226 @@ declare const console: EspruinoGlobals['console'];
 declare const require: EspruinoGlobals['require'];
 declare const process: EspruinoGlobals['process'];
 
-/** A profile pin name as Espruino wants it: the global of that name if any (LED1, MIC), else the name. */
+/** A profile pin name as Espruino wants it: the global of that name if any (LED1, BTN1), else the name. */
 function pin(name: string): Pin {
   const g = global[name];
   return g !== undefined ? (g as Pin) : name;
 }
 
-export function createEspruinoHal(board: BoardProfile): Hal {
-  let mic: WaveformInstance | null = null;
-  let micHandler: (buf: Uint8Array) => void = () => undefined;
-  let spk: WaveformInstance | null = null;
-  let spkHandler: (buf: Uint8Array) => void = () => undefined;
-  let maxLen = board.maxPayload;
-  // Reused update objects: NRF.updateServices({svc: {uplink: {value, notify}}}), no computed keys.
-  const upNotify: { value: Uint8Array; notify: boolean } = { value: new Uint8Array(0), notify: true };
-  const upSet: { value: Uint8Array; notify: boolean } = { value: new Uint8Array(0), notify: false };
-  const notifySvc: Record<string, typeof upNotify> = {};
-  notifySvc[UPLINK_UUID] = upNotify;
-  const setSvc: Record<string, typeof upSet> = {};
-  setSvc[UPLINK_UUID] = upSet;
-  const notifyUpd: Record<string, Record<string, typeof upNotify>> = {};
-  notifyUpd[SERVICE_UUID] = notifySvc;
-  const setUpd: Record<string, Record<string, typeof upSet>> = {};
-  setUpd[SERVICE_UUID] = setSvc;
-  let advName = '';
+/** Sink calls by number, so that one guarded dispatcher serves every event source. */
+const MIC = 0;
+const SPEAKER = 1;
+const CONNECT = 2;
+const DISCONNECT = 3;
+const WRITE = 4;
+const BUTTON = 5;
 
-  const hal: Hal = {
-    // Natives that ignore `this` are referenced directly: no wrapper closure (JsVars) and no JS call
-    // (interpreter time) on the hot paths (VAD per mic buffer, timers, the watchdog kick per tick).
-    clock: {
-      now: () => getTime() * 1000,
-      setTimeout: setTimeout,
-      setInterval: setInterval,
-      clearTimeout: clearTimeout,
-      clearInterval: clearInterval,
-    },
-    dsp: {
-      sum: E.sum,
-      variance: E.variance,
-      mapInPlace: (from, to, lut) => E.mapInPlace(from, to, lut, 8),
-    },
-    audio: {
-      startMic: (o) => {
-        if (board.mic.source !== 'analog')
-          return board.mic.source + ' microphone not supported by this build';
-        if (board.mic.powerPin) digitalWrite(pin(board.mic.powerPin), 1);
-        micHandler = o.onBuffer;
-        if (!mic || mic.buffer.length !== o.samples) {
-          mic = new Waveform(o.samples, { doubleBuffer: true, bits: 8 });
-          mic.on('buffer', (buf) => micHandler(buf));
-        }
-        mic.startInput(pin(board.mic.pin), o.rate, { repeat: true });
-        return null;
+export class EspruinoHal implements Hal {
+  readonly board: BoardProfile;
+  sink: HalSink | null = null;
+  readonly ledCount: number;
+  // Natives that ignore `this`, held directly.
+  setTimeout = setTimeout;
+  setInterval = setInterval;
+  clearTimeout = clearTimeout;
+  clearInterval = clearInterval;
+  sum = E.sum;
+  variance = E.variance;
+  kick = E.kickWatchdog;
+  private mic: WaveformInstance | null = null;
+  private spk: WaveformInstance | null = null;
+  private advName = '';
+  // Reused update objects: NRF.updateServices({svc: {uplink: {value, notify}}}).
+  private up: { value: Uint8Array; notify: boolean } = { value: new Uint8Array(0), notify: true };
+  private upd: Record<string, Record<string, { value: Uint8Array; notify: boolean }>> = {};
+
+  constructor(board: BoardProfile) {
+    this.board = board;
+    this.ledCount = board.leds.length;
+    const svc: Record<string, { value: Uint8Array; notify: boolean }> = {};
+    svc[UPLINK_UUID] = this.up;
+    this.upd[SERVICE_UUID] = svc;
+  }
+
+  attach(sink: HalSink): void {
+    this.sink = sink;
+  }
+
+  /** Deliver one hardware event to the sink; an exception is reported, never propagated to Espruino. */
+  private call(what: number, a?: unknown, b?: unknown): void {
+    const s = this.sink as HalSink;
+    try {
+      if (what === MIC) s.onMic(a as Uint8Array);
+      else if (what === SPEAKER) s.onSpeaker(a as Uint8Array);
+      else if (what === WRITE) s.onWrite(new Uint8Array(a as ArrayBuffer));
+      else if (what === CONNECT) s.onConnect();
+      else if (what === DISCONNECT) s.onDisconnect();
+      else s.onButton(a as boolean, b as number);
+    } catch (e) {
+      s.fail(['mic', 'speaker', 'connect', 'disconnect', 'write', 'button'][what] as string, e);
+    }
+  }
+
+  now(): number {
+    return getTime() * 1000;
+  }
+
+  mapInPlace(from: Uint8Array, to: Uint8Array, lut: Uint8Array): void {
+    E.mapInPlace(from, to, lut, 8);
+  }
+
+  startMic(rate: number, samples: number): string | null {
+    const m = this.board.mic;
+    if (m.source !== 'analog') return m.source + ' microphone not supported by this build';
+    if (m.powerPin) digitalWrite(pin(m.powerPin), 1);
+    let w = this.mic;
+    if (!w || w.buffer.length !== samples) {
+      w = this.mic = new Waveform(samples, { doubleBuffer: true, bits: 8 });
+      w.on('buffer', (buf) => this.call(MIC, buf));
+    }
+    // Waveform.stop() takes effect in the idle loop: a microphone stopped in this job (a new rate)
+    // cannot start again until then ("Waveform is already running"), so start it from a timer.
+    if (w.running) setTimeout(() => this.startMic(rate, samples), 1);
+    else w.startInput(pin(m.pin), rate, { repeat: true });
+    return null;
+  }
+
+  stopMic(): void {
+    const w = this.mic;
+    if (w && w.running) w.stop();
+  }
+
+  startSpeaker(rate: number, samples: number): string | null {
+    const s = this.board.speaker;
+    if (!s) return 'no speaker';
+    let w = this.spk;
+    if (!w || w.buffer.length !== samples) {
+      w = this.spk = new Waveform(samples, { doubleBuffer: true, bits: 8 });
+      w.on('buffer', (buf) => this.call(SPEAKER, buf));
+    }
+    if (w.running) {
+      // stopped in this job (see startMic): start once the idle loop has stopped it
+      setTimeout(() => this.startSpeaker(rate, samples), 1);
+      return null;
+    }
+    if (s.powerPin) digitalWrite(pin(s.powerPin), 1);
+    this.call(SPEAKER, w.buffer);
+    this.call(SPEAKER, w.buffer2);
+    analogWrite(pin(s.pin), 0.5, { freq: s.pwmFreq });
+    if (s.npin) {
+      analogWrite(pin(s.npin), 0.5, { freq: s.pwmFreq });
+      w.startOutput(pin(s.pin), rate, { repeat: true, npin: pin(s.npin) });
+    } else w.startOutput(pin(s.pin), rate, { repeat: true });
+    return null;
+  }
+
+  stopSpeaker(): void {
+    const s = this.board.speaker;
+    const w = this.spk;
+    if (w && w.running) w.stop();
+    if (s) {
+      digitalWrite(pin(s.pin), 0);
+      if (s.npin) digitalWrite(pin(s.npin), 0);
+      if (s.powerPin) digitalWrite(pin(s.powerPin), 0);
+    }
+  }
+
+  startBle(name: string, maxPayload: number): void {
+    const chars: NrfServiceDefs[string] = {};
+    chars[UPLINK_UUID] = { value: new Uint8Array(0), maxLen: maxPayload, readable: true, notify: true };
+    chars[DOWNLINK_UUID] = {
+      value: new Uint8Array(0),
+      maxLen: maxPayload,
+      writable: true,
+      onWrite: (evt) => this.call(WRITE, evt.data),
+    };
+    const defs: NrfServiceDefs = {};
+    defs[SERVICE_UUID] = chars;
+    NRF.setServices(defs, { uart: true, advertise: [SERVICE_UUID] });
+    this.setName(name);
+    NRF.setConnectionInterval(7.5);
+    NRF.on('connect', () => {
+      NRF.setConnectionInterval(7.5);
+      this.call(CONNECT);
+    });
+    NRF.on('disconnect', () => this.call(DISCONNECT));
+  }
+
+  notify(frame: Uint8Array): boolean {
+    const u = this.up;
+    u.value = frame;
+    u.notify = true;
+    try {
+      NRF.updateServices(this.upd);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  setValue(frame: Uint8Array): void {
+    const u = this.up;
+    u.value = frame;
+    u.notify = false;
+    NRF.updateServices(this.upd);
+  }
+
+  setName(name: string): void {
+    if (name === this.advName) return;
+    this.advName = name;
+    NRF.setAdvertising({}, { name: name, connectable: true });
+  }
+
+  led(i: number, on: boolean): void {
+    const p = this.board.leds[i];
+    if (p !== undefined) digitalWrite(pin(p), on !== this.board.ledActiveLow);
+  }
+
+  watchButton(): void {
+    setWatch(
+      (e) => this.call(BUTTON, e.state !== this.board.buttonActiveLow, e.time * 1000),
+      pin(this.board.button),
+      {
+        repeat: true,
+        edge: 'both',
+        debounce: 25,
       },
-      stopMic: () => {
-        if (mic && mic.running) mic.stop();
-      },
-      startSpeaker: (o) => {
-        const s = board.speaker;
-        if (!s) return 'no speaker';
-        spkHandler = o.onNeed;
-        if (!spk || spk.buffer.length !== o.samples) {
-          spk = new Waveform(o.samples, { doubleBuffer: true, bits: 8 });
-          spk.on('buffer', (buf) => spkHandler(buf));
-        }
-        if (spk.running) spk.stop();
-        if (s.powerPin) digitalWrite(pin(s.powerPin), 1);
-        spkHandler(spk.buffer);
-        spkHandler(spk.buffer2 as Uint8Array);
-        analogWrite(pin(s.pin), 0.5, { freq: s.pwmFreq });
-        if (s.npin) {
-          analogWrite(pin(s.npin), 0.5, { freq: s.pwmFreq });
-          spk.startOutput(pin(s.pin), o.rate, { repeat: true, npin: pin(s.npin) });
-        } else spk.startOutput(pin(s.pin), o.rate, { repeat: true });
-        return null;
-      },
-      stopSpeaker: () => {
-        const s = board.speaker;
-        if (spk && spk.running) spk.stop();
-        if (s) {
-          digitalWrite(pin(s.pin), 0);
-          if (s.npin) digitalWrite(pin(s.npin), 0);
-          if (s.powerPin) digitalWrite(pin(s.powerPin), 0);
-        }
-      },
-    },
-    ble: {
-      start: (name, payload, h) => {
-        maxLen = payload;
-        const chars: NrfServiceDefs[string] = {};
-        chars[UPLINK_UUID] = { value: new Uint8Array(0), maxLen: maxLen, readable: true, notify: true };
-        chars[DOWNLINK_UUID] = {
-          value: new Uint8Array(0),
-          maxLen: maxLen,
-          writable: true,
-          onWrite: (evt) => h.onWrite(new Uint8Array(evt.data)),
-        };
-        const defs: NrfServiceDefs = {};
-        defs[SERVICE_UUID] = chars;
-        NRF.setServices(defs, { uart: true, advertise: [SERVICE_UUID] });
-        advName = name;
-        NRF.setAdvertising({}, { name: name, connectable: true });
-        NRF.setConnectionInterval(7.5);
-        NRF.on('connect', () => {
-          NRF.setConnectionInterval(7.5);
-          h.onConnect();
-        });
-        NRF.on('disconnect', () => h.onDisconnect());
-      },
-      notify: (frame) => {
-        upNotify.value = frame;
-        try {
-          NRF.updateServices(notifyUpd);
-          return true;
-        } catch {
-          return false;
-        }
-      },
-      setValue: (frame) => {
-        upSet.value = frame;
-        NRF.updateServices(setUpd);
-      },
-      setName: (name) => {
-        if (name === advName) return;
-        advName = name;
-        NRF.setAdvertising({}, { name: name, connectable: true });
-      },
-    },
-    io: {
-      ledCount: board.leds.length,
-      led: (i, on) => {
-        const p = board.leds[i];
-        if (p !== undefined) digitalWrite(pin(p), on !== board.ledActiveLow);
-      },
-      onButton: (handler) => {
-        setWatch((e) => handler(e.state !== board.buttonActiveLow, e.time * 1000), pin(board.button), {
-          repeat: true,
-          edge: 'both',
-          debounce: 25,
-        });
-      },
-    },
-    store: {
-      read: (name) => require('Storage').readJSON(name, true),
-      write: (name, value) => {
-        try {
-          return require('Storage').writeJSON(name, value) !== false;
-        } catch {
-          return false;
-        }
-      },
-    },
-    sys: {
-      memory: () => {
-        const m = process.memory(false);
-        return { free: m.free, total: m.total };
-      },
-      battery: () => {
-        const b = E.getBattery ? E.getBattery() : 255;
-        return b >= 0 && b <= 100 ? Math.round(b) : 255;
-      },
-      enableWatchdog: (s) => {
-        E.enableWatchdog(s, false);
-        // The nRF52 watchdog cannot be stopped: before reset()/save() (as an upload does) hand kicking
-        // to Espruino's idle loop, so the REPL and a re-flash are not cut short by a reboot.
-        E.on('kill', () => E.enableWatchdog(s, true));
-      },
-      kickWatchdog: E.kickWatchdog,
-      log: (text) => console.log(text),
-      random32: () => (Math.random() * 0x100000000) >>> 0,
-    },
-  };
-  return hal;
+    );
+  }
+
+  load(name: string): unknown {
+    return require('Storage').readJSON(name, true);
+  }
+
+  save(name: string, value: unknown): boolean {
+    try {
+      return require('Storage').writeJSON(name, value) !== false;
+    } catch {
+      return false;
+    }
+  }
+
+  freeVars(): number {
+    return process.memory(false).free;
+  }
+
+  battery(): number {
+    const b = E.getBattery ? E.getBattery() : 255;
+    return b >= 0 && b <= 100 ? Math.round(b) : 255;
+  }
+
+  watchdog(s: number): void {
+    E.enableWatchdog(s, false);
+    // The nRF52 watchdog cannot be stopped: before reset()/save() (as an upload does) hand kicking
+    // to Espruino's idle loop, so the REPL and a re-flash are not cut short by a reboot.
+    E.on('kill', () => E.enableWatchdog(s, true));
+  }
+
+  log(text: string): void {
+    console.log(text);
+  }
+
+  random32(): number {
+    return (Math.random() * 0x100000000) >>> 0;
+  }
 }
