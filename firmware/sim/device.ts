@@ -453,6 +453,9 @@ export class Device {
     for (let i = 0; i < 8; i++) pinNames.push(`A${i}`);
     pinNames.push('LED', 'LED1', 'LED2', 'LED3', 'LED4', 'BTN', 'BTN1', 'BTN2', 'BTN3', 'BTN4');
     pinNames.push('MIC', 'MIC_ENABLE', 'SPEAKER');
+    // micro:bit v2: port H (H3 speaker, H4 mic, H5 mic enable); Thingy:52: IO-expander pins V0..V15
+    for (let i = 0; i < 9; i++) pinNames.push(`H${i}`);
+    for (let i = 0; i < 16; i++) pinNames.push(`V${i}`);
     const PinCtor = function Pin(this: PinObj, name: string) {
       this.name = name;
     } as unknown as { new (n: string): PinObj; prototype: Record<string, unknown> };
@@ -1775,6 +1778,7 @@ const ANALOG_PINS = new Set([
   'D30',
   'D31',
   'MIC',
+  'H4', // micro:bit v2's microphone (Microbit.MIC)
   ...Array.from({ length: 8 }, (_, i) => `A${i}`),
 ]);
 
