@@ -17,6 +17,8 @@
  * - NET (MDBT42Q, nRF52840 DK): sockets the firmware does not use;
  * - TENSORFLOW (micro:bit v2): its source is not part of the pinned tree (trimmed upstream); it adds
  *   natives only, no JsVars, and the firmware does not call it.
+ * - ESPR_PACKED_SYMPTR (Puck.js, MDBT42Q, micro:bit v2): packs the built-in symbol table to save flash;
+ *   it breaks built-in lookups on x86 (Storage.write threw), and changes nothing JavaScript sees.
  */
 
 export interface EspruinoBoard {
@@ -39,14 +41,14 @@ export const ESPRUINO_BOARDS: Record<string, EspruinoBoard> = {
     jsVars: 2630,
     libraries: ['GRAPHICS', 'CRYPTO', 'SHA256', 'AES'],
     // PUCKJS.py: -DCUSTOM_GETBATTERY=jswrap_puck_getBattery (E.getBattery exists only with it)
-    defines: ['-DESPR_OFFICIAL_BOARD', '-DCUSTOM_GETBATTERY=bhwGetBattery', '-DESPR_PACKED_SYMPTR'],
+    defines: ['-DESPR_OFFICIAL_BOARD', '-DCUSTOM_GETBATTERY=bhwGetBattery'],
   },
   mdbt42q: {
     id: 'mdbt42q',
     deviceBoard: 'MDBT42Q',
     jsVars: 2950,
     libraries: ['GRAPHICS', 'CRYPTO', 'SHA256'],
-    defines: ['-DESPR_USE_STEPPER_TIMER=1', '-DESPR_PACKED_SYMPTR', '-DESPR_NO_REGEX_OPTIMISE'],
+    defines: ['-DESPR_USE_STEPPER_TIMER=1', '-DESPR_NO_REGEX_OPTIMISE'],
   },
   thingy52: {
     id: 'thingy52',
@@ -60,7 +62,7 @@ export const ESPRUINO_BOARDS: Record<string, EspruinoBoard> = {
     deviceBoard: 'MICROBIT2',
     jsVars: 6000,
     libraries: ['GRAPHICS'],
-    defines: ['-DESPR_PACKED_SYMPTR'],
+    defines: [],
   },
   nrf52840dk: {
     id: 'nrf52840dk',

@@ -2,8 +2,12 @@
  * Builds the real Espruino interpreter (Linux, 32-bit) for each Budlink board, with the Budlink
  * hardware shim, and caches the binaries in .cache/espruino/ (ignored by git).
  *
- *   npx tsx firmware/espruino/build.ts                 all boards, debug builds (-O0, asserts on)
- *   npx tsx firmware/espruino/build.ts --release puckjs  optimised (-Os, asserts off), as on the device
+ *   npx tsx firmware/espruino/build.ts                all boards, as on the device (RELEASE, -Os)
+ *   npx tsx firmware/espruino/build.ts --debug puckjs  -O0 with the interpreter's asserts, for gdb
+ *
+ * Release is the default everywhere: it is the build a device runs. (The debug build's asserts also
+ * fire on valid code: an arrow function using `this` in a branch that is parsed but not executed trips
+ * `jsvHasChildren` in jspeArrowFunction; the release build ignores that case by design.)
  *
  * Source: ../shared/espruino next to the repository when it exists (the pinned tree), otherwise a clone
  * of upstream at ESPRUINO_COMMIT in .cache/espruino/upstream. The build tree is a copy of it (Espruino's
@@ -36,9 +40,9 @@ const patchFile = join(here, 'linux-hardware.patch');
 
 export type BuildMode = 'debug' | 'release';
 
-/** Where the binary for a board and mode is (built or not). */
-export function binaryPath(board: string, mode: BuildMode = 'debug'): string {
-  return join(cacheDir, 'bin', `${board}-${mode}`);
+/** Where the binary for a board and mode is (built or not); `vars` for a heap other than the board's. */
+export function binaryPath(board: string, mode: BuildMode = 'release', vars?: number): string {
+  return join(cacheDir, 'bin', `${board}-${mode}${vars ? `-v${vars}` : ''}`);
 }
 
 function sh(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env): void {
@@ -105,15 +109,20 @@ function prepareTree(): { tree: string; key: string } {
   return { tree, key };
 }
 
-/** Build (if needed) and return the binary path of one board. */
-export function buildBoard(board: EspruinoBoard, mode: BuildMode = 'debug'): string {
+/**
+ * Build (if needed) and return the binary path of one board. `vars` builds it with another JsVar count
+ * (diagnostics only: how much a firmware that does not fit would need; below 4,096 the JsVar layout
+ * stays the board's).
+ */
+export function buildBoard(board: EspruinoBoard, mode: BuildMode = 'release', vars?: number): string {
   const { tree, key } = prepareTree();
-  const out = binaryPath(board.id, mode);
+  const out = binaryPath(board.id, mode, vars);
   const stamp = `${out}.key`;
   if (existsSync(out) && existsSync(stamp) && readFileSync(stamp, 'utf8') === key) return out;
-  const dir = `${board.id}-${mode}`;
+  const dir = `${board.id}-${mode}${vars ? `-v${vars}` : ''}`;
   for (const d of ['gen', 'obj']) mkdirSync(join(tree, d, dir), { recursive: true });
   const env: NodeJS.ProcessEnv = { ...process.env, BOARD: `BUDLINK_${board.id.toUpperCase()}` };
+  if (vars) env.VARIABLES = String(vars);
   const args = [
     `-j${Math.max(1, cpus().length)}`,
     `GENDIR=gen/${dir}`,
@@ -128,13 +137,13 @@ export function buildBoard(board: EspruinoBoard, mode: BuildMode = 'debug'): str
   rmSync(join(tree, 'bin', `espruino_budlink_${board.id}`));
   writeFileSync(stamp, key);
   process.stderr.write(
-    `espruino: ${board.id} (${mode}) built in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`,
+    `espruino: ${board.id} (${mode}${vars ? `, ${vars} JsVars` : ''}) built in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`,
   );
   return out;
 }
 
 /** Is the binary for this board and mode present and built from the current inputs? (No building.) */
-export function isBuilt(board: string, mode: BuildMode = 'debug'): boolean {
+export function isBuilt(board: string, mode: BuildMode = 'release'): boolean {
   const out = binaryPath(board, mode);
   if (!existsSync(out) || !existsSync(`${out}.key`)) return false;
   try {
@@ -168,7 +177,9 @@ export function toolchainProblem(): string | null {
 
 function main(): void {
   const argv = process.argv.slice(2);
-  const mode: BuildMode = argv.includes('--release') ? 'release' : 'debug';
+  const mode: BuildMode = argv.includes('--debug') ? 'debug' : 'release';
+  const v = argv.find((a) => a.startsWith('--vars='));
+  const vars = v ? Number(v.slice(7)) : undefined;
   const names = argv.filter((a) => !a.startsWith('--'));
   const boards = names.length ? names : Object.keys(ESPRUINO_BOARDS);
   const problem = toolchainProblem();
@@ -184,7 +195,7 @@ function main(): void {
       );
       process.exit(2);
     }
-    process.stdout.write(`${buildBoard(b, mode)}\n`);
+    process.stdout.write(`${buildBoard(b, mode, vars)}\n`);
   }
 }
 

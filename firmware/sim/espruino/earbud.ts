@@ -32,7 +32,7 @@ export interface EspruinoEarbudOptions {
   jsVars?: number;
   /** Math.random seed (nonces). Default 1. */
   seed?: number;
-  /** Interpreter build: 'debug' (asserts on; default) or 'release' (-Os, as on the device). */
+  /** Interpreter build: 'release' (default: -Os, asserts off, as on the device) or 'debug' (-O0, asserts). */
   mode?: BuildMode;
   /** Device seconds per wall-clock second (default 1; lower under valgrind). */
   timeScale?: number;
@@ -42,6 +42,8 @@ export interface EspruinoEarbudOptions {
   trackPeak?: boolean;
   /** Build the interpreter if it is missing or stale (default true). */
   build?: boolean;
+  /** Run this interpreter binary instead of the board's build (diagnostics, e.g. a larger heap). */
+  binary?: string;
 }
 
 export interface EspruinoMemory {
@@ -169,8 +171,8 @@ export class EspruinoEarbud implements SimPeripheral {
       );
     this.board = b;
     this.micRate = b.sampleRate;
-    const mode = o.mode ?? 'debug';
-    this.binary = o.build === false ? binaryPath(b.id, mode) : buildBoard(eb, mode);
+    const mode = o.mode ?? 'release';
+    this.binary = o.binary ?? (o.build === false ? binaryPath(b.id, mode) : buildBoard(eb, mode));
     if (!existsSync(this.binary))
       throw new SimError(
         'no-bundle',
@@ -223,7 +225,7 @@ export class EspruinoEarbud implements SimPeripheral {
   }
 
   /** Whether the interpreter for this board is built and current (no build is started). */
-  static isBuilt(board: string, mode: BuildMode = 'debug'): boolean {
+  static isBuilt(board: string, mode: BuildMode = 'release'): boolean {
     return isBuilt(board, mode);
   }
 

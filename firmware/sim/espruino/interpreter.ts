@@ -7,6 +7,7 @@
  * process.hrtime reads), times BUDLINK_TIME_SCALE. `deviceNowMs()` reads it from here.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 
 export interface ShimEvent {
@@ -50,7 +51,7 @@ export class Interpreter {
     if (o.jsVars !== undefined) env.ESPRUINO_JSVARS = String(o.jsVars);
     if (o.seed !== undefined) env.BUDLINK_SEED = String(o.seed >>> 0);
     if (o.timeScale !== undefined) env.BUDLINK_TIME_SCALE = String(o.timeScale);
-    const argv = [...(o.prefix ?? []), o.binary];
+    const argv = [...(o.prefix ?? []), resolve(o.binary)];
     this.child = spawn(argv[0]!, argv.slice(1), {
       cwd: o.dir,
       env,
@@ -65,7 +66,16 @@ export class Interpreter {
     const evt = this.child.stdio[4] as Readable;
     evt.setEncoding('latin1');
     evt.on('data', (d: string) => this.onEvents(d));
+    this.child.on('error', (e) => {
+      // spawn failed (no such binary): report it as an exit, there is no process
+      o.onConsole(`[espruino] cannot start ${argv[0]}: ${e.message}`);
+      if (!this.exited) {
+        this.exited = true;
+        o.onExit(null, null);
+      }
+    });
     this.child.on('exit', (code, signal) => {
+      if (this.exited) return;
       this.exited = true;
       this.flushConsole();
       o.onExit(code, signal);
