@@ -1,10 +1,10 @@
 /**
  * The composed device session against a scripted device (frames in, frames out): handshake,
  * utterance → GATE → voice → PLAY paced by CREDIT → PLAY_END, barge-in, voice errors, verifier
- * rejection, protocol version mismatch, garbage bytes.
+ * rejection, protocol version mismatch, garbage bytes. Runs on virtual time (test/support/virtual-time.ts).
  */
 import { expect } from 'chai';
-import { EMPTY, Observable, Subject, of, type Subscription } from 'rxjs';
+import { Subject, of, type Subscription } from 'rxjs';
 import {
   AssistantState,
   Codec,
@@ -13,15 +13,13 @@ import {
   EndReason,
   PlayEndReason,
   Verdict,
-  decodeFrame,
   seqDiff,
   type AckFrame,
   type EndFrame,
   type EndReasonCode,
   type Frame,
-  type HelloFrame,
 } from '@budlink/protocol';
-import type { Connection, DisconnectReason } from '../../../host/src/ble/link';
+import type { Connection } from '../../../host/src/ble/link';
 import { runSession, type SessionOptions } from '../../../host/src/pipeline/session';
 import type { SessionEvent, UtteranceReport, WakeVerifier } from '../../../host/src/pipeline/types';
 import {
@@ -32,109 +30,8 @@ import {
 } from '../../../host/src/voice/types';
 import { audio, bytes, end, wake } from './marbles';
 import type { UtteranceFrame } from '../../../host/src/pipeline/reassemble';
-
-class FakeConnection implements Connection {
-  readonly device = { id: 'AA:BB:CC:DD:EE:01', address: 'AA:BB:CC:DD:EE:01', name: 'fake' };
-  readonly payloadSize = 244;
-  readonly frames$ = new Subject<Uint8Array>();
-  readonly console$ = EMPTY;
-  readonly closed$ = new Subject<DisconnectReason>();
-  readonly written: Frame[] = [];
-  async write(frame: Uint8Array): Promise<void> {
-    const r = decodeFrame(frame);
-    if (!r.ok) throw new Error(`session wrote a bad frame: ${r.error.message}`);
-    this.written.push(r.frame);
-  }
-  disconnected = false;
-  async disconnect(): Promise<void> {
-    this.disconnected = true;
-    this.closed$.next('local');
-    this.closed$.complete();
-    this.frames$.complete();
-  }
-  send(frame: Frame): void {
-    this.frames$.next(bytes(frame));
-  }
-  of<T extends Frame['type']>(type: T): Extract<Frame, { type: T }>[] {
-    return this.written.filter((f) => f.type === type) as Extract<Frame, { type: T }>[];
-  }
-  states(): number[] {
-    return this.of(FrameType.STATE).map((f) => f.state);
-  }
-}
-
-/** A connection whose uplink is readable (PROTOCOL.md §1: the current HELLO), as both real links. */
-class ReadableFakeConnection extends FakeConnection {
-  reads = 0;
-  constructor(private readonly value: () => Promise<Uint8Array>) {
-    super();
-  }
-  readUplink(): Promise<Uint8Array> {
-    this.reads++;
-    return this.value();
-  }
-}
-
-/** A voice service whose replies the test drives. */
-class ScriptedVoice implements VoiceService {
-  readonly name = 'scripted';
-  readonly requests: VoiceRequest[] = [];
-  readonly replies: Subject<VoiceEvent>[] = [];
-  readonly truncations: [string, number][] = [];
-  cancelled = 0;
-  respond(request: VoiceRequest): Observable<VoiceEvent> {
-    this.requests.push(request);
-    const s = new Subject<VoiceEvent>();
-    this.replies.push(s);
-    return new Observable<VoiceEvent>((sub) => {
-      let finished = false;
-      const inner = s.subscribe({
-        next: (e) => sub.next(e),
-        error: (e: unknown) => {
-          finished = true;
-          sub.error(e);
-        },
-        complete: () => {
-          finished = true;
-          sub.complete();
-        },
-      });
-      return () => {
-        if (!finished) this.cancelled++;
-        inner.unsubscribe();
-      };
-    });
-  }
-  async truncate(deviceId: string, heardMs: number): Promise<void> {
-    this.truncations.push([deviceId, heardMs]);
-  }
-  async close(): Promise<void> {}
-}
-
-const hello = (nonce = 1234, protoMajor = 1): HelloFrame => ({
-  type: FrameType.HELLO,
-  stream: 0,
-  seq: 0,
-  protoMajor,
-  protoMinor: 0,
-  capabilities: 0x0f,
-  codecs: Codec.PCM_U8,
-  sampleRate: 8000,
-  maxPayload: 128,
-  ringFrames: 64,
-  nonce,
-  board: 'fake',
-});
-
-const tick = (ms = 5): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function until(cond: () => boolean, what: string, ms = 2000): Promise<void> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await tick(2);
-  }
-}
+import { VirtualTime } from '../../support/virtual-time';
+import { FakeConnection, ReadableFakeConnection, ScriptedVoice, hello } from './session-doubles';
 
 function speakUtterance(conn: FakeConnection, stream: number, fill = 140): void {
   conn.send(wake(stream));
@@ -144,6 +41,10 @@ function speakUtterance(conn: FakeConnection, stream: number, fill = 140): void 
 
 describe('pipeline/session (scripted device)', () => {
   let sub: Subscription | undefined;
+  let vt: VirtualTime;
+  beforeEach(() => {
+    vt = new VirtualTime();
+  });
   afterEach(() => sub?.unsubscribe());
 
   function start(voice: VoiceService, verifier?: WakeVerifier, extra?: Partial<SessionOptions>) {
@@ -152,6 +53,8 @@ describe('pipeline/session (scripted device)', () => {
     const logs: string[] = [];
     sub = runSession(of(conn), {
       deviceId: 'dev',
+      scheduler: vt.scheduler,
+      now: vt.now,
       voice,
       verifier,
       keepAliveMs: 0,
@@ -169,7 +72,7 @@ describe('pipeline/session (scripted device)', () => {
     const voice = new ScriptedVoice();
     const { conn, reports } = start(voice);
     conn.send(hello());
-    await until(() => conn.of(FrameType.WELCOME).length === 1, 'WELCOME');
+    await vt.until('WELCOME', () => conn.of(FrameType.WELCOME).length === 1);
     const w = conn.of(FrameType.WELCOME)[0];
     expect(w).to.include({
       payloadSize: 128,
@@ -179,7 +82,7 @@ describe('pipeline/session (scripted device)', () => {
       nonce: 1234,
     });
     speakUtterance(conn, 1);
-    await until(() => voice.requests.length === 1, 'voice request');
+    await vt.until('voice request', () => voice.requests.length === 1);
     expect(conn.of(FrameType.GATE)[0]).to.include({ stream: 1, verdict: Verdict.ACCEPT });
     expect(conn.of(FrameType.ACK).at(-1)).to.include({ stream: 1, cumulative: 5 });
     const req = voice.requests[0] as VoiceRequest;
@@ -191,12 +94,12 @@ describe('pipeline/session (scripted device)', () => {
     reply.next({ kind: 'audio', pcm: new Int16Array(124 * 5).fill(256), sampleRate: 8000 });
     reply.next({ kind: 'done' });
     reply.complete();
-    await until(() => conn.of(FrameType.PLAY).length === 2, 'initial window');
-    await tick(20);
+    await vt.until('initial window', () => conn.of(FrameType.PLAY).length === 2);
+    await vt.advance(20);
     expect(conn.of(FrameType.PLAY)).to.have.length(2); // window of 2 until the device grants more
     expect(conn.states()).to.include(AssistantState.SPEAKING);
     conn.send({ type: FrameType.CREDIT, stream: 1, seq: 0, upTo: 10, freeBytes: 1000, playedSamples: 0 });
-    await until(() => conn.of(FrameType.PLAY_END).length === 1, 'PLAY_END');
+    await vt.until('PLAY_END', () => conn.of(FrameType.PLAY_END).length === 1);
     expect(conn.of(FrameType.PLAY).map((f) => f.seq)).to.deep.equal([0, 1, 2, 3, 4]);
     expect(conn.of(FrameType.PLAY_END)[0]).to.include({
       reason: PlayEndReason.COMPLETE,
@@ -206,7 +109,7 @@ describe('pipeline/session (scripted device)', () => {
     expect(conn.of(FrameType.PLAY)[0]?.samples[0]).to.equal(129);
     expect(reports()).to.have.length(0); // not before the device has played it all
     conn.send({ type: FrameType.CREDIT, stream: 1, seq: 0, upTo: 15, freeBytes: 4000, playedSamples: 620 });
-    await until(() => reports().length === 1, 'report');
+    await vt.until('report', () => reports().length === 1);
     const r = reports()[0] as UtteranceReport;
     expect(r.outcome).to.equal('complete');
     expect(r.replySamples).to.equal(620);
@@ -225,17 +128,17 @@ describe('pipeline/session (scripted device)', () => {
     const { conn, reports } = start(voice);
     conn.send(hello());
     speakUtterance(conn, 1);
-    await until(() => voice.requests.length === 1, 'voice request');
+    await vt.until('voice request', () => voice.requests.length === 1);
     (voice.replies[0] as Subject<VoiceEvent>).next({
       kind: 'audio',
       pcm: new Int16Array(124 * 8),
       sampleRate: 8000,
     });
-    await until(() => conn.of(FrameType.PLAY).length === 2, 'PLAY');
+    await vt.until('PLAY', () => conn.of(FrameType.PLAY).length === 2);
     conn.send({ type: FrameType.CREDIT, stream: 1, seq: 0, upTo: 4, freeBytes: 1000, playedSamples: 200 });
-    await until(() => conn.of(FrameType.PLAY).length === 4, 'more PLAY');
+    await vt.until('more PLAY', () => conn.of(FrameType.PLAY).length === 4);
     speakUtterance(conn, 2, 150);
-    await until(() => conn.of(FrameType.PLAY_END).length === 1, 'PLAY_END CANCELLED');
+    await vt.until('PLAY_END CANCELLED', () => conn.of(FrameType.PLAY_END).length === 1);
     expect(conn.of(FrameType.PLAY_END)[0]).to.include({
       stream: 1,
       reason: PlayEndReason.CANCELLED,
@@ -243,10 +146,10 @@ describe('pipeline/session (scripted device)', () => {
       totalSamples: 496,
     });
     expect(voice.cancelled).to.equal(1);
-    await until(() => voice.truncations.length === 1, 'truncate');
+    await vt.until('truncate', () => voice.truncations.length === 1);
     expect(voice.truncations[0]).to.deep.equal(['dev', 25]); // 200 samples at 8 kHz
     expect(reports()[0]).to.include({ outcome: 'cancelled', stream: 1 });
-    await until(() => voice.requests.length === 2, 'second request');
+    await vt.until('second request', () => voice.requests.length === 2);
     expect(conn.of(FrameType.GATE).map((g) => g.stream)).to.deep.equal([1, 2]);
   });
 
@@ -255,16 +158,16 @@ describe('pipeline/session (scripted device)', () => {
     const { conn, reports, logs } = start(voice);
     conn.send(hello());
     speakUtterance(conn, 1);
-    await until(() => voice.requests.length === 1, 'voice request');
+    await vt.until('voice request', () => voice.requests.length === 1);
     (voice.replies[0] as Subject<VoiceEvent>).error(new VoiceError('server', 'upstream exploded', 502));
-    await until(() => reports().length === 1, 'error report');
+    await vt.until('error report', () => reports().length === 1);
     expect(reports()[0]).to.include({ outcome: 'error' });
     expect(conn.states().at(-1)).to.equal(AssistantState.ERROR);
     expect(logs.some((l) => l.startsWith('error') && l.includes('server 502: upstream exploded'))).to.equal(
       true,
     );
     speakUtterance(conn, 2);
-    await until(() => voice.requests.length === 2, 'second request');
+    await vt.until('second request', () => voice.requests.length === 2);
   });
 
   it('sends GATE REJECT when the wake verifier says no, and asks the service nothing', async () => {
@@ -272,7 +175,7 @@ describe('pipeline/session (scripted device)', () => {
     const { conn, reports } = start(voice, { verify: async () => ({ accept: false, score: 0.2 }) });
     conn.send(hello());
     speakUtterance(conn, 1);
-    await until(() => reports().length === 1, 'report');
+    await vt.until('report', () => reports().length === 1);
     expect(conn.of(FrameType.GATE)[0]).to.include({ stream: 1, verdict: Verdict.REJECT });
     expect(reports()[0]?.outcome).to.equal('rejected');
     expect(voice.requests).to.have.length(0);
@@ -285,6 +188,8 @@ describe('pipeline/session (scripted device)', () => {
     const events: SessionEvent[] = [];
     sub = runSession(connections, {
       deviceId: 'dev',
+      scheduler: vt.scheduler,
+      now: vt.now,
       voice,
       keepAliveMs: 0,
       keepAliveTimeoutMs: 0,
@@ -295,13 +200,16 @@ describe('pipeline/session (scripted device)', () => {
     first.send(wake(1));
     first.send(audio(1, 1, 140, 10));
     first.send(audio(1, 2, 141, 10));
-    await until(() => first.of(FrameType.STATE).length >= 2, 'LISTENING');
+    await vt.until('LISTENING', () => first.of(FrameType.STATE).length >= 2);
     first.closed$.next('remote');
     const second = new FakeConnection();
     connections.next(second);
     second.send(hello(77));
     // The host tells the device where to resume at once (cumulative 3) and listens again.
-    await until(() => second.of(FrameType.ACK).length + second.of(FrameType.NACK).length >= 1, 'resync ACK');
+    await vt.until(
+      'resync ACK',
+      () => second.of(FrameType.ACK).length + second.of(FrameType.NACK).length >= 1,
+    );
     expect([...second.of(FrameType.ACK), ...second.of(FrameType.NACK)][0]).to.include({
       stream: 1,
       cumulative: 3,
@@ -309,7 +217,7 @@ describe('pipeline/session (scripted device)', () => {
     expect(second.states()[0]).to.equal(AssistantState.LISTENING);
     second.send(audio(1, 3, 142, 10));
     second.send(end(1, 4, 30));
-    await until(() => voice.requests.length === 1, 'voice request after resume');
+    await vt.until('voice request after resume', () => voice.requests.length === 1);
     expect(voice.requests[0]?.audio.length).to.equal(30);
     expect(second.of(FrameType.GATE)[0]).to.include({ stream: 1, verdict: Verdict.ACCEPT });
 
@@ -317,17 +225,17 @@ describe('pipeline/session (scripted device)', () => {
     const reports = () =>
       events.filter((e) => e.kind === 'utterance').map((e) => (e as { report: UtteranceReport }).report);
     (voice.replies[0] as Subject<VoiceEvent>).complete();
-    await until(() => reports().length === 1, 'first report');
+    await vt.until('first report', () => reports().length === 1);
     second.send(wake(2));
     second.send(audio(2, 1, 140, 10));
-    await until(() => second.states().at(-1) === AssistantState.LISTENING, 'LISTENING 2');
+    await vt.until('LISTENING 2', () => second.states().at(-1) === AssistantState.LISTENING);
     second.closed$.next('remote');
     const third = new FakeConnection();
     connections.next(third);
     third.send(hello(78));
-    await until(() => reports().length === 2, 'dropped report');
+    await vt.until('dropped report', () => reports().length === 2);
     expect(reports()[1]).to.include({ stream: 2, outcome: 'aborted', error: 'device restarted' });
-    await until(() => third.states().length === 1, 'STATE after the reboot');
+    await vt.until('STATE after the reboot', () => third.states().length === 1);
     expect(third.states()).to.deep.equal([AssistantState.IDLE]);
   });
 
@@ -335,19 +243,21 @@ describe('pipeline/session (scripted device)', () => {
     const silent = new FakeConnection();
     sub = runSession(of(silent), {
       deviceId: 'dev',
+      scheduler: vt.scheduler,
+      now: vt.now,
       voice: new ScriptedVoice(),
       keepAliveMs: 0,
       helloTimeoutMs: 30,
     }).subscribe();
-    await until(() => silent.disconnected, 'disconnect without HELLO');
+    await vt.until('disconnect without HELLO', () => silent.disconnected);
     sub.unsubscribe();
 
     const { conn } = start(new ScriptedVoice());
     conn.send(hello());
-    await until(() => conn.states().length === 1, 'STATE IDLE');
+    await vt.until('STATE IDLE', () => conn.states().length === 1);
     conn.send(hello());
-    await until(() => conn.of(FrameType.WELCOME).length === 2, 'second WELCOME');
-    await tick(10);
+    await vt.until('second WELCOME', () => conn.of(FrameType.WELCOME).length === 2);
+    await vt.advance(10);
     expect(conn.states()).to.deep.equal([AssistantState.IDLE]);
     expect(conn.disconnected).to.equal(false);
   });
@@ -357,21 +267,23 @@ describe('pipeline/session (scripted device)', () => {
     const events: SessionEvent[] = [];
     sub = runSession(of(conn), {
       deviceId: 'dev',
+      scheduler: vt.scheduler,
+      now: vt.now,
       voice: new ScriptedVoice(),
       keepAliveMs: 0,
       helloTimeoutMs: 50,
     }).subscribe((e) => events.push(e));
-    await until(() => conn.of(FrameType.WELCOME).length === 1, 'WELCOME from the read HELLO');
+    await vt.until('WELCOME from the read HELLO', () => conn.of(FrameType.WELCOME).length === 1);
     expect(conn.reads).to.equal(1);
     expect(conn.of(FrameType.WELCOME)[0]).to.include({ nonce: 4321, payloadSize: 128 });
     expect(events.filter((e) => e.kind === 'hello')).to.have.length(1);
-    await tick(80); // past helloTimeoutMs: the read HELLO counts
+    await vt.advance(80); // past helloTimeoutMs: the read HELLO counts
     expect(conn.disconnected).to.equal(false);
     conn.send(hello(4321)); // the device's 1 s retry, sent before our WELCOME reached it
-    await tick(10);
+    await vt.advance(10);
     expect(conn.of(FrameType.WELCOME)).to.have.length(1);
     conn.send(hello(4321)); // still repeating: the WELCOME was lost, answer again
-    await until(() => conn.of(FrameType.WELCOME).length === 2, 'WELCOME for a later retry');
+    await vt.until('WELCOME for a later retry', () => conn.of(FrameType.WELCOME).length === 2);
     expect(conn.states()).to.deep.equal([AssistantState.IDLE]);
     expect(events.filter((e) => e.kind === 'hello')).to.have.length(1);
   });
@@ -387,17 +299,19 @@ describe('pipeline/session (scripted device)', () => {
       const logs: string[] = [];
       sub = runSession(of(conn), {
         deviceId: 'dev',
+        scheduler: vt.scheduler,
+        now: vt.now,
         voice: new ScriptedVoice(),
         keepAliveMs: 0,
         logger: { log: (level, msg) => logs.push(`${level} ${msg}`) },
       }).subscribe();
-      await tick(10);
+      await vt.advance(10);
       expect(conn.reads).to.equal(1);
       expect(conn.written, 'nothing answers a bad read').to.have.length(0);
       expect(logs.filter((l) => l.startsWith('debug') && /uplink read/.test(l))).to.have.length(1);
       conn.send(hello(9));
-      await until(() => conn.of(FrameType.WELCOME).length === 1, 'WELCOME');
-      await tick(10);
+      await vt.until('WELCOME', () => conn.of(FrameType.WELCOME).length === 1);
+      await vt.advance(10);
       expect(conn.of(FrameType.WELCOME)).to.have.length(1);
       sub.unsubscribe();
     }
@@ -407,6 +321,8 @@ describe('pipeline/session (scripted device)', () => {
     const connections = new Subject<Connection>();
     sub = runSession(connections, {
       deviceId: 'dev',
+      scheduler: vt.scheduler,
+      now: vt.now,
       voice: new ScriptedVoice(),
       keepAliveMs: 0,
       keepAliveTimeoutMs: 0,
@@ -416,12 +332,12 @@ describe('pipeline/session (scripted device)', () => {
     first.send(hello(77));
     first.send(wake(1));
     first.send(audio(1, 1, 140, 10));
-    await until(() => first.states().length >= 2, 'LISTENING');
+    await vt.until('LISTENING', () => first.states().length >= 2);
     first.closed$.next('remote');
     const second = new ReadableFakeConnection(async () => bytes(hello(77)));
     connections.next(second);
     // No notified HELLO at all: the read one is enough to resume.
-    await until(() => second.of(FrameType.ACK).length + second.of(FrameType.NACK).length >= 1, 'resync');
+    await vt.until('resync', () => second.of(FrameType.ACK).length + second.of(FrameType.NACK).length >= 1);
     expect(second.written[0]?.type).to.equal(FrameType.WELCOME);
     expect([...second.of(FrameType.ACK), ...second.of(FrameType.NACK)][0]).to.include({
       stream: 1,
@@ -433,7 +349,7 @@ describe('pipeline/session (scripted device)', () => {
   it('answers an unsupported protocol major with ERROR and disconnects', async () => {
     const { conn } = start(new ScriptedVoice());
     conn.send(hello(1, 2));
-    await until(() => conn.disconnected, 'disconnect after ERROR');
+    await vt.until('disconnect after ERROR', () => conn.disconnected);
     expect(conn.of(FrameType.ERROR)[0]).to.include({
       code: ErrorCode.UNSUPPORTED_VERSION,
       refType: FrameType.HELLO,
@@ -445,7 +361,7 @@ describe('pipeline/session (scripted device)', () => {
     const { conn, logs } = start(new ScriptedVoice());
     conn.send(hello());
     conn.frames$.next(new Uint8Array([0x04, 1]));
-    await until(() => conn.of(FrameType.ERROR).length === 1, 'ERROR');
+    await vt.until('ERROR', () => conn.of(FrameType.ERROR).length === 1);
     expect(conn.of(FrameType.ERROR)[0]).to.include({
       code: ErrorCode.TRUNCATED,
       fault: 1,
@@ -453,7 +369,7 @@ describe('pipeline/session (scripted device)', () => {
     });
     expect(logs.some((l) => l.startsWith('warn dropped a bad frame'))).to.equal(true);
     conn.frames$.next(new Uint8Array([0x11, 0, 0]));
-    await tick(20);
+    await vt.advance(20);
     expect(conn.of(FrameType.ERROR)).to.have.length(1);
     expect(conn.disconnected).to.equal(false);
   });
@@ -555,6 +471,10 @@ class ScriptedUplink {
 
 describe('pipeline/session: the host lets go of utterance streams (scripted device)', () => {
   let sub: Subscription | undefined;
+  let vt: VirtualTime;
+  beforeEach(() => {
+    vt = new VirtualTime();
+  });
   afterEach(() => sub?.unsubscribe());
   const NACK_MS = 5;
 
@@ -564,6 +484,8 @@ describe('pipeline/session: the host lets go of utterance streams (scripted devi
     const events: SessionEvent[] = [];
     sub = runSession(of(conn), {
       deviceId: 'dev',
+      scheduler: vt.scheduler,
+      now: vt.now,
       voice,
       keepAliveMs: 0,
       keepAliveTimeoutMs: 0,
@@ -599,11 +521,11 @@ describe('pipeline/session: the host lets go of utterance streams (scripted devi
     device.audio(140);
     device.audio(141, { lost: true }); // the host NACKs seq 2 ...
     device.audio(142); // ... but the NACKs never reach the device: no new frame, the host times out
-    await until(() => conn.of(FrameType.GATE).length === 1, 'GATE CANCEL');
+    await vt.until('GATE CANCEL', () => conn.of(FrameType.GATE).length === 1);
     expect(conn.of(FrameType.GATE)[0]).to.include({ stream: 1, verdict: Verdict.CANCEL });
     const gateAt = conn.written.findIndex((f) => f.type === FrameType.GATE);
-    await until(() => acksFor(1, gateAt).length >= 1, 'the final ACK');
-    await tick(NACK_MS * 10);
+    await vt.until('the final ACK', () => acksFor(1, gateAt).length >= 1);
+    await vt.advance(NACK_MS * 10);
     // Exactly one ACK after letting go, past every frame received (3): nothing repeats the old position.
     expect(acksFor(1, gateAt).map((a) => [a.type, a.cumulative, a.gaps.length])).to.deep.equal([
       [FrameType.ACK, 4, 0],
@@ -614,10 +536,10 @@ describe('pipeline/session: the host lets go of utterance streams (scripted devi
     device.loseUntil(gateAt);
     device.poll();
     expect(device.active).to.equal(true); // END not acknowledged yet
-    await until(() => acksFor(1).some((a) => a.cumulative === 5), 'ACK past END');
+    await vt.until('ACK past END', () => acksFor(1).some((a) => a.cumulative === 5));
     device.loseUntil(conn.written.length); // that ACK is lost: the device's RTO re-sends END
     device.rto();
-    await until(() => acksFor(1).filter((a) => a.cumulative === 5).length === 2, 'ACK past END again');
+    await vt.until('ACK past END again', () => acksFor(1).filter((a) => a.cumulative === 5).length === 2);
     expect(
       acksFor(1)
         .slice(-2)
@@ -632,7 +554,7 @@ describe('pipeline/session: the host lets go of utterance streams (scripted devi
 
     // A new wake right after is accepted by the device and served by the host.
     speak(device);
-    await until(() => voice.requests.length === 1, 'voice request for stream 2');
+    await vt.until('voice request for stream 2', () => voice.requests.length === 1);
     expect(conn.of(FrameType.GATE).at(-1)).to.include({ stream: 2, verdict: Verdict.ACCEPT });
     expect(acksFor(2).at(-1)).to.include({ cumulative: 5 });
   });
@@ -642,7 +564,7 @@ describe('pipeline/session: the host lets go of utterance streams (scripted devi
     stream: number,
     from: number,
   ) {
-    await tick(NACK_MS * 10);
+    await vt.advance(NACK_MS * 10);
     return acksFor(stream, from).map((a) => [a.type, a.cumulative, a.gaps.length]);
   }
 
@@ -653,7 +575,7 @@ describe('pipeline/session: the host lets go of utterance streams (scripted devi
     const { conn, device, reports, acksFor } = start(voice, { verifier });
     conn.send(hello());
     speak(device); // WAKE 0, AUDIO 1..3, END 4
-    await until(() => conn.of(FrameType.GATE).length === 1, 'GATE REJECT');
+    await vt.until('GATE REJECT', () => conn.of(FrameType.GATE).length === 1);
     expect(conn.of(FrameType.GATE)[0]).to.include({ stream: 1, verdict: Verdict.REJECT });
     const gateAt = conn.written.findIndex((f) => f.type === FrameType.GATE);
     expect(acksFor(1).at(-1)).to.include({ type: FrameType.ACK, cumulative: 5 });
@@ -661,12 +583,12 @@ describe('pipeline/session: the host lets go of utterance streams (scripted devi
     expect(reports()[0]).to.include({ stream: 1, outcome: 'rejected' });
     device.loseUntil(conn.written.length); // the device missed the ACK: its RTO re-sends END
     device.rto();
-    await until(() => acksFor(1, gateAt).length === 1, 'ACK for the late END');
+    await vt.until('ACK for the late END', () => acksFor(1, gateAt).length === 1);
     expect(acksFor(1, gateAt)[0]).to.include({ type: FrameType.ACK, cumulative: 5 });
     device.poll();
     expect(device.active).to.equal(false);
     speak(device);
-    await until(() => voice.requests.length === 1, 'voice request for stream 2');
+    await vt.until('voice request for stream 2', () => voice.requests.length === 1);
     expect(conn.of(FrameType.GATE).at(-1)).to.include({ stream: 2, verdict: Verdict.ACCEPT });
   });
 
@@ -675,7 +597,7 @@ describe('pipeline/session: the host lets go of utterance streams (scripted devi
     const { conn, device, reports, acksFor } = start(voice);
     conn.send(hello());
     speak(device);
-    await until(() => voice.requests.length === 1, 'voice request');
+    await vt.until('voice request', () => voice.requests.length === 1);
     device.poll();
     expect(device.active).to.equal(false);
     (voice.replies[0] as Subject<VoiceEvent>).next({
@@ -683,11 +605,11 @@ describe('pipeline/session: the host lets go of utterance streams (scripted devi
       pcm: new Int16Array(124 * 8),
       sampleRate: 8000,
     });
-    await until(() => conn.of(FrameType.PLAY).length === 2, 'PLAY');
+    await vt.until('PLAY', () => conn.of(FrameType.PLAY).length === 2);
     const before = conn.written.length;
     speak(device); // barge-in on stream 2
-    await until(() => conn.of(FrameType.PLAY_END).length === 1, 'PLAY_END CANCELLED');
-    await until(() => voice.requests.length === 2, 'voice request for the barge-in');
+    await vt.until('PLAY_END CANCELLED', () => conn.of(FrameType.PLAY_END).length === 1);
+    await vt.until('voice request for the barge-in', () => voice.requests.length === 2);
     expect(reports()[0]).to.include({ stream: 1, outcome: 'cancelled' });
     expect(await quietAfter(acksFor, 1, before)).to.deep.equal([]);
     expect(acksFor(2).at(-1)).to.include({ type: FrameType.ACK, cumulative: 5 });
@@ -705,7 +627,7 @@ describe('pipeline/session: the host lets go of utterance streams (scripted devi
     for (let i = 0; i < 17; i++) device.audio(142); // seq 18 = 2 + 16 proves seq 2 is gone
     const endFrame = device.end(); // seq 20
     expect(endFrame.seq).to.equal(20);
-    await until(() => voice.requests.length === 1, 'voice request');
+    await vt.until('voice request', () => voice.requests.length === 1);
     expect(reports()).to.have.length(0);
     const done = conn.written.length;
     const final = acksFor(1).at(-1);
@@ -715,10 +637,10 @@ describe('pipeline/session: the host lets go of utterance streams (scripted devi
     device.poll();
     expect(device.active).to.equal(false);
     (voice.replies[0] as Subject<VoiceEvent>).complete();
-    await until(() => reports().length === 1, 'report');
+    await vt.until('report', () => reports().length === 1);
     expect(reports()[0]).to.include({ stream: 1, lost: 1, outcome: 'complete' });
     speak(device);
-    await until(() => voice.requests.length === 2, 'voice request for stream 2');
+    await vt.until('voice request for stream 2', () => voice.requests.length === 2);
   });
 
   it('a rebooted device (new nonce) starting over at stream 1 is heard, not re-ACKed as a late duplicate', async () => {
@@ -726,6 +648,8 @@ describe('pipeline/session: the host lets go of utterance streams (scripted devi
     const connections = new Subject<Connection>();
     sub = runSession(connections, {
       deviceId: 'dev',
+      scheduler: vt.scheduler,
+      now: vt.now,
       voice,
       keepAliveMs: 0,
       keepAliveTimeoutMs: 0,
@@ -734,16 +658,16 @@ describe('pipeline/session: the host lets go of utterance streams (scripted devi
     connections.next(first);
     first.send(hello(10));
     speak(new ScriptedUplink(first));
-    await until(() => voice.requests.length === 1, 'voice request');
+    await vt.until('voice request', () => voice.requests.length === 1);
     (voice.replies[0] as Subject<VoiceEvent>).complete();
     first.closed$.next('remote');
     const second = new FakeConnection();
     connections.next(second);
     second.send(hello(11));
-    await until(() => second.of(FrameType.WELCOME).length === 1, 'WELCOME');
+    await vt.until('WELCOME', () => second.of(FrameType.WELCOME).length === 1);
     const device = new ScriptedUplink(second); // counts streams from 1 again
     speak(device);
-    await until(() => voice.requests.length === 2, 'voice request after the reboot');
+    await vt.until('voice request after the reboot', () => voice.requests.length === 2);
     expect(second.of(FrameType.GATE)[0]).to.include({ stream: 1, verdict: Verdict.ACCEPT });
   });
 });
