@@ -45,7 +45,7 @@ import { percentile } from './support/stats';
 import { resample, s16ToU8 } from '../host/src/audio/index';
 import { InProcessLink } from '../host/src/ble/in-process-link';
 import { Bridge, type BridgeEvent } from '../host/src/bridge/index';
-import type { SessionHooks } from '../host/src/pipeline/session';
+import type { SessionHooks } from '../host/src/pipeline/types';
 import {
   LoopbackVoiceService,
   RealtimeVoiceService,

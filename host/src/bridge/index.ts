@@ -7,12 +7,13 @@
 import { Observable, Subject, Subscription, defer, tap, type SchedulerLike } from 'rxjs';
 import type { Connection, DisconnectReason, Link } from '../ble/link';
 import { reconnecting, type BackoffPolicy } from '../ble/reconnect';
-import { runSession, type SessionHooks, type SessionOptions } from '../pipeline/session';
+import { runSession, type SessionOptions } from '../pipeline/session';
 import {
   silentLogger,
   type DeviceMetrics,
   type Logger,
   type Phase,
+  type SessionHooks,
   type SessionEvent,
   type UtteranceReport,
   type WakeVerifier,

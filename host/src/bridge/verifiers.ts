@@ -7,7 +7,7 @@
  *    and nothing reaches the voice service. Taps and host-initiated utterances are always accepted.
  */
 import { Trigger } from '@budlink/protocol';
-import { utteranceToS16 } from '../pipeline/session';
+import { utteranceToS16 } from '../pipeline/reply-controller';
 import { acceptAllVerifier, type WakeVerifier } from '../pipeline/types';
 
 export { acceptAllVerifier };

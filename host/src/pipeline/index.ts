@@ -28,4 +28,16 @@ export {
   type SessionStateOptions,
 } from './sessionState';
 export { statusMetrics } from './statusMetrics';
-export { runSession, utteranceToS16, type SessionHooks, type SessionOptions } from './session';
+export { runSession, type SessionOptions } from './session';
+export { Handshake, type HandshakeOptions, type HelloOutcome, type Negotiated } from './handshake';
+export { ReportTracker, type ReportTrackerOptions, type Stage } from './report-tracker';
+export {
+  ReplyController,
+  utteranceToS16,
+  type ReplyControllerOptions,
+  type ReplyEnd,
+  type ReplyFormat,
+} from './reply-controller';
+export { Downlink, type DownlinkOptions } from './downlink';
+export { UplinkDispatch, type UplinkDispatchParts } from './uplink-dispatch';
+export { ConnectionLifecycle, type ConnectionLifecycleParts } from './connection-lifecycle';

@@ -3,7 +3,8 @@
  * session that composes them (session.ts).
  */
 import type { Observable } from 'rxjs';
-import type { AssistantStateCode, TriggerCode } from '@budlink/protocol';
+import type { AssistantStateCode, Frame, PlayFrame, TriggerCode } from '@budlink/protocol';
+import type { VoiceRequest } from '../voice/types';
 
 /** Log levels, lowest first. */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -15,6 +16,27 @@ export interface Logger {
 
 /** A logger that drops everything (tests, benches). */
 export const silentLogger: Logger = { log: () => undefined };
+
+/** One device's log: every line carries the device's id (and `extra` fields). */
+export type DeviceLog = (level: LogLevel, message: string, extra?: Record<string, unknown>) => void;
+
+export function deviceLog(logger: Logger, deviceId: string): DeviceLog {
+  return (level, message, extra) => logger.log(level, message, { device: deviceId, ...extra });
+}
+
+/** Instrumentation points (benchmarks, dashboards); called synchronously, must not throw. */
+export interface SessionHooks {
+  /** Every decoded uplink frame, as it arrives. */
+  uplinkFrame?(frame: Frame, at: number): void;
+  /** An utterance is complete (its last missing frame arrived). */
+  utteranceComplete?(utterance: Utterance, at: number): void;
+  /** The voice request is being sent. */
+  serviceRequest?(request: VoiceRequest, at: number): void;
+  /** First reply audio of a reply arrived from the service. */
+  firstReplyAudio?(at: number): void;
+  /** A PLAY frame is being written (first: the first of its reply). */
+  playFrame?(frame: PlayFrame, first: boolean, at: number): void;
+}
 
 /** What the device told us about how the utterance was triggered (from WAKE). */
 export interface WakeInfo {
