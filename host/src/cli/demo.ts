@@ -5,6 +5,8 @@
  * service (or the loopback service, which plays the utterance back) and streams the reply to the
  * earbud's speaker. Prints a summary with per-stage timings.
  */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { firstValueFrom, filter, timeout, take } from 'rxjs';
 import { Bridge } from '../bridge/index';
@@ -14,6 +16,8 @@ import { createVoiceService, type VoiceConfig, type VoiceService } from '../voic
 import type { Logger, UtteranceReport } from '../pipeline/types';
 import { bridgeOptions } from './bridge-options';
 import { SIM_DEFAULTS } from '../defaults';
+import { num, simTransport, type Command, type CommandContext } from './command';
+import { UsageError, progress, type CliIo } from './io';
 
 export const DEFAULT_UTTERANCE = fileURLToPath(new URL('../../assets/utterance-8k.wav', import.meta.url));
 
@@ -199,4 +203,53 @@ export function formatDemoSummary(r: DemoResult): string {
     lines.push(`    playback end         ${f(t.playbackEnd)}`);
   }
   return lines.join('\n');
+}
+
+const options = {
+  transport: { type: 'string' },
+  speed: { type: 'string' },
+  board: { type: 'string' },
+  wav: { type: 'string' },
+  timeout: { type: 'string' },
+} as const;
+
+export const demoCommand: Command<typeof options> = {
+  summary: 'the main job (npm start): one simulated earbud, the bridge, the voice service',
+  usage: `budlink demo [--transport auto|bluez|in-process] [--speed X] [--board ID] [--wav FILE] [--timeout MS]
+
+Runs the bridge with one simulated earbud that speaks a bundled utterance through the real firmware
+bundle; the utterance is gated and relayed to the voice service configured in the environment, or
+else to the loopback service (plays the utterance back). Prints a summary with per-stage timings.
+With dbus-daemon installed the link is node-ble → BlueZ emulator on a private bus (started and
+stopped by the demo); else the in-process link.
+
+options:
+      --transport T     auto (default) | bluez | in-process
+      --speed X         device clock acceleration (default ${SIM_DEFAULTS.speed})
+      --board ID        board profile (default ${SIM_DEFAULTS.board})
+      --wav FILE        utterance to speak (default host/assets/utterance-8k.wav)
+      --timeout MS      give up after MS (default 60000)`,
+  options,
+  run: runDemoCommand,
+};
+
+async function runDemoCommand(a: CommandContext<typeof options>, io: CliIo): Promise<number> {
+  const wav = a.values.wav;
+  if (wav !== undefined && !existsSync(resolve(io.cwd, wav)))
+    throw new UsageError(`--wav ${wav}: no such file`);
+  const r = await runDemo({
+    config: a.loaded.config,
+    voice: a.loaded.voice,
+    logger: a.log,
+    transport: simTransport(a.values.transport, a.loaded.config),
+    speed: num(a.values.speed, 'speed', 0.1, 50),
+    board: a.values.board,
+    wav: wav === undefined ? undefined : resolve(io.cwd, wav),
+    timeoutMs: num(a.values.timeout, 'timeout', 1000, 600000),
+    progress: progress(io, a.json),
+    signal: io.signal,
+  });
+  if (io.signal.aborted) return 130;
+  io.stdout(a.json ? JSON.stringify(r) : formatDemoSummary(r));
+  return r.ok ? 0 : 1;
 }

@@ -10,7 +10,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import * as dbus from 'dbus-next';
 import type { VoiceConfig } from '../voice/config';
+import { bundlePathFor } from '@budlink/firmware/sim';
 import { within } from '../ble/within';
+import { SIM_DEFAULTS } from '../defaults';
+import type { Command, CommandContext } from './command';
+import type { CliIo } from './io';
 
 export interface Check {
   name: string;
@@ -237,4 +241,26 @@ export function formatChecks(checks: Check[]): string {
         `${c.ok ? '✓' : c.optional ? '!' : '✗'} ${c.name}: ${c.detail}${!c.ok && c.hint ? `\n    fix: ${c.hint}` : ''}`,
     )
     .join('\n');
+}
+
+export const doctorCommand: Command<Record<never, never>> = {
+  summary: 'check BlueZ, D-Bus policy, adapter and voice service',
+  usage: `budlink doctor
+
+Checks that the D-Bus system bus is reachable, BlueZ is on it, the D-Bus policy file node-ble needs
+exists (/etc/dbus-1/system.d/node-ble.conf), an adapter is powered, and the voice service answers.
+Prints ✓ or ✗ per check with a fix hint; exits 1 if any required check fails.`,
+  options: {},
+  run: runDoctorCommand,
+};
+
+async function runDoctorCommand(a: CommandContext<Record<never, never>>, io: CliIo): Promise<number> {
+  const checks = await runDoctor({
+    env: io.env,
+    voice: a.loaded.voice,
+    bundlePath: bundlePathFor(SIM_DEFAULTS.board),
+  });
+  if (a.json) for (const c of checks) io.stdout(JSON.stringify(c));
+  else io.stdout(formatChecks(checks));
+  return checks.every((c) => c.ok || c.optional) ? 0 : 1;
 }

@@ -1,0 +1,177 @@
+/** `budlink simulate`: simulated earbuds (the real firmware bundle) against the bridge. */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import {
+  BehaviorSubject,
+  filter,
+  firstValueFrom,
+  fromEvent,
+  race,
+  take,
+  timeout,
+  timer,
+  toArray,
+} from 'rxjs';
+import { Bridge } from '../bridge/index';
+import { startSimEnv, type SimEnv } from '../bridge/simenv';
+import { InProcessLink } from '../ble/in-process-link';
+import { SIM_DEFAULTS } from '../defaults';
+import type { UtteranceReport } from '../pipeline/types';
+import { createVoiceService } from '../voice/index';
+import { bridgeOptions } from './bridge-options';
+import { num, simTransport, type Command, type CommandContext } from './command';
+import { DEFAULT_UTTERANCE } from './demo';
+import { UsageError, progress, waitAbort, type CliIo } from './io';
+import { readScenario, runScenario, sayEach, type ScenarioTarget } from './scenario';
+
+const options = {
+  board: { type: 'string' },
+  earbuds: { type: 'string' },
+  wav: { type: 'string', multiple: true },
+  scenario: { type: 'string' },
+  transport: { type: 'string' },
+  speed: { type: 'string' },
+  'drop-rate': { type: 'string' },
+} as const;
+
+export const simulateCommand: Command<typeof options> = {
+  summary: 'run simulated earbuds (real firmware bundle) against the bridge',
+  usage: `budlink simulate [--board ID] [--earbuds N] [--wav FILE]... [--scenario FILE]
+                 [--transport auto|bluez|in-process] [--speed X] [--drop-rate P]
+
+Boots simulated earbuds running the built firmware bundle, behind the BlueZ emulator on a private
+D-Bus (when dbus-daemon is installed) or the in-process link, has each speak the given WAV files in
+turn (default: the bundled utterance), relays them through the bridge and prints one report per
+utterance.
+
+options:
+      --board ID        board profile (default ${SIM_DEFAULTS.board})
+      --earbuds N       number of earbuds (default 1)
+      --wav FILE        audio to speak (repeatable)
+      --scenario FILE   JSON: { "steps": [ {"say": "a.wav", "earbud": 0}, {"tap": 0}, {"silence": 500},
+                        {"wait": 1000}, {"dropLink": 0}, {"powerCycle": 0} ] }
+      --transport T     auto (default) | bluez | in-process
+      --speed X         device clock acceleration (default ${SIM_DEFAULTS.speed})
+      --drop-rate P     fraction of notifications the link model drops (default 0)`,
+  options,
+  run: runSimulate,
+};
+
+/** Deadline for every earbud's HELLO, and for each utterance's report (ms). */
+const HELLO_TIMEOUT_MS = 30000;
+const REPLY_TIMEOUT_MS = 60000;
+
+async function runSimulate(a: CommandContext<typeof options>, io: CliIo): Promise<number> {
+  const config = a.loaded.config;
+  const v = a.values;
+  const board = v.board ?? SIM_DEFAULTS.board;
+  const count = num(v.earbuds, 'earbuds', 1, 8) ?? 1;
+  const speed = num(v.speed, 'speed', 0.1, 50) ?? SIM_DEFAULTS.speed;
+  const dropRate = num(v['drop-rate'], 'drop-rate', 0, 0.9) ?? 0;
+  const transport = simTransport(v.transport, config);
+  const wavs = v.wav ?? [];
+  for (const w of wavs) if (!existsSync(resolve(io.cwd, w))) throw new UsageError(`--wav ${w}: no such file`);
+  const steps = v.scenario
+    ? readScenario(v.scenario, io.cwd)
+    : sayEach(wavs.length ? wavs : [DEFAULT_UTTERANCE], count);
+  const say = progress(io, a.json);
+  const voice = createVoiceService(a.loaded.voice);
+  let env: SimEnv | undefined;
+  let bridge: Bridge | undefined;
+  try {
+    say(`starting ${count} simulated ${board} earbud(s), device clock ×${speed}`);
+    env = await startSimEnv({
+      earbuds: Array.from({ length: count }, (_, i) => ({
+        board,
+        clock: 'real' as const,
+        speed,
+        link: { dropRate, seed: i + 1 },
+      })),
+      transport,
+      connectTimeoutMs: config.connectTimeoutMs,
+    });
+    say(
+      env.transport === 'bluez' ? 'link: node-ble → BlueZ emulator on a private D-Bus' : 'link: in-process',
+    );
+    bridge = new Bridge({ link: env.link, voice, logger: a.log, ...bridgeOptions(config) });
+    const hellos = firstValueFrom(
+      bridge.events$.pipe(
+        filter((e) => e.kind === 'hello'),
+        take(count),
+        toArray(),
+        timeout({ first: HELLO_TIMEOUT_MS }),
+      ),
+    );
+    for (const e of env.earbuds) bridge.addDevice(e.address);
+    hellos.catch(() => undefined);
+    await Promise.race([hellos, waitAbort(io.signal)]);
+    if (io.signal.aborted) return 130;
+    const target = simTarget(env, bridge, io.signal, (r) =>
+      io.stdout(
+        a.json
+          ? JSON.stringify(r)
+          : `${r.deviceId} utterance ${r.stream}: ${r.outcome}${r.error ? ` (${r.error})` : ''}, ${(r.durationMs / 1000).toFixed(2)} s, ${r.recovered} recovered, reply ${r.replySamples} samples, first PLAY ${r.timings.firstPlay?.toFixed(0) ?? '-'} ms after wake`,
+      ),
+    );
+    for (const e of env.earbuds) e.feedSilence(600);
+    const expected = await runScenario(steps, target, { say, signal: io.signal, cwd: io.cwd });
+    await target.reported(expected, REPLY_TIMEOUT_MS);
+    if (io.signal.aborted) return 130;
+    const ok = target.reports.filter((r) => r.outcome === 'complete').length;
+    say(`${ok} of ${expected} utterance(s) answered`);
+    return ok >= expected && expected > 0 ? 0 : 1;
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    a.log.log('error', `simulate failed: ${e instanceof Error ? e.message : String(e)}`);
+    return 1;
+  } finally {
+    say('stopping');
+    await bridge?.stop();
+    await env?.close();
+    await voice.close().catch(() => undefined);
+  }
+}
+
+/**
+ * The simulated earbuds as a scenario acts on them; every utterance report goes to `print`. A wait
+ * for reports ends when they are in, at its deadline, or on Ctrl-C.
+ */
+function simTarget(
+  env: SimEnv,
+  bridge: Bridge,
+  signal: AbortSignal,
+  print: (r: UtteranceReport) => void,
+): ScenarioTarget & { reports: UtteranceReport[] } {
+  const reports: UtteranceReport[] = [];
+  const count$ = new BehaviorSubject(0);
+  bridge.events$.subscribe((e) => {
+    if (e.kind !== 'utterance') return;
+    reports.push(e.report);
+    print(e.report);
+    count$.next(reports.length);
+  });
+  return {
+    reports,
+    earbuds: env.earbuds,
+    dropLink: (i) => {
+      const e = env.earbuds[i];
+      if (!e) return;
+      const link = env.link;
+      if (env.emulator) env.emulator.dropLink(e.address);
+      else if (link instanceof InProcessLink) {
+        // In-process: the earbud goes out of range for a moment, then comes back.
+        link.removePeripheral(e.address);
+        setTimeout(() => link.addPeripheral(e), 200);
+      }
+    },
+    reported: (n, timeoutMs) =>
+      signal.aborted
+        ? Promise.resolve()
+        : firstValueFrom(
+            race(count$.pipe(filter((c) => c >= n)), timer(timeoutMs), fromEvent(signal, 'abort')),
+            {
+              defaultValue: undefined,
+            },
+          ).then(() => undefined),
+  };
+}
