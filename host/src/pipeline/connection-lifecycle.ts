@@ -11,9 +11,9 @@ import { deframe } from './deframe';
 import type { Downlink } from './downlink';
 import { errorText } from './error-text';
 import type { Handshake } from './handshake';
-import { keepAlive } from './keepAlive';
+import { keepAlive } from './keep-alive';
 import type { ReplyController } from './reply-controller';
-import type { SessionInput } from './sessionState';
+import type { SessionInput } from './session-state';
 import type { DeviceLog } from './types';
 import type { UplinkDispatch } from './uplink-dispatch';
 

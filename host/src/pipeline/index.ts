@@ -1,7 +1,7 @@
 /** The per-device pipeline: one operator per file, composed by runSession. */
 export * from './types';
 export { deframe } from './deframe';
-export { keepAlive, KeepAliveTimeoutError, type KeepAliveOptions } from './keepAlive';
+export { keepAlive, KeepAliveTimeoutError, type KeepAliveOptions } from './keep-alive';
 export {
   reassemble,
   type ReassemblyInput,
@@ -9,8 +9,8 @@ export {
   type ReassembleOptions,
   type UtteranceFrame,
 } from './reassemble';
-export { verifyWake, type VerifiedUtterance, type VerifyWakeOptions } from './verifyWake';
-export { toDeviceAudio, encodeSamples, bytesPerSample, type DeviceAudioFormat } from './toDeviceAudio';
+export { verifyWake, type VerifiedUtterance, type VerifyWakeOptions } from './verify-wake';
+export { toDeviceAudio, encodeSamples, bytesPerSample, type DeviceAudioFormat } from './to-device-audio';
 export { packetize } from './packetize';
 export {
   pacePlayback,
@@ -18,7 +18,7 @@ export {
   type PlaybackOutput,
   type PlaybackProgress,
   type PacePlaybackOptions,
-} from './pacePlayback';
+} from './pace-playback';
 export {
   sessionState,
   transition,
@@ -26,8 +26,8 @@ export {
   type SessionInput,
   type PhaseTimeouts,
   type SessionStateOptions,
-} from './sessionState';
-export { statusMetrics } from './statusMetrics';
+} from './session-state';
+export { statusMetrics } from './status-metrics';
 export { runSession, type SessionOptions } from './session';
 export { Handshake, type HandshakeOptions, type HelloOutcome, type Negotiated } from './handshake';
 export { ReportTracker, type ReportTrackerOptions, type Stage } from './report-tracker';

@@ -19,10 +19,10 @@ import { s16FromLE, u8ToS16 } from '../audio/pcm';
 import type { VoiceEvent, VoiceRequest, VoiceService } from '../voice/types';
 import { errorText } from './error-text';
 import { packetize } from './packetize';
-import { pacePlayback, type PlaybackOutput, type PlaybackProgress } from './pacePlayback';
+import { pacePlayback, type PlaybackOutput, type PlaybackProgress } from './pace-playback';
 import type { ReportTracker } from './report-tracker';
-import type { SessionInput } from './sessionState';
-import { bytesPerSample, toDeviceAudio } from './toDeviceAudio';
+import type { SessionInput } from './session-state';
+import { bytesPerSample, toDeviceAudio } from './to-device-audio';
 import type { DeviceLog, SessionHooks, Utterance, UtteranceReport } from './types';
 
 /** Decode device-codec bytes to s16 for the voice service. */

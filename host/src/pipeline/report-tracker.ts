@@ -5,7 +5,7 @@
  * the one utterance still being received or verified ("pending"); a reply's report is the reply's.
  */
 import type { TriggerCode } from '@budlink/protocol';
-import { bytesPerSample } from './toDeviceAudio';
+import { bytesPerSample } from './to-device-audio';
 import type { Utterance, UtteranceReport } from './types';
 
 export type Stage = keyof UtteranceReport['timings'];

@@ -34,8 +34,8 @@ import { Handshake } from './handshake';
 import { reassemble, type ReassemblyInput } from './reassemble';
 import { ReplyController } from './reply-controller';
 import { ReportTracker } from './report-tracker';
-import { sessionState, type PhaseTimeouts, type SessionInput } from './sessionState';
-import { statusMetrics } from './statusMetrics';
+import { sessionState, type PhaseTimeouts, type SessionInput } from './session-state';
+import { statusMetrics } from './status-metrics';
 import { UplinkDispatch } from './uplink-dispatch';
 import {
   acceptAllVerifier,

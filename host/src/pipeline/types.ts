@@ -91,7 +91,7 @@ export const acceptAllVerifier: WakeVerifier = {
   verify: () => Promise.resolve({ accept: true, score: 1 }),
 };
 
-/** Session phases (the host's side of the state machine; see sessionState.ts). */
+/** Session phases (the host's side of the state machine; see session-state.ts). */
 export type Phase = 'handshake' | 'idle' | 'utterance' | 'verifying' | 'thinking' | 'speaking';
 
 /** The STATE frame the earbud should show for each phase. */

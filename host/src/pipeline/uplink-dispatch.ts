@@ -25,8 +25,8 @@ import type { Handshake } from './handshake';
 import type { ReassemblyInput, ReassemblyOutput } from './reassemble';
 import type { ReplyController } from './reply-controller';
 import type { ReportTracker } from './report-tracker';
-import type { SessionInput } from './sessionState';
-import { verifyWake } from './verifyWake';
+import type { SessionInput } from './session-state';
+import { verifyWake } from './verify-wake';
 import type {
   DeviceLog,
   Phase,

@@ -18,7 +18,7 @@ import {
 } from '@budlink/protocol';
 import { ReplyController, type ReplyFormat } from '../../../host/src/pipeline/reply-controller';
 import { ReportTracker } from '../../../host/src/pipeline/report-tracker';
-import type { SessionInput } from '../../../host/src/pipeline/sessionState';
+import type { SessionInput } from '../../../host/src/pipeline/session-state';
 import type { Utterance, UtteranceReport } from '../../../host/src/pipeline/types';
 import { VoiceError, type VoiceEvent } from '../../../host/src/voice/types';
 import { VirtualTime } from '../../support/virtual-time';

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { AssistantState } from '@budlink/protocol';
-import { sessionState, transition, type SessionInput } from '../../../host/src/pipeline/sessionState';
+import { sessionState, transition, type SessionInput } from '../../../host/src/pipeline/session-state';
 import type { PhaseChange } from '../../../host/src/pipeline/types';
 import { scheduler } from './marbles';
 
@@ -22,7 +22,7 @@ const ch = (from: PhaseChange['from'], to: PhaseChange['to'], cause: string, sta
     ? { from, to, cause, detail: 0 }
     : { from, to, cause, state: state as PhaseChange['state'], detail: 0 };
 
-describe('pipeline/sessionState', () => {
+describe('pipeline/session-state', () => {
   it('walks HELLO → idle → utterance → verifying → thinking → speaking → idle, sending a STATE each step', () => {
     scheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
       const src = cold('h-w-a-c-y-r-d-|', I);

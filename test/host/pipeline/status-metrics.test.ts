@@ -1,5 +1,5 @@
 import { FrameType, type Frame } from '@budlink/protocol';
-import { statusMetrics } from '../../../host/src/pipeline/statusMetrics';
+import { statusMetrics } from '../../../host/src/pipeline/status-metrics';
 import { scheduler } from './marbles';
 
 const status = (overruns: number, drops: number, uptimeS: number, battery = 80): Frame => ({
@@ -14,7 +14,7 @@ const status = (overruns: number, drops: number, uptimeS: number, battery = 80):
   uptimeS,
 });
 
-describe('pipeline/statusMetrics', () => {
+describe('pipeline/status-metrics', () => {
   it('turns STATUS frames into metrics, unwrapping 16-bit counters and surviving a reboot', () => {
     scheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
       const src = cold('a-p-b-c-d-|', {

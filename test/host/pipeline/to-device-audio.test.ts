@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { Codec } from '@budlink/protocol';
-import { toDeviceAudio, encodeSamples } from '../../../host/src/pipeline/toDeviceAudio';
+import { toDeviceAudio, encodeSamples } from '../../../host/src/pipeline/to-device-audio';
 import type { VoiceEvent } from '../../../host/src/voice/types';
 import { scheduler } from './marbles';
 
@@ -10,7 +10,7 @@ const audio = (pcm: number[], sampleRate: number): VoiceEvent => ({
   sampleRate,
 });
 
-describe('pipeline/toDeviceAudio', () => {
+describe('pipeline/to-device-audio', () => {
   it('converts same-rate reply audio to the device codec and ignores other events', () => {
     scheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
       const src = cold<VoiceEvent>('t-a-b-d|', {

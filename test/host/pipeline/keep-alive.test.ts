@@ -3,14 +3,14 @@ import { runInNewContext } from 'node:vm';
 import { expect } from 'chai';
 import { NEVER, VirtualAction, VirtualTimeScheduler } from 'rxjs';
 import { FrameType, type Frame } from '@budlink/protocol';
-import { keepAlive, KeepAliveTimeoutError } from '../../../host/src/pipeline/keepAlive';
+import { keepAlive, KeepAliveTimeoutError } from '../../../host/src/pipeline/keep-alive';
 import { scheduler } from './marbles';
 
 const ping = (token: number): Frame => ({ type: FrameType.PING, stream: 0, seq: 0, token });
 const pong = (token: number): Frame => ({ type: FrameType.PONG, stream: 0, seq: 0, token });
 const other: Frame = { type: FrameType.STATE, stream: 0, seq: 0, state: 0, detail: 0 };
 
-describe('pipeline/keepAlive', () => {
+describe('pipeline/keep-alive', () => {
   it('pings every interval, answers device PINGs with PONG, and stops on completion', () => {
     scheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
       const src = cold('5ms a 9ms b 9ms |', { a: ping(77), b: other });

@@ -5,7 +5,7 @@ import {
   PlaybackStallError,
   type PlaybackOutput,
   type PlaybackProgress,
-} from '../../../host/src/pipeline/pacePlayback';
+} from '../../../host/src/pipeline/pace-playback';
 import { scheduler } from './marbles';
 
 /** The pacing settings every case states (a case overrides what it tests). */
@@ -31,7 +31,7 @@ const playEnd = (seq: number, lastSeq: number, totalSamples: number): PlaybackOu
   resend: false,
 });
 
-describe('pipeline/pacePlayback', () => {
+describe('pipeline/pace-playback', () => {
   it('sends PLAY within the credit window, re-sends NACKed frames, ends with PLAY_END and waits for the last sample played', () => {
     const progress: PlaybackProgress = { nextSeq: 0, lastSeq: undefined, samplesSent: 0, samplesPlayed: 0 };
     scheduler().run(({ cold, hot, expectObservable, expectSubscriptions }) => {

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { ColdObservable } from 'rxjs/internal/testing/ColdObservable';
-import { verifyWake } from '../../../host/src/pipeline/verifyWake';
+import { verifyWake } from '../../../host/src/pipeline/verify-wake';
 import type { Utterance, WakeVerdict, WakeVerifier } from '../../../host/src/pipeline/types';
 import { scheduler } from './marbles';
 
@@ -18,7 +18,7 @@ const utt = (stream: number): Utterance => ({
   completedAt: 0,
 });
 
-describe('pipeline/verifyWake', () => {
+describe('pipeline/verify-wake', () => {
   it('asks the verifier for each utterance in turn and pairs it with the verdict', () => {
     scheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
       const verdicts: Record<number, ColdObservable<WakeVerdict>> = {
