@@ -1,6 +1,5 @@
 /**
- * Voice benchmarks (no network: a local OpenAI-compatible server on 127.0.0.1 written here, since
- * the bench project cannot import test/ files).
+ * Voice benchmarks (no network: the tests' fake OpenAI-compatible server on 127.0.0.1).
  *
  * voice.resampler_snr_db: a 440 Hz tone at the earbud rate (8 kHz) → 24 kHz → 8 kHz through the
  *   polyphase resampler; SNR of the round trip against the original, edges excluded.
@@ -24,7 +23,6 @@
  * voice.realtime_share_ms_p50/p99: the same for the Realtime adapter against an instant WebSocket
  *   server (resample to 24 kHz, base64 appends, commit, response.create → first audio delta decoded).
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import type { SimCentral, SimPeripheral, SimService } from '@budlink/firmware/sim';
@@ -42,6 +40,7 @@ import {
 } from '@budlink/protocol';
 import type { Bench } from './run';
 import { percentile } from './support/stats';
+import { FakeOpenAiRest } from '../test/support/fake-services/openai-rest';
 import { resample, s16ToU8 } from '../host/src/audio/index';
 import { InProcessLink } from '../host/src/ble/in-process-link';
 import { Bridge, type BridgeEvent } from '../host/src/bridge/index';
@@ -77,67 +76,17 @@ export function resamplerSnrDb(): number {
 }
 
 /**
- * An OpenAI-compatible server that answers at once. `serverMs` accumulates, per turn, the time the
- * server itself spent on the critical path (request fully read → the byte that unblocks the client
- * written), so it can be subtracted from the client's latency.
+ * The fake OpenAI service (test/support) answering as fast as it can: a two-sentence reply in two
+ * deltas, 0.1 s of speech per sentence. Its `serverMs` is the time it spent on each answer's critical
+ * path (request read → the byte that unblocks the client), subtracted from the client's latency.
  */
-class InstantServer {
-  server: Server | undefined;
-  serverMs = 0;
-  chatEnded = false;
-  /** When set, the chat stream waits for this after its first sentence. */
-  hold: Promise<void> | undefined;
-
-  get baseUrl(): string {
-    return `http://127.0.0.1:${String((this.server?.address() as AddressInfo).port)}/v1`;
-  }
-
-  async start(): Promise<this> {
-    this.server = createServer((req, res) => void this.handle(req, res));
-    this.server.keepAliveTimeout = 60000;
-    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
-    return this;
-  }
-
-  async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((r) => this.server!.close(() => r()));
-  }
-
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const t0 = performance.now();
-    const path = req.url ?? '';
-    if (path.endsWith('/audio/transcriptions')) {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end('{"text":"What time is it?"}');
-      this.serverMs += performance.now() - t0;
-      return;
-    }
-    if (path.endsWith('/chat/completions')) {
-      this.chatEnded = false;
-      res.writeHead(200, { 'content-type': 'text/event-stream' });
-      const chunk = (content: string): string =>
-        `data: ${JSON.stringify({ object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content }, finish_reason: null }] })}\n\n`;
-      res.write(chunk('It is a quarter past ten. '));
-      this.serverMs += performance.now() - t0;
-      if (this.hold) await this.hold;
-      res.write(chunk('Anything else I can help with?'));
-      res.end('data: [DONE]\n\n');
-      this.chatEnded = true;
-      return;
-    }
-    if (path.endsWith('/audio/speech')) {
-      res.writeHead(200, { 'content-type': 'application/octet-stream' });
-      res.write(Buffer.alloc(4800));
-      this.serverMs += performance.now() - t0;
-      res.end();
-      return;
-    }
-    res.writeHead(404);
-    res.end();
-  }
+function instantServer(): Promise<FakeOpenAiRest> {
+  return new FakeOpenAiRest({
+    transcript: 'What time is it?',
+    reply: () => 'It is a quarter past ten. Anything else I can help with?',
+    deltaChars: 26, // one delta per sentence
+    msPerChar: 4,
+  }).start();
 }
 
 /**
@@ -453,7 +402,7 @@ export async function bridgeShare(turn?: BridgeTurn): Promise<{ p50: number; p99
 }
 
 async function restShare(turn: BridgeTurn): Promise<{ p50: number; p99: number }> {
-  const srv = await new InstantServer().start();
+  const srv = await instantServer();
   const svc = new RestVoiceService(
     voiceConfigFromEnv({ BUDLINK_VOICE: 'rest', OPENAI_BASE_URL: srv.baseUrl }),
   );
@@ -524,12 +473,8 @@ export async function realtimeShare(turn: BridgeTurn = adapterTurn): Promise<{ p
 }
 
 export async function firstAudioBeforeChatEnd(): Promise<number> {
-  const srv = await new InstantServer().start();
-  let release!: () => void;
-  srv.hold = new Promise<void>((r) => {
-    release = r;
-  });
-  const safety = setTimeout(() => release(), 2000);
+  const srv = await instantServer();
+  const release = srv.holdChat(2000);
   const svc = new RestVoiceService(
     voiceConfigFromEnv({ BUDLINK_VOICE: 'rest', OPENAI_BASE_URL: srv.baseUrl }),
   );
@@ -539,7 +484,7 @@ export async function firstAudioBeforeChatEnd(): Promise<number> {
       svc.respond({ deviceId: 'bench', audio: tone(8000, 300, 8000), sampleRate: 8000 }).subscribe({
         next: (e) => {
           if (e.kind === 'audio' && verdict === undefined) {
-            verdict = srv.chatEnded ? 0 : 1;
+            verdict = srv.log.includes('chat:end') ? 0 : 1;
             release();
           }
         },
@@ -548,7 +493,6 @@ export async function firstAudioBeforeChatEnd(): Promise<number> {
       });
     });
   } finally {
-    clearTimeout(safety);
     await svc.close();
     await srv.stop();
   }

@@ -15,7 +15,14 @@ import { EchoPeripheral } from '../../../host/src/bluez/echo-peripheral';
 import { DEFAULT_UTTERANCE } from '../../../host/src/cli/demo';
 import { main } from '../../../host/src/cli/main';
 import { loadConfig, ConfigError } from '../../../host/src/config/index';
-import { ANSWER, HEARD, startFakeOpenAi, type FakeOpenAi } from './fake-openai';
+import { FakeOpenAiRest } from '../../support/fake-services/openai-rest';
+
+const HEARD = 'what is the weather in Paris';
+const ANSWER = 'Sunny and mild.';
+
+/** The fake OpenAI service, hearing HEARD and answering ANSWER (0.15 s of speech). */
+const startFakeOpenAi = (options: { apiKey?: string } = {}): Promise<FakeOpenAiRest> =>
+  new FakeOpenAiRest({ transcript: HEARD, reply: () => ANSWER, ...options }).start();
 
 const BIN = fileURLToPath(new URL('../../../host/bin/budlink.js', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -142,11 +149,11 @@ describe('cli: budlink', function () {
   });
 
   describe('doctor', () => {
-    let fake: FakeOpenAi | undefined;
+    let fake: FakeOpenAiRest | undefined;
     let bus: PrivateBus | undefined;
     let emu: BluezEmulator | undefined;
     afterEach(async () => {
-      await fake?.close();
+      await fake?.stop();
       await emu?.stop();
       await bus?.stop();
       fake = undefined;
@@ -191,7 +198,7 @@ describe('cli: budlink', function () {
     });
 
     it('reports a refused API key', async () => {
-      fake = await startFakeOpenAi({ status: 401 });
+      fake = await startFakeOpenAi({ apiKey: 'sk-the-right-one' });
       const r = await run(['doctor'], {
         env: {
           DBUS_SYSTEM_BUS_ADDRESS: `unix:path=${join(tmp, 'none')}`,
@@ -205,9 +212,9 @@ describe('cli: budlink', function () {
   });
 
   describe('demo', () => {
-    let fake: FakeOpenAi | undefined;
+    let fake: FakeOpenAiRest | undefined;
     afterEach(async () => {
-      await fake?.close();
+      await fake?.stop();
       fake = undefined;
     });
 

@@ -4,6 +4,9 @@
  * /v1/audio/speech, VALIDATES what it receives (auth header, multipart fields, JSON bodies) and
  * answers violations with a 400 in OpenAI's error shape (also recorded in `violations`), and can be
  * scripted to fail: status codes with Retry-After, hangs, malformed bodies, dropped connections.
+ * It also lists models (GET /v1/models, what `budlink doctor` asks) and accounts the time it spends
+ * on each answer's critical path (`serverMs`, for benchmarks that subtract it). The one fake OpenAI
+ * REST server of the unit, CLI, e2e and bench suites.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { decodeWav, encodeWav } from '../../../host/src/audio/index';
@@ -80,6 +83,13 @@ export class FakeOpenAiRest {
   readonly violations: string[] = [];
   /** Ordered log of notable moments: 'chat:start', 'chat:end', 'speech:<text>', ... */
   readonly log: string[] = [];
+  /** Every request as 'METHOD /path', in order (models included). */
+  readonly calls: string[] = [];
+  /**
+   * Time (ms) spent answering, from the request fully read to the byte that unblocks the client
+   * (transcription: the answer; chat: the first sentence; speech: the first audio). Reset as needed.
+   */
+  serverMs = 0;
   private readonly faults: Record<Route, Fault[]> = { transcriptions: [], chat: [], speech: [] };
   private server: Server | undefined;
   private readonly loopback = new Loopback();
@@ -191,23 +201,21 @@ export class FakeOpenAiRest {
             ? 'speech'
             : undefined;
     const raw = await this.body(req);
+    const t0 = performance.now();
+    this.calls.push(`${String(req.method)} ${String(path)}`);
+    if (path === '/v1/models' && req.method === 'GET') {
+      if (this.refused(req, res)) return;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ object: 'list', data: [] }));
+      return;
+    }
     if (!route || req.method !== 'POST') {
       this.error(res, 404, `Unknown request URL: ${String(req.method)} ${String(path)}`);
       return;
     }
     const rec: RecordedRequest = { route, authorization: req.headers.authorization };
     this.requests.push(rec);
-    const want = this.options.apiKey;
-    if (want !== undefined && req.headers.authorization !== `Bearer ${want}`) {
-      const got = (req.headers.authorization ?? '').replace(/^Bearer\s+/, '');
-      // OpenAI echoes a masked prefix of a wrong key; echo the WHOLE key to prove the client redacts.
-      this.error(
-        res,
-        401,
-        `Incorrect API key provided: ${got}. You can find your API key at https://platform.openai.com/account/api-keys.`,
-      );
-      return;
-    }
+    if (this.refused(req, res)) return;
     const fault = this.faults[route].shift();
     if (fault?.kind === 'status') {
       res.writeHead(fault.status, { 'content-type': 'application/json', ...(fault.headers ?? {}) });
@@ -228,9 +236,28 @@ export class FakeOpenAiRest {
       return;
     }
     const cut = fault?.kind === 'cut';
-    if (route === 'transcriptions') this.transcriptions(req, res, raw, rec);
-    else if (route === 'chat') await this.chat(req, res, raw, rec, cut);
-    else await this.speech(req, res, raw, rec, cut);
+    const answered = (): void => {
+      this.serverMs += performance.now() - t0;
+    };
+    if (route === 'transcriptions') {
+      this.transcriptions(req, res, raw, rec);
+      answered();
+    } else if (route === 'chat') await this.chat(req, res, raw, rec, cut, answered);
+    else await this.speech(req, res, raw, rec, cut, answered);
+  }
+
+  /** Without the configured API key: OpenAI's 401 (true). */
+  private refused(req: IncomingMessage, res: ServerResponse): boolean {
+    const want = this.options.apiKey;
+    if (want === undefined || req.headers.authorization === `Bearer ${want}`) return false;
+    const got = (req.headers.authorization ?? '').replace(/^Bearer\s+/, '');
+    // OpenAI echoes a masked prefix of a wrong key; echo the WHOLE key to prove the client redacts.
+    this.error(
+      res,
+      401,
+      `Incorrect API key provided: ${got}. You can find your API key at https://platform.openai.com/account/api-keys.`,
+    );
+    return true;
   }
 
   private transcriptions(
@@ -295,6 +322,7 @@ export class FakeOpenAiRest {
     raw: Uint8Array,
     rec: RecordedRequest,
     cut: boolean,
+    answered: () => void,
   ): Promise<void> {
     const j = this.jsonBody(res, raw, rec, 'chat');
     if (!j) return;
@@ -334,8 +362,13 @@ export class FakeOpenAiRest {
     const step = this.options.deltaChars ?? 5;
     const firstEnd = reply.search(/[.!?]\s/);
     let held = false;
+    let sentence = false;
     for (let i = 0; i < reply.length; i += step) {
       await this.writeSse(res, chunk({ content: reply.slice(i, i + step) }, null));
+      if (!sentence && (firstEnd < 0 || i + step > firstEnd)) {
+        sentence = true;
+        answered();
+      }
       if (cut) {
         // Let the client see the headers and a delta first, then drop the connection.
         await this.loopback.delay(30);
@@ -364,6 +397,7 @@ export class FakeOpenAiRest {
     raw: Uint8Array,
     rec: RecordedRequest,
     cut: boolean,
+    answered: () => void,
   ): Promise<void> {
     const j = this.jsonBody(res, raw, rec, 'speech');
     if (!j) return;
@@ -394,6 +428,7 @@ export class FakeOpenAiRest {
     const piece = 1001;
     for (let i = 0; i < bytes.length; i += piece) {
       res.write(bytes.subarray(i, i + piece));
+      if (i === 0) answered();
       if (cut && i > 0) {
         await this.loopback.delay(30);
         res.socket?.destroy();
