@@ -218,7 +218,7 @@ export class App implements HalSink, GateEvents, PlaybackPorts {
     this.lastBufAt = now;
     if (dt > this.periodMs * 1.5) this.counters.overruns += Math.round(dt / this.periodMs) - 1;
     const ring = this.ring;
-    ring.write(buf);
+    ring.write(buf, this.uplink.keep());
     this.gate.onBuffer(buf, this.vad.process(buf), ring.written);
   }
 

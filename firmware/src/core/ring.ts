@@ -8,17 +8,33 @@ export class SampleRing {
   readonly size: number;
   /** Absolute index one past the last sample written. */
   written = 0;
+  /** First sample of the audio since the last skipped buffer (see write): nothing before it is read. */
+  valid = 0;
+  /** A buffer was skipped: the next one written starts a new stretch of audio. */
+  private gap = false;
 
   constructor(size: number) {
     this.size = size;
     this.buf = new Uint8Array(size);
   }
 
-  /** Append a buffer (longer than the ring: only its tail is kept). */
-  write(src: Uint8Array): void {
+  /**
+   * Append a buffer (longer than the ring: only its tail is kept). With `keep` ≥ 0, samples from
+   * `keep` on must survive: a buffer that would overwrite them is dropped instead, and the audio
+   * written after it is a new stretch (`valid`): nothing older reads back with it.
+   */
+  write(src: Uint8Array, keep: number): void {
     const size = this.size;
     const w = this.written;
     const n0 = src.length;
+    if (keep >= 0 && w + n0 - size > keep) {
+      this.gap = true;
+      return;
+    }
+    if (this.gap) {
+      this.gap = false;
+      this.valid = w;
+    }
     const at0 = w % size;
     // Common case (a mic buffer that does not wrap): one native copy.
     if (at0 + n0 <= size) {
@@ -41,7 +57,8 @@ export class SampleRing {
 
   /** Oldest absolute index still held. */
   oldest(): number {
-    return this.written > this.size ? this.written - this.size : 0;
+    const o = this.written - this.size;
+    return o > this.valid ? o : this.valid;
   }
 
   /**
@@ -50,7 +67,7 @@ export class SampleRing {
    */
   read(from: number, dst: Uint8Array, dstOffset: number, count: number): boolean {
     const size = this.size;
-    if (from < this.written - size || from < 0 || from + count > this.written) return false;
+    if (from < this.written - size || from < this.valid || from + count > this.written) return false;
     const at = from % size;
     const first = size - at;
     if (count <= first) dst.set(this.buf.subarray(at, at + count), dstOffset);

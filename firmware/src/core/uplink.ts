@@ -9,10 +9,12 @@
  * tail frame makes the host NACK what it lacks). A stream with no ACK at all for giveUpMs is abandoned.
  *
  * Ring and window: frames hold no bytes, so the ring must still have a held frame's samples when the
- * host asks for them. When the oldest held frame's samples are about to be overwritten (within
- * `evictBacklog` of the newest sample) it is dropped from the window (counted as evicted; the host then
- * reports that frame lost, PROTOCOL.md §6); if the ring overruns samples not yet sent, the utterance
- * ends there with END reason ERROR. Never silently.
+ * host asks for them. While capturing, when the oldest held frame's samples are about to be overwritten
+ * (within `evictBacklog` of the newest sample) it is dropped from the window (counted as evicted; the
+ * host then reports that frame lost, PROTOCOL.md §6); if the ring overruns samples not yet sent, the
+ * utterance ends there with END reason ERROR. Never silently. Once capture has ended, `keep()` tells
+ * the ring which samples to protect: it skips mic buffers rather than overwrite them until the host
+ * has acknowledged them (the next utterance's pre-roll then starts after the skipped audio).
  */
 import { Codec, EndReason, FrameType } from '@budlink/protocol';
 import type { EndReasonCode, SeqGap } from '@budlink/protocol';
@@ -223,6 +225,17 @@ export class Uplink {
     return this.slow(now);
   }
 
+  /**
+   * Once capture has ended, the first sample the held frames still need (the ring must not overwrite
+   * it: a NACK can come seconds later), else -1 (while capturing, the ring keeps writing and the
+   * oldest held frame is evicted instead when the ring is about to overwrite it).
+   */
+  keep(): number {
+    if (!this.active || this.endAt < 0) return -1;
+    const o = this.oldestSample();
+    return o >= this.ring.oldest() ? o : -1; // already overwritten (a long disconnect): nothing to keep
+  }
+
   /** The first sample a held AUDIO frame still needs from the ring (the cursor when none). */
   private oldestSample(): number {
     const w = this.window;
@@ -298,6 +311,7 @@ export class Uplink {
     // The ring is about to overwrite the oldest held frame: drop it (never the WAKE: the host needs it
     // to make sense of the stream, and it is rebuilt from state).
     while (
+      this.endAt < 0 &&
       w.count &&
       !(w.flag[w.head]! & WAKE_SLOT) &&
       this.ring.written - this.oldestSample() > this.options.evictBacklog &&
@@ -312,11 +326,14 @@ export class Uplink {
       }
     }
     if (w.count && now - this.lastProgress >= this.options.rtoMs) {
+      // The newest frame still held, again (frames whose samples are gone are dropped on the way).
       this.lastProgress = now;
-      const last = this.rebuild((this.seq - 1) & 0xffff);
-      if (last) {
-        this.counters.resent++;
-        return last;
+      for (let i = w.used - 1; i >= 0; i--) {
+        const f = this.rebuild((w.first + i) & 0xffff);
+        if (f) {
+          this.counters.resent++;
+          return f;
+        }
       }
     }
     return null;

@@ -12,7 +12,7 @@ describe('firmware SampleRing (fast path for non-wrapping writes)', () => {
           const r = new SampleRing(size);
           const all: number[] = [];
           for (const w of writes) {
-            r.write(w);
+            r.write(w, -1);
             for (const v of w) all.push(v);
             expect(r.written).to.equal(all.length);
             const from = r.oldest();
@@ -25,5 +25,22 @@ describe('firmware SampleRing (fast path for non-wrapping writes)', () => {
       ),
       { numRuns: 500, seed: 3 },
     );
+  });
+
+  it('drops a buffer rather than overwrite the samples it must keep; audio after the gap reads alone', () => {
+    const r = new SampleRing(8);
+    r.write(Uint8Array.from([1, 2, 3, 4, 5, 6]), -1);
+    r.write(Uint8Array.from([7, 8]), 2); // fits: 8 samples, keeps 2..
+    expect([r.written, r.oldest()]).to.deep.equal([8, 0]);
+    r.write(Uint8Array.from([9, 10, 11]), 2); // would overwrite 0..2 and so 2: dropped
+    expect(r.written).to.equal(8);
+    const out = new Uint8Array(6);
+    expect(r.read(2, out, 0, 6), 'the kept samples still read back').to.equal(true);
+    expect(Array.from(out)).to.deep.equal([3, 4, 5, 6, 7, 8]);
+    r.write(Uint8Array.from([12, 13]), -1); // kept no more: a new stretch of audio
+    expect([r.written, r.oldest()]).to.deep.equal([10, 8]);
+    expect(r.read(6, out, 0, 2), 'audio before the gap is not joined to it').to.equal(false);
+    expect(r.read(8, out, 0, 2)).to.equal(true);
+    expect(Array.from(out.subarray(0, 2))).to.deep.equal([12, 13]);
   });
 });
