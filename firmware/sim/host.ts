@@ -53,6 +53,8 @@ export class SimHost {
   private seq = 0;
   nacksSent = 0;
   acksSent = 0;
+  /** The link is up (connect() until disconnect() or the earbud's disconnect). */
+  linkUp = false;
 
   constructor(
     readonly earbud: TimedPeripheral & { advance?(ms: number): void },
@@ -65,17 +67,25 @@ export class SimHost {
         onNotify: (uuid, value) => this.onNotify(uuid, value),
         onDisconnect: (reason) => {
           this.disconnected = reason;
+          this.linkUp = false;
         },
       },
       { mtu: this.options.mtu },
     );
+    this.linkUp = true;
   }
 
-  /** Write one frame to the downlink (throws if it does not encode). */
+  /** Drop the link (the host side): nothing more is written until connect(). */
+  disconnect(): void {
+    this.linkUp = false;
+    this.earbud.disconnect();
+  }
+
+  /** Write one frame to the downlink (throws if it does not encode); nothing while the link is down. */
   send(f: Frame): void {
     const r = encodeFrame(f, this.payload);
     if (!r.ok) throw new Error(`test host cannot encode ${f.type}: ${r.error.message}`);
-    this.earbud.write(DOWNLINK_UUID, r.bytes);
+    if (this.linkUp) this.earbud.write(DOWNLINK_UUID, r.bytes);
   }
 
   nextSeq(): number {

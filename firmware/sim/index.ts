@@ -24,6 +24,7 @@ export type {
   SimPeripheral,
   SimService,
   LinkModelOptions,
+  QueuedAudio,
   TimedPeripheral,
 } from './types';
 export {
@@ -203,6 +204,7 @@ export class SimulatedEarbud implements TimedPeripheral {
       this.logs.push(
         `[sim] the bundle (${this.source.length} B) does not fit this board's Storage (${storageBytes} B): running it anyway`,
       );
+    for (const a of options.audio ?? []) this.feedAudio(a.samples, a.rate);
     this.powerOn();
     if ((options.clock ?? 'virtual') === 'real') this.startRealTime();
   }

@@ -54,6 +54,17 @@ export interface EarbudOptions {
    * bodies are copied into JsVars).
    */
   upload?: 'ram' | 'storage';
+  /**
+   * Audio queued for the microphone before power-on, so that it starts at the first ADC sample (both
+   * engines then cut it into the same mic buffers): 16-bit signed or 8-bit unsigned, at `rate` Hz.
+   */
+  audio?: QueuedAudio[];
+}
+
+/** Microphone audio to queue: 16-bit signed (quantised like the ADC) or 8-bit unsigned samples. */
+export interface QueuedAudio {
+  samples: Int16Array | Uint8Array;
+  rate: number;
 }
 
 export interface EarbudStats {

@@ -192,8 +192,9 @@ JsVarFloat bhwPinAnalog(Pin pin) {
 // ----------------------------------------------------------------------------------------------- PWM
 static Pin bhwPwmPin[BHW_PWM_SLOTS];
 static int bhwPwmCount = 0;
-// Speaker output: every value the PWM outputs take, in order, as (pin, 16-bit value) entries; flushed
-// as "O <time of the first> <pin>:<value hex>..." so the driver can rebuild one or two pins' signals.
+// Speaker output: every value the PWM outputs take, in order, as (pin, value) entries (values are 16-bit,
+// but a differential npin gets 65536 for the most negative sample); flushed as
+// "O <time of the first> <pin>:<value hex>[,<value>...] ..." so the driver can rebuild the signal.
 static uint32_t bhwOutBuf[BHW_OUT_MAX];
 static int bhwOutLen = 0;
 static JsSysTime bhwOutStart = 0;
@@ -226,7 +227,7 @@ static void bhwOutFlush(void) {
   fprintf(bhwOut, "O %lld", (long long)bhwOutStart);
   Pin last = PIN_UNDEFINED;
   for (int i = 0; i < bhwOutLen; i++) {
-    Pin pin = (Pin)(bhwOutBuf[i] >> 16);
+    Pin pin = (Pin)(bhwOutBuf[i] >> 17);
     if (pin != last) {
       char name[8];
       jshGetPinString(name, pin);
@@ -234,7 +235,7 @@ static void bhwOutFlush(void) {
       last = pin;
     } else
       fputc(',', bhwOut);
-    fprintf(bhwOut, "%04x", (unsigned)(bhwOutBuf[i] & 0xFFFF));
+    fprintf(bhwOut, "%05x", (unsigned)(bhwOutBuf[i] & 0x1FFFF));
   }
   fputc('\n', bhwOut);
   bhwOutLen = 0;
@@ -245,7 +246,8 @@ void bhwSetOutputValue(JshPinFunction func, int value) {
     if (bhwPwmFunction(i) != func) continue;
     if (bhwOutLen >= BHW_OUT_MAX) bhwOutFlush();
     if (!bhwOutLen) bhwOutStart = bhwSystemTime();
-    bhwOutBuf[bhwOutLen++] = ((uint32_t)bhwPwmPin[i] << 16) | ((uint32_t)value & 0xFFFF);
+    // 17 bits: a differential output drives npin with 65536 for a full-scale negative sample
+    bhwOutBuf[bhwOutLen++] = ((uint32_t)bhwPwmPin[i] << 17) | ((uint32_t)value & 0x1FFFF);
     return;
   }
 }

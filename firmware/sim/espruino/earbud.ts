@@ -16,7 +16,7 @@ import { binaryPath, buildBoard, cacheDir, isBuilt, type BuildMode } from '../..
 import { addressFor } from '../address';
 import { SimError } from '../errors';
 import { LinkModel, emptyLinkStats, type LinkStats } from '../link';
-import type { LinkModelOptions, SimCentral, SimPeripheral, SimService } from '../types';
+import type { LinkModelOptions, QueuedAudio, SimCentral, SimService, TimedPeripheral } from '../types';
 import { quantise16to8, readWav, resampleLinear } from '../wav';
 import { FLASH_FILE, flashImage } from './flash';
 import { Interpreter, type ShimEvent } from './interpreter';
@@ -44,6 +44,8 @@ export interface EspruinoEarbudOptions {
   build?: boolean;
   /** Run this interpreter binary instead of the board's build (diagnostics, e.g. a larger heap). */
   binary?: string;
+  /** Microphone audio queued before power-on (it starts at the first ADC sample). */
+  audio?: QueuedAudio[];
 }
 
 export interface EspruinoMemory {
@@ -118,7 +120,7 @@ class DeviceScheduler {
   }
 }
 
-export class EspruinoEarbud implements SimPeripheral {
+export class EspruinoEarbud implements TimedPeripheral {
   readonly board: BoardProfile;
   readonly address: string;
   readonly maxMtu: number;
@@ -216,7 +218,7 @@ export class EspruinoEarbud implements SimPeripheral {
       const binaryKey = existsSync(keyFile) ? readFileSync(keyFile, 'utf8') : e.binary;
       const image = await flashImage(e.binary, binaryKey, code, join(cacheDir, 'flash', o.board));
       copyFileSync(image, join(e.dir, FLASH_FILE));
-      await e.powerOn();
+      await e.powerOn(o.audio ?? []);
       return e;
     } catch (err) {
       await e.stop();
@@ -418,7 +420,7 @@ export class EspruinoEarbud implements SimPeripheral {
     clearTimeout(t);
   }
 
-  private powerOn(): Promise<void> {
+  private powerOn(audio: QueuedAudio[] = []): Promise<void> {
     this.jsReady = false;
     this.gattChars = [];
     const ready = new Promise<void>((resolve) => this.readyWaiters.push(resolve));
@@ -433,6 +435,8 @@ export class EspruinoEarbud implements SimPeripheral {
       onConsole: (line) => this.onConsole(line),
       onExit: (code, signal) => this.onExit(code, signal),
     });
+    // Before the shim's first idle loop reads its commands, so the ADC's first sample is the first fed.
+    for (const a of audio) this.feedAudio(a.samples, a.rate);
     return ready;
   }
 
@@ -577,7 +581,7 @@ export class EspruinoEarbud implements SimPeripheral {
   private onSpeaker(a: string): void {
     const spk = this.board.speaker;
     if (!spk) return;
-    for (const group of a.split(' ').slice(1)) {
+    for (const group of a.split(' ')) {
       const [pin, list] = group.split(':');
       for (const hex of list!.split(',')) {
         const v = parseInt(hex, 16);
@@ -585,6 +589,7 @@ export class EspruinoEarbud implements SimPeripheral {
           if (!spk.npin) this.speaker.push(v >> 8);
           else this.lastSpeakerPos = v;
         } else if (spk.npin && pin === spk.npin) {
+          // the ISR drives pin with 2·(v − 32768) when positive, npin with 2·(32768 − v) otherwise
           const sum = (this.lastSpeakerPos - v) / 2;
           this.speaker.push(Math.max(0, Math.min(255, Math.round((sum + 32768) / 256))));
         }
