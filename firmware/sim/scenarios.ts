@@ -7,7 +7,6 @@
  * Scenarios: VAD wake, tap, NACK recovery (5% notification loss), reconnect mid-utterance, playback
  * with credit, CONFIG of every key (good and bad values, persisted across a power cycle).
  */
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ConfigOp, DOWNLINK_UUID, FrameType, PlayEndReason } from '@budlink/protocol';
 import type { Frame, WakeFrame, EndFrame } from '@budlink/protocol';
@@ -61,18 +60,6 @@ function silence(board: BoardProfile, ms: number): QueuedAudio {
     samples: new Uint8Array(Math.round((board.sampleRate * ms) / 1000)).fill(128),
     rate: board.sampleRate,
   };
-}
-
-/** Deterministic noise around 128 (a tap's "speech" that is not a wake). */
-function noise(board: BoardProfile, ms: number, amplitude: number, seed: number): QueuedAudio {
-  let a = seed >>> 0;
-  const n = Math.round((board.sampleRate * ms) / 1000);
-  const out = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    a = (a * 1664525 + 1013904223) >>> 0;
-    out[i] = 128 + (((a >>> 16) % (2 * amplitude + 1)) - amplitude);
-  }
-  return { samples: out, rate: board.sampleRate };
 }
 
 /** Send WELCOME once the device said HELLO (the host's autoWelcome does it on HELLO). */
