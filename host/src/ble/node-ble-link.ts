@@ -1,5 +1,6 @@
 /**
- * NodeBleLink: the Link over BlueZ through node-ble. THE ONLY FILE THAT IMPORTS node-ble.
+ * NodeBleLink: the Link over BlueZ through node-ble. With node-ble-connection.ts and
+ * node-ble-session.ts, THE ONLY FILES THAT IMPORT node-ble.
  *
  * Pitfalls handled (docs/BLUEZ-EMULATION.md; host/src/ble/README.md):
  * - `gatt()` has no timeout and can hang forever if ServicesResolved flips between its read and its
@@ -16,27 +17,31 @@
  * - Teardown order that ends cleanly: stop notifications → disconnect → destroy.
  */
 import nodeBle from 'node-ble';
-import type { MessageBus, ClientInterface } from 'dbus-next';
+import type { MessageBus } from 'dbus-next';
 import * as dbus from 'dbus-next';
-import { Observable, ReplaySubject, Subject } from 'rxjs';
-import { DOWNLINK_UUID, NUS_SERVICE_UUID, NUS_TX_UUID, SERVICE_UUID, UPLINK_UUID } from '@budlink/protocol';
-import {
-  LinkError,
-  type Connection,
-  type DisconnectReason,
-  type DiscoveredDevice,
-  type Link,
-  type LinkErrorKind,
-  type ScanOptions,
-} from './link';
+import { Observable } from 'rxjs';
+import { SERVICE_UUID } from '@budlink/protocol';
+import { LinkError, type Connection, type DiscoveredDevice, type Link, type ScanOptions } from './link';
 import { LINK_DEFAULTS } from '../defaults';
-import { LineSplitter } from './lines';
+import { NodeBleConnection } from './node-ble-connection';
+import {
+  BLUEZ,
+  DEFAULT_SYSTEM_BUS,
+  DEVICE_IFACE,
+  dbusErrorName,
+  devicePath,
+  getAll,
+  isBluezGone,
+  message,
+  releaseNodeBleListeners,
+  toLinkError,
+  type Session,
+} from './node-ble-session';
 import { TimeoutError, within } from './within';
 
 type Bluetooth = nodeBle.Bluetooth;
 type Adapter = nodeBle.Adapter;
 type Device = nodeBle.Device;
-type GattCharacteristic = nodeBle.GattCharacteristic;
 
 export interface NodeBleLinkOptions {
   /** D-Bus address of the system bus. Default: DBUS_SYSTEM_BUS_ADDRESS at construction, else the standard socket. */
@@ -51,100 +56,6 @@ export interface NodeBleLinkOptions {
   pollIntervalMs?: number;
   /** Device-list poll interval while scanning or waiting for a device (default 20 ms). */
   discoveryIntervalMs?: number;
-}
-
-const DEFAULT_SYSTEM_BUS = 'unix:path=/var/run/dbus/system_bus_socket';
-const BLUEZ = 'org.bluez';
-const DEVICE_IFACE = 'org.bluez.Device1';
-const PROPS_IFACE = 'org.freedesktop.DBus.Properties';
-
-/** D-Bus error name, when `e` is a DBusError. */
-function dbusErrorName(e: unknown): string | undefined {
-  if (
-    typeof e === 'object' &&
-    e !== null &&
-    'type' in e &&
-    typeof (e as { type: unknown }).type === 'string'
-  ) {
-    return (e as { type: string }).type;
-  }
-  return undefined;
-}
-
-function isBluezGone(e: unknown): boolean {
-  const n = dbusErrorName(e);
-  return (
-    n === 'org.freedesktop.DBus.Error.ServiceUnknown' || n === 'org.freedesktop.DBus.Error.NameHasNoOwner'
-  );
-}
-
-function isObjectGone(e: unknown): boolean {
-  const n = dbusErrorName(e);
-  return (
-    n === 'org.freedesktop.DBus.Error.UnknownObject' ||
-    n === 'org.freedesktop.DBus.Error.UnknownMethod' ||
-    n === 'org.freedesktop.DBus.Error.UnknownInterface' ||
-    n === 'org.bluez.Error.NotConnected' ||
-    n === 'org.bluez.Error.DoesNotExist'
-  );
-}
-
-function message(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
-
-function toLinkError(e: unknown, fallback: LinkErrorKind, context: string): LinkError {
-  if (e instanceof LinkError) return e;
-  if (isBluezGone(e))
-    return new LinkError('bluez-unavailable', `${context}: BlueZ is not running (${message(e)})`, e);
-  if (message(e) === 'Device not found') return new LinkError('not-found', `${context}: device not found`, e);
-  return new LinkError(fallback, `${context}: ${message(e)}`, e);
-}
-
-function devicePath(adapter: string, address: string): string {
-  return `/org/bluez/${adapter}/dev_${address.toUpperCase().replace(/:/g, '_')}`;
-}
-
-/**
- * node-ble removes its PropertiesChanged listeners only when Disconnect / StopNotify succeed, which
- * they cannot after a remote loss (the objects are gone): without this, every reconnect would leave
- * listeners behind. Its BusHelper#removeListeners is not in the typings.
- */
-function releaseNodeBleListeners(obj: unknown): void {
-  const helper = (obj as { helper?: { removeListeners?: unknown } } | undefined)?.helper;
-  if (helper !== undefined && typeof helper.removeListeners === 'function') {
-    (helper.removeListeners as () => void).call(helper);
-  }
-  if (obj !== null && typeof obj === 'object' && 'removeAllListeners' in obj) {
-    (obj as { removeAllListeners(): void }).removeAllListeners();
-  }
-}
-
-/** Properties.GetAll on a BlueZ object, without introspecting it first. */
-async function getAll(bus: MessageBus, path: string, iface: string): Promise<Record<string, unknown>> {
-  const reply = await bus.call(
-    new dbus.Message({
-      destination: BLUEZ,
-      path,
-      interface: PROPS_IFACE,
-      member: 'GetAll',
-      signature: 's',
-      body: [iface],
-    }),
-  );
-  const out: Record<string, unknown> = {};
-  const dict = (reply?.body[0] ?? {}) as Record<string, dbus.Variant>;
-  for (const k of Object.keys(dict)) out[k] = (dict[k] as dbus.Variant).value;
-  return out;
-}
-
-interface Session {
-  bluetooth: Bluetooth;
-  bus: MessageBus;
-  destroy(): void;
-  /** org.freedesktop.DBus proxy interface carrying NameOwnerChanged. */
-  busIface?: ClientInterface;
-  onOwner?: (name: string, oldOwner: string, newOwner: string) => void;
 }
 
 export class NodeBleLink implements Link {
@@ -488,289 +399,5 @@ export class NodeBleLink implements Link {
     while (this.connecting.size > 0) await new Promise((r) => setTimeout(r, 10));
     await Promise.all([...this.connections.values()].map((c) => c.disconnect().catch(() => undefined)));
     this.dropSession();
-  }
-}
-
-class NodeBleConnection implements Connection {
-  readonly device: DiscoveredDevice;
-  payloadSize = 20;
-  private readonly framesSubject = new Subject<Uint8Array>();
-  private readonly consoleSubject = new Subject<string>();
-  private readonly closedSubject = new ReplaySubject<DisconnectReason>(1);
-  readonly frames$ = this.framesSubject.asObservable();
-  readonly console$ = this.consoleSubject.asObservable();
-  readonly closed$ = this.closedSubject.asObservable();
-  private uplink?: GattCharacteristic;
-  private downlink?: GattCharacteristic;
-  private downlinkCommand = true;
-  private consoleTx?: GattCharacteristic;
-  private readonly lines = new LineSplitter();
-  private propsIface?: ClientInterface;
-  private deviceIface?: ClientInterface;
-  /** Device1.Disconnected (BlueZ 5.72+) says why; Connected=false alone means 'remote'. */
-  private readonly onDisconnected = (reason: string): void => {
-    this.lost(reason === 'org.bluez.Reason.Timeout' ? 'timeout' : 'remote');
-  };
-  /** ServicesResolved turned true (seen by our own subscription, so never missed). */
-  private resolved = false;
-  private onResolved?: () => void;
-  /** Rejects when the connection ends: setup steps race it instead of waiting for their timeout. */
-  private readonly ended: Promise<never>;
-  private endedReject: (e: unknown) => void = () => undefined;
-  private readonly onProps = (iface: string, changed: Record<string, dbus.Variant>): void => {
-    if (iface !== DEVICE_IFACE) return;
-    if (changed.ServicesResolved !== undefined && changed.ServicesResolved.value === true) {
-      this.resolved = true;
-      this.onResolved?.();
-    }
-    if (changed.Connected !== undefined && changed.Connected.value === false) {
-      this.lost('remote');
-    }
-  };
-  private poll?: NodeJS.Timeout;
-  private done = false;
-  private closing?: Promise<void>;
-
-  constructor(
-    private readonly s: Session,
-    private readonly dev: Device,
-    private readonly path: string,
-    address: string,
-    private readonly pollIntervalMs: number,
-    private readonly onClosed: (c: NodeBleConnection) => void,
-    /** Bound on readUplink (the link's gattTimeoutMs). */
-    private readonly readTimeoutMs: number,
-  ) {
-    this.device = { id: address, address, name: '' };
-    this.ended = new Promise<never>((_, reject) => {
-      this.endedReject = reject;
-    });
-    this.ended.catch(() => undefined);
-  }
-
-  /** `p`, unless the connection ends or `ms` pass first. */
-  private step<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-    return within(Promise.race([p, this.ended]), ms, what);
-  }
-
-  async setup(gattTimeoutMs: number): Promise<void> {
-    // Watch Connected ourselves first, so a loss during setup is seen.
-    const obj = await this.s.bus.getProxyObject(BLUEZ, this.path);
-    this.propsIface = obj.getInterface(PROPS_IFACE);
-    this.propsIface.on('PropertiesChanged', this.onProps);
-    // Older BlueZ has no Disconnected signal: dbus-next then never fires it (no match is added).
-    this.deviceIface = obj.getInterface(DEVICE_IFACE);
-    this.deviceIface.on('Disconnected', this.onDisconnected);
-    const props = await this.getDeviceProps();
-    if (props.Connected !== true)
-      throw new LinkError('disconnected', `${this.device.address} dropped while connecting`);
-    this.device.name = typeof props.Name === 'string' ? props.Name : '';
-    if (typeof props.RSSI === 'number') this.device.rssi = props.RSSI;
-
-    // node-ble's gatt() reads ServicesResolved and then subscribes to its change: a flip in between
-    // hangs it forever. Our subscription predates the read above, so wait for resolution here first;
-    // gatt() then finds it true. Still bounded, in case BlueZ never resolves.
-    const gattDeadline = Date.now() + gattTimeoutMs;
-    const what = `GATT service resolution on ${this.device.address}`;
-    if (props.ServicesResolved !== true && !this.resolved) {
-      await this.step(
-        new Promise<void>((resolve) => {
-          this.onResolved = resolve;
-          if (this.resolved) resolve();
-        }),
-        gattTimeoutMs,
-        what,
-      );
-    }
-    const gatt = await this.step(this.dev.gatt(), Math.max(1, gattDeadline - Date.now()), what);
-    let service;
-    try {
-      service = await gatt.getPrimaryService(SERVICE_UUID);
-    } catch (e) {
-      throw new LinkError('gatt', `${this.device.address} has no Budlink service ${SERVICE_UUID}`, e);
-    }
-    try {
-      this.uplink = await service.getCharacteristic(UPLINK_UUID);
-      this.downlink = await service.getCharacteristic(DOWNLINK_UUID);
-    } catch (e) {
-      throw new LinkError(
-        'gatt',
-        `${this.device.address}: Budlink uplink/downlink characteristic missing`,
-        e,
-      );
-    }
-    const flags = await this.downlink.getFlags();
-    this.downlinkCommand = flags.includes('write-without-response');
-    if (!this.downlinkCommand && !flags.includes('write')) {
-      throw new LinkError(
-        'gatt',
-        `${this.device.address}: downlink is not writable (flags ${flags.join(',')})`,
-      );
-    }
-    this.payloadSize = await this.readPayloadSize(this.uplink);
-
-    if ((await gatt.services()).includes(NUS_SERVICE_UUID)) {
-      const nus = await gatt.getPrimaryService(NUS_SERVICE_UUID);
-      if ((await nus.characteristics()).includes(NUS_TX_UUID))
-        this.consoleTx = await nus.getCharacteristic(NUS_TX_UUID);
-    }
-
-    this.uplink.on('valuechanged', (buf: Buffer) => {
-      if (!this.done) this.framesSubject.next(new Uint8Array(buf));
-    });
-    await this.uplink.startNotifications();
-    if (this.consoleTx !== undefined) {
-      this.consoleTx.on('valuechanged', (buf: Buffer) => {
-        if (this.done) return;
-        for (const line of this.lines.push(buf)) this.consoleSubject.next(line);
-      });
-      await this.consoleTx.startNotifications();
-    }
-    if (this.done) throw new LinkError('disconnected', `${this.device.address} dropped while subscribing`);
-    this.schedulePoll();
-  }
-
-  /**
-   * ATT MTU − 3. Recent BlueZ (5.62+) exposes the negotiated MTU as the characteristic's `MTU`
-   * property; older BlueZ has none, and then only the BLE minimum (23 − 3 = 20) is safe.
-   */
-  private async readPayloadSize(c: GattCharacteristic): Promise<number> {
-    try {
-      // node-ble's characteristic reads properties through its BusHelper (not in its typings).
-      const mtu = await (c as unknown as { helper: { prop(name: string): Promise<unknown> } }).helper.prop(
-        'MTU',
-      );
-      if (typeof mtu === 'number' && mtu >= 23) return mtu - 3;
-    } catch {
-      // no MTU property: older BlueZ
-    }
-    return 20;
-  }
-
-  private getDeviceProps(): Promise<Record<string, unknown>> {
-    return getAll(this.s.bus, this.path, DEVICE_IFACE);
-  }
-
-  private schedulePoll(): void {
-    if (this.done) return;
-    this.poll = setTimeout(() => {
-      this.getDeviceProps().then(
-        (p) => {
-          if (p.Connected !== true) this.lost('remote');
-          else this.schedulePoll();
-        },
-        (e: unknown) => {
-          if (isBluezGone(e)) this.lost('bluez-gone');
-          else if (isObjectGone(e)) this.lost('remote');
-          else this.schedulePoll();
-        },
-      );
-    }, this.pollIntervalMs);
-  }
-
-  private lost(reason: DisconnectReason): void {
-    if (this.done || this.closing !== undefined) return;
-    this.close(reason);
-  }
-
-  /** End the connection's streams (idempotent). */
-  close(reason: DisconnectReason): void {
-    if (this.done) return;
-    this.done = true;
-    clearTimeout(this.poll);
-    this.endedReject(new LinkError('disconnected', `${this.device.address} disconnected (${reason})`));
-    if (this.propsIface !== undefined) this.propsIface.removeListener('PropertiesChanged', this.onProps);
-    if (this.deviceIface !== undefined) this.deviceIface.removeListener('Disconnected', this.onDisconnected);
-    releaseNodeBleListeners(this.uplink);
-    releaseNodeBleListeners(this.consoleTx);
-    releaseNodeBleListeners(this.dev);
-    const tail = this.lines.flush();
-    if (tail !== undefined) this.consoleSubject.next(tail);
-    this.onClosed(this);
-    this.framesSubject.complete();
-    this.consoleSubject.complete();
-    this.closedSubject.next(reason);
-    this.closedSubject.complete();
-  }
-
-  /** Teardown order that ends cleanly: stop notifications, then disconnect. Errors are expected. */
-  private async teardown(): Promise<void> {
-    const step = async (p: () => Promise<unknown>): Promise<void> => {
-      try {
-        await within(p(), 1000, 'teardown');
-      } catch {
-        // best effort: the device or BlueZ may already be gone
-      }
-    };
-    const { consoleTx, uplink } = this;
-    if (consoleTx !== undefined) await step(() => consoleTx.stopNotifications());
-    if (uplink !== undefined) await step(() => uplink.stopNotifications());
-    await step(() => this.dev.disconnect());
-  }
-
-  /** Setup failed: disconnect and end, without emitting a reason anyone waits for. */
-  async abort(): Promise<void> {
-    const wasDone = this.done;
-    this.closing ??= this.teardown();
-    await this.closing;
-    if (!wasDone) this.close('error');
-  }
-
-  async write(frame: Uint8Array): Promise<void> {
-    if (this.done || this.closing !== undefined || this.downlink === undefined) {
-      throw new LinkError('disconnected', `${this.device.address} is not connected`);
-    }
-    if (frame.length === 0 || frame.length > this.payloadSize) {
-      throw new LinkError(
-        'write-failed',
-        `frame of ${frame.length} bytes does not fit (1..${this.payloadSize})`,
-      );
-    }
-    const buf = Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength);
-    try {
-      if (this.downlinkCommand) await this.downlink.writeValueWithoutResponse(Buffer.from(buf));
-      else await this.downlink.writeValue(Buffer.from(buf), { type: 'request' });
-    } catch (e) {
-      throw this.failed(e, 'write-failed', `write to ${this.device.address}`);
-    }
-  }
-
-  async readUplink(): Promise<Uint8Array> {
-    const uplink = this.uplink;
-    if (this.done || this.closing !== undefined || uplink === undefined) {
-      throw new LinkError('disconnected', `${this.device.address} is not connected`);
-    }
-    try {
-      const buf = await this.step(
-        uplink.readValue(),
-        this.readTimeoutMs,
-        `read of ${this.device.address}'s uplink`,
-      );
-      return new Uint8Array(buf);
-    } catch (e) {
-      if (e instanceof LinkError) throw e; // the connection ended meanwhile
-      if (e instanceof TimeoutError) throw new LinkError('timeout', e.message, e);
-      throw this.failed(e, 'gatt', `read of ${this.device.address}'s uplink`);
-    }
-  }
-
-  /** A failed GATT call: the link is lost if BlueZ or the device is gone, else a `kind` error. */
-  private failed(e: unknown, kind: LinkErrorKind, what: string): LinkError {
-    if (isBluezGone(e)) {
-      this.lost('bluez-gone');
-      return new LinkError('disconnected', `${this.device.address}: BlueZ went away`, e);
-    }
-    if (isObjectGone(e) || this.done) {
-      this.lost('remote');
-      return new LinkError('disconnected', `${this.device.address} is not connected`, e);
-    }
-    return new LinkError(kind, `${what}: ${message(e)}`, e);
-  }
-
-  async disconnect(): Promise<void> {
-    if (this.done) return;
-    this.closing ??= this.teardown();
-    await this.closing;
-    this.close('local');
   }
 }
