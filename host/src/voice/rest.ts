@@ -14,13 +14,14 @@
  * "…", later ones are dropped; nothing heard removes the message.
  */
 import { Observable } from 'rxjs';
-import { randomBytes } from 'node:crypto';
-import { resample, s16FromLE, WavError, WavStreamDecoder, writeS16LE, writeWavHeader } from '../audio/index';
+import { resample, s16FromLE, WavError, WavStreamDecoder } from '../audio/index';
 import type { VoiceConfig } from './config';
 import { readAll, readChunks, request, type FetchLike, type HttpContext } from './http';
 import { redact, type Secret } from './secret';
 import { SentenceSplitter } from './sentences';
+import { SpeechQueue, type SpokenPart } from './speech-queue';
 import { SseOverflow, SseParser } from './sse';
+import { TranscriptionForm } from './transcription-form';
 import { createHttpTransport, type HttpTransport } from './transport';
 import { VoiceError, type VoiceEvent, type VoiceRequest, type VoiceService } from './types';
 
@@ -37,72 +38,6 @@ export interface RestVoiceDeps {
   fetch?: FetchLike;
   /** Called before each retry wait (logs, tests). */
   onRetry?: (info: { endpoint: string; attempt: number; delayMs: number; reason: string }) => void;
-}
-
-const utf8 = new TextEncoder();
-
-/**
- * The transcription upload as one multipart/form-data body: the text fields and the file part's
- * headers are encoded once per service, the 16-bit WAV is written straight into the body (no
- * intermediate WAV, Blob or FormData). The boundary is random per service and replaced in the rare
- * case the audio happens to contain it.
- */
-class TranscriptionForm {
-  private boundary = '';
-  private head = new Uint8Array(0);
-  private tail = new Uint8Array(0);
-
-  constructor(private readonly fields: Array<[string, string]>) {
-    this.reset();
-  }
-
-  get contentType(): string {
-    return `multipart/form-data; boundary=${this.boundary}`;
-  }
-
-  private reset(): void {
-    this.boundary = `----budlink${randomBytes(16).toString('hex')}`;
-    let head = '';
-    for (const [name, value] of this.fields)
-      head += `--${this.boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`;
-    head += `--${this.boundary}\r\nContent-Disposition: form-data; name="file"; filename="utterance.wav"\r\nContent-Type: audio/wav\r\n\r\n`;
-    this.head = utf8.encode(head);
-    this.tail = utf8.encode(`\r\n--${this.boundary}--\r\n`);
-  }
-
-  /** The body for these samples (16-bit mono WAV at `rate`). */
-  build(pcm: Int16Array, rate: number): Uint8Array {
-    for (;;) {
-      const body = this.encode(pcm, rate);
-      const wav = Buffer.from(body.buffer, body.byteOffset + this.head.length, 44 + pcm.length * 2);
-      // The boundary is preceded by CRLF + "--" in the body; the WAV must not contain that line.
-      if (wav.indexOf(`--${this.boundary}`, 0, 'latin1') < 0) return body;
-      this.reset();
-    }
-  }
-
-  private encode(pcm: Int16Array, rate: number): Uint8Array {
-    const dataBytes = pcm.length * 2;
-    const out = new Uint8Array(this.head.length + 44 + dataBytes + this.tail.length);
-    out.set(this.head, 0);
-    const o = this.head.length;
-    writeWavHeader(out, o, rate, 16, dataBytes);
-    const at = o + 44;
-    writeS16LE(out, at, pcm);
-    out.set(this.tail, at + dataBytes);
-    return out;
-  }
-}
-
-/** Speech syntheses in flight at once (ordered output regardless). */
-const TTS_CONCURRENCY = 2;
-
-interface SpokenPart {
-  text: string;
-  /** Audio emitted for this sentence. */
-  ms: number;
-  /** All of the sentence's audio was emitted (else ms is a lower bound of its length). */
-  complete: boolean;
 }
 
 /** Typical TTS speaking rate, used only to estimate a sentence cut off mid-synthesis. */
@@ -151,117 +86,6 @@ function joinSentences(parts: string[]): string {
   let out = '';
   for (const p of parts) out += out === '' || /[。！？]$/.test(out) ? p : ` ${p}`;
   return out;
-}
-
-/** Ordered speech synthesis with bounded concurrency; audio is emitted strictly in sentence order. */
-class SpeechQueue {
-  private readonly tasks: Array<{
-    text: string;
-    chunks: Array<{ pcm: Int16Array; rate: number }>;
-    done: boolean;
-    started: boolean;
-  }> = [];
-  private next = 0;
-  private closed = false;
-  private failure: unknown;
-  private dirty = false;
-  private wake: (() => void) | undefined;
-  /** What was emitted, per sentence (for history and truncate). */
-  readonly spoken: SpokenPart[] = [];
-
-  constructor(
-    private readonly synth: (text: string, onPcm: (pcm: Int16Array, rate: number) => void) => Promise<void>,
-    private readonly emit: (ev: VoiceEvent) => void,
-    private readonly signal: AbortSignal,
-  ) {
-    signal.addEventListener('abort', () => this.poke(), { once: true });
-  }
-
-  add(text: string): void {
-    this.tasks.push({ text, chunks: [], done: false, started: false });
-    this.startMore();
-    this.poke();
-  }
-
-  close(): void {
-    this.closed = true;
-    this.poke();
-  }
-
-  private startMore(): void {
-    let active = 0;
-    for (let i = this.next; i < this.tasks.length; i++) {
-      const t = this.tasks[i]!;
-      if (t.started && !t.done) active++;
-    }
-    for (let i = this.next; i < this.tasks.length && active < TTS_CONCURRENCY; i++) {
-      const t = this.tasks[i]!;
-      if (t.started) continue;
-      t.started = true;
-      active++;
-      this.synth(t.text, (pcm, rate) => {
-        t.chunks.push({ pcm, rate });
-        this.poke();
-      }).then(
-        () => {
-          t.done = true;
-          this.startMore();
-          this.poke();
-        },
-        (e: unknown) => {
-          if (this.failure === undefined) this.failure = e;
-          this.poke();
-        },
-      );
-    }
-  }
-
-  private poke(): void {
-    this.dirty = true;
-    const w = this.wake;
-    this.wake = undefined;
-    w?.();
-  }
-
-  private wait(): Promise<void> {
-    if (this.dirty) {
-      this.dirty = false;
-      return Promise.resolve();
-    }
-    return new Promise((r) => {
-      this.wake = () => {
-        this.dirty = false;
-        r();
-      };
-    });
-  }
-
-  /** Emits audio until every added sentence is spoken and close() was called. */
-  async pump(): Promise<void> {
-    for (;;) {
-      if (this.signal.aborted) throw new VoiceError('cancelled', 'reply cancelled');
-      if (this.failure !== undefined) throw this.failure;
-      const t = this.tasks[this.next];
-      if (!t) {
-        if (this.closed) return;
-        await this.wait();
-        continue;
-      }
-      if (this.spoken.length <= this.next) this.spoken.push({ text: t.text, ms: 0, complete: false });
-      const part = this.spoken[this.next]!;
-      while (t.chunks.length > 0) {
-        const c = t.chunks.shift()!;
-        part.ms += (c.pcm.length * 1000) / c.rate;
-        this.emit({ kind: 'audio', pcm: c.pcm, sampleRate: c.rate });
-      }
-      if (t.done) {
-        part.complete = true;
-        this.next++;
-        continue;
-      }
-      await this.wait();
-    }
-  }
 }
 
 export class RestVoiceService implements VoiceService {
