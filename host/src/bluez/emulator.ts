@@ -18,16 +18,13 @@
 import * as dbus from 'dbus-next';
 import type { SimCentral, SimPeripheral } from '@budlink/firmware/sim';
 import { negotiateMtu } from '../ble/mtu';
+import { exportGatt, type GattObjects } from './gatt-export';
 import {
   AdapterIface,
   AgentManagerIface,
   BLUEZ_NAME,
   DeviceIface,
   ERR,
-  GattCharacteristicIface,
-  GattDescriptorIface,
-  GattServiceIface,
-  LegacyGattCharacteristicIface,
   ObjectManagerIface,
   bluezError,
   emitChanged,
@@ -89,12 +86,6 @@ export interface BluezEmulator {
   stop(): Promise<void>;
 }
 
-interface GattObjects {
-  paths: string[];
-  ifaces: Array<{ path: string; iface: DbusInterface }>;
-  chars: Map<string, GattCharacteristicIface>;
-}
-
 interface Entry {
   peripheral: SimPeripheral;
   rssi: number;
@@ -127,10 +118,6 @@ const DISCONNECT_MESSAGE = {
 
 function devicePathOf(address: string): string {
   return `${ADAPTER_PATH}/dev_${address.toUpperCase().replace(/:/g, '_')}`;
-}
-
-function hex4(n: number): string {
-  return n.toString(16).padStart(4, '0');
 }
 
 function delay(ms: number): Promise<void> {
@@ -493,89 +480,19 @@ class Emulator implements BluezEmulator {
   }
 
   private exportGatt(e: Entry, central: SimCentral, mtu: number): void {
-    const gatt: GattObjects = { paths: [], ifaces: [], chars: new Map() };
-    e.gatt = gatt;
-    for (const s of e.peripheral.services()) {
-      const sPath = `${e.path}/service${hex4(this.nextHandle)}`;
-      this.nextHandle += 1;
-      const service = new GattServiceIface(s.uuid.toLowerCase(), e.path);
-      this.exportObject(sPath, service);
-      gatt.paths.push(sPath);
-      for (const c of s.characteristics) {
-        const cPath = `${sPath}/char${hex4(this.nextHandle)}`;
-        this.nextHandle += 2; // declaration + value handles; BlueZ names the object by the first
-        const uuid = c.uuid.toLowerCase();
-        const flags = [...c.flags];
-        const Char = e.mtuProperty ? GattCharacteristicIface : LegacyGattCharacteristicIface;
-        const ch: GattCharacteristicIface = new Char(
-          { uuid, service: sPath, flags, mtu },
-          {
-            read: (offset) => {
-              this.assertLive(e, central);
-              if (!flags.includes('read')) throw bluezError(ERR.notPermitted, 'Read not permitted');
-              const v = e.peripheral.read(uuid);
-              if (offset > v.length) throw bluezError(ERR.invalidArguments, 'Invalid offset');
-              return v.subarray(offset);
-            },
-            write: (value, type, offset) => {
-              this.assertLive(e, central);
-              const kind =
-                type ??
-                (flags.includes('write')
-                  ? 'request'
-                  : flags.includes('write-without-response')
-                    ? 'command'
-                    : undefined);
-              const allowed =
-                kind === 'command'
-                  ? flags.includes('write-without-response')
-                  : kind === 'request' || kind === 'reliable'
-                    ? flags.includes('write') || flags.includes('reliable-write')
-                    : false;
-              if (!allowed) throw bluezError(ERR.notPermitted, 'Write not permitted');
-              if (offset !== 0) throw bluezError(ERR.notSupported, 'Offset writes are not emulated');
-              if (value.length > mtu - 3) {
-                throw bluezError(
-                  ERR.invalidValueLength,
-                  `Invalid Attribute Value Length (${value.length} > ${mtu - 3})`,
-                );
-              }
-              try {
-                e.peripheral.write(uuid, value);
-              } catch (err) {
-                throw bluezError(
-                  ERR.failed,
-                  `Operation failed: ${err instanceof Error ? err.message : String(err)}`,
-                );
-              }
-            },
-            startNotify: () => {
-              this.assertLive(e, central);
-              if (!flags.includes('notify') && !flags.includes('indicate')) {
-                throw bluezError(ERR.notSupported, 'Notify not supported');
-              }
-              if (ch.Notifying) return;
-              ch.Notifying = true;
-              emitChanged(ch, { Notifying: true });
-            },
-            stopNotify: () => {
-              if (!ch.Notifying) throw bluezError(ERR.failed, 'No notify session started');
-              ch.Notifying = false;
-              emitChanged(ch, { Notifying: false });
-            },
-          },
-        );
-        this.exportObject(cPath, ch);
-        gatt.paths.push(cPath);
-        gatt.chars.set(uuid, ch);
-        if (flags.includes('notify') || flags.includes('indicate')) {
-          const dPath = `${cPath}/desc${hex4(this.nextHandle)}`;
-          this.nextHandle += 1;
-          this.exportObject(dPath, new GattDescriptorIface(cPath, () => ch.Notifying));
-          gatt.paths.push(dPath);
-        }
-      }
-    }
+    e.gatt = exportGatt({
+      devicePath: e.path,
+      peripheral: e.peripheral,
+      mtu,
+      mtuProperty: e.mtuProperty,
+      assertLive: () => this.assertLive(e, central),
+      takeHandles: (n) => {
+        const h = this.nextHandle;
+        this.nextHandle += n;
+        return h;
+      },
+      exportObject: (path, iface) => this.exportObject(path, iface),
+    });
   }
 
   private assertLive(e: Entry, central: SimCentral): void {
