@@ -53,9 +53,8 @@ export interface DeviceConfig {
   button: string;
   buttonActiveLow: boolean;
   defaultName: string;
-  /** Storage shared across power cycles: file name -> bytes. */
+  /** Storage shared across power cycles: file name -> bytes (STORAGE_BYTES of room). */
   storage: Map<string, Uint8Array>;
-  storageBytes: number;
 }
 
 export interface DeviceStats {

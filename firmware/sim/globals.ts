@@ -10,7 +10,7 @@ import { realmify, type Define } from './language';
 import { mulberry32 } from './link';
 import { NATIVE_COST_PER_ELEMENT } from './loop';
 import { eConvolve, eCrc32, eFFT, eMapInPlace, eSum, eToString, eVariance, toBytes } from './natives';
-import { storageModule } from './storage';
+import { STORAGE_BYTES, storageModule } from './storage';
 
 export const ESPRUINO_VERSION = '2v29';
 
@@ -70,7 +70,7 @@ export function installGlobals(dev: Device, define: Define): void {
   define('require', (name: unknown) => {
     if (name !== 'Storage') throw dev.err(`Module ${String(name)} not found`);
     const realm = { ctx: dev.ctx, builtins: dev.builtins, err: (msg: string) => dev.err(msg) };
-    return realmify(storageModule(dev.config.storage, dev.config.storageBytes, realm), dev.builtins);
+    return realmify(storageModule(dev.config.storage, STORAGE_BYTES, realm), dev.builtins);
   });
   define('Waveform', dev.waves.klass());
   define('NRF', realmify(dev.radio.nrfObject(), dev.builtins));

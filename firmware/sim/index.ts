@@ -14,6 +14,7 @@ import { addressFor } from './address';
 import { SimError } from './errors';
 export { SimError, type SimErrorKind } from './errors';
 import { emptyLinkStats, type LinkStats } from './link';
+import { STORAGE_BYTES } from './storage';
 import type { EarbudOptions, EarbudStats, SimCentral, SimService, TimedPeripheral } from './types';
 import { quantise16to8, readWav, resampleLinear } from './wav';
 
@@ -55,11 +56,6 @@ export function bundlePathFor(board: string): string {
 const DEFAULT_QUEUE_DEPTH = 6;
 
 const CHIP_MTU: Record<string, number> = { nrf52832: 53, nrf52833: 53, nrf52840: 131 };
-const CHIP_STORAGE: Record<string, number> = {
-  nrf52832: 40 * 1024,
-  nrf52833: 160 * 1024,
-  nrf52840: 512 * 1024,
-};
 
 /** Mic samples kept for micSamples(): 4 M (~8 min at 8 kHz). */
 const HISTORY_LIMIT = 4 << 20;
@@ -196,13 +192,12 @@ export class SimulatedEarbud implements TimedPeripheral {
     }
     this.address = options.address ?? addressFor(options.board, options.link?.seed ?? 1);
     // The bundle is what a flasher put in Storage as '.bootcde' (Storage.write + load()).
-    const storageBytes = CHIP_STORAGE[this.board.chip] ?? 40 * 1024;
-    if (this.source.length + 32 <= storageBytes) {
+    if (this.source.length + 32 <= STORAGE_BYTES) {
       this.storage.set('.bootcde', new Uint8Array(Buffer.from(this.source, 'latin1')));
       this.bundleInStorage = true;
     } else
       this.logs.push(
-        `[sim] the bundle (${this.source.length} B) does not fit this board's Storage (${storageBytes} B): running it anyway`,
+        `[sim] the bundle (${this.source.length} B) does not fit this board's Storage (${STORAGE_BYTES} B): running it anyway`,
       );
     for (const a of options.audio ?? []) this.feedAudio(a.samples, a.rate);
     this.powerOn();
@@ -489,7 +484,6 @@ export class SimulatedEarbud implements TimedPeripheral {
         buttonActiveLow: b.buttonActiveLow,
         defaultName: this.options.name ?? `${b.name.split(' ')[0]} ${this.addressSuffix()}`,
         storage: this.storage,
-        storageBytes: CHIP_STORAGE[b.chip] ?? 40 * 1024,
       },
       this.mic,
       this.logs,

@@ -5,8 +5,19 @@ import vm from 'node:vm';
 import type { Builtins } from './language';
 import { tagOf, toBytes } from './natives';
 
-/** What each file costs beyond its bytes (Espruino's file header: length + 28-character name). */
-const FILE_HEADER_BYTES = 32;
+/**
+ * Storage of every Budlink board: 10 pages of 4 KB (the `saved_code` area of the PUCKJS, MDBT42Q,
+ * THINGY52, MICROBIT2 and NRF52840DK board files; the real interpreter's getFree() says 40960 on each).
+ */
+export const STORAGE_BYTES = 10 * 4096;
+
+/**
+ * Flash a file of `len` bytes takes: Espruino's file header (length + 28-character name) and the data
+ * rounded up to a 4-byte word (on the real interpreter 'hello' leaves getFree() at 40960 - 40).
+ */
+function fileBytes(len: number): number {
+  return 32 + Math.ceil(len / 4) * 4;
+}
 
 export interface StorageRealm {
   ctx: vm.Context;
@@ -28,8 +39,14 @@ export function storageModule(
   };
   const used = (): number => {
     let n = 0;
-    for (const v of files.values()) n += v.length + FILE_HEADER_BYTES;
+    for (const v of files.values()) n += fileBytes(v.length);
     return n;
+  };
+  /** Room for a file `name` of `len` bytes (replacing the file of that name, if any). */
+  const checkRoom = (name: string, len: number): void => {
+    const old = files.get(name);
+    if (used() - (old ? fileBytes(old.length) : 0) + fileBytes(len) > capacity)
+      throw err('Unable to find or create file');
   };
   const str = (u: Uint8Array): string => {
     let s = '';
@@ -40,8 +57,7 @@ export function storageModule(
     const n = checkName(name);
     const bytes = toBytes(data, 'Storage.write');
     if (offset === undefined || offset === null) {
-      if (used() - (files.get(n)?.length ?? 0) + bytes.length > capacity)
-        throw err('Not enough free space in Storage');
+      checkRoom(n, bytes.length);
       files.set(n, bytes);
       return true;
     }
@@ -49,7 +65,7 @@ export function storageModule(
     let f = files.get(n);
     if (size !== undefined) {
       const sz = Number(size);
-      if (used() + sz > capacity) throw err('Not enough free space in Storage');
+      checkRoom(n, sz);
       f = new Uint8Array(sz).fill(0xff);
       files.set(n, f);
     }

@@ -74,118 +74,152 @@ export async function startPrivateBus(options: StartBusOptions = {}): Promise<Pr
   const socketPath = join(dir, 'system_bus_socket');
   const configPath = join(dir, 'bus.conf');
   writeFileSync(configPath, configXml(socketPath));
-
-  // The daemon runs under a small sh guardian that holds our stdin pipe: when this process dies in any
-  // way (even SIGKILL) the pipe closes, `read` returns and the guardian stops the daemon. No orphans.
-  const guardian =
-    'trap "" INT; "$0" "$@" & d=$!; echo "pid $d"; read _line; kill -TERM "$d" 2>/dev/null; wait "$d"';
-  let child: ChildProcess;
+  let proc: GuardedDaemon;
   try {
-    child = spawn('sh', ['-c', guardian, daemon, `--config-file=${configPath}`, '--nofork', '--nosyslog'], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    proc = new GuardedDaemon(daemon, configPath, dir);
   } catch (e) {
     rmSync(dir, { recursive: true, force: true });
     throw new BusError('start-failed', `could not spawn ${daemon}: ${String(e)}`);
   }
-  let stderr = '';
-  child.stderr?.setEncoding('utf8');
-  child.stderr?.on('data', (d: string) => {
-    if (stderr.length < 4000) stderr += d;
-  });
-  let pid: number | undefined;
-  let stdout = '';
-  child.stdout?.setEncoding('utf8');
-  child.stdout?.on('data', (d: string) => {
-    if (pid !== undefined) return;
-    stdout += d;
-    const m = /^pid (\d+)$/m.exec(stdout);
-    if (m !== null) pid = Number(m[1]);
-  });
-  child.stdin?.on('error', () => {
-    // the guardian is gone already
-  });
-  const exited = new Promise<void>((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve();
-    else child.once('exit', () => resolve());
-  });
-  let spawnError: Error | undefined;
-  child.once('error', (e) => {
-    spawnError = e;
-  });
-  const alive = (p: number): boolean => {
-    try {
-      process.kill(p, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  const signal = (p: number | undefined, sig: NodeJS.Signals): void => {
-    if (p === undefined) return;
-    try {
-      process.kill(p, sig);
-    } catch {
-      // already gone
-    }
-  };
-  // Synchronous last resort when the process exits without stop() (e.g. mocha --exit).
-  const onExit = (): void => {
-    signal(pid, 'SIGTERM');
-    rmSync(dir, { recursive: true, force: true });
-  };
-  process.on('exit', onExit);
-
-  const cleanup = async (): Promise<void> => {
-    process.off('exit', onExit);
-    signal(pid, 'SIGTERM');
-    child.stdin?.end();
-    const t = setTimeout(() => {
-      signal(pid, 'SIGKILL');
-      signal(child.pid, 'SIGKILL');
-    }, 2000);
-    await exited;
-    clearTimeout(t);
-    rmSync(dir, { recursive: true, force: true });
-  };
-
-  const deadline = Date.now() + (options.readyTimeoutMs ?? 5000);
-  // Ready = accepting connections. The socket file appears at bind(), a moment before listen():
-  // a client connecting in between gets ECONNREFUSED, so probe with a real connection.
-  const accepting = (): Promise<boolean> =>
-    new Promise((resolve) => {
-      const probe = createConnection(socketPath);
-      probe.once('connect', () => {
-        probe.destroy();
-        resolve(true);
-      });
-      probe.once('error', () => {
-        probe.destroy();
-        resolve(false);
-      });
-    });
-  while (pid === undefined || !existsSync(socketPath) || !(await accepting())) {
-    const died = pid !== undefined && !alive(pid);
-    if (
-      spawnError !== undefined ||
-      died ||
-      child.exitCode !== null ||
-      child.signalCode !== null ||
-      Date.now() > deadline
-    ) {
-      await cleanup();
-      const why =
-        spawnError?.message ??
-        (stderr.trim() || (died ? 'exited at start' : `not ready in ${options.readyTimeoutMs ?? 5000} ms`));
-      throw new BusError('start-failed', `dbus-daemon did not come up: ${why}`);
+  const readyMs = options.readyTimeoutMs ?? 5000;
+  const deadline = Date.now() + readyMs;
+  while (proc.pid === undefined || !existsSync(socketPath) || !(await accepting(socketPath))) {
+    if (proc.failed() || Date.now() > deadline) {
+      await proc.stop();
+      throw new BusError('start-failed', `dbus-daemon did not come up: ${proc.why(readyMs)}`);
     }
     await new Promise((r) => setTimeout(r, 5));
   }
-  const daemonPid = pid;
+  const pid = proc.pid;
   let stopping: Promise<void> | undefined;
   return {
     address: `unix:path=${socketPath}`,
-    pid: daemonPid,
-    stop: () => (stopping ??= cleanup()),
+    pid,
+    stop: () => (stopping ??= proc.stop()),
   };
+}
+
+/**
+ * Ready = accepting connections. The socket file appears at bind(), a moment before listen(): a
+ * client connecting in between gets ECONNREFUSED, so probe with a real connection.
+ */
+function accepting(socketPath: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createConnection(socketPath);
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => {
+      probe.destroy();
+      resolve(false);
+    });
+  });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function signal(pid: number | undefined, sig: NodeJS.Signals): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // already gone
+  }
+}
+
+/**
+ * dbus-daemon under a small sh guardian that holds our stdin pipe: when this process dies in any
+ * way (even SIGKILL) the pipe closes, `read` returns and the guardian stops the daemon. No orphans.
+ */
+class GuardedDaemon {
+  /** The daemon's pid, once the guardian has told it. */
+  pid: number | undefined;
+  private readonly child: ChildProcess;
+  private stderr = '';
+  private spawnError: Error | undefined;
+  private readonly exited: Promise<void>;
+  /** Synchronous last resort when the process exits without stop() (e.g. mocha --exit). */
+  private readonly onExit = (): void => {
+    signal(this.pid, 'SIGTERM');
+    rmSync(this.dir, { recursive: true, force: true });
+  };
+
+  constructor(
+    daemon: string,
+    configPath: string,
+    private readonly dir: string,
+  ) {
+    const guardian =
+      'trap "" INT; "$0" "$@" & d=$!; echo "pid $d"; read _line; kill -TERM "$d" 2>/dev/null; wait "$d"';
+    const child = spawn(
+      'sh',
+      ['-c', guardian, daemon, `--config-file=${configPath}`, '--nofork', '--nosyslog'],
+      {
+        stdio: ['pipe', 'pipe', 'pipe'],
+      },
+    );
+    this.child = child;
+    child.stderr?.setEncoding('utf8');
+    child.stderr?.on('data', (d: string) => {
+      if (this.stderr.length < 4000) this.stderr += d;
+    });
+    let stdout = '';
+    child.stdout?.setEncoding('utf8');
+    child.stdout?.on('data', (d: string) => {
+      if (this.pid !== undefined) return;
+      stdout += d;
+      const m = /^pid (\d+)$/m.exec(stdout);
+      if (m !== null) this.pid = Number(m[1]);
+    });
+    child.stdin?.on('error', () => {
+      // the guardian is gone already
+    });
+    this.exited = new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) resolve();
+      else child.once('exit', () => resolve());
+    });
+    child.once('error', (e) => {
+      this.spawnError = e;
+    });
+    process.on('exit', this.onExit);
+  }
+
+  private died(): boolean {
+    return this.pid !== undefined && !alive(this.pid);
+  }
+
+  /** The daemon (or its guardian) failed to start or exited. */
+  failed(): boolean {
+    const c = this.child;
+    return this.spawnError !== undefined || this.died() || c.exitCode !== null || c.signalCode !== null;
+  }
+
+  /** Why it did not come up within `readyMs`. */
+  why(readyMs: number): string {
+    return (
+      this.spawnError?.message ??
+      (this.stderr.trim() || (this.died() ? 'exited at start' : `not ready in ${readyMs} ms`))
+    );
+  }
+
+  async stop(): Promise<void> {
+    process.off('exit', this.onExit);
+    signal(this.pid, 'SIGTERM');
+    this.child.stdin?.end();
+    const t = setTimeout(() => {
+      signal(this.pid, 'SIGKILL');
+      signal(this.child.pid, 'SIGKILL');
+    }, 2000);
+    await this.exited;
+    clearTimeout(t);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
 }

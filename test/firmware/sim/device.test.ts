@@ -170,6 +170,19 @@ describe('sim: device behaviour', () => {
       expect(e.stats().reboots).to.equal(2);
     });
 
+    it('Storage holds 40 KB on every board (10 pages of 4 KB), as the real interpreter reports', () => {
+      for (const board of ['puckjs', 'mdbt42q', 'thingy52', 'microbit2', 'nrf52840dk']) {
+        const e = program('', { board });
+        expect(e.repl('var s = require("Storage"); s.eraseAll(); s.getFree()'), board).to.equal(40960);
+        // as on the real interpreter: a file takes a 32-byte header + its data in 4-byte words
+        expect(() => e.repl('s.write("big", "x", 0, 40929)'), board).to.throw(
+          'Unable to find or create file',
+        );
+        expect(e.repl('s.write("big", "x", 0, 40928); s.getFree()'), board).to.equal(0);
+        expect(e.repl('s.write("big", "hello"); s.getFree()'), board).to.equal(40960 - 40);
+      }
+    });
+
     it('a watchdog that is not kicked resets the program (Storage kept); kicking keeps it alive', () => {
       const e =
         program(`var s = require('Storage'); s.writeJSON('boots', (s.readJSON('boots', true) || 0) + 1);
