@@ -227,101 +227,15 @@ export function createHttpTransport(options: HttpTransportOptions = {}): HttpTra
     timeout: options.idleSocketMs ?? 4000,
     scheduling: 'lifo' as const,
   };
-  const httpAgent = new HttpAgent(agentOptions);
-  const httpsAgent = new HttpsAgent(agentOptions);
+  const agents: Agents = { http: new HttpAgent(agentOptions), https: new HttpsAgent(agentOptions) };
   const stats = { connections: 0, requests: 0, staleRetries: 0 };
-  for (const a of [httpAgent, httpsAgent]) {
+  for (const a of [agents.http, agents.https]) {
     a.on('free', (socket) => {
       // An idle socket must not hold the process open.
       socket.unref();
     });
   }
-
-  const send = (
-    url: URL,
-    method: string,
-    headers: Record<string, string>,
-    body: Body,
-    signal: AbortSignal | undefined,
-    retried: boolean,
-  ): Promise<Response> =>
-    new Promise<Response>((resolve, reject) => {
-      const secure = url.protocol === 'https:';
-      let settled = false;
-      const onAbort = (): void => {
-        if (settled) return;
-        settled = true;
-        req.destroy();
-        reject(abortReason(signal!));
-      };
-      const done = (): void => {
-        settled = true;
-        signal?.removeEventListener('abort', onAbort);
-      };
-      stats.requests++;
-      const req: ClientRequest = (secure ? httpsRequest : httpRequest)(
-        {
-          agent: secure ? httpsAgent : httpAgent,
-          method,
-          protocol: url.protocol,
-          hostname: url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname,
-          port: url.port || (secure ? 443 : 80),
-          path: url.pathname + url.search,
-          headers,
-        },
-        (res) => {
-          if (settled) {
-            res.destroy();
-            return;
-          }
-          done();
-          const status = res.statusCode ?? 0;
-          let response: Response;
-          try {
-            const init = { status, statusText: res.statusMessage ?? '', headers: headersOf(res) };
-            if (NULL_BODY_STATUS.has(status) || method === 'HEAD') {
-              res.resume();
-              response = new Response(null, init);
-            } else {
-              // Until a reader attaches, errors (an abort destroying the message) must not go unheard.
-              res.on('error', () => undefined);
-              if (signal) {
-                const onAbort = (): void => {
-                  res.destroy(abortReason(signal) as Error);
-                };
-                signal.addEventListener('abort', onAbort, { once: true });
-                res.once('close', () => signal.removeEventListener('abort', onAbort));
-              }
-              response = new NodeResponse(res, signal, init);
-            }
-          } catch (e) {
-            // A status fetch cannot represent (outside 200–599).
-            res.destroy();
-            reject(new TypeError('fetch failed', { cause: e }));
-            return;
-          }
-          resolve(response);
-        },
-      );
-      req.on('socket', (socket) => {
-        socket.ref();
-        if (!req.reusedSocket) stats.connections++;
-      });
-      req.on('error', (e: NodeJS.ErrnoException) => {
-        if (settled) return;
-        done();
-        // The server closed an idle keep-alive socket just as we reused it: send again on a new one.
-        if (req.reusedSocket && !retried && e.code !== undefined && STALE_CODES.has(e.code)) {
-          stats.staleRetries++;
-          send(url, method, headers, body, signal, true).then(resolve, reject);
-          return;
-        }
-        reject(new TypeError('fetch failed', { cause: e }));
-      });
-      if (signal) signal.addEventListener('abort', onAbort, { once: true });
-      if (body === undefined) req.end();
-      else req.end(body);
-    });
+  const send = sender(agents, stats);
 
   const fetchImpl: FetchLike = async (input, init) => {
     const url = new URL(input);
@@ -341,48 +255,143 @@ export function createHttpTransport(options: HttpTransportOptions = {}): HttpTra
         headers['content-type'] = 'text/plain;charset=UTF-8';
     }
     headers['accept'] ??= '*/*';
-    return follow(url, method, headers, body, signal, init.redirect ?? 'follow');
-  };
-
-  /** Redirects as fetch follows them: 307/308 resend method and body, 301/302 (POST) and 303 become GET. */
-  const follow = async (
-    url: URL,
-    method: string,
-    headers: Record<string, string>,
-    body: Body,
-    signal: AbortSignal | undefined,
-    mode: RequestInit['redirect'],
-  ): Promise<Response> => {
-    for (let hops = 0; ; hops++) {
-      const res = await send(url, method, headers, body, signal, false);
-      const location = res.headers.get('location');
-      if (mode === 'manual' || location === null || !REDIRECT_STATUS.has(res.status)) return res;
-      await res.arrayBuffer().catch(() => undefined); // drain: the connection stays reusable
-      if (mode === 'error') throw new TypeError('fetch failed', { cause: new Error('unexpected redirect') });
-      if (hops >= MAX_REDIRECTS)
-        throw new TypeError('fetch failed', { cause: new Error('redirect count exceeded') });
-      const next = new URL(location, url);
-      if (next.protocol !== 'http:' && next.protocol !== 'https:')
-        throw new TypeError('fetch failed', { cause: new Error(`redirect to ${next.protocol}`) });
-      headers = { ...headers };
-      if (res.status === 303 || ((res.status === 301 || res.status === 302) && method === 'POST')) {
-        method = method === 'HEAD' ? 'HEAD' : 'GET';
-        body = undefined;
-        delete headers['content-length'];
-        delete headers['content-type'];
-      }
-      // Credentials never follow a redirect to another origin.
-      if (next.origin !== url.origin) delete headers.authorization;
-      url = next;
-    }
+    return follow(send, { url, method, headers, body, signal }, init.redirect ?? 'follow');
   };
 
   return {
     fetch: fetchImpl,
     stats,
     close() {
-      httpAgent.destroy();
-      httpsAgent.destroy();
+      agents.http.destroy();
+      agents.https.destroy();
     },
   };
+}
+
+interface Agents {
+  http: HttpAgent;
+  https: HttpsAgent;
+}
+
+/** One request as sent on the wire. */
+interface Outgoing {
+  url: URL;
+  method: string;
+  headers: Record<string, string>;
+  body: Body;
+  signal: AbortSignal | undefined;
+}
+
+type Send = (out: Outgoing, retried: boolean) => Promise<Response>;
+
+/** Sends one request (no redirects) on the agents' sockets; a stale keep-alive socket is retried once. */
+function sender(agents: Agents, stats: HttpTransport['stats']): Send {
+  const send: Send = (out, retried) =>
+    new Promise<Response>((resolve, reject) => {
+      const { url, method, headers, body, signal } = out;
+      const secure = url.protocol === 'https:';
+      let settled = false;
+      const onAbort = (): void => {
+        if (settled) return;
+        settled = true;
+        req.destroy();
+        reject(abortReason(signal!));
+      };
+      const done = (): void => {
+        settled = true;
+        signal?.removeEventListener('abort', onAbort);
+      };
+      stats.requests++;
+      const req: ClientRequest = (secure ? httpsRequest : httpRequest)(
+        {
+          agent: secure ? agents.https : agents.http,
+          method,
+          protocol: url.protocol,
+          hostname: url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname,
+          port: url.port || (secure ? 443 : 80),
+          path: url.pathname + url.search,
+          headers,
+        },
+        (res) => {
+          if (settled) {
+            res.destroy();
+            return;
+          }
+          done();
+          try {
+            resolve(responseOf(res, method, signal));
+          } catch (e) {
+            // A status fetch cannot represent (outside 200–599).
+            res.destroy();
+            reject(new TypeError('fetch failed', { cause: e }));
+          }
+        },
+      );
+      req.on('socket', (socket) => {
+        socket.ref();
+        if (!req.reusedSocket) stats.connections++;
+      });
+      req.on('error', (e: NodeJS.ErrnoException) => {
+        if (settled) return;
+        done();
+        // The server closed an idle keep-alive socket just as we reused it: send again on a new one.
+        if (req.reusedSocket && !retried && e.code !== undefined && STALE_CODES.has(e.code)) {
+          stats.staleRetries++;
+          send(out, true).then(resolve, reject);
+          return;
+        }
+        reject(new TypeError('fetch failed', { cause: e }));
+      });
+      if (signal) signal.addEventListener('abort', onAbort, { once: true });
+      if (body === undefined) req.end();
+      else req.end(body);
+    });
+  return send;
+}
+
+/** The Response for a node:http message; its body, if any, is read through NodeResponse. */
+function responseOf(res: IncomingMessage, method: string, signal: AbortSignal | undefined): Response {
+  const status = res.statusCode ?? 0;
+  const init = { status, statusText: res.statusMessage ?? '', headers: headersOf(res) };
+  if (NULL_BODY_STATUS.has(status) || method === 'HEAD') {
+    res.resume();
+    return new Response(null, init);
+  }
+  // Until a reader attaches, errors (an abort destroying the message) must not go unheard.
+  res.on('error', () => undefined);
+  if (signal) {
+    const onAbort = (): void => {
+      res.destroy(abortReason(signal) as Error);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    res.once('close', () => signal.removeEventListener('abort', onAbort));
+  }
+  return new NodeResponse(res, signal, init);
+}
+
+/** Redirects as fetch follows them: 307/308 resend method and body, 301/302 (POST) and 303 become GET. */
+async function follow(send: Send, out: Outgoing, mode: RequestInit['redirect']): Promise<Response> {
+  let { url, method, headers, body } = out;
+  for (let hops = 0; ; hops++) {
+    const res = await send({ url, method, headers, body, signal: out.signal }, false);
+    const location = res.headers.get('location');
+    if (mode === 'manual' || location === null || !REDIRECT_STATUS.has(res.status)) return res;
+    await res.arrayBuffer().catch(() => undefined); // drain: the connection stays reusable
+    if (mode === 'error') throw new TypeError('fetch failed', { cause: new Error('unexpected redirect') });
+    if (hops >= MAX_REDIRECTS)
+      throw new TypeError('fetch failed', { cause: new Error('redirect count exceeded') });
+    const next = new URL(location, url);
+    if (next.protocol !== 'http:' && next.protocol !== 'https:')
+      throw new TypeError('fetch failed', { cause: new Error(`redirect to ${next.protocol}`) });
+    headers = { ...headers };
+    if (res.status === 303 || ((res.status === 301 || res.status === 302) && method === 'POST')) {
+      method = method === 'HEAD' ? 'HEAD' : 'GET';
+      body = undefined;
+      delete headers['content-length'];
+      delete headers['content-type'];
+    }
+    // Credentials never follow a redirect to another origin.
+    if (next.origin !== url.origin) delete headers.authorization;
+    url = next;
+  }
 }
