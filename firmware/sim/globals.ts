@@ -4,6 +4,7 @@
  * Bluetooth, Storage).
  */
 import vm from 'node:vm';
+import { ESPRUINO_BOARDS } from '../espruino/boards';
 import type { Device } from './device';
 import { Interrupt } from './errors';
 import { realmify, type Define } from './language';
@@ -76,6 +77,14 @@ export function installGlobals(dev: Device, define: Define): void {
   define('NRF', realmify(dev.radio.nrfObject(), dev.builtins));
 }
 
+/**
+ * E.getBattery exists only where the board's firmware defines it (CUSTOM_GETBATTERY: the Puck.js
+ * class; of our boards only puckjs), as the real interpreter's build for the board says.
+ */
+function definesGetBattery(board: string): boolean {
+  return (ESPRUINO_BOARDS[board]?.defines ?? []).some((d) => d.startsWith('-DCUSTOM_GETBATTERY'));
+}
+
 /** Charge the native cost of touching every element of `a`. */
 function chargeArray(dev: Device, a: unknown): void {
   const n = (a as { length?: unknown })?.length;
@@ -133,7 +142,6 @@ function espruinoE(dev: Device): Record<string, unknown> {
     },
     hwRand: () => (hwRand() * 4294967296) | 0,
     getTemperature: () => 25,
-    getBattery: () => 100,
     getAnalogVRef: () => 3.3,
     enableWatchdog: (timeout: unknown, isAuto?: unknown) => dev.loop.enableWatchdog(timeout, isAuto),
     kickWatchdog: () => dev.loop.kickWatchdog(),
@@ -156,6 +164,7 @@ function espruinoE(dev: Device): Record<string, unknown> {
     getFlags: () => ({}),
     setConsole: () => {},
   };
+  if (definesGetBattery(dev.config.board)) E.getBattery = () => 100;
   realmify(E, dev.builtins);
   dev.events.install(E);
   return E;

@@ -183,6 +183,12 @@ describe('sim: device behaviour', () => {
       }
     });
 
+    it('E.getBattery exists only on Puck.js (the only board whose firmware defines it)', () => {
+      expect(program('', { board: 'puckjs' }).repl('E.getBattery()')).to.equal(100);
+      for (const board of ['mdbt42q', 'thingy52', 'microbit2', 'nrf52840dk'])
+        expect(program('', { board }).repl('typeof E.getBattery'), board).to.equal('undefined');
+    });
+
     it('a watchdog that is not kicked resets the program (Storage kept); kicking keeps it alive', () => {
       const e =
         program(`var s = require('Storage'); s.writeJSON('boots', (s.readJSON('boots', true) || 0) + 1);
