@@ -28,6 +28,7 @@ import {
   Observable,
   asyncScheduler,
   type OperatorFunction,
+  type SchedulerAction,
   type SchedulerLike,
   type Subscription,
 } from 'rxjs';
@@ -121,210 +122,240 @@ interface Ended {
 const ENDED_MEMORY = 4;
 
 export function reassemble(options: ReassembleOptions): OperatorFunction<ReassemblyInput, ReassemblyOutput> {
-  const scheduler = options.scheduler ?? asyncScheduler;
-  const nackIntervalMs = options.nackIntervalMs;
-  const ackEvery = options.ackEveryFrames;
   return (source) =>
     new Observable<ReassemblyOutput>((subscriber) => {
-      let current: Stream | undefined;
-      /** Streams that ended (complete, abandoned, superseded), oldest first, at most ENDED_MEMORY. */
-      let ended: Ended[] = [];
-      let timer: Subscription | undefined;
-
-      const endedOf = (id: number): Ended | undefined => ended.find((e) => e.id === id);
-      /** Remember that `s` ended here; it no longer is the current stream and its timer stops. */
-      const retire = (s: Stream): Ended => {
-        if (current === s) {
-          current = undefined;
-          stopTimer();
-        }
-        s.r.finish(); // no-op when complete; otherwise next = one past the furthest frame received
-        const e: Ended = { id: s.id, cumulative: s.r.next, end: s.r.end };
-        ended = ended.filter((x) => x.id !== s.id);
-        ended.push(e);
-        if (ended.length > ENDED_MEMORY) ended.shift();
-        return e;
-      };
-      /** The ACK that frees the device of an ended stream (everything before cumulative). */
-      const finalAck = (e: Ended): void => {
-        subscriber.next({
-          kind: 'send',
-          frame: { type: FrameType.ACK, stream: e.id, seq: 0, cumulative: e.cumulative, gaps: [] },
-        });
-      };
-      /** A frame of an ended stream: move the final ACK past it (or to END + 1) and send it again. */
-      const lateFrame = (e: Ended, frame: UtteranceFrame): void => {
-        if (e.end < 0) {
-          if (frame.type === FrameType.END) e.end = frame.seq;
-          const past = seqAdd(frame.seq, 1);
-          if (seqDiff(past, e.cumulative) > 0) e.cumulative = past;
-        }
-        finalAck(e);
-      };
-
-      const ack = (s: Stream): void => {
-        s.sinceAck = 0;
-        subscriber.next({ kind: 'send', frame: s.r.buildAck(s.id, 0, options.payloadSize()) });
-      };
-      const stopTimer = (): void => {
-        timer?.unsubscribe();
-        timer = undefined;
-      };
-      const startTimer = (): void => {
-        if (timer || nackIntervalMs <= 0) return;
-        timer = scheduler.schedule(function (this: { schedule(state?: undefined, delay?: number): void }) {
-          const s = current;
-          if (!s) {
-            timer = undefined;
-            return;
-          }
-          if (!s.fresh) ack(s);
-          s.fresh = false;
-          this.schedule(undefined, nackIntervalMs);
-        }, nackIntervalMs);
-      };
-
-      const wakeInfo = (w: WakeFrame): WakeInfo => ({
-        trigger: w.trigger,
-        score: w.score,
-        preRollMs: w.preRollMs,
-        wakeStart: w.wakeStart,
-        wakeEnd: w.wakeEnd,
-      });
-
-      const complete = (s: Stream, at: number): void => {
-        const samples = new Uint8Array(s.bytes);
-        let o = 0;
-        for (const c of s.chunks) {
-          samples.set(c, o);
-          o += c.length;
-        }
-        const wake = s.wake as WakeFrame;
-        const end = s.end as EndFrame;
-        finalAck(retire(s));
-        subscriber.next({
-          kind: 'complete',
-          utterance: {
-            deviceId: options.deviceId,
-            stream: s.id,
-            wake: wakeInfo(wake),
-            codec: wake.codec,
-            sampleRate: wake.sampleRate,
-            samples,
-            endReason: end.reason,
-            recovered: s.recovered,
-            lost: s.r.lost().reduce((n, g) => n + g.count, 0),
-            wakeAt: s.wakeAt,
-            completedAt: at,
-          },
-        });
-      };
-
-      const onFrame = (frame: UtteranceFrame, at: number): void => {
-        if (!current || current.id !== frame.stream) {
-          const e = endedOf(frame.stream);
-          if (e) {
-            // A late frame of a stream already ended here: ACK past it so the device frees its ring.
-            lateFrame(e, frame);
-            return;
-          }
-          if (current) {
-            // The device only opens a stream once the previous one is over on its side: no ACK owed.
-            const old = current;
-            retire(old);
-            subscriber.next({
-              kind: 'dropped',
-              stream: old.id,
-              reason: 'superseded by a new utterance',
-              lost: old.r.lost(),
-            });
-          }
-          const first = frame.type === FrameType.WAKE ? frame.seq : 0;
-          const window = Math.max(16, Math.min(32767, Math.floor(options.window())));
-          current = {
-            id: frame.stream,
-            r: new Reassembler<UtteranceFrame>(first, window),
-            chunks: [],
-            bytes: 0,
-            sinceAck: 0,
-            highest: 0,
-            recovered: 0,
-            wakeAt: at,
-            fresh: true,
-          };
-          subscriber.next({
-            kind: 'started',
-            stream: frame.stream,
-            wake: frame.type === FrameType.WAKE ? wakeInfo(frame) : undefined,
-            at,
-          });
-          startTimer();
-        }
-        const s = current;
-        const before = s.r.next;
-        const d = seqDiff(frame.seq, before);
-        const code = s.r.accept(frame.seq, frame, frame.type === FrameType.END);
-        if (code !== 1 /* Accept.ACCEPTED */) {
-          // Duplicate (a re-send crossing our ACK) or garbage after END: nothing new.
-          return;
-        }
-        s.fresh = true;
-        // `highest` and `d` are distances from the old `next`.
-        const filledGap = d < s.highest;
-        const openedGap = d > s.highest;
-        if (filledGap) s.recovered++;
-        if (d + 1 > s.highest) s.highest = d + 1;
-        for (const f of s.r.drain()) {
-          if (f.type === FrameType.WAKE) s.wake = f;
-          else if (f.type === FrameType.AUDIO) {
-            s.chunks.push(f.samples.slice());
-            s.bytes += f.samples.length;
-          } else s.end = f;
-        }
-        s.highest = Math.max(0, s.highest - seqDiff(s.r.next, before));
-        subscriber.next({ kind: 'progress', stream: s.id });
-        // Done: END and everything before it delivered, or declared lost because the device no
-        // longer holds it (its ring overflowed). A few lost frames do not cost the whole utterance.
-        if (s.r.done && s.wake && s.end) {
-          complete(s, at);
-          return;
-        }
-        if (s.r.done) {
-          // END delivered but the WAKE was lost for good: no codec, no utterance; free the device.
-          finalAck(retire(s));
-          subscriber.next({ kind: 'dropped', stream: s.id, reason: 'its WAKE was lost', lost: s.r.lost() });
-          return;
-        }
-        s.sinceAck++;
-        const endWithHoles = frame.type === FrameType.END;
-        if (openedGap || endWithHoles || s.sinceAck >= ackEvery) ack(s);
-      };
-
+      const streams = new Reassembly(options, (out) => subscriber.next(out));
       const sub = source.subscribe({
-        next: (input) => {
-          if (input.kind === 'frame') onFrame(input.frame, input.at);
-          else if (input.kind === 'resync') {
-            // After a reconnect the device may still hold the last ended stream (the final ACK may
-            // have been lost with the link): send it once more.
-            const last = ended.at(-1);
-            if (current) ack(current);
-            else if (last) finalAck(last);
-          } else if (input.kind === 'reset') {
-            if (current) {
-              current = undefined;
-              stopTimer();
-            }
-            ended = [];
-          } else if (current && current.id === input.stream) {
-            finalAck(retire(current));
-          }
-        },
+        next: (input) => streams.input(input),
         error: (e: unknown) => subscriber.error(e),
         complete: () => subscriber.complete(),
       });
       return () => {
-        stopTimer();
+        streams.stop();
         sub.unsubscribe();
       };
     });
+}
+
+function wakeInfo(w: WakeFrame): WakeInfo {
+  return {
+    trigger: w.trigger,
+    score: w.score,
+    preRollMs: w.preRollMs,
+    wakeStart: w.wakeStart,
+    wakeEnd: w.wakeEnd,
+  };
+}
+
+/** One subscription's streams: the current one being received, and those that ended here. */
+class Reassembly {
+  private current: Stream | undefined;
+  /** Streams that ended (complete, abandoned, superseded), oldest first, at most ENDED_MEMORY. */
+  private ended: Ended[] = [];
+  private timer: Subscription | undefined;
+  private readonly scheduler: SchedulerLike;
+
+  constructor(
+    private readonly options: ReassembleOptions,
+    private readonly out: (o: ReassemblyOutput) => void,
+  ) {
+    this.scheduler = options.scheduler ?? asyncScheduler;
+  }
+
+  input(input: ReassemblyInput): void {
+    if (input.kind === 'frame') this.frame(input.frame, input.at);
+    else if (input.kind === 'resync') {
+      // After a reconnect the device may still hold the last ended stream (the final ACK may have
+      // been lost with the link): send it once more.
+      const last = this.ended.at(-1);
+      if (this.current) this.ack(this.current);
+      else if (last) this.finalAck(last);
+    } else if (input.kind === 'reset') {
+      if (this.current) {
+        this.current = undefined;
+        this.stopTimer();
+      }
+      this.ended = [];
+    } else if (this.current && this.current.id === input.stream) {
+      this.finalAck(this.retire(this.current));
+    }
+  }
+
+  stop(): void {
+    this.stopTimer();
+  }
+
+  private frame(frame: UtteranceFrame, at: number): void {
+    if (!this.current || this.current.id !== frame.stream) {
+      const e = this.ended.find((x) => x.id === frame.stream);
+      if (e) {
+        // A late frame of a stream already ended here: ACK past it so the device frees its ring.
+        this.lateFrame(e, frame);
+        return;
+      }
+      this.open(frame, at);
+    }
+    const s = this.current as Stream;
+    const before = s.r.next;
+    const d = seqDiff(frame.seq, before);
+    const code = s.r.accept(frame.seq, frame, frame.type === FrameType.END);
+    if (code !== 1 /* Accept.ACCEPTED */) {
+      // Duplicate (a re-send crossing our ACK) or garbage after END: nothing new.
+      return;
+    }
+    s.fresh = true;
+    // `highest` and `d` are distances from the old `next`.
+    const filledGap = d < s.highest;
+    const openedGap = d > s.highest;
+    if (filledGap) s.recovered++;
+    if (d + 1 > s.highest) s.highest = d + 1;
+    for (const f of s.r.drain()) {
+      if (f.type === FrameType.WAKE) s.wake = f;
+      else if (f.type === FrameType.AUDIO) {
+        s.chunks.push(f.samples.slice());
+        s.bytes += f.samples.length;
+      } else s.end = f;
+    }
+    s.highest = Math.max(0, s.highest - seqDiff(s.r.next, before));
+    this.out({ kind: 'progress', stream: s.id });
+    // Done: END and everything before it delivered, or declared lost because the device no longer
+    // holds it (its ring overflowed). A few lost frames do not cost the whole utterance.
+    if (s.r.done && s.wake && s.end) {
+      this.complete(s, at);
+      return;
+    }
+    if (s.r.done) {
+      // END delivered but the WAKE was lost for good: no codec, no utterance; free the device.
+      this.finalAck(this.retire(s));
+      this.out({ kind: 'dropped', stream: s.id, reason: 'its WAKE was lost', lost: s.r.lost() });
+      return;
+    }
+    s.sinceAck++;
+    const endWithHoles = frame.type === FrameType.END;
+    if (openedGap || endWithHoles || s.sinceAck >= this.options.ackEveryFrames) this.ack(s);
+  }
+
+  /** A frame of a stream not seen before opens it (superseding the current one). */
+  private open(frame: UtteranceFrame, at: number): void {
+    if (this.current) {
+      // The device only opens a stream once the previous one is over on its side: no ACK owed.
+      const old = this.current;
+      this.retire(old);
+      this.out({
+        kind: 'dropped',
+        stream: old.id,
+        reason: 'superseded by a new utterance',
+        lost: old.r.lost(),
+      });
+    }
+    const first = frame.type === FrameType.WAKE ? frame.seq : 0;
+    const window = Math.max(16, Math.min(32767, Math.floor(this.options.window())));
+    this.current = {
+      id: frame.stream,
+      r: new Reassembler<UtteranceFrame>(first, window),
+      chunks: [],
+      bytes: 0,
+      sinceAck: 0,
+      highest: 0,
+      recovered: 0,
+      wakeAt: at,
+      fresh: true,
+    };
+    this.out({
+      kind: 'started',
+      stream: frame.stream,
+      wake: frame.type === FrameType.WAKE ? wakeInfo(frame) : undefined,
+      at,
+    });
+    this.startTimer();
+  }
+
+  private complete(s: Stream, at: number): void {
+    const samples = new Uint8Array(s.bytes);
+    let o = 0;
+    for (const c of s.chunks) {
+      samples.set(c, o);
+      o += c.length;
+    }
+    const wake = s.wake as WakeFrame;
+    const end = s.end as EndFrame;
+    this.finalAck(this.retire(s));
+    this.out({
+      kind: 'complete',
+      utterance: {
+        deviceId: this.options.deviceId,
+        stream: s.id,
+        wake: wakeInfo(wake),
+        codec: wake.codec,
+        sampleRate: wake.sampleRate,
+        samples,
+        endReason: end.reason,
+        recovered: s.recovered,
+        lost: s.r.lost().reduce((n, g) => n + g.count, 0),
+        wakeAt: s.wakeAt,
+        completedAt: at,
+      },
+    });
+  }
+
+  /** Remember that `s` ended here; it no longer is the current stream and its timer stops. */
+  private retire(s: Stream): Ended {
+    if (this.current === s) {
+      this.current = undefined;
+      this.stopTimer();
+    }
+    s.r.finish(); // no-op when complete; otherwise next = one past the furthest frame received
+    const e: Ended = { id: s.id, cumulative: s.r.next, end: s.r.end };
+    this.ended = this.ended.filter((x) => x.id !== s.id);
+    this.ended.push(e);
+    if (this.ended.length > ENDED_MEMORY) this.ended.shift();
+    return e;
+  }
+
+  /** The ACK that frees the device of an ended stream (everything before cumulative). */
+  private finalAck(e: Ended): void {
+    this.out({
+      kind: 'send',
+      frame: { type: FrameType.ACK, stream: e.id, seq: 0, cumulative: e.cumulative, gaps: [] },
+    });
+  }
+
+  /** A frame of an ended stream: move the final ACK past it (or to END + 1) and send it again. */
+  private lateFrame(e: Ended, frame: UtteranceFrame): void {
+    if (e.end < 0) {
+      if (frame.type === FrameType.END) e.end = frame.seq;
+      const past = seqAdd(frame.seq, 1);
+      if (seqDiff(past, e.cumulative) > 0) e.cumulative = past;
+    }
+    this.finalAck(e);
+  }
+
+  private ack(s: Stream): void {
+    s.sinceAck = 0;
+    this.out({ kind: 'send', frame: s.r.buildAck(s.id, 0, this.options.payloadSize()) });
+  }
+
+  private stopTimer(): void {
+    this.timer?.unsubscribe();
+    this.timer = undefined;
+  }
+
+  /** Every nackIntervalMs: a stream that received nothing since the last check is ACKed (NACKed) again. */
+  private startTimer(): void {
+    const ms = this.options.nackIntervalMs;
+    if (this.timer || ms <= 0) return;
+    const tick = (): boolean => {
+      const s = this.current;
+      if (!s) {
+        this.timer = undefined;
+        return false;
+      }
+      if (!s.fresh) this.ack(s);
+      s.fresh = false;
+      return true;
+    };
+    this.timer = this.scheduler.schedule(function (this: SchedulerAction<undefined>) {
+      if (tick()) this.schedule(undefined, ms);
+    }, ms);
+  }
 }
