@@ -20,6 +20,7 @@ import {
   asyncScheduler,
   type OperatorFunction,
   type SchedulerLike,
+  type Subscriber,
   type Subscription,
 } from 'rxjs';
 import {
@@ -79,130 +80,159 @@ export interface PacePlaybackOptions {
 }
 
 export function pacePlayback(options: PacePlaybackOptions): OperatorFunction<Uint8Array, PlaybackOutput> {
-  const scheduler = options.scheduler ?? asyncScheduler;
-  const stallMs = options.stallMs;
-  const stream = options.stream & 0xff;
   return (source) =>
     new Observable<PlaybackOutput>((subscriber) => {
-      const progress: PlaybackProgress = options.progress ?? {
-        nextSeq: 0,
-        lastSeq: undefined,
-        samplesSent: 0,
-        samplesPlayed: 0,
-      };
-      progress.nextSeq = options.firstSeq & 0xffff;
-      progress.lastSeq = undefined;
-      progress.samplesSent = 0;
-      progress.samplesPlayed = 0;
-      /** Sequence numbers before this may be sent. */
-      let upTo = seqAdd(progress.nextSeq, options.initialWindow);
-      const queue: Uint8Array[] = [];
-      const sent: PlayFrame[] = [];
-      let sourceDone = false;
-      let endSent = false;
-      let stall: Subscription | undefined;
-
-      const armStall = (): void => {
-        stall?.unsubscribe();
-        let ms = stallMs;
-        if (endSent && options.sampleRate) {
-          // Draining: the device needs at most the rest of the audio's duration; its final CREDIT
-          // may be lost (it is a notification), so do not wait longer than that plus a margin.
-          const rest = Math.max(0, progress.samplesSent - progress.samplesPlayed);
-          ms = Math.min(stallMs, Math.ceil((rest * 1000) / options.sampleRate) + options.drainMarginMs);
-        }
-        stall = scheduler.schedule(() => {
-          stall = undefined;
-          if (endSent) finish(false);
-          else subscriber.error(new PlaybackStallError(stallMs));
-        }, ms);
-      };
-      const disarmStall = (): void => {
-        stall?.unsubscribe();
-        stall = undefined;
-      };
-      const finish = (drained: boolean): void => {
-        disarmStall();
-        subscriber.next({ kind: 'drained', totalSamples: progress.samplesSent, drained });
-        subscriber.complete();
-      };
-
-      const pump = (): void => {
-        while (queue.length > 0 && seqLess(progress.nextSeq, upTo)) {
-          const samples = queue.shift() as Uint8Array;
-          const frame: PlayFrame = { type: FrameType.PLAY, stream, seq: progress.nextSeq, samples };
-          sent.push(frame);
-          progress.lastSeq = progress.nextSeq;
-          progress.nextSeq = seqAdd(progress.nextSeq, 1);
-          progress.samplesSent += samples.length / options.bytesPerSample;
-          subscriber.next({ kind: 'frame', frame, resend: false });
-        }
-        if (sourceDone && queue.length === 0 && !endSent) {
-          endSent = true;
-          const end: PlayEndFrame = {
-            type: FrameType.PLAY_END,
-            stream,
-            seq: progress.nextSeq,
-            reason: PlayEndReason.COMPLETE,
-            lastSeq: progress.lastSeq ?? 0xffff, // PROTOCOL.md §PLAY_END: 65535 when no PLAY was sent
-            totalSamples: progress.samplesSent,
-          };
-          subscriber.next({ kind: 'frame', frame: end, resend: false });
-          if (progress.samplesPlayed >= progress.samplesSent) {
-            finish(true);
-            return;
-          }
-        }
-        if (queue.length > 0 || (endSent && progress.samplesPlayed < progress.samplesSent)) {
-          if (!stall) armStall();
-        } else {
-          disarmStall();
-        }
-      };
-
+      const pacing = new Pacing(options, subscriber);
       const feedbackSub = options.feedback$.subscribe({
-        next: (fb) => {
-          if (fb.stream !== stream) return;
-          if (fb.type === FrameType.CREDIT) {
-            let advanced = false;
-            if (seqDiff(fb.upTo, upTo) > 0) {
-              upTo = fb.upTo;
-              advanced = true;
-            }
-            if (fb.playedSamples > progress.samplesPlayed) {
-              progress.samplesPlayed = Math.min(fb.playedSamples, progress.samplesSent);
-              subscriber.next({ kind: 'played', samples: progress.samplesPlayed });
-              advanced = true;
-            }
-            if (advanced) disarmStall();
-            pump();
-            if (endSent && !subscriber.closed && progress.samplesPlayed >= progress.samplesSent) finish(true);
-          } else if (fb.type === FrameType.NACK) {
-            // The device drops every PLAY after a hole (go-back-N): re-send from `cumulative` on.
-            for (const frame of sent) {
-              if (!seqLess(frame.seq, fb.cumulative)) subscriber.next({ kind: 'frame', frame, resend: true });
-            }
-          }
-        },
+        next: (fb) => pacing.feedback(fb),
         error: (e: unknown) => subscriber.error(e),
       });
-
       const sourceSub = source.subscribe({
-        next: (payload) => {
-          queue.push(payload);
-          pump();
-        },
+        next: (payload) => pacing.push(payload),
         error: (e: unknown) => subscriber.error(e),
-        complete: () => {
-          sourceDone = true;
-          pump();
-        },
+        complete: () => pacing.sourceDone(),
       });
-
       return () => {
-        disarmStall();
+        pacing.stop();
         sourceSub.unsubscribe();
         feedbackSub.unsubscribe();
       };
     });
+}
+
+/** One reply stream's pacing: the frames queued, the credit window, what was sent, the stall timer. */
+class Pacing {
+  private readonly stream: number;
+  private readonly progress: PlaybackProgress;
+  private readonly scheduler: SchedulerLike;
+  /** Sequence numbers before this may be sent. */
+  private upTo: number;
+  private readonly queue: Uint8Array[] = [];
+  private readonly sent: PlayFrame[] = [];
+  private done = false;
+  private endSent = false;
+  private stall: Subscription | undefined;
+
+  constructor(
+    private readonly options: PacePlaybackOptions,
+    private readonly subscriber: Subscriber<PlaybackOutput>,
+  ) {
+    this.stream = options.stream & 0xff;
+    this.scheduler = options.scheduler ?? asyncScheduler;
+    const progress: PlaybackProgress = options.progress ?? {
+      nextSeq: 0,
+      lastSeq: undefined,
+      samplesSent: 0,
+      samplesPlayed: 0,
+    };
+    progress.nextSeq = options.firstSeq & 0xffff;
+    progress.lastSeq = undefined;
+    progress.samplesSent = 0;
+    progress.samplesPlayed = 0;
+    this.progress = progress;
+    this.upTo = seqAdd(progress.nextSeq, options.initialWindow);
+  }
+
+  push(payload: Uint8Array): void {
+    this.queue.push(payload);
+    this.pump();
+  }
+
+  sourceDone(): void {
+    this.done = true;
+    this.pump();
+  }
+
+  stop(): void {
+    this.disarmStall();
+  }
+
+  feedback(fb: CreditFrame | AckFrame): void {
+    const progress = this.progress;
+    if (fb.stream !== this.stream) return;
+    if (fb.type === FrameType.CREDIT) {
+      let advanced = false;
+      if (seqDiff(fb.upTo, this.upTo) > 0) {
+        this.upTo = fb.upTo;
+        advanced = true;
+      }
+      if (fb.playedSamples > progress.samplesPlayed) {
+        progress.samplesPlayed = Math.min(fb.playedSamples, progress.samplesSent);
+        this.subscriber.next({ kind: 'played', samples: progress.samplesPlayed });
+        advanced = true;
+      }
+      if (advanced) this.disarmStall();
+      this.pump();
+      if (this.endSent && !this.subscriber.closed && progress.samplesPlayed >= progress.samplesSent) {
+        this.finish(true);
+      }
+    } else if (fb.type === FrameType.NACK) {
+      // The device drops every PLAY after a hole (go-back-N): re-send from `cumulative` on.
+      for (const frame of this.sent) {
+        if (!seqLess(frame.seq, fb.cumulative)) this.subscriber.next({ kind: 'frame', frame, resend: true });
+      }
+    }
+  }
+
+  private pump(): void {
+    const progress = this.progress;
+    while (this.queue.length > 0 && seqLess(progress.nextSeq, this.upTo)) {
+      const samples = this.queue.shift() as Uint8Array;
+      const frame: PlayFrame = { type: FrameType.PLAY, stream: this.stream, seq: progress.nextSeq, samples };
+      this.sent.push(frame);
+      progress.lastSeq = progress.nextSeq;
+      progress.nextSeq = seqAdd(progress.nextSeq, 1);
+      progress.samplesSent += samples.length / this.options.bytesPerSample;
+      this.subscriber.next({ kind: 'frame', frame, resend: false });
+    }
+    if (this.done && this.queue.length === 0 && !this.endSent) {
+      this.endSent = true;
+      const end: PlayEndFrame = {
+        type: FrameType.PLAY_END,
+        stream: this.stream,
+        seq: progress.nextSeq,
+        reason: PlayEndReason.COMPLETE,
+        lastSeq: progress.lastSeq ?? 0xffff, // PROTOCOL.md §PLAY_END: 65535 when no PLAY was sent
+        totalSamples: progress.samplesSent,
+      };
+      this.subscriber.next({ kind: 'frame', frame: end, resend: false });
+      if (progress.samplesPlayed >= progress.samplesSent) {
+        this.finish(true);
+        return;
+      }
+    }
+    if (this.queue.length > 0 || (this.endSent && progress.samplesPlayed < progress.samplesSent)) {
+      if (!this.stall) this.armStall();
+    } else {
+      this.disarmStall();
+    }
+  }
+
+  private armStall(): void {
+    this.stall?.unsubscribe();
+    const { stallMs, sampleRate, drainMarginMs } = this.options;
+    let ms = stallMs;
+    if (this.endSent && sampleRate) {
+      // Draining: the device needs at most the rest of the audio's duration; its final CREDIT may be
+      // lost (it is a notification), so do not wait longer than that plus a margin.
+      const rest = Math.max(0, this.progress.samplesSent - this.progress.samplesPlayed);
+      ms = Math.min(stallMs, Math.ceil((rest * 1000) / sampleRate) + drainMarginMs);
+    }
+    this.stall = this.scheduler.schedule(() => {
+      this.stall = undefined;
+      if (this.endSent) this.finish(false);
+      else this.subscriber.error(new PlaybackStallError(stallMs));
+    }, ms);
+  }
+
+  private disarmStall(): void {
+    this.stall?.unsubscribe();
+    this.stall = undefined;
+  }
+
+  private finish(drained: boolean): void {
+    this.disarmStall();
+    this.subscriber.next({ kind: 'drained', totalSamples: this.progress.samplesSent, drained });
+    this.subscriber.complete();
+  }
 }
