@@ -36,10 +36,21 @@ export function createContext(board: string): { ctx: vm.Context; builtins: Built
 export function removeMissingFeatures(ctx: vm.Context): void {
   vm.runInContext(
     `(function(){
-      var g = globalThis;
+      var g = globalThis, RangeErr = RangeError;
+      // Espruino's errors are Error, TypeError, SyntaxError, ReferenceError and InternalError only.
       ['Map','Set','WeakMap','WeakSet','WeakRef','FinalizationRegistry','Proxy','Reflect','Symbol','BigInt',
        'BigInt64Array','BigUint64Array','SharedArrayBuffer','Atomics','WebAssembly','Intl','AggregateError',
-       'escape','unescape','EvalError','URIError'].forEach(function(n){ delete g[n]; });
+       'escape','unescape','EvalError','URIError','RangeError'].forEach(function(n){ delete g[n]; });
+      var IE = function InternalError(message) {
+        var e = new Error(message);
+        Object.setPrototypeOf(e, IE.prototype);
+        return e;
+      };
+      IE.prototype = Object.create(Error.prototype, {
+        constructor: { value: IE, writable: true, configurable: true },
+        name: { value: 'InternalError', writable: true, configurable: true } });
+      Object.setPrototypeOf(IE, Error);
+      Object.defineProperty(g, 'InternalError', { value: IE, writable: true, configurable: true });
       delete Array.from; delete Array.of;
       ['flat','flatMap','at','findLast','findLastIndex','toReversed','toSorted','toSpliced','with','copyWithin']
         .forEach(function(n){ delete Array.prototype[n]; });
@@ -65,7 +76,7 @@ export function removeMissingFeatures(ctx: vm.Context): void {
       ['getInt8','getUint8','getInt16','getUint16','getInt32','getUint32','getFloat32','getFloat64'].forEach(function(m){
         var orig = DataView.prototype[m];
         Object.defineProperty(DataView.prototype, m, { writable: true, configurable: true,
-          value: function(){ try { return orig.apply(this, arguments); } catch (e) { if (e instanceof RangeError) return 0; throw e; } } });
+          value: function(){ try { return orig.apply(this, arguments); } catch (e) { if (e instanceof RangeErr) return 0; throw e; } } });
       });
       // Espruino: at most 256 arguments to any call made with apply().
       var ap = Function.prototype.apply;

@@ -106,6 +106,23 @@ describe('sim: the language surface', () => {
     expect(e.repl('typeof j')).to.equal('undefined'); // still block-scoped to the loop
   });
 
+  it('has only the error classes Espruino has: no RangeError, EvalError, URIError, AggregateError', () => {
+    const e = program('');
+    for (const name of ['RangeError', 'EvalError', 'URIError', 'AggregateError'])
+      expect(e.repl(`typeof ${name}`), name).to.equal('undefined');
+    for (const name of ['Error', 'TypeError', 'SyntaxError', 'ReferenceError', 'InternalError'])
+      expect(e.repl(`typeof ${name}`), name).to.equal('function');
+    // as on the device, constructing one fails because the name is not defined
+    expect(
+      e.repl('try { new RangeError("x"); "no error" } catch (x) { x.name + ": " + x.message }'),
+    ).to.equal('ReferenceError: RangeError is not defined');
+    expect(e.repl('var ie = new InternalError("boom"); [ie instanceof Error, String(ie)].join()')).to.equal(
+      'true,InternalError: boom',
+    );
+    // the vm's own range checks still work without the global (DataView reads, apply)
+    expect(e.repl('new DataView(new ArrayBuffer(2)).getUint32(0, true)')).to.equal(0);
+  });
+
   it('Math.random is deterministic per seed', () => {
     const a = program('', { link: { seed: 5 } });
     const b = program('', { link: { seed: 5 } });
