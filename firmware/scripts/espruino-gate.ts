@@ -41,6 +41,11 @@ const FORBIDDEN_GLOBALS = [
   'SharedArrayBuffer',
   'Atomics',
   'globalThis',
+  // Espruino's errors: Error, TypeError, SyntaxError, ReferenceError, InternalError (no others)
+  'RangeError',
+  'EvalError',
+  'URIError',
+  'AggregateError',
 ];
 
 /** `<Global>.<member>` that Espruino lacks. */
@@ -63,7 +68,7 @@ const FORBIDDEN_ANY_MEMBER: Record<string, string> = Object.assign(dict<string>(
 /** Built-in constructors: no `X.prototype.*` access, no `class extends X`. */
 const BUILTINS = [
   'Object', 'Function', 'Array', 'String', 'Number', 'Boolean', 'RegExp', 'Date', 'Error', 'TypeError',
-  'RangeError', 'SyntaxError', 'ReferenceError', 'Promise', 'ArrayBuffer', 'DataView', 'Int8Array',
+  'SyntaxError', 'ReferenceError', 'Promise', 'ArrayBuffer', 'DataView', 'Int8Array',
   'Uint8Array', 'Uint8ClampedArray', 'Int16Array', 'Uint16Array', 'Int32Array', 'Uint32Array',
   'Float32Array', 'Float64Array', 'JSON', 'Math',
 ]; // prettier-ignore

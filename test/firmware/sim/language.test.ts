@@ -1,5 +1,6 @@
 /** The vm context offers what Espruino offers and not what it lacks (ESPRUINO.md's table). */
 import { expect } from 'chai';
+import { checkEspruinoSubset } from '../../../firmware/scripts/espruino-gate';
 import { program, stopAll } from './helpers';
 
 describe('sim: the language surface', () => {
@@ -121,6 +122,18 @@ describe('sim: the language surface', () => {
     );
     // the vm's own range checks still work without the global (DataView reads, apply)
     expect(e.repl('new DataView(new ArrayBuffer(2)).getUint32(0, true)')).to.equal(0);
+  });
+
+  it('the syntax gate refuses the error classes Espruino lacks', () => {
+    for (const name of ['RangeError', 'EvalError', 'URIError', 'AggregateError']) {
+      const v = checkEspruinoSubset(`function f(n) { if (n < 0) throw new ${name}('n'); return n; }`);
+      expect(
+        v.map((x) => `${x.rule}: ${x.message}`),
+        name,
+      ).to.deep.equal([`forbidden-global: ${name} is absent`]);
+    }
+    const ok = 'try { f(); } catch (e) { if (e instanceof TypeError) throw new InternalError("x"); }';
+    expect(checkEspruinoSubset(ok, { allowedGlobals: ['f'] })).to.deep.equal([]);
   });
 
   it('Math.random is deterministic per seed', () => {
