@@ -18,13 +18,7 @@ import { Interrupt } from './errors';
 import { installGlobals } from './globals';
 import { Heap } from './heap';
 import { instrument } from './instrument';
-import {
-  builtinObjects,
-  createContext,
-  recordBinds,
-  removeMissingFeatures,
-  wrapTypedArrays,
-} from './language';
+import { builtinObjects, createContext, recordBinds, setUpLanguage, wrapTypedArrays } from './language';
 import type { Builtins } from './language';
 import { IdleLoop, NATIVE_COST_PER_ELEMENT } from './loop';
 import { Pins } from './pins';
@@ -161,7 +155,7 @@ export class Device {
     this.waves = new Waveforms(this, mic, speaker);
     this.radio = new Radio(this);
     this.repl = new Repl(this);
-    removeMissingFeatures(ctx);
+    setUpLanguage(ctx);
     installGlobals(this, define);
     // Typed array allocations are charged against the heap as they happen (OOM detection).
     wrapTypedArrays(

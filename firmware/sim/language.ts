@@ -32,11 +32,17 @@ export function createContext(board: string): { ctx: vm.Context; builtins: Built
   return { ctx, builtins, define };
 }
 
-/** Remove what Espruino lacks (ESPRUINO.md table, right column) and give the rest Espruino's quirks. */
-export function removeMissingFeatures(ctx: vm.Context): void {
+/** The language as Espruino has it: its behaviour where it differs from V8, without what it lacks. */
+export function setUpLanguage(ctx: vm.Context): void {
+  installEspruinoBehaviour(ctx);
+  removeMissingFeatures(ctx);
+}
+
+/** Remove what Espruino lacks (ESPRUINO.md table, right column); add InternalError, which V8 lacks. */
+function removeMissingFeatures(ctx: vm.Context): void {
   vm.runInContext(
     `(function(){
-      var g = globalThis, RangeErr = RangeError;
+      var g = globalThis;
       // Espruino's errors are Error, TypeError, SyntaxError, ReferenceError and InternalError only.
       ['Map','Set','WeakMap','WeakSet','WeakRef','FinalizationRegistry','Proxy','Reflect','Symbol','BigInt',
        'BigInt64Array','BigUint64Array','SharedArrayBuffer','Atomics','WebAssembly','Intl','AggregateError',
@@ -66,12 +72,39 @@ export function removeMissingFeatures(ctx: vm.Context): void {
                    Float32Array, Float64Array];
       kinds.forEach(function(K){ delete K.BYTES_PER_ELEMENT; delete K.prototype.BYTES_PER_ELEMENT; });
       delete TA.from; delete TA.of;
+    })();`,
+    ctx,
+  );
+}
+
+/** Built-ins that behave differently on Espruino (runs before RangeError is removed: it needs it). */
+function installEspruinoBehaviour(ctx: vm.Context): void {
+  vm.runInContext(
+    `(function(){
+      var TA = Object.getPrototypeOf(Uint8Array), RangeErr = RangeError;
       // Espruino: typed slice()/filter() return a plain Array.
       var sl = TA.prototype.slice, fi = TA.prototype.filter;
       Object.defineProperty(TA.prototype, 'slice', { writable: true, configurable: true,
         value: function(a, b){ var r = sl.call(this, a, b), o = []; for (var i = 0; i < r.length; i++) o.push(r[i]); return o; } });
       Object.defineProperty(TA.prototype, 'filter', { writable: true, configurable: true,
         value: function(f, t){ var r = fi.call(this, f, t), o = []; for (var i = 0; i < r.length; i++) o.push(r[i]); return o; } });
+      // Espruino (jswrap_arraybufferview_set): set(src, offset) copies what fits from offset (an int32:
+      // NaN, infinities -> 0), nothing when the offset is outside the array; never a RangeError. A
+      // string copies its character codes, an ArrayBuffer its bytes; anything else but an array throws.
+      var nativeSet = TA.prototype.set, U8 = Uint8Array, isArray = Array.isArray, isView = ArrayBuffer.isView;
+      var head = [].slice;
+      var typeName = function(v){ var t = v === null ? 'null' : typeof v;
+        return t === 'number' || t === 'boolean' ? 'Number' : t === 'function' ? 'Function' : t === 'object' ? 'Object' : t; };
+      Object.defineProperty(TA.prototype, 'set', { writable: true, configurable: true,
+        value: function(src, offset){
+          if (typeof src === 'string') { var s = src; src = []; for (var i = 0; i < s.length; i++) src.push(s.charCodeAt(i)); }
+          else if (src instanceof ArrayBuffer) src = new U8(src);
+          else if (!isArray(src) && !isView(src)) throw new Error('First argument must be Array, not ' + typeName(src));
+          var o = offset | 0, n = Math.min(src.length, this.length - o);
+          if (o < 0 || n <= 0) return;
+          // the part that fits, copied out first so an overlapping source reads as before the copy
+          nativeSet.call(this, n < src.length ? head.call(src, 0, n) : src, o);
+        } });
       // Espruino: out-of-range DataView reads return 0 instead of throwing.
       ['getInt8','getUint8','getInt16','getUint16','getInt32','getUint32','getFloat32','getFloat64'].forEach(function(m){
         var orig = DataView.prototype[m];

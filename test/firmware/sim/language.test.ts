@@ -136,6 +136,43 @@ describe('sim: the language surface', () => {
     expect(checkEspruinoSubset(ok, { allowedGlobals: ['f'] })).to.deep.equal([]);
   });
 
+  it('TypedArray.set copies what fits and never throws on the offset (as Espruino; V8 throws RangeError)', () => {
+    const e = program('');
+    const set = (args: string, len = 4): unknown =>
+      e.repl(`var t = new Uint8Array(${len}); t.set(${args}); t.join()`);
+    // values measured on the real interpreter (2v29, Linux build of firmware/espruino)
+    expect(set('[1, 2, 3], 2')).to.equal('0,0,1,2');
+    expect(set('[1, 2, 3, 4, 5, 6]')).to.equal('1,2,3,4');
+    expect(set('new Uint8Array([5, 6, 7]), 3')).to.equal('0,0,0,5');
+    // an offset at or past the end, or negative, copies nothing (Espruino's iterator starts out of range)
+    expect(set('[7, 8], 4')).to.equal('0,0,0,0');
+    expect(set('[7, 8], 10')).to.equal('0,0,0,0');
+    expect(set('[7, 8], -1')).to.equal('0,0,0,0');
+    expect(set('[7, 8], -3')).to.equal('0,0,0,0');
+    // the offset is converted to a 32-bit integer: fractions truncate, NaN and infinities are 0
+    expect(set('[7, 8], 1.5')).to.equal('0,7,8,0');
+    expect(set('[7, 8], "2"')).to.equal('0,0,7,8');
+    expect(set('[7, 8], -0.5')).to.equal('7,8,0,0');
+    expect(set('[7, 8], NaN')).to.equal('7,8,0,0');
+    expect(set('[7, 8], Infinity')).to.equal('7,8,0,0');
+    expect(set('[7, 8], 4294967297')).to.equal('0,7,8,0');
+    expect(set('[7, 8], 2147483648')).to.equal('0,0,0,0');
+    // a string is copied as character codes, an ArrayBuffer as its bytes
+    expect(set('"abc", 1')).to.equal('0,97,98,99');
+    expect(set('new Uint8Array([1, 2, 3, 4]).buffer, 1')).to.equal('0,1,2,3');
+    // copies within one buffer keep their source (memmove), both ways
+    expect(e.repl('var u = new Uint8Array([1,2,3,4,5,6]); u.set(u.subarray(0, 4), 2); u.join()')).to.equal(
+      '1,2,1,2,3,4',
+    );
+    expect(e.repl('var v = new Uint8Array([1,2,3,4,5,6]); v.set(v.subarray(2), 0); v.join()')).to.equal(
+      '3,4,5,6,5,6',
+    );
+    expect(() => e.repl('new Uint8Array(2).set({ length: 1, 0: 5 })')).to.throw(
+      'First argument must be Array, not Object',
+    );
+    expect(() => e.repl('new Uint8Array(2).set(5)')).to.throw('First argument must be Array, not Number');
+  });
+
   it('Math.random is deterministic per seed', () => {
     const a = program('', { link: { seed: 5 } });
     const b = program('', { link: { seed: 5 } });
