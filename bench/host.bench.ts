@@ -14,17 +14,15 @@
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { EMPTY, Subject, VirtualTimeScheduler, of, type Subscription } from 'rxjs';
-import { EndReason, FrameType, decodeFrame, encodeFrame, type Frame } from '@budlink/protocol';
-import type { Connection, DisconnectReason } from '../host/src/ble/link';
+import { VirtualTimeScheduler, of, type Subscription } from 'rxjs';
+import { FrameType } from '@budlink/protocol';
 import { runSession } from '../host/src/pipeline/session';
-import type { SessionHooks } from '../host/src/pipeline/types';
-import type { SessionEvent } from '../host/src/pipeline/types';
+import type { SessionEvent, SessionHooks } from '../host/src/pipeline/types';
 import { LoopbackVoiceService } from '../host/src/voice/loopback';
 import type { VoiceEvent, VoiceRequest, VoiceService } from '../host/src/voice/types';
 import { Observable } from 'rxjs';
 import type { Bench } from './run';
-import { InstantSpeaker, helloFrame, tapWakeFrame } from './support/earbud';
+import { ScriptedConnection } from '../test/support/scripted-earbud';
 import { percentile } from './support/stats';
 
 const PAYLOAD = 244;
@@ -32,52 +30,17 @@ const SAMPLES_PER_FRAME = PAYLOAD - 4;
 /** The 8-bit samples every AUDIO frame carries. */
 const TONE = Uint8Array.from({ length: SAMPLES_PER_FRAME }, (_, i) => 128 + Math.round(40 * Math.sin(i / 3)));
 
-/** A scripted earbud behind a fake Connection: frames in via send(), the host's frames answered. */
-class ScriptedEarbud implements Connection {
-  readonly device = { id: 'BE:NC:H0:00:00:01', address: 'BE:NC:H0:00:00:01', name: 'bench' };
-  readonly payloadSize = PAYLOAD;
-  readonly frames$ = new Subject<Uint8Array>();
-  readonly console$ = EMPTY;
-  readonly closed$ = new Subject<DisconnectReason>();
-  written = 0;
-  private readonly speaker = new InstantSpeaker();
+/** The scripted earbud behind a fake Connection; its ring is off: the bench measures the host alone. */
+function scriptedEarbud(): ScriptedConnection {
+  return new ScriptedConnection({ maxPayload: PAYLOAD, instantSpeaker: true, ring: false });
+}
 
-  async write(bytes: Uint8Array): Promise<void> {
-    this.written++;
-    const r = decodeFrame(bytes);
-    if (!r.ok) throw new Error(`host wrote a bad frame: ${r.error.message}`);
-    const credit = this.speaker.answer(r.frame);
-    if (credit) this.send(credit);
-  }
-
-  async disconnect(): Promise<void> {
-    this.closed$.next('local');
-    this.closed$.complete();
-  }
-
-  send(frame: Frame): void {
-    const r = encodeFrame(frame, PAYLOAD);
-    if (!r.ok) throw new Error(r.error.message);
-    this.frames$.next(r.bytes);
-  }
-
-  hello(): void {
-    this.send(helloFrame(PAYLOAD, 1));
-  }
-
-  /** WAKE, `frames` AUDIO frames, END on `stream`. */
-  utterance(stream: number, frames: number): void {
-    this.send(tapWakeFrame(stream));
-    for (let s = 1; s <= frames; s++) this.send({ type: FrameType.AUDIO, stream, seq: s, samples: TONE });
-    this.send({
-      type: FrameType.END,
-      stream,
-      seq: frames + 1,
-      reason: EndReason.SILENCE,
-      lastSeq: frames,
-      totalSamples: frames * SAMPLES_PER_FRAME,
-    });
-  }
+/** WAKE, `frames` AUDIO frames of TONE, END on `stream`. */
+function utterance(dev: ScriptedConnection, stream: number, frames: number): void {
+  dev.earbud.utterance(
+    Array.from({ length: frames }, () => TONE),
+    stream,
+  );
 }
 
 /** Replies with a fixed short clip (no network, synchronous-ish). */
@@ -105,7 +68,7 @@ class ClipVoice implements VoiceService {
 const round = (v: number, d = 3): number => Math.round(v * 10 ** d) / 10 ** d;
 
 async function latencies(utterances: number): Promise<Record<string, number>> {
-  const dev = new ScriptedEarbud();
+  const dev = scriptedEarbud();
   const uplink: number[] = [];
   const downlink: number[] = [];
   let completedAt = 0;
@@ -138,7 +101,7 @@ async function latencies(utterances: number): Promise<Record<string, number>> {
       wake?.();
     }
   });
-  dev.hello();
+  dev.earbud.hello();
   for (let i = 0; i < utterances; i++) {
     const target = done + 1;
     const finished = new Promise<void>((resolve) => {
@@ -146,7 +109,7 @@ async function latencies(utterances: number): Promise<Record<string, number>> {
         if (done >= target) resolve();
       };
     });
-    dev.utterance((i % 255) + 1, 20);
+    utterance(dev, (i % 255) + 1, 20);
     await finished;
   }
   sub.unsubscribe();
@@ -161,7 +124,7 @@ async function latencies(utterances: number): Promise<Record<string, number>> {
 }
 
 async function throughput(): Promise<number> {
-  const dev = new ScriptedEarbud();
+  const dev = scriptedEarbud();
   let done = 0;
   const sub = runSession(of(dev), {
     deviceId: dev.device.id,
@@ -172,12 +135,12 @@ async function throughput(): Promise<number> {
   }).subscribe((e) => {
     if (e.kind === 'utterance') done++;
   });
-  dev.hello();
-  dev.utterance(1, 500); // warm-up
+  dev.earbud.hello();
+  utterance(dev, 1, 500); // warm-up
   while (done < 1) await new Promise((r) => setImmediate(r));
   const frames = 30000;
   const t0 = performance.now();
-  dev.utterance(2, frames);
+  utterance(dev, 2, frames);
   while (done < 2) await new Promise((r) => setImmediate(r));
   const s = (performance.now() - t0) / 1000;
   sub.unsubscribe();
@@ -197,7 +160,7 @@ function gcFn(): (() => void) | undefined {
 async function soak(): Promise<{ rss: number; heap: number }> {
   const gc = gcFn();
   const scheduler = new VirtualTimeScheduler();
-  const dev = new ScriptedEarbud();
+  const dev = scriptedEarbud();
   let done = 0;
   const sub = runSession(of(dev), {
     deviceId: dev.device.id,
@@ -209,7 +172,7 @@ async function soak(): Promise<{ rss: number; heap: number }> {
   }).subscribe((e) => {
     if (e.kind === 'utterance') done++;
   });
-  dev.hello();
+  dev.earbud.hello();
   const step = async (virtualMs: number): Promise<void> => {
     // The virtual clock only moves when an action runs: pin one at the target time.
     scheduler.schedule(() => undefined, virtualMs);
@@ -230,11 +193,11 @@ async function soak(): Promise<{ rss: number; heap: number }> {
     if (t % 20000 === 0) {
       stream = (stream % 255) + 1;
       const before = done;
-      dev.utterance(stream, 25); // 0.75 s
+      utterance(dev, stream, 25); // 0.75 s
       for (let k = 0; k < 200 && done === before; k++) await step(5);
     }
     if (t % 5000 === 0) {
-      dev.send({
+      dev.earbud.send({
         type: FrameType.STATUS,
         stream: 0,
         seq: 0,
@@ -246,7 +209,7 @@ async function soak(): Promise<{ rss: number; heap: number }> {
         uptimeS: t / 1000,
       });
     }
-    if (t % 2000 === 0) dev.send({ type: FrameType.PONG, stream: 0, seq: 0, token: t });
+    if (t % 2000 === 0) dev.earbud.send({ type: FrameType.PONG, stream: 0, seq: 0, token: t });
     await step(1000);
   }
   const end = measure();

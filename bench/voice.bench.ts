@@ -25,22 +25,11 @@
  */
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
-import type { SimCentral, SimPeripheral, SimService } from '@budlink/firmware/sim';
-import {
-  Codec,
-  DOWNLINK_UUID,
-  EndReason,
-  FrameType,
-  SERVICE_UUID,
-  Trigger,
-  UPLINK_UUID,
-  decodeFrame,
-  encodeFrame,
-  type Frame,
-} from '@budlink/protocol';
+import { FrameType } from '@budlink/protocol';
 import type { Bench } from './run';
 import { percentile } from './support/stats';
 import { FakeOpenAiRest } from '../test/support/fake-services/openai-rest';
+import { ScriptedPeripheral } from '../test/support/scripted-earbud';
 import { resample, s16ToU8 } from '../host/src/audio/index';
 import { InProcessLink } from '../host/src/ble/in-process-link';
 import { Bridge, type BridgeEvent } from '../host/src/bridge/index';
@@ -116,129 +105,28 @@ const BUD_PAYLOAD = 244;
 const BUD_ADDRESS = 'BE:NC:H0:00:00:02';
 
 /**
- * A scripted earbud as a SimPeripheral (so the real InProcessLink carries it): HELLO on connect,
- * an utterance as WAKE + AUDIO + END (the firmware's 8-bit PCM), CREDIT for every PLAY at once
- * (an earbud whose speaker buffer is never full). Records when the first PLAY of each reply is
- * written to it.
+ * The scripted earbud (test/support) as a SimPeripheral behind the real InProcessLink: HELLO on
+ * connect, an utterance as WAKE + AUDIO + END (the firmware's 8-bit PCM), CREDIT for every PLAY at
+ * once (a speaker buffer that is never full). Records when the first PLAY of each reply is written.
  */
-class ScriptedPeripheral implements SimPeripheral {
-  readonly name = 'bench earbud';
-  readonly address = BUD_ADDRESS;
-  private central: SimCentral | null = null;
-  private stream = 0;
-  private readonly played = new Map<number, number>();
+class BenchEarbud extends ScriptedPeripheral {
   /** performance.now() of the first PLAY written for the current reply (undefined: none yet). */
   firstPlayAt: number | undefined;
-  /** The host answered HELLO. */
-  welcomed = false;
 
-  get connected(): boolean {
-    return this.central !== null;
-  }
-
-  advertisedServices(): string[] {
-    return [SERVICE_UUID];
-  }
-
-  services(): SimService[] {
-    return [
-      {
-        uuid: SERVICE_UUID,
-        characteristics: [
-          { uuid: UPLINK_UUID, flags: ['notify'] },
-          { uuid: DOWNLINK_UUID, flags: ['write-without-response'] },
-        ],
-      },
-    ];
-  }
-
-  connect(central: SimCentral): void {
-    this.central = central;
-    // As on the device, HELLO follows the connection (the central subscribes first).
-    setTimeout(() => this.hello(), 1);
-  }
-
-  private hello(): void {
-    this.send({
-      type: FrameType.HELLO,
-      stream: 0,
-      seq: 0,
-      protoMajor: 1,
-      protoMinor: 0,
-      capabilities: 0x0f,
-      codecs: Codec.PCM_U8,
-      sampleRate: 8000,
-      maxPayload: BUD_PAYLOAD,
-      ringFrames: 64,
-      nonce: 7,
-      board: 'bench',
+  constructor() {
+    super(BUD_ADDRESS, { maxPayload: BUD_PAYLOAD, nonce: 7, instantSpeaker: true }, (f) => {
+      if (f.type === FrameType.PLAY) this.firstPlayAt ??= performance.now();
     });
-  }
-
-  disconnect(): void {
-    this.central = null;
-  }
-
-  read(): Uint8Array {
-    return new Uint8Array(0);
-  }
-
-  write(_uuid: string, bytes: Uint8Array): void {
-    const r = decodeFrame(bytes);
-    if (!r.ok) throw new Error(`host wrote a bad frame: ${r.error.message}`);
-    const f = r.frame;
-    if (f.type === FrameType.WELCOME) this.welcomed = true;
-    else if (f.type === FrameType.PLAY) {
-      this.firstPlayAt ??= performance.now();
-      const n = (this.played.get(f.stream) ?? 0) + f.samples.length;
-      this.played.set(f.stream, n);
-      this.credit(f.stream, (f.seq + 16) & 0xffff, n);
-    } else if (f.type === FrameType.PLAY_END) {
-      this.credit(f.stream, (f.seq + 16) & 0xffff, f.totalSamples);
-      this.played.delete(f.stream);
-    }
-  }
-
-  private credit(stream: number, upTo: number, playedSamples: number): void {
-    this.send({ type: FrameType.CREDIT, stream, seq: 0, upTo, freeBytes: 4000, playedSamples });
-  }
-
-  private send(frame: Frame): void {
-    const r = encodeFrame(frame, BUD_PAYLOAD);
-    if (!r.ok) throw new Error(r.error.message);
-    this.central?.onNotify(UPLINK_UUID, r.bytes);
   }
 
   /** Stream an utterance (16-bit PCM at 8 kHz) the way the firmware does: 8-bit, WAKE … END. */
   speak(audio: Int16Array): void {
-    this.stream = (this.stream % 255) + 1;
-    const stream = this.stream;
     this.firstPlayAt = undefined;
     const u8 = s16ToU8(audio);
     const per = BUD_PAYLOAD - 4;
-    this.send({
-      type: FrameType.WAKE,
-      stream,
-      seq: 0,
-      trigger: Trigger.TAP,
-      score: 255,
-      codec: Codec.PCM_U8,
-      sampleRate: 8000,
-      preRollMs: 0,
-      wakeStart: 0,
-      wakeEnd: 0,
-    });
-    let seq = 0;
-    for (let i = 0; i < u8.length; i += per)
-      this.send({ type: FrameType.AUDIO, stream, seq: ++seq, samples: u8.subarray(i, i + per) });
-    this.send({
-      type: FrameType.END,
-      stream,
-      seq: seq + 1,
-      reason: EndReason.SILENCE,
-      lastSeq: seq,
-      totalSamples: u8.length,
-    });
+    const chunks: Uint8Array[] = [];
+    for (let i = 0; i < u8.length; i += per) chunks.push(u8.subarray(i, i + per));
+    this.earbud.utterance(chunks);
   }
 }
 
@@ -260,7 +148,7 @@ export class BridgeRig {
   readonly stages: TurnStages[] = [];
   private bridge: Bridge | undefined;
   private link: InProcessLink | undefined;
-  private readonly earbud = new ScriptedPeripheral();
+  private readonly earbud = new BenchEarbud();
   private service: VoiceService | undefined;
   private t: Partial<Record<keyof TurnStages | 'end', number>> = {};
 

@@ -10,10 +10,8 @@ import {
   Codec,
   ErrorCode,
   FrameType,
-  EndReason,
   PlayEndReason,
   Verdict,
-  seqDiff,
   type AckFrame,
   type EndFrame,
   type EndReasonCode,
@@ -29,7 +27,7 @@ import {
   type VoiceService,
 } from '../../../host/src/voice/types';
 import { audio, bytes, end, wake } from './marbles';
-import type { UtteranceFrame } from '../../../host/src/pipeline/reassemble';
+import { ScriptedEarbud } from '../../support/scripted-earbud';
 import { VirtualTime } from '../../support/virtual-time';
 import { FakeConnection, ReadableFakeConnection, ScriptedVoice, hello } from './session-doubles';
 
@@ -376,59 +374,31 @@ describe('pipeline/session (scripted device)', () => {
 });
 
 /**
- * A scripted earbud uplink that follows the device rules of docs/PROTOCOL.md §6 (the reference
- * firmware's Uplink): it holds every frame sent until an ACK covers it, re-sends NACKed frames it still
- * holds, answers GATE REJECT / CANCEL while capturing with END (HOST / CANCELLED), re-sends its newest
- * held frame when told its RTO expired, and refuses a new wake while the previous stream is unfinished
- * (END not yet acknowledged).
+ * The scripted earbud (test/support/scripted-earbud.ts) on a fake connection, over a lossy air: what
+ * the host writes reaches the earbud only when polled, and what loseUntil() skips never does.
  */
-class ScriptedUplink {
-  stream = 0;
-  /** A stream is being sent or awaits its acknowledgements. */
-  active = false;
-  capturing = false;
-  private seq = 0;
-  private samples = 0;
-  private endSent = false;
-  private readonly held = new Map<number, UtteranceFrame>();
+class OverTheAir {
+  readonly earbud: ScriptedEarbud;
   private read = 0;
-  constructor(private readonly conn: FakeConnection) {}
-
+  constructor(private readonly conn: FakeConnection) {
+    this.earbud = new ScriptedEarbud((f) => conn.send(f), { maxPayload: 128 });
+  }
+  get active(): boolean {
+    return this.earbud.active;
+  }
   wake(): boolean {
     this.poll();
-    if (this.active) return false;
-    this.stream = (this.stream + 1) & 0xff;
-    this.seq = 0;
-    this.samples = 0;
-    this.endSent = false;
-    this.held.clear();
-    this.active = true;
-    this.capturing = true;
-    this.emit(wake(this.stream, 0));
-    this.seq = 1;
-    return true;
+    return this.earbud.wake();
   }
-  /** The next AUDIO frame; `lost`: dropped on air; `evicted`: also dropped from the device's ring. */
+  /** The next AUDIO frame (10 samples of `fill`); `lost`: dropped on air; `evicted`: also from the ring. */
   audio(fill: number, how: { lost?: boolean; evicted?: boolean } = {}): void {
-    const f = audio(this.stream, this.seq, fill, 10);
-    this.seq = (this.seq + 1) & 0xffff;
-    this.samples += 10;
-    if (!how.evicted) this.held.set(f.seq, f);
-    if (!how.lost && !how.evicted) this.conn.send(f);
+    this.earbud.audio(new Uint8Array(10).fill(fill), how);
   }
-  end(reason: EndReasonCode = EndReason.SILENCE): EndFrame {
-    const f: EndFrame = { ...end(this.stream, this.seq, this.samples), reason };
-    this.capturing = false;
-    this.endSent = true;
-    this.emit(f);
-    this.seq = (this.seq + 1) & 0xffff;
-    return f;
+  end(reason?: EndReasonCode): EndFrame {
+    return this.earbud.end(reason);
   }
-  /** The re-send timer expired: the newest held frame again (a lost tail or END). */
   rto(): void {
-    let newest: UtteranceFrame | undefined;
-    for (const f of this.held.values()) if (!newest || seqDiff(f.seq, newest.seq) > 0) newest = f;
-    if (newest) this.conn.send(newest);
+    this.earbud.rto();
   }
   /** What the host wrote before index `i` of its writes, not yet applied, is lost on air. */
   loseUntil(i: number): void {
@@ -437,35 +407,7 @@ class ScriptedUplink {
   /** Apply what the host wrote since the last call. */
   poll(): void {
     const written = this.conn.written;
-    for (; this.read < written.length; this.read++) {
-      const f = written[this.read] as Frame;
-      if (
-        (f.type === FrameType.ACK || f.type === FrameType.NACK) &&
-        this.active &&
-        f.stream === this.stream
-      ) {
-        const gaps = f.gaps;
-        const last = gaps.at(-1);
-        const known = last ? (last.start + last.count) & 0xffff : f.cumulative;
-        const inGap = (s: number) =>
-          gaps.some((g) => seqDiff(s, g.start) >= 0 && seqDiff(s, g.start) < g.count);
-        for (const s of [...this.held.keys()]) if (seqDiff(s, known) < 0 && !inGap(s)) this.held.delete(s);
-        if (f.type === FrameType.NACK)
-          for (const g of gaps)
-            for (let i = 0; i < g.count; i++) {
-              const again = this.held.get((g.start + i) & 0xffff);
-              if (again) this.conn.send(again);
-            }
-        if (this.endSent && this.held.size === 0) this.active = false;
-      } else if (f.type === FrameType.GATE && f.stream === this.stream && this.capturing) {
-        if (f.verdict !== Verdict.ACCEPT)
-          this.end(f.verdict === Verdict.CANCEL ? EndReason.CANCELLED : EndReason.HOST);
-      }
-    }
-  }
-  private emit(f: UtteranceFrame): void {
-    this.held.set(f.seq, f);
-    this.conn.send(f);
+    for (; this.read < written.length; this.read++) this.earbud.hear(written[this.read] as Frame);
   }
 }
 
@@ -480,7 +422,7 @@ describe('pipeline/session: the host lets go of utterance streams (scripted devi
 
   function start(voice: VoiceService, extra?: Partial<SessionOptions>) {
     const conn = new FakeConnection();
-    const device = new ScriptedUplink(conn);
+    const device = new OverTheAir(conn);
     const events: SessionEvent[] = [];
     sub = runSession(of(conn), {
       deviceId: 'dev',
@@ -507,7 +449,7 @@ describe('pipeline/session: the host lets go of utterance streams (scripted devi
   }
 
   /** The device speaks a whole utterance on a new stream (it must accept the wake). */
-  function speak(device: ScriptedUplink, frames = 3): void {
+  function speak(device: OverTheAir, frames = 3): void {
     expect(device.wake(), 'device accepts a new wake').to.equal(true);
     for (let i = 0; i < frames; i++) device.audio(140);
     device.end();
@@ -657,7 +599,7 @@ describe('pipeline/session: the host lets go of utterance streams (scripted devi
     const first = new FakeConnection();
     connections.next(first);
     first.send(hello(10));
-    speak(new ScriptedUplink(first));
+    speak(new OverTheAir(first));
     await vt.until('voice request', () => voice.requests.length === 1);
     (voice.replies[0] as Subject<VoiceEvent>).complete();
     first.closed$.next('remote');
@@ -665,7 +607,7 @@ describe('pipeline/session: the host lets go of utterance streams (scripted devi
     connections.next(second);
     second.send(hello(11));
     await vt.until('WELCOME', () => second.of(FrameType.WELCOME).length === 1);
-    const device = new ScriptedUplink(second); // counts streams from 1 again
+    const device = new OverTheAir(second); // counts streams from 1 again
     speak(device);
     await vt.until('voice request after the reboot', () => voice.requests.length === 2);
     expect(second.of(FrameType.GATE)[0]).to.include({ stream: 1, verdict: Verdict.ACCEPT });
