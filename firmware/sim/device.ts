@@ -21,6 +21,7 @@ import { instrument } from './instrument';
 import { builtinObjects, createContext, recordBinds, setUpLanguage, wrapTypedArrays } from './language';
 import type { Builtins } from './language';
 import { IdleLoop, NATIVE_COST_PER_ELEMENT } from './loop';
+import type { EspruinoRandom } from './natives';
 import { Pins } from './pins';
 import { Radio } from './radio';
 import { Repl } from './repl';
@@ -41,12 +42,15 @@ export interface DeviceConfig {
   queueDepth: number;
   dropRate: number;
   intervalMs?: number;
+  /** Seed of the link's drop PRNG and of E.hwRand. */
   seed: number;
   code: 'ram' | 'storage';
   /** Button pin name and whether it reads 0 when pressed. */
   button: string;
   buttonActiveLow: boolean;
   defaultName: string;
+  /** Espruino's rand() state (Math.random): seeded at power-on, kept across reset()/load(). */
+  random: EspruinoRandom;
   /** Storage shared across power cycles: file name -> bytes (STORAGE_BYTES of room). */
   storage: Map<string, Uint8Array>;
 }

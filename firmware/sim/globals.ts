@@ -18,9 +18,9 @@ export const ESPRUINO_VERSION = '2v29';
 export function installGlobals(dev: Device, define: Define): void {
   const g = dev.ctx as Record<string, unknown>;
   define('global', g);
-  // Deterministic Math.random (Espruino's is a hardware RNG; tests need repeatable runs).
-  const rnd = mulberry32(dev.config.seed);
-  (vm.runInContext('Math', dev.ctx) as { random: () => number }).random = () => rnd();
+  // Espruino's Math.random: rand() of src/jsutils.c, seeded at power-on (natives.ts).
+  const random = dev.config.random;
+  (vm.runInContext('Math', dev.ctx) as { random: () => number }).random = () => random.random();
 
   dev.pins.install(define);
   define('getTime', () => dev.loop.deviceTime() / 1000);
@@ -140,6 +140,7 @@ function espruinoE(dev: Device): Record<string, unknown> {
       const f = x - Math.floor(x);
       return arr[i0]! * (1 - f) + arr[i1]! * f;
     },
+    srand: (seed: unknown) => dev.config.random.srand(Number(seed)),
     hwRand: () => (hwRand() * 4294967296) | 0,
     getTemperature: () => 25,
     getAnalogVRef: () => 3.3,

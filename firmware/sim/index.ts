@@ -14,6 +14,7 @@ import { addressFor } from './address';
 import { SimError } from './errors';
 export { SimError, type SimErrorKind } from './errors';
 import { emptyLinkStats, type LinkStats } from './link';
+import { EspruinoRandom } from './natives';
 import { STORAGE_BYTES } from './storage';
 import type { EarbudOptions, EarbudStats, SimCentral, SimService, TimedPeripheral } from './types';
 import { quantise16to8, readWav, resampleLinear } from './wav';
@@ -170,6 +171,8 @@ export class SimulatedEarbud implements TimedPeripheral {
   private bootOffset = 0;
   private stopped = false;
   private bundleInStorage = false;
+  /** Espruino's rand() (Math.random): srand(seed) at every power-on, kept across reset()/load(). */
+  private readonly random: EspruinoRandom;
 
   private constructor(private readonly options: EarbudOptions) {
     const b = BOARDS[options.board];
@@ -200,6 +203,7 @@ export class SimulatedEarbud implements TimedPeripheral {
         `[sim] the bundle (${this.source.length} B) does not fit this board's Storage (${STORAGE_BYTES} B): running it anyway`,
       );
     for (const a of options.audio ?? []) this.feedAudio(a.samples, a.rate);
+    this.random = new EspruinoRandom(options.seed ?? 1);
     this.powerOn();
     if ((options.clock ?? 'virtual') === 'real') this.startRealTime();
   }
@@ -435,6 +439,7 @@ export class SimulatedEarbud implements TimedPeripheral {
       if (old.link.connected) old.disconnectCentral('power-cycle');
       this.central = null;
     } else old.link.disconnect();
+    if (!soft) this.random.srand(this.options.seed ?? 1); // a power-on seeds rand() again
     old.halt();
     this.prior = addTotals(this.prior, old.stats, old.link.stats);
     this.reboots++;
@@ -483,6 +488,7 @@ export class SimulatedEarbud implements TimedPeripheral {
         button: b.button,
         buttonActiveLow: b.buttonActiveLow,
         defaultName: this.options.name ?? `${b.name.split(' ')[0]} ${this.addressSuffix()}`,
+        random: this.random,
         storage: this.storage,
       },
       this.mic,

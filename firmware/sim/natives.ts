@@ -287,3 +287,37 @@ export function toBytes(v: unknown, what: string): Uint8Array {
   if (typeof v === 'number') return new Uint8Array([v & 0xff]);
   throw new TypeError(`${what}: expecting a string, array or ArrayBuffer, got ${describe(v)}`);
 }
+
+/**
+ * Espruino's rand() and srand() (src/jsutils.c: two multiply-with-carry generators in 32-bit unsigned
+ * arithmetic, 31-bit results). Math.random() is rand() / 2^31; E.srand(seed) reseeds. The real
+ * interpreter's engine calls srand(seed) once per power-on (the process start), so reset()/load()
+ * continue the sequence.
+ */
+export class EspruinoRandom {
+  private w = 0xdeadbeef;
+  private z = 0xcafebabe;
+
+  constructor(seed?: number) {
+    if (seed !== undefined) this.srand(seed);
+  }
+
+  /** srand(seed): `seed` as a C unsigned int. */
+  srand(seed: number): void {
+    const s = seed >>> 0;
+    this.w = ((s & 0xffff) | (s << 16)) >>> 0;
+    this.z = ((s & 0xffff0000) | (s >>> 16)) >>> 0;
+  }
+
+  /** rand(): 0 .. RAND_MAX (0x7FFFFFFF). */
+  rand(): number {
+    this.z = (36969 * (this.z & 65535) + (this.z >>> 16)) >>> 0;
+    this.w = (18000 * (this.w & 65535) + (this.w >>> 16)) >>> 0;
+    return ((this.z << 16) + this.w) & 0x7fffffff;
+  }
+
+  /** Math.random(): rand() / (RAND_MAX + 1). */
+  random(): number {
+    return this.rand() / 2147483648;
+  }
+}

@@ -46,6 +46,12 @@ export interface EarbudOptions {
   clock?: 'virtual' | 'real';
   speed?: number;
   link?: LinkModelOptions;
+  /**
+   * Seed of Espruino's rand() (Math.random, so the HELLO nonces): srand(seed) at every power-on, as
+   * the real interpreter's engine does with its `seed` option, so both draw the same values. Default 1
+   * (`link.seed` is the link's own, for drops).
+   */
+  seed?: number;
   name?: string;
   address?: string;
   /**

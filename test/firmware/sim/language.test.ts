@@ -173,9 +173,42 @@ describe('sim: the language surface', () => {
     expect(() => e.repl('new Uint8Array(2).set(5)')).to.throw('First argument must be Array, not Number');
   });
 
-  it('Math.random is deterministic per seed', () => {
-    const a = program('', { link: { seed: 5 } });
-    const b = program('', { link: { seed: 5 } });
-    expect(a.repl('Math.random()')).to.equal(b.repl('Math.random()'));
+  it("Math.random is Espruino's generator (jsutils.c rand()), seeded with srand(seed) at power-on", () => {
+    // First values on the real interpreter with BUDLINK_SEED=1: 0.00000838236, 0.15088263899, 0.06719163805
+    const draws = (e: ReturnType<typeof program>, n: number): number[] =>
+      e.repl(`var r = []; for (var i = 0; i < ${n}; i++) r.push(Math.random()); r`) as number[];
+    const one = program('');
+    expect(draws(one, 3)).to.deep.equal([0.000008382368832826614, 0.15088263899087906, 0.06719163805246353]);
+    const seeded = program('', { seed: 0x12345678 });
+    expect(draws(seeded, 200)).to.deep.equal(espruinoRandom(0x12345678, 200));
+    expect(draws(program('', { seed: 1 }), 50)).to.deep.equal(espruinoRandom(1, 50));
+    // the link's seed (drop PRNG, address) does not change it: the real engine's seed is its own option
+    expect(draws(program('', { link: { seed: 5 } }), 3)).to.deep.equal(espruinoRandom(1, 3));
+    // reset()/load() keep the generator going (a C global); a power-on (power cycle, watchdog,
+    // E.reboot()) seeds it again
+    const e = program('global.first = Math.random();', { seed: 7 });
+    const seq = espruinoRandom(7, 3);
+    expect(e.repl('global.first')).to.equal(seq[0]);
+    e.repl('load()');
+    e.advance(10);
+    expect(e.repl('global.first')).to.equal(seq[1]);
+    e.powerCycle();
+    expect(e.repl('global.first')).to.equal(seq[0]);
+    expect(e.repl('E.srand(7); Math.random()')).to.equal(seq[0]);
   });
 });
+
+/** Espruino's rand() (src/jsutils.c, 32-bit unsigned arithmetic) after srand(seed), as Math.random(). */
+function espruinoRandom(seed: number, n: number): number[] {
+  let w = BigInt(((seed & 0xffff) | (seed << 16)) >>> 0);
+  let z = BigInt(((seed & 0xffff0000) | (seed >>> 16)) >>> 0);
+  const M = 0xffffffffn;
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    z = (36969n * (z & 65535n) + (z >> 16n)) & M;
+    w = (18000n * (w & 65535n) + (w >> 16n)) & M;
+    const r = 0x7fffffffn & (((z << 16n) + w) & M);
+    out.push(Number(r) / 2147483648);
+  }
+  return out;
+}
