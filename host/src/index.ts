@@ -49,3 +49,4 @@ export {
   type VoiceConfig,
 } from './voice/index';
 export { main as cliMain } from './cli/main';
+export { LINK_DEFAULTS, RECONNECT_DEFAULTS, SESSION_DEFAULTS, SIM_DEFAULTS } from './defaults';

@@ -54,8 +54,7 @@ describe('pipeline/keep-alive', () => {
       vts.flush();
     };
     advanceTo(150); // the first PING went out; the action for the second one is queued
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- rxjs keeps its queue untyped
-    const queued = (vts as any).actions as object[];
+    const queued: object[] = vts.actions;
     expect(queued).to.have.length(1);
     const second = new WeakRef(queued[0] as object);
     advanceTo(100 * 500);
