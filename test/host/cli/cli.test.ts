@@ -16,6 +16,7 @@ import { DEFAULT_UTTERANCE } from '../../../host/src/cli/demo';
 import { main } from '../../../host/src/cli/main';
 import { loadConfig, ConfigError } from '../../../host/src/config/index';
 import { FakeOpenAiRest } from '../../support/fake-services/openai-rest';
+import { until } from '../../support/wait';
 
 const HEARD = 'what is the weather in Paris';
 const ANSWER = 'Sunny and mild.';
@@ -323,13 +324,10 @@ describe('cli: budlink', function () {
         cwd: tmp,
         signal: ctrl.signal,
       });
-      const waitFor = async (re: RegExp, ms: number): Promise<void> => {
-        const t0 = Date.now();
-        while (!err.some((l) => re.test(l))) {
-          if (Date.now() - t0 > ms) throw new Error(`no ${re} in:\n${err.join('\n')}`);
-          await new Promise((r) => setTimeout(r, 20));
-        }
-      };
+      const waitFor = (re: RegExp, ms: number): Promise<void> =>
+        until(String(re), () => err.some((l) => re.test(l)), ms).catch((e: unknown) => {
+          throw new Error(`${e instanceof Error ? e.message : String(e)} in:\n${err.join('\n')}`);
+        });
       await waitFor(/session with nrf52840dk/, 15000);
       earbud.feedSilence(600);
       earbud.feedWav(DEFAULT_UTTERANCE);
@@ -354,13 +352,12 @@ describe('cli: budlink', function () {
         cwd: tmp,
         signal: ctrl.signal,
       });
-      const t0 = Date.now();
-      while (
-        !err.some((l) => l.includes('cannot connect to AA:BB:CC:DD:EE:99 (attempt 1)')) &&
-        Date.now() - t0 < 10000
-      ) {
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      // A timeout here is reported by the expectation below, with what was logged.
+      await until(
+        'the first failed attempt',
+        () => err.some((l) => l.includes('cannot connect to AA:BB:CC:DD:EE:99 (attempt 1)')),
+        10000,
+      ).catch(() => undefined);
       ctrl.abort();
       expect(await done).to.equal(130);
       expect(err.join('\n')).to.match(/cannot connect to AA:BB:CC:DD:EE:99 \(attempt 1\): .+; retrying/);

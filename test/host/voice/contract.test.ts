@@ -15,6 +15,7 @@ import {
 import { FakeOpenAiRest } from '../../support/fake-services/openai-rest';
 import { FakeRealtimeServer } from '../../support/fake-services/openai-realtime';
 import { audioOf, collect, KEY, restConfig, tone } from './helpers';
+import { sleep } from '../../support/wait';
 
 interface Target {
   name: string;
@@ -141,7 +142,7 @@ describe('voice: adapter contract', function () {
           .respond({ deviceId: 'contract', audio: tone(8000, 300, 8000), sampleRate: 8000 })
           .subscribe((e) => seen.push(e))
           .unsubscribe();
-        await new Promise((r) => setTimeout(r, 20));
+        await sleep(20);
         expect(seen).to.deep.equal([]);
         const ok = await collect(
           svc.respond({ deviceId: 'contract', audio: tone(8000, 300, 8000), sampleRate: 8000 }),

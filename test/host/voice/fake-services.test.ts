@@ -5,6 +5,7 @@ import { encodeWav } from '../../../host/src/audio/index';
 import { FakeOpenAiRest } from '../../support/fake-services/openai-rest';
 import { FakeRealtimeServer } from '../../support/fake-services/openai-realtime';
 import { KEY } from './helpers';
+import { until } from '../../support/wait';
 
 describe('voice: fake services validate what they receive', function () {
   this.timeout(10000);
@@ -86,7 +87,7 @@ describe('voice: fake services validate what they receive', function () {
         }),
       );
       ws.send(JSON.stringify({ type: 'response.banana' }));
-      for (let i = 0; i < 100 && errors.length < 5; i++) await new Promise((r) => setTimeout(r, 10));
+      await until('five errors', () => errors.length >= 5, 1000);
       expect(errors).to.have.length(5);
       expect(errors[0]).to.match(/GA session.update/);
       expect(errors[2]).to.match(/buffer too small/);

@@ -3,6 +3,7 @@ import { inspect } from 'node:util';
 import { RealtimeVoiceService, voiceConfigFromEnv, type VoiceConfig } from '../../../host/src/voice/index';
 import { FakeRealtimeServer, type Generation } from '../../support/fake-services/openai-realtime';
 import { audioOf, collect, KEY, keyFree, tone } from './helpers';
+import { sleep, until } from '../../support/wait';
 
 function rtConfig(baseUrl: string, generation: Generation, extra: Record<string, string> = {}): VoiceConfig {
   return voiceConfigFromEnv({
@@ -140,8 +141,8 @@ describe('voice: OpenAI Realtime adapter', function () {
     const { fake, svc } = await setup('ga', { chunks: 5, chunkDelayMs: 30 });
     const first = collect(svc.respond(utterance()));
     // Let the first response start streaming, then talk again.
-    while (!fake.types().includes('response.create')) await new Promise((r) => setTimeout(r, 5));
-    await new Promise((r) => setTimeout(r, 40));
+    await until('the first response.create', () => fake.types().includes('response.create'), 5000, 5);
+    await sleep(40);
     const second = await collect(svc.respond(utterance()));
     const a = await first;
     expect(a.error?.kind).to.equal('cancelled');

@@ -4,6 +4,7 @@ import { RestVoiceService } from '../../../host/src/voice/rest';
 import { createVoiceService } from '../../../host/src/voice/index';
 import { FakeOpenAiRest, speechLevel } from '../../support/fake-services/openai-rest';
 import { audioOf, collect, KEY, keyFree, restConfig, tone, useFakeRest } from './helpers';
+import { until } from '../../support/wait';
 
 const utterance = (): { deviceId: string; audio: Int16Array; sampleRate: number } => ({
   deviceId: 'bud-1',
@@ -265,8 +266,7 @@ describe('voice: OpenAI-compatible REST adapter', function () {
       });
     });
     // The held chat stream is closed by the client, not finished by the server.
-    for (let i = 0; i < 200 && !fake.log.includes('chat:client-closed'); i++)
-      await new Promise((r) => setTimeout(r, 10));
+    await until('the client to close the chat stream', () => fake.log.includes('chat:client-closed'), 2000);
     expect(fake.log).to.include('chat:client-closed');
     expect(fake.log).not.to.include('chat:end');
     await svc.close();
