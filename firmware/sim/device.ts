@@ -124,6 +124,8 @@ export class Device {
       this.stats,
       {
         progress: (t) => this.waves.progressAll(t),
+        ioEvents: () => this.waves.ioEvents(),
+        ioPending: () => this.waves.ioPending(),
         poll: () => this.waves.poll(),
         pollPending: () => this.waves.pollPending(),
         afterJob: () => this.heap.afterJob(),

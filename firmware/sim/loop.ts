@@ -52,6 +52,9 @@ export interface CostCounter {
 export interface LoopParts {
   /** Move the hardware (ADC/DAC) up to device time `t`. */
   progress(t: number): void;
+  /** jsiIdle's event phase at the start of a pass: hardware events (a Waveform's timer finished). */
+  ioEvents(): void;
+  ioPending(): boolean;
   /** The Waveform poll (jswIdle) after a pass's timers, and whether it has anything to report. */
   poll(): void;
   pollPending(): boolean;
@@ -259,19 +262,20 @@ export class IdleLoop {
   }
 
   private hasWork(): boolean {
-    return this.jobs.length > 0 || this.passStage !== 'idle' || this.parts.pollPending();
+    return this.busy().pending || this.parts.pollPending();
   }
 
   /**
-   * One step of Espruino's idle loop (jsiIdle), which runs in passes: every timer due at the start of
-   * the pass runs once (an interval adds its period to its time, so one that fell behind runs again
-   * in the following passes until it has caught up), then the Waveform poll (jswIdle) queues 'buffer'
-   * events, then the event queue runs until empty. One job per call, so hardware events in between
-   * are processed at their own times.
+   * One step of Espruino's idle loop (jsiIdle), which runs in passes: the hardware's events first (a
+   * Waveform that ended), then every timer due at the start of the pass runs once (an interval adds
+   * its period to its time, so one that fell behind runs again in the following passes until it has
+   * caught up), then the Waveform poll (jswIdle) queues 'buffer' events, then the event queue runs
+   * until empty. One job per call, so hardware events in between are processed at their own times.
    */
   private idleIteration(): void {
     this.parts.progress(this.now);
     if (this.passStage === 'idle') {
+      this.parts.ioEvents();
       if (this.watchdog && this.watchdog.auto) this.watchdog.lastKick = this.now;
       const due = this.timers.filter((t) => t.time <= this.now).sort((a, b) => a.time - b.time);
       for (const t of due) {
@@ -349,7 +353,8 @@ export class IdleLoop {
 
   /** Device time when the CPU is next free, and whether JS work is queued. */
   busy(): { until: number; pending: boolean } {
-    return { until: this.cpuFree, pending: this.jobs.length > 0 || this.passStage !== 'idle' };
+    const pending = this.jobs.length > 0 || this.passStage !== 'idle' || this.parts.ioPending();
+    return { until: this.cpuFree, pending };
   }
 
   /** Power off: nothing runs any more. */

@@ -22,8 +22,8 @@ interface WaveState {
   pos: number;
   /** Swap count the idle loop has seen. */
   seenSwaps: number;
+  /** The ADC/DAC runs (its timer task exists); `obj.running` is cleared later, by the idle loop. */
   running: boolean;
-  finishQueued: boolean;
   bits: 8 | 16;
   /** Output only: the pin had analogWrite (PWM) set up, so the samples reach the speaker. */
   audible: boolean;
@@ -46,6 +46,8 @@ const ANALOG_PINS = new Set([
 
 export class Waveforms {
   private waves: WaveState[] = [];
+  /** Stopped or finished since the last idle pass: the "timer finished" events not yet processed. */
+  private finished: WaveState[] = [];
 
   constructor(
     private readonly dev: Device,
@@ -145,7 +147,6 @@ export class Waveforms {
       pos: 0,
       seenSwaps: 0,
       running: true,
-      finishQueued: false,
       bits: (obj as { __bits?: 8 | 16 }).__bits ?? 8,
       audible,
     };
@@ -156,11 +157,17 @@ export class Waveforms {
     this.scheduleSwap(st);
   }
 
+  /**
+   * Waveform.stop() (jswrap_waveform_stop): the timer task goes at once, but `running` stays true
+   * until the idle loop has processed the "finished" event it queued (so a restart in the same job
+   * throws 'Waveform is already running'); a second stop() finds no task to remove.
+   */
   private stop(obj: Record<string, unknown>): void {
+    if (!obj.running) throw this.dev.err('Waveform is not running');
     const st = this.waves.find((w) => w.obj === obj && w.running);
-    if (!st) throw this.dev.err('Waveform is not running');
+    if (!st) throw this.dev.err("Waveform couldn't be stopped");
     this.progress(st, this.dev.loop.deviceTime());
-    this.finish(st);
+    this.end(st);
   }
 
   private periodMs(st: WaveState): number {
@@ -179,7 +186,7 @@ export class Waveforms {
       st.swaps = k;
       st.pos = 0;
       if (!st.repeat) {
-        this.finish(st);
+        this.end(st);
         return;
       }
       this.scheduleSwap(st);
@@ -209,20 +216,35 @@ export class Waveforms {
     if (target > st.pos) st.pos = target;
   }
 
-  private finish(st: WaveState): void {
+  /** The ADC/DAC stops (stop(), or the last buffer of a one-shot Waveform): "finished" is queued. */
+  private end(st: WaveState): void {
     st.running = false;
-    st.obj.running = false;
-    this.waves = this.waves.filter((w) => w !== st);
-    if (!st.finishQueued) {
-      st.finishQueued = true;
+    this.finished.push(st);
+  }
+
+  /**
+   * The idle loop's event phase, at the start of a pass (jswrap_waveform_eventHandler): each
+   * Waveform that ended since the last pass is no longer `running` and gets its 'finish' event.
+   */
+  ioEvents(): void {
+    const done = this.finished;
+    this.finished = [];
+    for (const st of done) {
+      st.obj.running = false;
+      this.waves = this.waves.filter((w) => w !== st);
       this.dev.events.emitLater(st.obj, 'finish', [st.obj.buffer], 'finish');
     }
+  }
+
+  /** Events for ioEvents() are waiting. */
+  ioPending(): boolean {
+    return this.finished.length > 0;
   }
 
   /** The idle loop's Waveform poll (jswrap_waveform_idle): one 'buffer' event per observed change. */
   poll(): void {
     for (const st of this.waves) {
-      if (!st.repeat || st.buffers.length < 2) continue;
+      if (!st.running || !st.repeat || st.buffers.length < 2) continue;
       const missed = st.swaps - st.seenSwaps;
       if (missed <= 0) continue;
       if (missed > 1) this.dev.stats.overruns += missed - 1;
@@ -240,11 +262,11 @@ export class Waveforms {
   /** The poll has something to report. */
   pollPending(): boolean {
     for (const st of this.waves)
-      if (st.repeat && st.buffers.length >= 2 && st.swaps !== st.seenSwaps) return true;
+      if (st.running && st.repeat && st.buffers.length >= 2 && st.swaps !== st.seenSwaps) return true;
     return false;
   }
 
-  /** JsVars of the running Waveforms (the interpreter holds them in a hidden list), for the heap walk. */
+  /** JsVars of the running Waveforms (the interpreter's hidden list holds them until 'finish'). */
   vars(c: JsVarCounter): number {
     let n = 0;
     for (const w of this.waves) n += c.value(w.obj);
@@ -254,5 +276,6 @@ export class Waveforms {
   /** Power off. */
   halt(): void {
     this.waves = [];
+    this.finished = [];
   }
 }

@@ -110,6 +110,35 @@ setTimeout(function () { global.t2 = getTime(); w.stop(); }, 500);
     expect(e.repl('w.running')).to.equal(false);
   });
 
+  it('stop() takes effect in the idle loop: still running (a restart throws) until then, then "finish"', () => {
+    // As the real interpreter: stop() queues a "timer finished" event; the idle loop's next pass clears
+    // `running` and emits 'finish'. A second stop() in the same job finds no timer task to remove.
+    const e = program(`
+var w = new Waveform(64, { doubleBuffer: true, bits: 8 });
+var log = [];
+w.on('finish', function () { log.push('finish:' + w.running); });
+w.startInput(D3, 4000, { repeat: true });
+global.stopAndRestart = function () {
+  w.stop();
+  log.push('stopped:' + w.running);
+  try { w.startInput(D3, 4000, { repeat: true }); } catch (x) { log.push(String(x)); }
+  try { w.stop(); } catch (x) { log.push(String(x)); }
+};
+`);
+    e.advance(100);
+    e.repl('stopAndRestart()');
+    expect(e.repl('log')).to.deep.equal([
+      'stopped:true',
+      'Error: Waveform is already running',
+      "Error: Waveform couldn't be stopped",
+    ]);
+    e.advance(1);
+    expect(e.repl('log.slice(3)')).to.deep.equal(['finish:false']);
+    // the next job may start it again (what the firmware does from a 1 ms timer)
+    e.repl('w.startInput(D3, 4000, { repeat: true })');
+    expect(e.repl('w.running')).to.equal(true);
+  });
+
   it('output on a pin without analogWrite first makes no sound', () => {
     const e = program(
       `var w = new Waveform(50, { bits: 8 }); w.buffer.fill(200); w.startOutput(D28, 1000, { repeat: true });`,
