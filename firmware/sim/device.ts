@@ -244,24 +244,11 @@ export class Device {
     (this.ctx as Record<string, unknown>).__$k_init = this.loop.k;
     vm.runInContext('const __$k = __$k_init; delete globalThis.__$k_init;', this.ctx);
     this.heap.snapshotInitialGlobals();
-    let ok = true;
-    this.loop.runJob({
-      fn: () => {
-        try {
-          script.runInContext(this.ctx);
-        } catch (e) {
-          ok = false;
-          throw e;
-        }
-      },
-      args: [],
-      thisArg: undefined,
-      kind: 'boot',
-    });
+    const run = this.repl.run(script, 'boot');
     // E.on('init') handlers run after the boot code.
     const E = (this.ctx as { E: object }).E;
     this.events.emitLater(E, 'init', [], 'init');
-    return ok;
+    return !run.threw;
   }
 
   /** Evaluate `code` now as typed at the REPL (repl.ts). */

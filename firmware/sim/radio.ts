@@ -4,6 +4,7 @@
  * output to `logs` and, while connected with the UART on, to Nordic UART TX notifications; writes to
  * the UART RX go to the REPL.
  */
+import { NUS_RX_UUID, NUS_SERVICE_UUID, NUS_TX_UUID } from '@budlink/protocol';
 import { SimError } from './errors';
 import { LinkModel } from './link';
 import { NATIVE_COST_PER_ELEMENT, type Fn } from './loop';
@@ -11,10 +12,6 @@ import type { JsVarCounter } from './memory';
 import { eToString, toBytes } from './natives';
 import type { Device } from './device';
 import type { SimCentral, SimService } from './types';
-
-export const NUS_SERVICE = '6e400001-b5a3-f393-e0a9-e50e24dcca9e';
-export const NUS_RX = '6e400002-b5a3-f393-e0a9-e50e24dcca9e';
-export const NUS_TX = '6e400003-b5a3-f393-e0a9-e50e24dcca9e';
 
 /** Lower-case 128-bit form; 16-bit UUIDs ("0x180F" / "180f") expand on the Bluetooth base. */
 export function normUuid(u: string): string {
@@ -90,7 +87,7 @@ export class Radio {
     const bytes = toBytes(s, 'Bluetooth.write');
     const p = Math.min(20, this.link.payload);
     for (let i = 0; i < bytes.length; i += p)
-      this.link.notify(NUS_TX, bytes.subarray(i, i + p), this.dev.loop.deviceTime());
+      this.link.notify(NUS_TX_UUID, bytes.subarray(i, i + p), this.dev.loop.deviceTime());
   }
 
   /** The `Bluetooth` global: the UART as a stream. */
@@ -247,10 +244,10 @@ export class Radio {
     }
     if (this.uart)
       out.push({
-        uuid: NUS_SERVICE,
+        uuid: NUS_SERVICE_UUID,
         characteristics: [
-          { uuid: NUS_RX, flags: ['write', 'write-without-response'] },
-          { uuid: NUS_TX, flags: ['notify'] },
+          { uuid: NUS_RX_UUID, flags: ['write', 'write-without-response'] },
+          { uuid: NUS_TX_UUID, flags: ['notify'] },
         ],
       });
     return out;
@@ -297,7 +294,7 @@ export class Radio {
   centralWrite(uuid: string, value: Uint8Array): void {
     if (!this.link.connected) throw new SimError('not-connected', 'not connected');
     const u = normUuid(uuid);
-    if (u === NUS_RX && this.uart) {
+    if (u === NUS_RX_UUID && this.uart) {
       this.dev.repl.input(value);
       return;
     }

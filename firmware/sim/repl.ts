@@ -17,23 +17,32 @@ export class Repl {
    */
   evaluate(code: string): unknown {
     const script = new vm.Script(instrument(code).code, { filename: 'repl' });
-    let result: unknown;
-    let error: unknown = null;
+    const run = this.run(script, 'repl');
+    if (run.threw) throw run.error;
+    return run.result;
+  }
+
+  /**
+   * Run `script` as one job of `kind` as soon as the CPU is free (errors are reported like any job's)
+   * and say what it returned or threw.
+   */
+  run(script: vm.Script, kind: string): { result: unknown; threw: boolean; error: unknown } {
+    const out = { result: undefined as unknown, threw: false, error: undefined as unknown };
     this.dev.loop.runNow({
       fn: () => {
         try {
-          result = script.runInContext(this.dev.ctx);
+          out.result = script.runInContext(this.dev.ctx);
         } catch (e) {
-          error = e;
+          out.threw = true;
+          out.error = e;
           throw e;
         }
       },
       args: [],
       thisArg: undefined,
-      kind: 'repl',
+      kind,
     });
-    if (error !== null) throw error;
-    return result;
+    return out;
   }
 
   /**

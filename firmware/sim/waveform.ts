@@ -85,22 +85,12 @@ export class Waveforms {
     }
     const proto = Waveform.prototype as Record<string, unknown>;
     dev.events.installOnPrototype(proto);
-    proto.startInput = function (
-      this: Record<string, unknown>,
-      pin: unknown,
-      freq: unknown,
-      options?: unknown,
-    ) {
-      self.start(this, true, pin, freq, options);
-    };
-    proto.startOutput = function (
-      this: Record<string, unknown>,
-      pin: unknown,
-      freq: unknown,
-      options?: unknown,
-    ) {
-      self.start(this, false, pin, freq, options);
-    };
+    const starter = (input: boolean) =>
+      function (this: Record<string, unknown>, pin: unknown, freq: unknown, options?: unknown) {
+        self.start(this, input, pin, freq, options);
+      };
+    proto.startInput = starter(true);
+    proto.startOutput = starter(false);
     proto.stop = function (this: Record<string, unknown>) {
       self.stop(this);
     };
