@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.tsbuild/**', 'firmware/dist/**', '**/*.cjs'] },
+  { ignores: ['node_modules/**', '.tsbuild/**', '.cache/**', '.tmp/**', 'firmware/dist/**', '**/*.cjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
