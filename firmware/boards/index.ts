@@ -77,7 +77,12 @@ export interface BoardProfile {
   jsVars: number;
   /** Bytes per JsVar on this build (13 or 14; process.memory().blocksize). */
   jsVarBytes: number;
-  /** Samples per Waveform buffer (two are allocated). */
+  /**
+   * Samples per Waveform buffer (two are allocated). Every buffer costs a ring copy and a handful of
+   * statements however long it is, so longer buffers cost less CPU (docs/FIRMWARE.md §CPU budget) but delay the gate's decisions
+   * by up to one buffer, and the gate's delay plus the pre-roll must stay within the ring's safe backlog
+   * (ringBytes − 2 buffers), or the utterance's start cannot be sent before it is overwritten.
+   */
   bufferSamples: number;
   /** Audio frames kept for re-send until ACKed (HELLO.ringFrames). */
   ringFrames: number;
@@ -108,7 +113,7 @@ export const BOARDS: Record<string, BoardProfile> = {
     packetsPerInterval: 2,
     jsVars: 12500,
     jsVarBytes: 14,
-    bufferSamples: 512,
+    bufferSamples: 1024,
     ringFrames: 64,
     ringBytes: 12288,
     playbackBytes: 4096,

@@ -106,7 +106,7 @@ async function bundle(board: BoardProfile): Promise<string> {
   });
   const out = result.outputFiles[0];
   if (!out) throw new Error('esbuild produced no output for ' + board.id);
-  return '(function () {\n' + inlineConstants(out.text).code + '})();\n';
+  return '(function () {\n' + inlineScalars(inlineConstants(out.text).code).code + '})();\n';
 }
 
 async function minifyBundle(plain: string): Promise<string> {
@@ -332,6 +332,87 @@ export function inlineConstants(code: string): { code: string; folded: string[] 
   for (const r of reads) {
     const name = code.slice(r.start, r.end).split('.')[0] as string;
     if (folded.includes(name)) edits.push(r);
+  }
+  edits.sort((a, b) => b.start - a.start);
+  let out = code;
+  for (const e of edits) out = out.slice(0, e.start) + e.text + out.slice(e.end);
+  return { code: out, folded };
+}
+
+/**
+ * Fold top-level numeric constants (`var HELD = 1;`) into their uses and drop them: on Espruino every
+ * reference to a module-level name is a lookup through the module's scope (~75 names: measured at
+ * ~800 x86 instructions each on the real interpreter), and the name costs JsVars for the program's
+ * life. Folded only when the name is declared once in the whole bundle, never assigned, and every
+ * reference is a plain read (not a shorthand property).
+ */
+export function inlineScalars(code: string): { code: string; folded: string[] } {
+  const ast = parse(code, { ecmaVersion: 'latest', sourceType: 'script' }) as unknown as AnyNode;
+  const consts = new Map<string, { decl: AnyNode; id: AnyNode; text: string }>();
+  for (const st of ast.body as AnyNode[]) {
+    if (st.type !== 'VariableDeclaration' || (st.declarations as AnyNode[]).length !== 1) continue;
+    const d = (st.declarations as AnyNode[])[0] as AnyNode;
+    const id = d.id as AnyNode;
+    const v = d.init as AnyNode | null;
+    if (id.type !== 'Identifier' || !v) continue;
+    const arg = v.argument as AnyNode | undefined;
+    const numeric =
+      (v.type === 'Literal' && typeof v.value === 'number') ||
+      (v.type === 'UnaryExpression' &&
+        v.operator === '-' &&
+        arg?.type === 'Literal' &&
+        typeof arg.value === 'number');
+    if (numeric) consts.set(id.name as string, { decl: st, id, text: code.slice(v.start, v.end) });
+  }
+  const bad = new Set<string>();
+  const declared = new Map<string, number>();
+  const uses: AnyNode[] = [];
+  const skip = new Set<AnyNode>();
+  full(ast as unknown as Node, (n: Node) => {
+    const x = n as AnyNode;
+    if (
+      x.type === 'VariableDeclarator' ||
+      x.type === 'FunctionDeclaration' ||
+      x.type === 'ClassDeclaration'
+    ) {
+      const id = x.id as AnyNode | null;
+      if (id && id.type === 'Identifier')
+        declared.set(id.name as string, (declared.get(id.name as string) ?? 0) + 1);
+    }
+    if (
+      x.type === 'FunctionDeclaration' ||
+      x.type === 'FunctionExpression' ||
+      x.type === 'ArrowFunctionExpression'
+    )
+      for (const p of x.params as AnyNode[]) if (p.type === 'Identifier') declared.set(p.name as string, 2);
+    if (x.type === 'CatchClause' && (x.param as AnyNode | null)?.type === 'Identifier')
+      declared.set((x.param as AnyNode).name as string, 2);
+    if (x.type === 'MemberExpression' && !x.computed) skip.add(x.property as AnyNode);
+    if (
+      (x.type === 'Property' || x.type === 'MethodDefinition' || x.type === 'PropertyDefinition') &&
+      !x.computed
+    ) {
+      skip.add(x.key as AnyNode);
+      if (x.shorthand && (x.key as AnyNode).type === 'Identifier') bad.add((x.key as AnyNode).name as string);
+    }
+    if (x.type === 'AssignmentExpression' && (x.left as AnyNode).type === 'Identifier')
+      bad.add((x.left as AnyNode).name as string);
+    if (x.type === 'UpdateExpression' && (x.argument as AnyNode).type === 'Identifier')
+      bad.add((x.argument as AnyNode).name as string);
+    if (x.type === 'Identifier') uses.push(x);
+  });
+  for (const [name, count] of declared) if (count > 1) bad.add(name);
+  const edits: { start: number; end: number; text: string }[] = [];
+  const folded: string[] = [];
+  for (const [name, c] of consts) {
+    if (bad.has(name)) continue;
+    folded.push(name);
+    edits.push({ start: c.decl.start, end: c.decl.end, text: '' });
+  }
+  for (const u of uses) {
+    const c = consts.get(u.name as string);
+    if (!c || skip.has(u) || u === c.id || !folded.includes(u.name as string)) continue;
+    edits.push({ start: u.start, end: u.end, text: /^-/.test(c.text) ? '(' + c.text + ')' : c.text });
   }
   edits.sort((a, b) => b.start - a.start);
   let out = code;

@@ -69,8 +69,11 @@ export const TIMING = {
 /** VAD threshold factor while the speaker plays (≈ +6 dB): echo of the reply is not a barge-in. */
 export const ECHO_BIAS = 4;
 
-/** Pacer period (ms) while there is nothing to send: it only kicks the watchdog and updates the LEDs. */
-export const IDLE_TICK_MS = 200;
+/**
+ * Pacer period (ms) while there is nothing to send: it only kicks the watchdog (5 s) and updates the
+ * LEDs, and every tick costs the idle device CPU.
+ */
+export const IDLE_TICK_MS = 1000;
 
 /** Control frames waiting for the pacer, at most (older ones are dropped and counted). */
 export const CONTROL_QUEUE = 8;
@@ -378,13 +381,17 @@ export class App implements HalSink, GateEvents, PlaybackPorts {
     let t = dt > 0 ? this.tokens + dt * this.drainPerMs : this.tokens;
     if (t > burst) t = burst;
     this.tokenAt = now;
-    const live = this.welcomed;
-    for (; t >= 1; t--) {
-      const f = q.length ? (q.shift() as Uint8Array) : live ? up.next(now) : null;
-      if (!f) break;
-      if (!hal.notify(f)) {
+    for (; t >= 1 && q.length; t--) {
+      if (!hal.notify(q.shift() as Uint8Array)) {
         this.counters.notifyFailed++;
-        break;
+        t = 0;
+      }
+    }
+    if (this.welcomed && t >= 1) {
+      t = up.pump(now, t, hal);
+      if (t < 0) {
+        this.counters.notifyFailed++;
+        t = 0;
       }
     }
     this.tokens = t;

@@ -22,12 +22,22 @@ export class SampleRing {
    * Append a buffer (longer than the ring: only its tail is kept). With `keep` ≥ 0, samples from
    * `keep` on must survive: a buffer that would overwrite them is dropped instead, and the audio
    * written after it is a new stretch (`valid`): nothing older reads back with it.
+   * (The common case, a mic buffer that neither wraps nor has to be dropped, is one native copy and a
+   * few statements: on Espruino the text of this method is read on every mic buffer.)
    */
   write(src: Uint8Array, keep: number): void {
+    const w = this.written;
+    const at = w % this.size;
+    if (keep < 0 && !this.gap && at + src.length <= this.size) {
+      this.buf.set(src, at);
+      this.written = w + src.length;
+    } else this.writeSlow(src, keep);
+  }
+
+  private writeSlow(src: Uint8Array, keep: number): void {
     const size = this.size;
     const w = this.written;
-    const n0 = src.length;
-    if (keep >= 0 && w + n0 - size > keep) {
+    if (keep >= 0 && w + src.length - size > keep) {
       this.gap = true;
       return;
     }
@@ -35,24 +45,17 @@ export class SampleRing {
       this.gap = false;
       this.valid = w;
     }
-    const at0 = w % size;
-    // Common case (a mic buffer that does not wrap): one native copy.
-    if (at0 + n0 <= size) {
-      this.buf.set(src, at0);
-      this.written = w + n0;
-      return;
-    }
     let data = src;
-    if (data.length > this.size) data = data.subarray(data.length - this.size);
+    if (data.length > size) data = data.subarray(data.length - size);
     const n = data.length;
-    const at = (this.written + src.length - n) % this.size;
-    const first = this.size - at;
+    const at = (w + src.length - n) % size;
+    const first = size - at;
     if (n <= first) this.buf.set(data, at);
     else {
       this.buf.set(data.subarray(0, first), at);
       this.buf.set(data.subarray(first), 0);
     }
-    this.written += src.length;
+    this.written = w + src.length;
   }
 
   /** Oldest absolute index still held. */

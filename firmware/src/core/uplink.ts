@@ -20,7 +20,8 @@ import { Codec, EndReason, FrameType } from '@budlink/protocol';
 import type { EndReasonCode, SeqGap } from '@budlink/protocol';
 import type { WakeHit } from './gate';
 import type { SampleRing } from './ring';
-import { END_SLOT, FrameWindow, WAKE_SLOT } from './window';
+import type { Hal } from '../hal/types';
+import { END_SLOT, FrameWindow, HELD, WAKE_SLOT } from './window';
 import { frame, put } from './wire';
 
 export interface UplinkOptions {
@@ -68,6 +69,8 @@ export class Uplink {
   private wakeDue = false;
   private lastProgress = 0;
   private lastAck = 0;
+  /** The AUDIO frame of the fast path, reused (notify copies it): type and length set once. */
+  private out = new Uint8Array(0);
   /** resume() found audio lost while the link was down: skip it once the window has emptied. */
   private skipPending = false;
   /** Frames (the last one END) still owed after a skipped gap so that the host can prove it lost. */
@@ -174,55 +177,109 @@ export class Uplink {
   }
 
   /**
-   * The next frame to notify, or null if nothing is due now. The common case (a full AUDIO frame
-   * from the ring) is kept to a few statements: this runs ~90 times a second at 4 kHz on 50-byte
-   * payloads, and every JS statement counts on Espruino.
+   * Send up to `tokens` frames of the utterance with `notify`; returns the tokens left (-1: a notify
+   * call failed). Full AUDIO frames straight from the ring go out in a batch (burst()); WAKE, re-sends,
+   * partial frames, END and evictions take the general path one frame at a time.
    */
-  next(now: number): Uint8Array | null {
-    if (!this.active) return null;
-    const win = this.window;
-    if (this.wakeDue || win.resends) return this.again(now);
-    const c = this.cursor;
-    const n = this.payload - 4;
+  pump(now: number, tokens: number, hal: Pick<Hal, 'notify'>): number {
     const ring = this.ring;
-    const size = ring.size;
-    const w = ring.written;
+    const win = this.window;
+    const n = this.payload - 4;
+    while (tokens >= 1 && this.active) {
+      const w = ring.written;
+      const c = this.cursor;
+      if (!this.wakeDue && !win.resends && this.endAt < 0) {
+        const k = this.fastCount(tokens, w, c, n);
+        if (k > 0) {
+          tokens -= k;
+          if (!this.burst(k, now, hal)) return -1;
+          continue;
+        }
+        // Nothing due yet: less than a frame buffered, window open, no re-send timer expired.
+        if (w - c < n && win.used < win.capacity && now - this.lastProgress < this.options.rtoMs) break;
+      }
+      const f = this.wakeDue || win.resends ? this.again(now) : this.slow(now);
+      if (!f) break;
+      tokens--;
+      if (!hal.notify(f)) return -1;
+    }
+    return tokens;
+  }
+
+  /**
+   * How many whole AUDIO frames (at most `tokens`) can go out now without the general path: in the
+   * ring and not wrapping in it, room in the window, and the oldest held frame (the first of the batch
+   * if none is) not about to be overwritten (else only one: slow() evicts first).
+   */
+  private fastCount(tokens: number, w: number, c: number, n: number): number {
+    const win = this.window;
+    const size = this.ring.size;
     const at = c % size;
-    // Fast path: capturing, a whole frame available, still held by the ring, not wrapping, window
-    // open, and the oldest held frame not about to be overwritten.
-    // (The oldest held AUDIO frame is at the head, or right after a held WAKE.)
-    let k = win.head;
-    if (win.flag[k]! & WAKE_SLOT && win.used > 1) k = k + 1 === win.capacity ? 0 : k + 1;
-    if (
-      this.endAt < 0 &&
-      w - c >= n &&
-      at + n <= size &&
-      win.used < win.capacity &&
-      (!win.count || !win.len[k] || w - (c - ((c - win.from[k]!) >>> 0)) <= this.options.evictBacklog)
-    ) {
-      const out = new Uint8Array(4 + n);
-      out.set(ring.buf.subarray(at, at + n), 4);
-      const s = this.seq;
+    let k = Math.floor((w - c) / n);
+    const wrap = Math.floor((size - at) / n);
+    if (wrap < k) k = wrap;
+    if (win.capacity - win.used < k) k = win.capacity - win.used;
+    if (tokens < k) k = Math.floor(tokens);
+    if (k <= 0) return 0;
+    let o = win.head;
+    if (win.flag[o]! & WAKE_SLOT && win.used > 1) o = o + 1 === win.capacity ? 0 : o + 1;
+    const oldest = win.count && win.len[o] ? c - ((c - win.from[o]!) >>> 0) : c;
+    if (w - oldest <= this.options.evictBacklog) return k;
+    return win.count ? 0 : 1;
+  }
+
+  /**
+   * `k` full AUDIO frames from the cursor, built in one reused buffer (notify copies it): the loop is
+   * kept to a few statements, since on the real interpreter each costs ~5–8k x86 instructions and the
+   * loop's text is read again on every pass. False if a notify failed (that frame stays held for
+   * re-send, the ones after it are not taken).
+   */
+  private burst(k: number, now: number, hal: Pick<Hal, 'notify'>): boolean {
+    const win = this.window;
+    const cap = win.capacity;
+    const flag = win.flag;
+    const from = win.from;
+    const len = win.len;
+    const buf = this.ring.buf;
+    const n = this.payload - 4;
+    let out = this.out;
+    if (out.length !== n + 4) {
+      out = this.out = new Uint8Array(n + 4);
       out[0] = FrameType.AUDIO;
-      out[1] = this.stream;
+    }
+    out[1] = this.stream;
+    let c = this.cursor;
+    let at = c % this.ring.size;
+    let s = this.seq;
+    let j = win.head + win.used;
+    if (j >= cap) j -= cap;
+    if (!win.used) win.first = s;
+    win.used += k;
+    win.count += k;
+    this.lastProgress = now;
+    for (; k > 0; k--) {
+      out.set(buf.subarray(at, at + n), 4);
       out[2] = s;
       out[3] = s >> 8;
-      win.push(s, 0, c, n);
-      this.cursor = c + n;
-      this.lastAudioSeq = s;
-      this.seq = (s + 1) & 0xffff;
-      this.lastProgress = now;
-      return out;
+      flag[j] = HELD;
+      from[j] = c;
+      len[j] = n;
+      c += n;
+      if (!hal.notify(out)) break;
+      at += n;
+      s++;
+      if (++j === cap) j = 0;
     }
-    // Nothing due yet: capturing, less than a frame buffered, window open, no re-send timer expired.
-    if (
-      this.endAt < 0 &&
-      w - c < n &&
-      win.used < win.capacity &&
-      now - this.lastProgress < this.options.rtoMs
-    )
-      return null;
-    return this.slow(now);
+    if (k > 0) {
+      // frames after the failed one were never sent: give them back
+      win.used -= k - 1;
+      win.count -= k - 1;
+      s++;
+    }
+    this.cursor = c;
+    this.seq = s & 0xffff;
+    this.lastAudioSeq = (s - 1) & 0xffff;
+    return k === 0;
   }
 
   /**
@@ -254,7 +311,7 @@ export class Uplink {
     }
     for (;;) {
       const s = this.window.takeResend();
-      if (s < 0) return this.next(now);
+      if (s < 0) return this.slow(now);
       const f = this.rebuild(s);
       if (f) {
         this.counters.resent++;

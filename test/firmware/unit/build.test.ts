@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { BOARDS } from '../../../firmware/boards/index';
 import type { BoardProfile } from '../../../firmware/boards/index';
-import { inlineConstants } from '../../../firmware/scripts/build';
+import { inlineConstants, inlineScalars } from '../../../firmware/scripts/build';
 import { estimateMemory, nameVars } from '../../../firmware/scripts/memory';
 
 describe('firmware build: constant-table folding', () => {
@@ -36,6 +36,35 @@ describe('firmware build: constant-table folding', () => {
   it('leaves tables whose values are not literals', () => {
     const r = inlineConstants('var T = { A: f() }; function f() { return 1; } var x = T.A;');
     expect(r.folded).to.deep.equal([]);
+  });
+});
+
+describe('firmware build: numeric constant folding', () => {
+  it('folds a top-level numeric constant into its reads and drops its declaration', () => {
+    const src = 'var HELD = 1, X = 0;\nvar N = -4;\nfunction f(o) { return (o.flag & HELD) * N + o.HELD; }\n';
+    // (a multi-name declaration is left alone; N and the property o.HELD are not the same name)
+    const r = inlineScalars(src + 'var M = 3; function g(o) { return o.M + M; }\n');
+    expect(r.folded).to.deep.equal(['N', 'M']);
+    expect(r.code).to.not.match(/var N|var M/);
+    const run = (code: string): unknown =>
+      new Function(code + 'return [f({ flag: 1, HELD: 10 }), g({ M: 5 })];')();
+    expect(run(r.code)).to.deep.equal([6, 8]);
+  });
+
+  it('keeps constants that are assigned, shadowed, redeclared or used as shorthand properties', () => {
+    const cases = [
+      'var A = 1; A = 2;',
+      'var A = 1; A++;',
+      'var A = 1; function h(A) { return A; }',
+      'var A = 1; function h() { var A = 2; return A; }',
+      'var A = 1; var o = { A };',
+      'var A = 1; try {} catch (A) {}',
+    ];
+    for (const c of cases) {
+      const r = inlineScalars(c);
+      expect(r.folded, c).to.deep.equal([]);
+      expect(r.code, c).to.equal(c);
+    }
   });
 });
 

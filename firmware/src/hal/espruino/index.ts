@@ -175,9 +175,7 @@ export class EspruinoHal implements Hal {
   }
 
   notify(frame: Uint8Array): boolean {
-    const u = this.up;
-    u.value = frame;
-    u.notify = true;
+    this.up.value = frame;
     try {
       NRF.updateServices(this.upd);
       return true;
@@ -187,10 +185,12 @@ export class EspruinoHal implements Hal {
   }
 
   setValue(frame: Uint8Array): void {
-    const u = this.up;
-    u.value = frame;
-    u.notify = false;
-    NRF.updateServices(this.upd);
+    // rare (a new HELLO value): its own update objects, so notify() never has to reset `notify`
+    const svc: Record<string, { value: Uint8Array }> = {};
+    svc[UPLINK_UUID] = { value: frame };
+    const upd: Record<string, Record<string, { value: Uint8Array }>> = {};
+    upd[SERVICE_UUID] = svc;
+    NRF.updateServices(upd);
   }
 
   setName(name: string): void {
