@@ -40,7 +40,7 @@ export class Reassembler<T> {
 
   constructor(firstSeq: number, window: number) {
     if (!(window >= 1 && window <= 32767 && Math.floor(window) === window)) {
-      throw new RangeError('Reassembler window must be an integer in 1..32767');
+      throw new Error('Reassembler window must be an integer in 1..32767');
     }
     this.window = window;
     this.slots = [];

@@ -22,7 +22,7 @@ export class RetransmitWindow {
 
   constructor(capacity: number) {
     if (!(capacity >= 1 && capacity <= 32767 && Math.floor(capacity) === capacity)) {
-      throw new RangeError('RetransmitWindow capacity must be an integer in 1..32767');
+      throw new Error('RetransmitWindow capacity must be an integer in 1..32767');
     }
     this.capacity = capacity;
     this.frames = [];
@@ -50,7 +50,7 @@ export class RetransmitWindow {
 
   /**
    * Keep `bytes` (the encoded frame) under `seq`. Returns false, keeping nothing, when full. Throws a
-   * RangeError if `seq` does not follow the newest frame pushed (a caller bug): sequence numbers of
+   * Throws an Error if `seq` does not follow the newest frame pushed (a caller bug): sequence numbers of
    * one stream are consecutive. An empty window accepts any seq.
    */
   push(seq: number, bytes: Uint8Array): boolean {
@@ -58,7 +58,7 @@ export class RetransmitWindow {
     if (this.used === 0) {
       this.first = seq & 0xffff;
     } else if (seq !== seqAdd(this.first, this.used)) {
-      throw new RangeError(
+      throw new Error(
         'RetransmitWindow.push: seq ' + seq + ' does not follow ' + seqAdd(this.first, this.used - 1),
       );
     }

@@ -38,14 +38,14 @@ describe('protocol: RetransmitWindow', () => {
 
   it('refuses a seq that does not follow the newest', () => {
     const w = filled(8, 10, 2);
-    expect(() => w.push(13, frame(13))).to.throw(RangeError);
-    expect(() => w.push(11, frame(11))).to.throw(RangeError);
+    expect(() => w.push(13, frame(13))).to.throw(Error, /does not follow/);
+    expect(() => w.push(11, frame(11))).to.throw(Error, /does not follow/);
     expect(w.nextSeq).to.equal(12);
   });
 
   it('rejects a bad capacity', () => {
-    expect(() => new RetransmitWindow(0)).to.throw(RangeError);
-    expect(() => new RetransmitWindow(2.5)).to.throw(RangeError);
+    expect(() => new RetransmitWindow(0)).to.throw(Error, /must/);
+    expect(() => new RetransmitWindow(2.5)).to.throw(Error, /must/);
   });
 
   it('ACK frees everything before cumulative, across the wrap', () => {
