@@ -72,7 +72,8 @@ export interface DeviceStats {
 
 /** Audio source for the microphone: called for each ADC sample at the Waveform's rate. */
 export interface MicSource {
-  next(rate: number): number;
+  /** The sample the ADC takes at device time `t` (ms). */
+  next(rate: number, t: number): number;
 }
 
 /** All-zero device counters (a fresh device's, and the base of the simulator's running totals). */

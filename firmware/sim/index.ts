@@ -66,6 +66,10 @@ class MicQueue implements MicSource {
   private chunks: { data: Uint8Array; rate: number; resampled: Map<number, Uint8Array> }[] = [];
   private pos = 0;
   consumed = 0;
+  /** Samples the ADC has taken (fed or silent). */
+  taken = 0;
+  /** Actions due just before the ADC takes sample `at` (0-based), with the rate and that sample's time. */
+  private due: { at: number; fn: (rate: number, t: number) => void }[] = [];
   /** Every sample the ADC took, up to HISTORY_LIMIT (for tests checking bit-exact uplink audio). */
   history: Uint8Array = new Uint8Array(1 << 16);
   historyLength = 0;
@@ -102,7 +106,18 @@ class MicQueue implements MicSource {
     return Math.max(0, n);
   }
 
-  next(rate: number): number {
+  /** Run `fn` just before the ADC takes sample number `at` (0-based: micSamples() index). */
+  atSample(at: number, fn: (rate: number, t: number) => void): void {
+    this.due.push({ at, fn });
+  }
+
+  next(rate: number, t: number): number {
+    if (this.due.length) {
+      const now = this.due.filter((d) => d.at <= this.taken);
+      this.due = this.due.filter((d) => d.at > this.taken);
+      for (const d of now) d.fn(rate, t);
+    }
+    this.taken++;
     for (;;) {
       const c = this.chunks[0];
       if (!c) return this.record(128);
@@ -335,14 +350,27 @@ export class SimulatedEarbud implements TimedPeripheral {
     return this.mic.pending(this.board.sampleRate);
   }
 
-  /** Press the button now and release it `ms` later (device time). */
-  pressButton(ms: number): void {
+  /**
+   * Press the button and release it `ms` later (device time). Now, or with `atSample` just before the
+   * ADC takes that sample (a micSamples() index), the release then `ms` of samples later: a point on
+   * the audio timeline, the same on every engine.
+   */
+  pressButton(ms: number, atSample?: number): void {
     this.assertRunning();
     const pin = this.board.button;
     const down = this.board.buttonActiveLow ? 0 : 1;
     const dev = this.device;
-    dev.setPinLevel(pin, down, dev.now);
-    dev.at(dev.now + Math.max(0, ms), (t) => dev.setPinLevel(pin, 1 - down, t));
+    if (atSample === undefined) {
+      dev.setPinLevel(pin, down, dev.now);
+      dev.at(dev.now + Math.max(0, ms), (t) => dev.setPinLevel(pin, 1 - down, t));
+      return;
+    }
+    this.mic.atSample(atSample, (rate, t) => {
+      dev.setPinLevel(pin, down, t);
+      this.mic.atSample(atSample + Math.round((Math.max(0, ms) * rate) / 1000), (_, t2) =>
+        dev.setPinLevel(pin, 1 - down, t2),
+      );
+    });
   }
 
   /**

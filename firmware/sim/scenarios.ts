@@ -19,7 +19,8 @@ import { readWav } from './wav';
 export interface ScenarioEarbud extends TimedPeripheral {
   readonly board: BoardProfile;
   readonly logs: string[];
-  pressButton(ms: number): void;
+  /** With `atSample`: just before the ADC takes that sample (see SimulatedEarbud.pressButton). */
+  pressButton(ms: number, atSample?: number): void;
   speakerSamples(): Uint8Array;
   micSamples(): Uint8Array;
   powerCycle(): void | Promise<void>;
@@ -130,14 +131,14 @@ export const SCENARIOS: Scenario[] = [
     audio: (b) => [silence(b, 5000)],
     async run(ctx) {
       await welcomed(ctx);
-      // taps in the middle of a mic buffer, so that both engines see them in the same one
+      // taps at fixed points of the audio timeline (mid-buffer), so that both engines see them in the
+      // same mic buffer
       const b = ctx.earbud.board;
       const at = (s: number): number =>
         Math.round((s * b.sampleRate) / b.bufferSamples) * b.bufferSamples + b.bufferSamples / 2;
-      await ctx.untilSample(at(1.3));
-      ctx.earbud.pressButton(100);
+      ctx.earbud.pressButton(100, at(1.3));
+      ctx.earbud.pressButton(100, at(2.1)); // a second tap ends it (END reason TAP), before the silence would
       await ctx.untilSample(at(2.1));
-      ctx.earbud.pressButton(100); // a second tap ends it (END reason TAP), before the silence would
       await ctx.until(() => ctx.host.utterances().length > 0, 6000);
       await ctx.run(300);
     },

@@ -196,7 +196,7 @@ export class Waveforms {
     const buf = st.buffers[st.swaps % st.buffers.length]!;
     for (let i = st.pos; i < target; i++) {
       if (st.input) {
-        const v = this.mic.next(st.freq) & 0xff;
+        const v = this.mic.next(st.freq, base + (i * 1000) / st.freq) & 0xff;
         buf[i] = st.bits === 16 ? v << 8 : v;
       } else {
         const v = buf[i]!;

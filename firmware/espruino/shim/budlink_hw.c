@@ -175,8 +175,31 @@ static void bhwMicCount(char kind) {
   bhwMicRun++;
 }
 
+// Button changes due once the ADC has taken a number of samples ('K'): so that a test can press at the same point of the audio
+// timeline on every engine, whatever the wall clock does.
+#define BHW_SAMPLE_PRESSES 8
+static struct {
+  Pin pin;
+  bool pressed;
+  unsigned long at;
+} bhwSamplePress[BHW_SAMPLE_PRESSES];
+static int bhwSamplePresses = 0;
+static unsigned long bhwAdcTaken = 0; // samples the ADC has taken since power-on
+
+static void bhwSamplePressesDue(void) {
+  for (int i = 0; i < bhwSamplePresses;) {
+    if (bhwSamplePress[i].at <= bhwAdcTaken) {
+      bhwSetButton(bhwSamplePress[i].pin, bhwSamplePress[i].pressed);
+      bhwSamplePress[i] = bhwSamplePress[--bhwSamplePresses];
+    } else
+      i++;
+  }
+}
+
 int bhwPinAnalogFast(Pin pin) {
   NOT_USED(pin);
+  if (bhwSamplePresses) bhwSamplePressesDue();
+  bhwAdcTaken++;
   if (bhwMicHead == bhwMicTail) {
     bhwMicCount('s');
     return 128 << 8;
@@ -840,6 +863,19 @@ static void bhwCommand(char *line) {
     *sp = 0;
     Pin pin = bhwPinByName(arg);
     if (jshIsPinValid(pin)) bhwSetButton(pin, atoi(sp + 1) != 0);
+    break;
+  }
+  case 'K': { // K <pin> <n> <0|1>: press (1) or release (0) just before the ADC takes sample n (0-based)
+    char *a2 = strchr(arg, ' ');
+    char *a3 = a2 ? strchr(a2 + 1, ' ') : NULL;
+    if (!a3 || bhwSamplePresses == BHW_SAMPLE_PRESSES) break;
+    *a2 = 0;
+    Pin pin = bhwPinByName(arg);
+    if (!jshIsPinValid(pin)) break;
+    bhwSamplePress[bhwSamplePresses].pin = pin;
+    bhwSamplePress[bhwSamplePresses].at = strtoul(a2 + 1, NULL, 10);
+    bhwSamplePress[bhwSamplePresses].pressed = atoi(a3 + 1) != 0;
+    bhwSamplePresses++;
     break;
   }
   case 'A': { // A <hex>: microphone samples, queued for the ADC

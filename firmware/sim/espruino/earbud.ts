@@ -331,9 +331,20 @@ export class EspruinoEarbud implements TimedPeripheral {
     return Math.max(0, this.fedTotal - this.consumed);
   }
 
-  /** Press the button now and release it `ms` later (device time). */
-  pressButton(ms: number): void {
+  /**
+   * Press the button and release it `ms` later (device time). Now, or with `atSample` just before the
+   * ADC takes that sample (a micSamples() index; the shim counts the samples), the release then `ms`
+   * of samples later: a point on the audio timeline, whatever the wall clock does.
+   */
+  pressButton(ms: number, atSample?: number): void {
     this.assertRunning();
+    if (atSample !== undefined) {
+      const rate = this.micRate || this.board.sampleRate;
+      const up = atSample + Math.round((Math.max(0, ms) * rate) / 1000);
+      this.it.command(`K ${this.board.button} ${atSample} 1`);
+      this.it.command(`K ${this.board.button} ${up} 0`);
+      return;
+    }
     this.it.command(`B ${this.board.button} 1`);
     setTimeout(() => this.it.command(`B ${this.board.button} 0`), Math.max(0, ms / (this.o.timeScale ?? 1)));
   }

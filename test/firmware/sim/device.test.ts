@@ -151,6 +151,24 @@ describe('sim: device behaviour', () => {
       expect(e.repl('ev.join()')).to.equal('down,up');
       expect(e.repl('order.join()')).to.equal('boot,init');
     });
+    it('pressButton(ms, atSample) presses just before the ADC takes that sample, and releases ms of samples later', () => {
+      // a 1 kHz input Waveform on the microphone: sample n is taken at ~n ms after startInput
+      const e = program(`var ev = [];
+        setWatch(function (e) { ev.push((e.state ? 'down@' : 'up@') + Math.round((e.time - t0) * 1000)); },
+          BTN1, { repeat: true, edge: 'both' });
+        var w = new Waveform(64, { doubleBuffer: true, bits: 8 });
+        var t0 = getTime();
+        w.startInput(D2, 1000, { repeat: true });`);
+      e.pressButton(100, 500);
+      e.advance(400);
+      expect(e.repl('ev.join()')).to.equal('');
+      e.advance(400);
+      const ev = String(e.repl('ev.join()')).split(',');
+      expect(ev.length).to.equal(2);
+      const [down, up] = ev.map((x) => Number(x.split('@')[1]));
+      expect(down).to.be.within(499, 501);
+      expect(up! - down!).to.be.within(99, 101);
+    });
   });
 
   describe('Storage, watchdog, power', () => {
