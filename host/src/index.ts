@@ -23,6 +23,7 @@ export {
 } from './bridge/index';
 export {
   startSimEnv,
+  startEspruinoSimEnv,
   dbusAvailable,
   type SimEnv,
   type SimEnvOptions,

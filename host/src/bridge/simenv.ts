@@ -1,10 +1,12 @@
 /**
  * Simulated earbuds behind a Link, for `budlink simulate`, `budlink demo` (npm start), the e2e tests
  * and the benches: either the real node-ble path (private dbus-daemon + BlueZ emulator + NodeBleLink)
- * or the in-process link. Everything started here is stopped by close(), in the order that ends
- * cleanly (BLUEZ-EMULATION.md): connections → link → emulator → bus → earbuds.
+ * or the in-process link. The earbuds run on either engine: the vm simulator (startSimEnv) or the real
+ * Espruino interpreter (startEspruinoSimEnv). Everything started here is stopped by close(), in the
+ * order that ends cleanly (BLUEZ-EMULATION.md): connections → link → emulator → bus → earbuds.
  */
-import { SimulatedEarbud, type EarbudOptions } from '@budlink/firmware/sim';
+import { SimulatedEarbud, type EarbudOptions, type SimPeripheral } from '@budlink/firmware/sim';
+import { EspruinoEarbud, type EspruinoEarbudOptions } from '@budlink/firmware/sim/espruino';
 import { InProcessLink } from '../ble/in-process-link';
 import type { Link } from '../ble/link';
 import { NodeBleLink } from '../ble/node-ble-link';
@@ -15,8 +17,18 @@ import { LINK_DEFAULTS, SIM_DEFAULTS } from '../defaults';
 
 export type SimTransport = 'auto' | 'bluez' | 'in-process';
 
-export interface SimEnvOptions {
-  earbuds: EarbudOptions[];
+/** What the sim environment and the CLI's scenarios need of an earbud, on either engine. */
+export interface SimEarbud extends SimPeripheral {
+  /** The largest ATT MTU the board's radio carries. */
+  readonly maxMtu: number;
+  feedWav(path: string): number;
+  feedSilence(ms: number): void;
+  pressButton(ms: number): void;
+  powerCycle(): void | Promise<void>;
+}
+
+export interface SimEnvOptions<O = EarbudOptions> {
+  earbuds: O[];
   /** 'auto': BlueZ emulator when dbus-daemon is installed, else in-process. */
   transport?: SimTransport;
   /** ATT MTU the central asks for (default 247); each earbud's `maxMtu` (its board's link limit) caps it. */
@@ -29,9 +41,9 @@ export interface SimEnvOptions {
   stepTimeoutMs?: number;
 }
 
-export interface SimEnv {
+export interface SimEnv<E extends SimEarbud = SimulatedEarbud> {
   readonly link: Link;
-  readonly earbuds: SimulatedEarbud[];
+  readonly earbuds: E[];
   readonly transport: 'bluez' | 'in-process';
   readonly emulator?: BluezEmulator;
   readonly bus?: PrivateBus;
@@ -42,27 +54,57 @@ export function dbusAvailable(): boolean {
   return findDbusDaemon() !== undefined;
 }
 
+/** Earbuds on the vm simulator. */
 export async function startSimEnv(options: SimEnvOptions): Promise<SimEnv> {
-  const step = options.onStep ?? (() => undefined);
-  const stepMs = options.stepTimeoutMs ?? SIM_DEFAULTS.stepTimeoutMs;
   const earbuds: SimulatedEarbud[] = [];
-  const stopEarbuds = (): void => {
+  const stopEarbuds = async (): Promise<void> => {
     for (const e of earbuds) e.stop();
   };
   try {
     for (const o of options.earbuds) earbuds.push(SimulatedEarbud.create(o));
-    step(`${earbuds.length} earbud(s) booted`);
+    options.onStep?.(`${earbuds.length} earbud(s) booted`);
   } catch (e) {
-    stopEarbuds();
+    await stopEarbuds();
     throw e;
   }
+  return attachLink(earbuds, stopEarbuds, options);
+}
+
+/**
+ * Earbuds on the real Espruino interpreter (built for this machine on first use: a C toolchain is
+ * needed, scripts/install-system-deps.sh). They run on the wall clock.
+ */
+export async function startEspruinoSimEnv(
+  options: SimEnvOptions<EspruinoEarbudOptions>,
+): Promise<SimEnv<EspruinoEarbud>> {
+  const earbuds: EspruinoEarbud[] = [];
+  const stopEarbuds = async (): Promise<void> => {
+    await Promise.all(earbuds.map((e) => e.stop()));
+  };
+  try {
+    for (const o of options.earbuds) earbuds.push(await EspruinoEarbud.start(o));
+    options.onStep?.(`${earbuds.length} earbud(s) booted on the Espruino interpreter`);
+  } catch (e) {
+    await stopEarbuds();
+    throw e;
+  }
+  return attachLink(earbuds, stopEarbuds, options);
+}
+
+async function attachLink<E extends SimEarbud>(
+  earbuds: E[],
+  stopEarbuds: () => Promise<void>,
+  options: SimEnvOptions<unknown>,
+): Promise<SimEnv<E>> {
+  const step = options.onStep ?? (() => undefined);
+  const stepMs = options.stepTimeoutMs ?? SIM_DEFAULTS.stepTimeoutMs;
   const want = options.transport ?? 'auto';
   const useBluez = want === 'bluez' || (want === 'auto' && dbusAvailable());
   const wantMtu = options.mtu ?? LINK_DEFAULTS.mtu;
   // What the MTU exchange yields: the central's request capped by the earbud's radio (negotiateMtu
   // applies the same cap at connect; asking for no more than the board carries keeps them equal).
-  const mtuOf = (e: SimulatedEarbud): number => Math.min(wantMtu, e.maxMtu);
-  const inProcess = (): SimEnv => {
+  const mtuOf = (e: E): number => Math.min(wantMtu, e.maxMtu);
+  const inProcess = (): SimEnv<E> => {
     const link = new InProcessLink();
     for (const e of earbuds) link.addPeripheral(e, { mtu: mtuOf(e) });
     return {
@@ -71,7 +113,7 @@ export async function startSimEnv(options: SimEnvOptions): Promise<SimEnv> {
       transport: 'in-process',
       close: async () => {
         await link.close().catch(() => undefined);
-        stopEarbuds();
+        await stopEarbuds();
       },
     };
   };
@@ -98,7 +140,7 @@ export async function startSimEnv(options: SimEnvOptions): Promise<SimEnv> {
       );
       return inProcess();
     }
-    stopEarbuds();
+    await stopEarbuds();
     throw e;
   }
   const link = new NodeBleLink({
@@ -120,7 +162,7 @@ export async function startSimEnv(options: SimEnvOptions): Promise<SimEnv> {
       await link.close().catch(() => undefined);
       await emu.stop().catch(() => undefined);
       await b.stop().catch(() => undefined);
-      stopEarbuds();
+      await stopEarbuds();
     },
   };
 }

@@ -13,7 +13,7 @@ import {
   toArray,
 } from 'rxjs';
 import { Bridge } from '../bridge/index';
-import { startSimEnv, type SimEnv } from '../bridge/simenv';
+import { startEspruinoSimEnv, startSimEnv, type SimEarbud, type SimEnv } from '../bridge/simenv';
 import { InProcessLink } from '../ble/in-process-link';
 import { SIM_DEFAULTS } from '../defaults';
 import type { UtteranceReport } from '../pipeline/types';
@@ -32,17 +32,19 @@ const options = {
   transport: { type: 'string' },
   speed: { type: 'string' },
   'drop-rate': { type: 'string' },
+  engine: { type: 'string' },
 } as const;
 
 export const simulateCommand: Command<typeof options> = {
   summary: 'run simulated earbuds (real firmware bundle) against the bridge',
   usage: `budlink simulate [--board ID] [--earbuds N] [--wav FILE]... [--scenario FILE]
-                 [--transport auto|bluez|in-process] [--speed X] [--drop-rate P]
+                 [--engine vm|espruino] [--transport auto|bluez|in-process] [--speed X] [--drop-rate P]
 
 Boots simulated earbuds running the built firmware bundle, behind the BlueZ emulator on a private
 D-Bus (when dbus-daemon is installed) or the in-process link, has each speak the given WAV files in
 turn (default: the bundled utterance), relays them through the bridge and prints one report per
-utterance.
+utterance. The earbuds run on the in-process simulator (vm, default) or on the real Espruino
+interpreter built for this machine (espruino: docs/ESPRUINO-ENGINE.md; first use builds it).
 
 options:
       --board ID        board profile (default ${SIM_DEFAULTS.board})
@@ -50,8 +52,10 @@ options:
       --wav FILE        audio to speak (repeatable)
       --scenario FILE   JSON: { "steps": [ {"say": "a.wav", "earbud": 0}, {"tap": 0}, {"silence": 500},
                         {"wait": 1000}, {"dropLink": 0}, {"powerCycle": 0} ] }
+      --engine E        vm (default: Budlink's simulator, modelled CPU and memory) | espruino (the
+                        real interpreter, deployed as on a device, on the wall clock)
       --transport T     auto (default) | bluez | in-process
-      --speed X         device clock acceleration (default ${SIM_DEFAULTS.speed})
+      --speed X         device clock acceleration (default ${SIM_DEFAULTS.speed}; espruino: 1)
       --drop-rate P     fraction of notifications the link model drops (default 0)`,
   options,
   run: runSimulate,
@@ -66,7 +70,12 @@ async function runSimulate(a: CommandContext<typeof options>, io: CliIo): Promis
   const v = a.values;
   const board = v.board ?? SIM_DEFAULTS.board;
   const count = num(v.earbuds, 'earbuds', 1, 8) ?? 1;
-  const speed = num(v.speed, 'speed', 0.1, 50) ?? SIM_DEFAULTS.speed;
+  const engine = v.engine ?? 'vm';
+  if (engine !== 'vm' && engine !== 'espruino')
+    throw new UsageError(`--engine must be vm or espruino, got '${engine}'`);
+  // the real interpreter runs on the wall clock: its device clock cannot be sped up
+  const speed = num(v.speed, 'speed', 0.1, 50) ?? (engine === 'espruino' ? 1 : SIM_DEFAULTS.speed);
+  if (engine === 'espruino' && speed !== 1) throw new UsageError('--engine espruino runs at --speed 1 only');
   const dropRate = num(v['drop-rate'], 'drop-rate', 0, 0.9) ?? 0;
   const transport = simTransport(v.transport, config);
   const wavs = v.wav ?? [];
@@ -76,20 +85,30 @@ async function runSimulate(a: CommandContext<typeof options>, io: CliIo): Promis
     : sayEach(wavs.length ? wavs : [DEFAULT_UTTERANCE], count);
   const say = progress(io, a.json);
   const voice = createVoiceService(a.loaded.voice);
-  let env: SimEnv | undefined;
+  let env: SimEnv<SimEarbud> | undefined;
   let bridge: Bridge | undefined;
   try {
-    say(`starting ${count} simulated ${board} earbud(s), device clock ×${speed}`);
-    env = await startSimEnv({
-      earbuds: Array.from({ length: count }, (_, i) => ({
-        board,
-        clock: 'real' as const,
-        speed,
-        link: { dropRate, seed: i + 1 },
-      })),
-      transport,
-      connectTimeoutMs: config.connectTimeoutMs,
-    });
+    say(
+      engine === 'espruino'
+        ? `starting ${count} ${board} earbud(s) on the Espruino interpreter`
+        : `starting ${count} simulated ${board} earbud(s), device clock ×${speed}`,
+    );
+    const common = { transport, connectTimeoutMs: config.connectTimeoutMs, onStep: say };
+    env =
+      engine === 'espruino'
+        ? await startEspruinoSimEnv({
+            ...common,
+            earbuds: Array.from({ length: count }, (_, i) => ({ board, link: { dropRate, seed: i + 1 } })),
+          })
+        : await startSimEnv({
+            ...common,
+            earbuds: Array.from({ length: count }, (_, i) => ({
+              board,
+              clock: 'real' as const,
+              speed,
+              link: { dropRate, seed: i + 1 },
+            })),
+          });
     say(
       env.transport === 'bluez' ? 'link: node-ble → BlueZ emulator on a private D-Bus' : 'link: in-process',
     );
@@ -137,7 +156,7 @@ async function runSimulate(a: CommandContext<typeof options>, io: CliIo): Promis
  * for reports ends when they are in, at its deadline, or on Ctrl-C.
  */
 function simTarget(
-  env: SimEnv,
+  env: SimEnv<SimEarbud>,
   bridge: Bridge,
   signal: AbortSignal,
   print: (r: UtteranceReport) => void,

@@ -374,6 +374,29 @@ describe('cli: budlink', function () {
       expect(bad.err).to.include('step 0 must have one of say, tap, silence, wait, dropLink, powerCycle');
     });
 
+    it('simulate --engine espruino runs the firmware on the real Espruino interpreter', async function () {
+      this.timeout(180000);
+      const r = await run([
+        'simulate',
+        '--engine',
+        'espruino',
+        '--board',
+        'puckjs',
+        '--transport',
+        'in-process',
+      ]);
+      expect(r.code, r.err).to.equal(0);
+      expect(r.err).to.include('earbud(s) booted on the Espruino interpreter');
+      expect(r.out).to.match(/utterance 1: complete, \d\.\d\d s, \d+ recovered, reply \d+ samples/);
+      expect(r.err).to.include('1 of 1 utterance(s) answered');
+      const bad = await run(['simulate', '--engine', 'jerryscript']);
+      expect(bad.code).to.equal(2);
+      expect(bad.err).to.include("--engine must be vm or espruino, got 'jerryscript'");
+      const fast = await run(['simulate', '--engine', 'espruino', '--speed', '4']);
+      expect(fast.code).to.equal(2);
+      expect(fast.err).to.include('--engine espruino runs at --speed 1 only');
+    });
+
     it('simulate gives a puckjs the payload its radio carries (ATT MTU 53 → 50 B frames)', async () => {
       const r = await run(['simulate', '--board', 'puckjs', '--transport', 'in-process', '--speed', '6']);
       expect(r.code, r.err).to.equal(0);
