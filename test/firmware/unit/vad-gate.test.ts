@@ -154,8 +154,8 @@ describe('firmware wake gate', () => {
 describe('firmware sample ring and byte FIFO', () => {
   it('keeps the newest samples across wrap-around and reads them back by absolute index', () => {
     const r = new SampleRing(10);
-    r.write(new Uint8Array([1, 2, 3, 4, 5, 6, 7]));
-    r.write(new Uint8Array([8, 9, 10, 11, 12]));
+    r.write(new Uint8Array([1, 2, 3, 4, 5, 6, 7]), -1);
+    r.write(new Uint8Array([8, 9, 10, 11, 12]), -1);
     expect(r.written).to.equal(12);
     expect(r.oldest()).to.equal(2);
     const out = new Uint8Array(6);
@@ -167,7 +167,7 @@ describe('firmware sample ring and byte FIFO', () => {
 
   it('refuses to read overwritten or unwritten samples', () => {
     const r = new SampleRing(4);
-    r.write(new Uint8Array([1, 2, 3, 4, 5, 6]));
+    r.write(new Uint8Array([1, 2, 3, 4, 5, 6]), -1);
     const out = new Uint8Array(4);
     expect(r.read(1, out, 0, 2)).to.equal(false);
     expect(r.read(5, out, 0, 2)).to.equal(false);
