@@ -67,4 +67,8 @@ writeFileSync(
   JSON.stringify(Object.fromEntries(keys.map((k) => [k, results[k]])), null, 2) + '\n',
 );
 process.stdout.write(`\nwrote ${resultsPath}\n`);
+// the figures in the docs come from this file, never typed by hand (scripts/doc-figures.ts)
+spawnSync(process.execPath, ['--import', 'tsx', join(here, '..', 'scripts', 'doc-figures.ts')], {
+  stdio: 'inherit',
+});
 if (failed > 0) process.exit(1);
