@@ -8,7 +8,9 @@
  *   payload = MTU - 3 (a longer value is truncated by the SoftDevice, as hvx does).
  * - `dropRate` adds random loss of queued notifications (fault injection; real BLE retransmits at the
  *   link layer, so this models a stack/host that loses them), from a seeded PRNG.
- * - Writes from the central arrive at the next connection event, in order.
+ * - Writes from the central arrive in order, up to `packetsPerInterval` per connection event (the same
+ *   event-length limit as notifications, in the other direction: a connection event exchanges that
+ *   many packet pairs); the rest wait in the central's queue for the next events.
  * - Connection interval: a fixed value when the firmware calls setConnectionInterval(ms) or the central
  *   imposes `intervalMs`; Espruino's dynamic default otherwise (7.5 ms while active, 200 ms after 30 s
  *   without traffic, ~1.5 s to come back).
@@ -188,7 +190,7 @@ export class LinkModel {
     this.anchor = now; // interval changes take effect from here
     void iv;
     const central = this.central;
-    const writes = this.rx.splice(0, this.rx.length);
+    const writes = this.rx.splice(0, this.opts.packetsPerInterval);
     for (const w of writes) {
       this.stats.writesDelivered++;
       this.host.deliverWrite(w.uuid, w.value);

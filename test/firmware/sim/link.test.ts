@@ -40,6 +40,25 @@ global.onDown = function (evt) { log.push((evt.data instanceof ArrayBuffer) + ' 
     expect(() => e.connect(c, { mtu: 23 })).to.throw(/already connected/);
   });
 
+  it('central writes arrive packetsPerInterval per connection event, in order, none lost', () => {
+    const e = program(
+      serviceProgram(`
+var got = [];
+global.onDown = function (evt) { got.push(new Uint8Array(evt.data)[0] + '@' + Math.round(getTime() * 1000)); };
+`),
+      { board: 'puckjs', link: { intervalMs: 7.5, packetsPerInterval: 1 } },
+    );
+    e.connect(recorder(), { mtu: 53 });
+    const t0 = Math.round(e.repl('getTime() * 1000') as number);
+    for (let i = 0; i < 5; i++) e.write(DOWN, new Uint8Array([i]));
+    e.advance(7.5 * 5 + 1);
+    const got = (e.repl('got') as string[]).map((g) => g.split('@').map(Number));
+    expect(got.map((g) => g[0])).to.deep.equal([0, 1, 2, 3, 4]);
+    // one per connection event: 7.5 ms apart (a burst from the central does not land at once)
+    for (let i = 1; i < got.length; i++) expect(got[i]![1]! - got[i - 1]![1]!).to.be.within(7, 8);
+    expect(got[0]![1]! - t0).to.be.at.most(8);
+  });
+
   it('paces notifications: packetsPerInterval per connection interval; a full queue drops SILENTLY', () => {
     const e = program(
       serviceProgram(`
