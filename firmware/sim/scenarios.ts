@@ -5,7 +5,8 @@
  * wall-clock timing (listed in TIMING_DEPENDENT). A difference is a bug in one of the engines.
  *
  * Scenarios: VAD wake, tap, NACK recovery (5% notification loss), reconnect mid-utterance, playback
- * with credit, CONFIG of every key (good and bad values, persisted across a power cycle).
+ * with credit, CONFIG of every key (good and bad values, persisted across a power cycle), and the
+ * short utterance-and-reply every board runs in CI.
  */
 import { fileURLToPath } from 'node:url';
 import { ConfigOp, DOWNLINK_UUID, FrameType, PlayEndReason } from '@budlink/protocol';
@@ -105,7 +106,7 @@ async function reply(ctx: ScenarioContext, stream: number, samples: Uint8Array):
  * The reply: one second of pseudo-random samples that are never 128, so that the speaker output with
  * every 128 removed (underrun silence, whose timing depends on the engine) must equal it exactly.
  */
-function replySamples(board: BoardProfile): Uint8Array {
+export function replySamples(board: BoardProfile): Uint8Array {
   const out = new Uint8Array(board.sampleRate);
   let a = 12345;
   for (let i = 0; i < out.length; i++) {
@@ -168,6 +169,18 @@ export const SCENARIOS: Scenario[] = [
       ctx.host.connect();
       await ctx.until(() => ctx.host.utterances().length > 0, 9000);
       await ctx.run(300);
+    },
+  },
+  {
+    name: 'utterance-reply',
+    audio: (b) => [silence(b, 1500), speech(b), silence(b, 4000)],
+    async run(ctx) {
+      await welcomed(ctx);
+      await ctx.until(() => ctx.host.utterances().some((u) => u.complete), 9000);
+      const r = replySamples(ctx.earbud.board).subarray(0, ctx.earbud.board.sampleRate / 2);
+      await reply(ctx, 9, r);
+      await ctx.until(() => ctx.earbud.speakerSamples().filter((v) => v !== 128).length >= r.length, 4000);
+      await ctx.run(600);
     },
   },
   {
