@@ -2,16 +2,21 @@
  * Figures in the docs are generated, never typed: each block between
  *   <!-- figures:NAME -->  and  <!-- /figures:NAME -->
  * in the files below is rewritten from bench/results.json (written by `npm run bench`, which runs this
- * at its end). `npx tsx scripts/doc-figures.ts [--check]`: --check exits 1 when a block would change.
+ * at its end) or, for the board table, from the board profiles themselves.
+ * `npx tsx scripts/doc-figures.ts [--check]`: --check exits 1 when a block would change.
  * A block whose figures are missing from results.json says so instead of showing stale numbers.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import * as prettier from 'prettier';
+import { BOARDS as PROFILES } from '../firmware/boards/index';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const DOCS = ['docs/FIRMWARE.md', 'docs/ESPRUINO-ENGINE.md', 'firmware/sim/README.md', 'README.md'];
-const BOARDS = ['nrf52840dk', 'puckjs', 'mdbt42q', 'thingy52', 'microbit2'];
+const BOARDS = Object.keys(PROFILES);
+/** The issue's goals for the nRF52 CPU share at the central estimate, and for the band's high end. */
+const CPU_GOALS = { listen: 0.1, stream: 0.4, high: 1 };
 
 type Results = Record<string, number>;
 
@@ -22,6 +27,21 @@ const mega = (v: number | undefined): string => (v === undefined ? '—' : `${(v
 
 /** Each generator returns the block's markdown, or null when the figures it needs are missing. */
 const GENERATORS: Record<string, (r: Results) => string | null> = {
+  boards: () => {
+    const rows = BOARDS.map((id) => {
+      const b = PROFILES[id]!;
+      const mic = `${b.mic.source} ${b.mic.pin}${b.mic.powerPin ? ` (power ${b.mic.powerPin})` : ''}`;
+      const spk = b.speaker
+        ? `${b.speaker.pin}${b.speaker.npin ? ` / npin ${b.speaker.npin}` : ''}${b.speaker.powerPin ? ` (power ${b.speaker.powerPin})` : ''}`
+        : '—';
+      return `| ${id} | ${b.chip} | ${mic} | ${b.sampleRate} | ${spk} | ${b.maxPayload} | ${int(b.jsVars)} | ${b.bufferSamples} | ${int(b.ringBytes)} B | ${b.ringFrames} | ${int(b.playbackBytes)} B / ${b.playbackBufferSamples} |`;
+    });
+    return [
+      '| id | chip | mic | rate | speaker | payload | JsVars | mic buffer | ring | window | playback FIFO / buffer |',
+      '|---|---|---|---|---|---|---|---|---|---|---|',
+      ...rows,
+    ].join('\n');
+  },
   'real-memory': (r) => {
     if (!BOARDS.some((b) => r[`firmware.real_peak_free_jsvars.${b}`] !== undefined)) return null;
     const rows = BOARDS.map((b) => {
@@ -77,7 +97,13 @@ export function renderDoc(text: string, results: Results): string {
   );
 }
 
-function main(): number {
+/** The doc with its blocks rendered, formatted as `npm run format` would (tables aligned). */
+async function renderFile(file: string, text: string, results: Results): Promise<string> {
+  const options = (await prettier.resolveConfig(file)) ?? {};
+  return prettier.format(renderDoc(text, results), { ...options, filepath: file });
+}
+
+async function main(): Promise<number> {
   const check = process.argv.includes('--check');
   const path = join(root, 'bench', 'results.json');
   const results: Results = existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as Results) : {};
@@ -86,7 +112,7 @@ function main(): number {
     const file = join(root, doc);
     if (!existsSync(file)) continue;
     const before = readFileSync(file, 'utf8');
-    const after = renderDoc(before, results);
+    const after = await renderFile(file, before, results);
     if (after === before) continue;
     changed++;
     if (check) process.stdout.write(`${doc}: figures differ from bench/results.json\n`);
@@ -97,4 +123,4 @@ function main(): number {
   return check && changed ? 1 : 0;
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) process.exit(main());
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) process.exit(await main());
