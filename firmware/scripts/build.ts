@@ -1,8 +1,10 @@
 /**
  * Firmware build: one IIFE bundle per board profile, plain and minified, each checked by the Espruino
- * syntax gate, then a size/memory report.
+ * syntax gate, the minified one also pretokenised for the device (./pretokenise.ts), then a size/memory
+ * report.
  *
- *   npm run build -w firmware           → firmware/dist/<board>.js, <board>.min.js, report.json
+ *   npm run build -w firmware           → firmware/dist/<board>.js, <board>.min.js, <board>.tok.js,
+ *                                          report.json
  *   tsx firmware/scripts/build.ts puckjs → only the named boards
  *
  * The entry is generated per board: `import { boot } from './src/main'; boot(<profile literal>)`, so
@@ -21,6 +23,7 @@ import { BOARDS } from '../boards/index';
 import type { BoardProfile } from '../boards/index';
 import { estimateMemory } from './memory';
 import type { MemoryEstimate } from './memory';
+import { pretokenise, readsBackAs } from './pretokenise';
 
 const firmwareDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 const distDir = join(firmwareDir, 'dist');
@@ -42,6 +45,8 @@ export const FIRMWARE_GLOBALS = [
 export interface BoardReport {
   bundleBytes: number;
   minBytes: number;
+  /** Bytes of the pretokenised bundle (<board>.tok.js). */
+  tokBytes: number;
   memory: MemoryEstimate;
 }
 
@@ -451,8 +456,19 @@ export async function buildFirmware(
         );
       }
     }
+    // What the device stores and runs: the minified bundle pretokenised (bytes, written as latin1). The
+    // vm simulator runs <board>.min.js, the same program as text.
+    const tok = pretokenise(min);
+    if (!readsBackAs(tok, min))
+      failures.push(board.id + ': the pretokenised bundle does not read back as the minified one');
+    writeFileSync(join(distDir, board.id + '.tok.js'), tok, 'latin1');
     const memory = estimateMemory(board, min);
-    reports[id] = { bundleBytes: Buffer.byteLength(plain), minBytes: Buffer.byteLength(min), memory: memory };
+    reports[id] = {
+      bundleBytes: Buffer.byteLength(plain),
+      minBytes: Buffer.byteLength(min),
+      tokBytes: tok.length,
+      memory: memory,
+    };
     if (memory.flashTotal > board.jsVars) {
       failures.push(
         board.id +
@@ -481,6 +497,8 @@ async function main(): Promise<void> {
         String(r.bundleBytes).padStart(6) +
         ' B, min ' +
         String(r.minBytes).padStart(6) +
+        ' B, tok ' +
+        String(r.tokBytes).padStart(6) +
         ' B | JsVars: code ' +
         m.codeRam +
         ' (RAM upload) / ' +

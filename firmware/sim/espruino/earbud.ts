@@ -23,7 +23,7 @@ import { Interpreter, type ShimEvent } from './interpreter';
 
 export interface EspruinoEarbudOptions {
   board: string;
-  /** The bundle to flash (default firmware/dist/<board>.min.js). */
+  /** The bundle to flash (default firmware/dist/<board>.tok.js: the minified bundle pretokenised, as a device stores it). */
   bundlePath?: string;
   name?: string;
   address?: string;
@@ -207,7 +207,7 @@ export class EspruinoEarbud implements TimedPeripheral {
   static async start(o: EspruinoEarbudOptions): Promise<EspruinoEarbud> {
     const e = new EspruinoEarbud(o);
     try {
-      const bundle = o.bundlePath ?? join(import.meta.dirname, '..', '..', 'dist', `${o.board}.min.js`);
+      const bundle = o.bundlePath ?? join(import.meta.dirname, '..', '..', 'dist', `${o.board}.tok.js`);
       if (!existsSync(bundle))
         throw new SimError(
           'no-bundle',

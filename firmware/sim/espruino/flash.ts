@@ -22,19 +22,28 @@ export class FlashError extends Error {
   }
 }
 
-/** The upload stream for `code` as `.bootcde`: lines to type at the console (echo off). */
+/**
+ * `s` (bytes) as a JavaScript string literal of printable ASCII that the console passes unchanged: control
+ * characters as JSON escapes, bytes 127..255 (a pretokenised bundle's tokens and raw data,
+ * firmware/scripts/pretokenise.ts) as \xHH, which Espruino's lexer turns back into the same byte.
+ */
+function literal(s: string): string {
+  return JSON.stringify(s).replace(/[\x7f-\xff]/g, (c) => '\\x' + c.charCodeAt(0).toString(16));
+}
+
+/** The upload stream for `code` (a binary string: one byte per character) as `.bootcde`: lines to type at the console (echo off). */
 export function storageUploadLines(code: string, file = '.bootcde'): string[] {
   for (let i = 0; i < code.length; i++) {
     const c = code.charCodeAt(i);
-    if (c > 126 || (c < 32 && c !== 10 && c !== 9))
+    if (c > 255)
       throw new FlashError(
-        `the bundle has a non-ASCII character (${c}) at ${i}: it would not survive the console`,
+        `the bundle has a character (${c}) at ${i} that is not a byte: it cannot be stored`,
       );
   }
   const lines: string[] = [];
   for (let o = 0; o < code.length; o += CHUNK)
     lines.push(
-      `\x10require("Storage").write(${JSON.stringify(file)},${JSON.stringify(code.slice(o, o + CHUNK))},${o},${code.length});\n`,
+      `\x10require("Storage").write(${JSON.stringify(file)},${literal(code.slice(o, o + CHUNK))},${o},${code.length});\n`,
     );
   return lines;
 }
