@@ -137,6 +137,8 @@ export class App implements HalSink, GateEvents, PlaybackPorts {
   private tokens = 0;
   private tokenAt = 0;
   private drainPerMs: number;
+  /** pacing.burst: the bucket's depth. */
+  private burst: number;
   /** The pacer's interval timer and whether it runs at the idle period. */
   private tickId = -1;
   private tickSlow = false;
@@ -151,6 +153,7 @@ export class App implements HalSink, GateEvents, PlaybackPorts {
     this.counters.errors = loaded.rejected;
     this.playRate = cfg.sampleRate;
     this.drainPerMs = drainPerSecond(board) / 1000;
+    this.burst = board.pacing.burst;
     this.nonce = hal.random32();
     this.bootMs = hal.now();
     this.ring = new SampleRing(board.ringBytes);
@@ -199,16 +202,16 @@ export class App implements HalSink, GateEvents, PlaybackPorts {
     }
   }
 
-  /** Every timer of the App enters here, guarded like the HAL's events. */
+  /** Every timer of the App but the pacer's (which guards itself: pace()) enters here, guarded like the HAL's events. */
   timer(what: number): void {
+    if (what === TICK) return this.pace();
     try {
-      if (what === TICK) this.pace();
-      else if (!this.connected) return;
-      else if (what === HELLO_AGAIN) {
+      if (!this.connected) return;
+      if (what === HELLO_AGAIN) {
         if (!this.welcomed) this.sendHello();
       } else if (this.welcomed) this.sendStatus();
     } catch (e) {
-      this.fail(['tick', 'hello', 'status'][what] as string, e);
+      this.fail(what === HELLO_AGAIN ? 'hello' : 'status', e);
     }
   }
 
@@ -248,7 +251,7 @@ export class App implements HalSink, GateEvents, PlaybackPorts {
     // Send the WAKE and the first frames right after this handler rather than at the next tick (the
     // pre-roll backlog is at its largest now), as a job of their own so the mic handler stays short.
     if (this.tickSlow) this.setTick(false);
-    this.hal.setTimeout(() => this.timer(TICK), 0);
+    this.hal.setTimeout(() => this.pace(), 0);
     this.showState(AssistantState.LISTENING);
     return true;
   }
@@ -362,39 +365,50 @@ export class App implements HalSink, GateEvents, PlaybackPorts {
    * the time elapsed since the last tick, up to `pacing.burst`; each notification takes one. Control
    * frames go first, then the utterance. Two ticks run back to back (after a long job) get only the
    * tokens the link drained in between, so the stack's queue never overflows.
+   *
+   * Guarded like the HAL's events. While streaming this runs ~28 times a second: the common case (the
+   * utterance alone, nothing else queued) is a few statements here and Uplink.pump(); the rest is in
+   * paceMore().
    */
   private pace(): void {
+    try {
+      const hal = this.hal;
+      hal.kick();
+      const now = hal.now();
+      // A clock set backwards (setTime) refills nothing rather than stalling the pacer.
+      let t = now > this.tokenAt ? this.tokens + (now - this.tokenAt) * this.drainPerMs : this.tokens;
+      if (t > this.burst) t = this.burst;
+      this.tokenAt = now;
+      const up = this.uplink;
+      t = this.welcomed && up.active && !this.control[0] ? up.pump(now, t, hal) : this.paceMore(now, t);
+      if (t < 0) {
+        this.counters.notifyFailed++;
+        t = 0;
+      }
+      this.tokens = t;
+    } catch (e) {
+      this.fail('tick', e);
+    }
+  }
+
+  /** pace() with control frames queued, before WELCOME, or with nothing to send. */
+  private paceMore(now: number, t: number): number {
     const hal = this.hal;
-    hal.kick();
     const up = this.uplink;
     const q = this.control;
     if (!this.connected || !(q.length || up.active)) {
       if (this.shownState === AssistantState.LISTENING) this.showState(AssistantState.IDLE);
       // Nothing to send: tick slowly (it still kicks the watchdog) until a frame is queued or a stream starts.
       if (!this.tickSlow) this.setTick(true);
-      return;
+      return t;
     }
-    const now = hal.now();
-    const burst = this.board.pacing.burst;
-    const dt = now - this.tokenAt;
-    // A clock set backwards (setTime) refills nothing rather than stalling the pacer.
-    let t = dt > 0 ? this.tokens + dt * this.drainPerMs : this.tokens;
-    if (t > burst) t = burst;
-    this.tokenAt = now;
     for (; t >= 1 && q.length; t--) {
       if (!hal.notify(q.shift() as Uint8Array)) {
         this.counters.notifyFailed++;
         t = 0;
       }
     }
-    if (this.welcomed && t >= 1) {
-      t = up.pump(now, t, hal);
-      if (t < 0) {
-        this.counters.notifyFailed++;
-        t = 0;
-      }
-    }
-    this.tokens = t;
+    return this.welcomed && t >= 1 ? up.pump(now, t, hal) : t;
   }
 
   /** Run the pacer every `pacing.tickMs` (work to send) or every IDLE_TICK_MS (nothing to send). */
@@ -402,7 +416,7 @@ export class App implements HalSink, GateEvents, PlaybackPorts {
     const hal = this.hal;
     if (this.tickId >= 0) hal.clearInterval(this.tickId);
     this.tickSlow = slow;
-    this.tickId = hal.setInterval(() => this.timer(TICK), slow ? IDLE_TICK_MS : this.board.pacing.tickMs);
+    this.tickId = hal.setInterval(() => this.pace(), slow ? IDLE_TICK_MS : this.board.pacing.tickMs);
   }
 
   private enqueue(bytes: Uint8Array): void {

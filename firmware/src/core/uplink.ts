@@ -21,6 +21,9 @@ import type { EndReasonCode, SeqGap } from '@budlink/protocol';
 import type { WakeHit } from './gate';
 import type { SampleRing } from './ring';
 import type { Hal } from '../hal/types';
+
+/** What the uplink sends with: notify() for single frames, notifier() for its batches. */
+export type Notifier = Pick<Hal, 'notify' | 'notifier'>;
 import { END_SLOT, FrameWindow, HELD, WAKE_SLOT } from './window';
 import { frame, put } from './wire';
 
@@ -69,8 +72,11 @@ export class Uplink {
   private wakeDue = false;
   private lastProgress = 0;
   private lastAck = 0;
-  /** The AUDIO frame of the fast path, reused (notify copies it): type and length set once. */
+  /** The AUDIO frame of the batches, reused (notify copies it), a 16-bit view of its seq, its notifier. */
   private out = new Uint8Array(0);
+  private outSeq = new Uint16Array(0);
+  private send: ((arg: unknown) => void) | null = null;
+  private sendArg: unknown = null;
   /** resume() found audio lost while the link was down: skip it once the window has emptied. */
   private skipPending = false;
   /** Frames (the last one END) still owed after a skipped gap so that the host can prove it lost. */
@@ -177,11 +183,43 @@ export class Uplink {
   }
 
   /**
-   * Send up to `tokens` frames of the utterance with `notify`; returns the tokens left (-1: a notify
-   * call failed). Full AUDIO frames straight from the ring go out in a batch (burst()); WAKE, re-sends,
-   * partial frames, END and evictions take the general path one frame at a time.
+   * Send up to `tokens` frames of the utterance; returns the tokens left (-1: a notify call failed).
+   * Full AUDIO frames straight from the ring go out in a batch (burst()); WAKE, re-sends, partial
+   * frames, END and evictions take the general path (pumpAll) one frame at a time.
+   *
+   * This runs on every pacer tick while streaming: on the real interpreter every statement costs
+   * ~5–8k x86 instructions and a function's text is read again each time it runs, so the common case
+   * (a batch, or nothing due yet) is decided here in a few statements and everything else is left to
+   * pumpAll(). Its eviction test is a conservative one (the held frames span at most `used` frames of
+   * samples before the cursor); when it fails, pumpAll() decides exactly.
    */
-  pump(now: number, tokens: number, hal: Pick<Hal, 'notify'>): number {
+  pump(now: number, tokens: number, hal: Notifier): number {
+    const win = this.window;
+    if (this.active && !this.wakeDue && !win.resends && this.endAt < 0) {
+      const n = this.payload - 4;
+      const c = this.cursor;
+      const size = this.ring.size;
+      const w = this.ring.written;
+      const end = c - (c % size) + size; // batches stop at the ring's end
+      let k = (((w < end ? w : end) - c) / n) | 0;
+      if (k > win.capacity - win.used) k = win.capacity - win.used;
+      if (k > tokens) k = tokens | 0;
+      if (k > 0 && w - c + win.used * n <= this.options.evictBacklog) {
+        tokens -= k;
+        if (!this.burst(k, now, hal)) return -1;
+        // Nothing more due: less than a frame buffered and the window open (progress was just made).
+        if (tokens < 1 || (w - this.cursor < n && win.used < win.capacity)) return tokens;
+      } else if (
+        k <= 0 &&
+        (tokens < 1 || (w - c < n && win.used < win.capacity && now - this.lastProgress < this.options.rtoMs))
+      )
+        return tokens;
+    }
+    return this.pumpAll(now, tokens, hal);
+  }
+
+  /** pump()'s general case: one decision per frame. */
+  private pumpAll(now: number, tokens: number, hal: Notifier): number {
     const ring = this.ring;
     const win = this.window;
     const n = this.payload - 4;
@@ -229,24 +267,24 @@ export class Uplink {
   }
 
   /**
-   * `k` full AUDIO frames from the cursor, built in one reused buffer (notify copies it): the loop is
-   * kept to a few statements, since on the real interpreter each costs ~5–8k x86 instructions and the
-   * loop's text is read again on every pass. False if a notify failed (that frame stays held for
-   * re-send, the ones after it are not taken).
+   * `k` full AUDIO frames from the cursor, built in one reused buffer and notified through the HAL's
+   * notifier (one native call per frame): the loop is kept to a few statements, since its text is read
+   * again on every pass. The sequence number goes in through a 16-bit view of the header. False if a
+   * notify failed (that frame stays held for re-send, the ones after it are not taken).
    */
-  private burst(k: number, now: number, hal: Pick<Hal, 'notify'>): boolean {
+  private burst(k: number, now: number, hal: Notifier): boolean {
     const win = this.window;
+    const n = this.payload - 4;
+    if (this.out.length !== n + 4) this.newOut(n, hal);
+    const out = this.out;
+    const sq = this.outSeq;
+    const send = this.send as (arg: unknown) => void;
+    const arg = this.sendArg;
     const cap = win.capacity;
     const flag = win.flag;
     const from = win.from;
     const len = win.len;
     const buf = this.ring.buf;
-    const n = this.payload - 4;
-    let out = this.out;
-    if (out.length !== n + 4) {
-      out = this.out = new Uint8Array(n + 4);
-      out[0] = FrameType.AUDIO;
-    }
     out[1] = this.stream;
     let c = this.cursor;
     let at = c % this.ring.size;
@@ -257,29 +295,42 @@ export class Uplink {
     win.used += k;
     win.count += k;
     this.lastProgress = now;
-    for (; k > 0; k--) {
-      out.set(buf.subarray(at, at + n), 4);
-      out[2] = s;
-      out[3] = s >> 8;
-      flag[j] = HELD;
-      from[j] = c;
-      len[j] = n;
-      c += n;
-      if (!hal.notify(out)) break;
-      at += n;
-      s++;
-      if (++j === cap) j = 0;
-    }
-    if (k > 0) {
-      // frames after the failed one were never sent: give them back
+    let ok = true;
+    try {
+      for (;;) {
+        out.set(buf.subarray(at, at + n), 4);
+        sq[0] = s;
+        flag[j] = HELD;
+        from[j] = c;
+        len[j] = n;
+        c += n;
+        s++;
+        send(arg);
+        if (!--k) break;
+        at += n;
+        if (++j === cap) j = 0;
+      }
+    } catch {
+      // this frame stays held (re-sent on timeout); the ones after it were never sent: give them back
       win.used -= k - 1;
       win.count -= k - 1;
-      s++;
+      ok = false;
     }
     this.cursor = c;
     this.seq = s & 0xffff;
     this.lastAudioSeq = (s - 1) & 0xffff;
-    return k === 0;
+    return ok;
+  }
+
+  /** The batch frame for `n`-sample payloads: its type set once, a view of its seq, its notifier. */
+  private newOut(n: number, hal: Notifier): void {
+    const out = new Uint8Array(n + 4);
+    out[0] = FrameType.AUDIO;
+    this.out = out;
+    this.outSeq = new Uint16Array(out.buffer, 2, 1);
+    const f = hal.notifier(out);
+    this.send = f[0];
+    this.sendArg = f[1];
   }
 
   /**

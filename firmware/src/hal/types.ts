@@ -62,6 +62,13 @@ export interface Hal {
    * false only when the call itself failed (e.g. not connected).
    */
   notify(frame: Uint8Array): boolean;
+  /**
+   * For a loop that notifies one buffer again and again, refilled in between (the uplink's batches):
+   * `[fn, arg]` such that `fn(arg)` notifies the current contents of `frame`, and throws where notify()
+   * would return false. One native call per frame on Espruino, no method call. Call it once per buffer
+   * (it allocates); the pair stays valid for as long as that buffer is used.
+   */
+  notifier(frame: Uint8Array): [(arg: unknown) => void, unknown];
   /** Set the uplink characteristic's readable value without notifying. */
   setValue(frame: Uint8Array): void;
   /** Change the advertised name (takes effect for the next advertisement). */

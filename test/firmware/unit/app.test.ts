@@ -364,6 +364,39 @@ describe('firmware app: utterance uplink', () => {
     expect(more[0]?.seq).to.equal(19);
   });
 
+  it('a notify that throws in a batch: counted, that frame held for a NACK, the next ones follow it', () => {
+    const r = rig(puck);
+    r.welcome();
+    r.counting(16);
+    r.hal.button?.(true, r.hal.t);
+    r.hal.button?.(false, r.hal.t + 10);
+    r.hal.advance(1); // WAKE and the first frames at once
+    const before = r.hal.take().map(dec);
+    const last = before[before.length - 1] as Frame & { samples: Uint8Array };
+    expect(last.type).to.equal(FrameType.AUDIO);
+    r.hal.notifyThrows = true; // updateServices throws until the next batch has tried once
+    for (let ms = 0; ms < 100 && !r.app.counters.notifyFailed; ms++) r.hal.advance(1);
+    expect(r.app.counters.notifyFailed).to.equal(1);
+    expect(r.app.uplink.window.used, 'held: what was sent and the failed frame').to.equal(before.length + 1);
+    r.hal.notifyThrows = false;
+    r.hal.advance(puck.pacing.tickMs * 3);
+    const after = r.hal.take().map(dec);
+    const failed = last.seq + 1;
+    expect(after.length).to.be.greaterThan(0);
+    expect(after[0]?.seq, 'the frames after the failed one follow it').to.equal(failed + 1);
+    // the host NACKs the one it lacks: it is still held, rebuilt from the ring
+    const stream = last.stream;
+    r.hal.write(
+      enc({ type: FrameType.NACK, stream, seq: 0, cumulative: failed, gaps: [{ start: failed, count: 1 }] }),
+    );
+    r.hal.advance(puck.pacing.tickMs);
+    const again = r.hal.take().map(dec)[0] as Frame & { samples: Uint8Array };
+    expect(again.seq).to.equal(failed);
+    const prev = last.samples[last.samples.length - 1] as number;
+    expect(again.samples[0], 'continues the audio').to.equal(126 + ((prev - 126 + 1) % 5));
+    expect(r.app.counters.errors).to.equal(0);
+  });
+
   it('re-sends the newest unacknowledged frame (END) when no ACK comes, and finishes on ACK', () => {
     const r = rig(puck);
     r.welcome();

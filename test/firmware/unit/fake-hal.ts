@@ -127,8 +127,20 @@ export class FakeHal implements Hal {
     this.bleStarted = true;
   }
   notify(frame: Uint8Array): boolean {
+    if (this.notifyThrows) return false;
     this.notified.push(new Uint8Array(frame));
     return true;
+  }
+  /** Notifications fail while this is set, as updateServices does when not connected: notify() returns false, notifier() calls throw. */
+  notifyThrows = false;
+  notifier(frame: Uint8Array): [(arg: unknown) => void, unknown] {
+    return [
+      (arg: unknown) => {
+        if (this.notifyThrows) throw new Error('Not connected');
+        this.notified.push(new Uint8Array(arg as Uint8Array));
+      },
+      frame,
+    ];
   }
   setValue(frame: Uint8Array): void {
     this.readValue = new Uint8Array(frame);

@@ -184,6 +184,15 @@ export class EspruinoHal implements Hal {
     }
   }
 
+  notifier(frame: Uint8Array): [(arg: unknown) => void, unknown] {
+    // its own update objects: notify() changes the value of its own ones
+    const svc: Record<string, { value: Uint8Array; notify: boolean }> = {};
+    svc[UPLINK_UUID] = { value: frame, notify: true };
+    const upd: Record<string, Record<string, { value: Uint8Array; notify: boolean }>> = {};
+    upd[SERVICE_UUID] = svc;
+    return [NRF.updateServices as (arg: unknown) => void, upd];
+  }
+
   setValue(frame: Uint8Array): void {
     // rare (a new HELLO value): its own update objects, so notify() never has to reset `notify`
     const svc: Record<string, { value: Uint8Array }> = {};
