@@ -131,6 +131,7 @@ export class App implements HalSink, GateEvents, PlaybackPorts {
   private lastBufAt = 0;
   /** Mic buffer period and the gap (1.5 periods) past which buffers were lost. */
   private periodMs = 64;
+  private lateMs = 96;
   private downAt = -1;
   private micError: string | null = null;
   /** Pacer bucket: tokens (free TX slots) at `tokenAt`, refilled at `drainPerMs`. */
@@ -217,19 +218,27 @@ export class App implements HalSink, GateEvents, PlaybackPorts {
 
   // ---- audio in ------------------------------------------------------------------------------
 
-  /** HalSink: a mic buffer: overrun check, ring, VAD, gate. A few dozen statements, natives per sample. */
-  onMic(buf: Uint8Array): void {
-    const now = this.hal.now();
+  /**
+   * HalSink: a mic buffer (`now`: when it arrived): overrun check, ring, VAD, gate. A handful of
+   * statements and three natives per buffer: this runs ~8 times a second whatever the device does, and
+   * on the real interpreter each statement costs ~5–8k x86 instructions (`buf.length` alone ~12k, so it
+   * is read once and passed on).
+   */
+  onMic(buf: Uint8Array, now: number): void {
     const dt = now - this.lastBufAt;
     this.lastBufAt = now;
-    if (dt > this.periodMs * 1.5) this.counters.overruns += Math.round(dt / this.periodMs) - 1;
+    if (dt > this.lateMs) this.counters.overruns += Math.round(dt / this.periodMs) - 1;
+    const n = buf.length;
     const ring = this.ring;
-    ring.write(buf, this.uplink.keep());
-    this.gate.onBuffer(buf, this.vad.process(buf), ring.written);
+    const up = this.uplink;
+    // keep() only protects samples once capture has ended (Uplink.keep)
+    ring.write(buf, up.endAt < 0 ? -1 : up.keep(), n);
+    this.gate.onBuffer(buf, this.vad.process(buf, n), ring.written, n);
   }
 
   private startMic(): void {
     this.periodMs = (this.board.bufferSamples * 1000) / this.config.sampleRate;
+    this.lateMs = this.periodMs * 1.5;
     this.lastBufAt = this.hal.now();
     this.micError = this.hal.startMic(this.config.sampleRate, this.board.bufferSamples);
     if (this.micError) {
@@ -458,31 +467,40 @@ export class App implements HalSink, GateEvents, PlaybackPorts {
     this.sendError(code, Fault.PEER, refType, message);
   }
 
-  /** HalSink: one frame written by the host to the downlink characteristic. */
+  /**
+   * HalSink: one frame written by the host to the downlink characteristic. The frame the host sends
+   * most (one per few AUDIO frames while streaming), a plain ACK, is decided here without a frame
+   * object; everything else goes to onFrame() (a function's whole text is read each time it runs).
+   */
   onWrite(bytes: Uint8Array): void {
+    if (bytes[0] === FrameType.ACK && bytes[6] === 0 && this.welcomed && bytes.length === 7)
+      this.uplink.onAck(
+        bytes[1] as number,
+        (bytes[4] as number) | ((bytes[5] as number) << 8),
+        NO_GAPS,
+        false,
+        this.hal.now(),
+      );
+    else this.onFrame(bytes);
+  }
+
+  /** onWrite() for every frame but a plain ACK while welcomed: PLAY first, then the decoder. */
+  private onFrame(bytes: Uint8Array): void {
     const now = this.hal.now();
-    if (this.welcomed) {
-      // The hot frames first, without a frame object: a plain ACK (no gaps), then PLAY.
-      const n = bytes.length;
-      if (n === 7 && bytes[0] === FrameType.ACK && bytes[6] === 0) {
-        this.uplink.onAck(
-          bytes[1] as number,
-          (bytes[4] as number) | ((bytes[5] as number) << 8),
-          NO_GAPS,
-          false,
-          now,
-        );
-        return;
-      }
-      if (bytes[0] === FrameType.PLAY && n >= 4 && n <= this.board.maxPayload && this.board.speaker) {
-        const err = this.playback.onPlay(
-          bytes[1] as number,
-          (bytes[2] as number) | ((bytes[3] as number) << 8),
-          bytes.subarray(4),
-        );
-        if (err) this.refuse(ErrorCode.OVERFLOW, FrameType.PLAY, err);
-        return;
-      }
+    if (
+      bytes[0] === FrameType.PLAY &&
+      this.welcomed &&
+      bytes.length >= 4 &&
+      bytes.length <= this.board.maxPayload &&
+      this.board.speaker
+    ) {
+      const err = this.playback.onPlay(
+        bytes[1] as number,
+        (bytes[2] as number) | ((bytes[3] as number) << 8),
+        bytes.subarray(4),
+      );
+      if (err) this.refuse(ErrorCode.OVERFLOW, FrameType.PLAY, err);
+      return;
     }
     const r = decodeDown(bytes, this.board.maxPayload);
     if ((r as Frame).type === undefined) {

@@ -101,10 +101,20 @@ export class Gate {
     this.events = events;
   }
 
-  /** Feed one buffer's VAD decision; `endSample` is one past the buffer's last sample. */
-  onBuffer(buf: Uint8Array, speech: boolean, endSample: number): void {
-    const n = buf.length;
+  /**
+   * Feed one buffer's VAD decision; `endSample` is one past the buffer's last sample, `n` its length.
+   * The common cases (quiet while listening, streaming) decide here and in streaming(): on Espruino a
+   * function's whole text is read each time it runs.
+   */
+  onBuffer(buf: Uint8Array, speech: boolean, endSample: number, n: number): void {
     this.lastEnd = endSample;
+    const s = this.state;
+    if (s === GateState.STREAMING) this.streaming(speech, endSample, n);
+    else if (speech || s !== GateState.LISTENING) this.listen(buf, speech, endSample, n);
+  }
+
+  /** onBuffer() while listening (speech), a candidate, or just ended. */
+  private listen(buf: Uint8Array, speech: boolean, endSample: number, n: number): void {
     const s = this.state;
     if (s === GateState.ENDED) this.state = GateState.LISTENING;
     if (s === GateState.LISTENING || s === GateState.ENDED) {
@@ -114,14 +124,15 @@ export class Gate {
       this.quietBuffers = 0;
       this.detector.reset();
     }
-    if (this.state === GateState.CANDIDATE) {
-      this.quietBuffers = speech ? 0 : this.quietBuffers + 1;
-      const hit = this.detector.detect(buf, speech, this.onset, endSample);
-      if (hit) this.open(hit);
-      else if (this.quietBuffers >= this.options.candidateQuietBuffers) this.state = GateState.LISTENING;
-      return;
-    }
-    // STREAMING
+    // CANDIDATE
+    this.quietBuffers = speech ? 0 : this.quietBuffers + 1;
+    const hit = this.detector.detect(buf, speech, this.onset, endSample);
+    if (hit) this.open(hit);
+    else if (this.quietBuffers >= this.options.candidateQuietBuffers) this.state = GateState.LISTENING;
+  }
+
+  /** onBuffer() while streaming: the hangover and the length limit. */
+  private streaming(speech: boolean, endSample: number, n: number): void {
     this.quietSamples = speech ? 0 : this.quietSamples + n;
     const o = this.options;
     if (this.quietSamples * 1000 >= o.hangoverMs * o.rate) this.end(EndReason.SILENCE);

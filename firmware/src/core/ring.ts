@@ -19,18 +19,19 @@ export class SampleRing {
   }
 
   /**
-   * Append a buffer (longer than the ring: only its tail is kept). With `keep` ≥ 0, samples from
+   * Append a buffer of `n` samples (`src.length`, passed: reading it costs as much as a statement on
+   * Espruino; longer than the ring: only its tail is kept). With `keep` ≥ 0, samples from
    * `keep` on must survive: a buffer that would overwrite them is dropped instead, and the audio
    * written after it is a new stretch (`valid`): nothing older reads back with it.
    * (The common case, a mic buffer that neither wraps nor has to be dropped, is one native copy and a
    * few statements: on Espruino the text of this method is read on every mic buffer.)
    */
-  write(src: Uint8Array, keep: number): void {
+  write(src: Uint8Array, keep: number, n: number): void {
     const w = this.written;
     const at = w % this.size;
-    if (keep < 0 && !this.gap && at + src.length <= this.size) {
+    if (keep < 0 && !this.gap && at + n <= this.size) {
       this.buf.set(src, at);
-      this.written = w + src.length;
+      this.written = w + n;
     } else this.writeSlow(src, keep);
   }
 

@@ -63,7 +63,8 @@ export class Uplink {
   private seq = 0;
   private first = 0; // absolute index of the utterance's first sample
   private cursor = 0; // absolute index of the next sample to send
-  private endAt = -1; // absolute end of the utterance, -1 while capturing
+  /** Absolute end of the utterance, -1 while capturing (read by the App's mic path: keep()). */
+  endAt = -1;
   private endReason: EndReasonCode = EndReason.SILENCE;
   private endQueued = false;
   private lastAudioSeq = 0;

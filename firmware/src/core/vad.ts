@@ -43,16 +43,16 @@ export class Vad {
     this.floor = options.initialFloor > options.minEnergy ? options.initialFloor : options.minEnergy;
   }
 
-  /** Classify one buffer; updates the floor. */
-  process(buf: Uint8Array): boolean {
-    const n = buf.length;
+  /** Classify one buffer of `n` samples (its length, passed); updates the floor. */
+  process(buf: Uint8Array, n: number): boolean {
     if (n === 0) return this.speech;
-    const mean = this.dsp.sum(buf) / n;
-    const e = this.dsp.variance(buf, mean) / n;
+    const d = this.dsp;
+    const e = d.variance(buf, d.sum(buf) / n) / n;
     this.energy = e;
-    const speech = e > this.minEnergy && e * 16 > this.floor * this.threshold * this.bias;
-    if (e < this.floor) this.floor = e < this.minEnergy ? this.minEnergy : e;
-    else this.floor += (e - this.floor) / (speech ? 64 : 8);
+    const f = this.floor;
+    const min = this.minEnergy;
+    const speech = e > min && e * 16 > f * this.threshold * this.bias;
+    this.floor = e < f ? (e < min ? min : e) : f + (e - f) / (speech ? 64 : 8);
     this.speech = speech;
     return speech;
   }

@@ -71,20 +71,23 @@ export class FrameWindow {
    * (ascending, as decoded); a NACK marks the held frames inside its gaps for re-send.
    */
   ack(cumulative: number, gaps: SeqGap[], nack: boolean): void {
-    let pos = signed(cumulative - this.first);
+    let pos = (cumulative - this.first) & 0xffff;
+    if (pos >= 0x8000) pos -= 0x10000;
     if (pos > this.used) pos = this.used;
-    if (!gaps.length && !this.holes && !this.resends) {
-      // A plain ACK with every frame in the window held (the common case): O(1), the flags of the
-      // slots left behind are rewritten by push() before they are read again.
-      if (pos <= 0) return;
-      let h = this.head + pos;
-      if (h >= this.capacity) h -= this.capacity;
-      this.head = h;
-      this.used -= pos;
-      this.count -= pos;
-      this.first = (this.first + pos) & 0xffff;
-      return;
-    }
+    if (gaps[0] || this.holes || this.resends) return this.ackGaps(pos, gaps, nack);
+    // A plain ACK with every frame in the window held (the common case): O(1), the flags of the
+    // slots left behind are rewritten by push() before they are read again.
+    if (pos <= 0) return;
+    let h = this.head + pos;
+    if (h >= this.capacity) h -= this.capacity;
+    this.head = h;
+    this.used -= pos;
+    this.count -= pos;
+    this.first = (this.first + pos) & 0xffff;
+  }
+
+  /** ack() with gaps, or with freed or re-send-marked frames in the window (`pos`: cumulative's position). */
+  private ackGaps(pos: number, gaps: SeqGap[], nack: boolean): void {
     this.free(0, pos);
     for (let g = 0; g < gaps.length; g++) {
       const s = signed(gaps[g]!.start - this.first);

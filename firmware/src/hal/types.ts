@@ -14,8 +14,8 @@
 
 /** Where hardware events go (the App implements it). */
 export interface HalSink {
-  /** One filled microphone buffer (8-bit unsigned, 128 = silence). */
-  onMic(buf: Uint8Array): void;
+  /** One filled microphone buffer (8-bit unsigned, 128 = silence), at `now` (ms, the clock of now()). */
+  onMic(buf: Uint8Array, now: number): void;
   /** `buf` finished playing and must be refilled (fill the whole buffer). */
   onSpeaker(buf: Uint8Array): void;
   onConnect(): void;

@@ -250,7 +250,7 @@ export class FakeHal implements Hal {
   micBuffer(buf: Uint8Array): void {
     if (!this.mic) throw new Error('mic not started');
     this.advance((buf.length * 1000) / this.mic.rate);
-    this.deliver('mic', (s) => s.onMic(buf));
+    this.deliver('mic', (s) => s.onMic(buf, this.t));
   }
 
   /** The speaker asks for one buffer of `n` samples (as its Waveform does when a buffer finished). */

@@ -11,15 +11,15 @@ describe('firmware VAD', () => {
 
   it('uses E.variance semantics: energy is the mean square deviation', () => {
     const v = new Vad(dsp, VAD_DEFAULTS);
-    v.process(tone(256, 10));
+    v.process(tone(256, 10), 256);
     expect(v.energy).to.equal(100);
   });
 
   it('adapts its floor down to a quiet room and flags speech well above it', () => {
     const v = new Vad(dsp, { threshold: 48, minEnergy: 4, initialFloor: 400 });
-    for (let i = 0; i < 5; i++) expect(v.process(tone(256, 3))).to.equal(false);
+    for (let i = 0; i < 5; i++) expect(v.process(tone(256, 3), 256)).to.equal(false);
     expect(v.floor).to.be.closeTo(9, 0.001);
-    expect(v.process(tone(256, 20))).to.equal(true); // 400 > 9 × 3
+    expect(v.process(tone(256, 20), 256)).to.equal(true); // 400 > 9 × 3
   });
 
   it('a step in background noise stops counting as speech once the floor catches up', () => {
@@ -27,26 +27,26 @@ describe('firmware VAD', () => {
     let speech = 0;
     let lastSpeech = -1;
     for (let i = 0; i < 400; i++) {
-      if (v.process(tone(256, 12))) {
+      if (v.process(tone(256, 12), 256)) {
         speech++;
         lastSpeech = i;
       }
     }
     expect(speech).to.be.greaterThan(0);
     expect(lastSpeech).to.be.lessThan(399);
-    expect(v.process(tone(256, 12))).to.equal(false);
+    expect(v.process(tone(256, 12), 256)).to.equal(false);
   });
 
   it('the echo bias raises the bar while the speaker plays', () => {
     const v = new Vad(dsp, { threshold: 48, minEnergy: 4, initialFloor: 9 });
     v.bias = 4;
-    expect(v.process(tone(256, 8))).to.equal(false); // 64 vs 9 × 3 × 4 = 108
-    expect(v.process(tone(256, 20))).to.equal(true); // 400
+    expect(v.process(tone(256, 8), 256)).to.equal(false); // 64 vs 9 × 3 × 4 = 108
+    expect(v.process(tone(256, 20), 256)).to.equal(true); // 400
   });
 
   it('never calls near-silence speech (absolute minimum energy)', () => {
     const v = new Vad(dsp, { threshold: 17, minEnergy: 4, initialFloor: 0.01 });
-    expect(v.process(tone(256, 1))).to.equal(false);
+    expect(v.process(tone(256, 1), 256)).to.equal(false);
     expect(v.floor).to.be.at.least(4);
   });
 });
@@ -70,7 +70,7 @@ describe('firmware wake gate', () => {
     let at = 0;
     const feed = (speech: boolean, n = 256) => {
       at += n;
-      gate.onBuffer(new Uint8Array(n), speech, at);
+      gate.onBuffer(new Uint8Array(n), speech, at, n);
     };
     return { gate, wakes, ends, feed, pos: () => at };
   }
@@ -154,8 +154,8 @@ describe('firmware wake gate', () => {
 describe('firmware sample ring and byte FIFO', () => {
   it('keeps the newest samples across wrap-around and reads them back by absolute index', () => {
     const r = new SampleRing(10);
-    r.write(new Uint8Array([1, 2, 3, 4, 5, 6, 7]), -1);
-    r.write(new Uint8Array([8, 9, 10, 11, 12]), -1);
+    r.write(new Uint8Array([1, 2, 3, 4, 5, 6, 7]), -1, 7);
+    r.write(new Uint8Array([8, 9, 10, 11, 12]), -1, 5);
     expect(r.written).to.equal(12);
     expect(r.oldest()).to.equal(2);
     const out = new Uint8Array(6);
@@ -167,7 +167,7 @@ describe('firmware sample ring and byte FIFO', () => {
 
   it('refuses to read overwritten or unwritten samples', () => {
     const r = new SampleRing(4);
-    r.write(new Uint8Array([1, 2, 3, 4, 5, 6]), -1);
+    r.write(new Uint8Array([1, 2, 3, 4, 5, 6]), -1, 6);
     const out = new Uint8Array(4);
     expect(r.read(1, out, 0, 2)).to.equal(false);
     expect(r.read(5, out, 0, 2)).to.equal(false);

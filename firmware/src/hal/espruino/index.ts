@@ -35,12 +35,10 @@ function pin(name: string): Pin {
   return g !== undefined ? (g as Pin) : name;
 }
 
-/** Sink calls by number, so that one guarded dispatcher serves every event source. */
-const MIC = 0;
+/** Sink calls by number (index into the names in call()), so that one guarded dispatcher serves the rarer event sources. */
 const SPEAKER = 1;
 const CONNECT = 2;
 const DISCONNECT = 3;
-const WRITE = 4;
 const BUTTON = 5;
 
 export class EspruinoHal implements Hal {
@@ -74,13 +72,15 @@ export class EspruinoHal implements Hal {
     this.sink = sink;
   }
 
-  /** Deliver one hardware event to the sink; an exception is reported, never propagated to Espruino. */
+  /**
+   * Deliver one hardware event to the sink; an exception is reported, never propagated to Espruino.
+   * (The two frequent ones, mic buffers and downlink writes, have handlers of their own that do the
+   * same without the dispatch: see startMic and startBle.)
+   */
   private call(what: number, a?: unknown, b?: unknown): void {
     const s = this.sink as HalSink;
     try {
-      if (what === MIC) s.onMic(a as Uint8Array);
-      else if (what === SPEAKER) s.onSpeaker(a as Uint8Array);
-      else if (what === WRITE) s.onWrite(new Uint8Array(a as ArrayBuffer));
+      if (what === SPEAKER) s.onSpeaker(a as Uint8Array);
       else if (what === CONNECT) s.onConnect();
       else if (what === DISCONNECT) s.onDisconnect();
       else s.onButton(a as boolean, b as number);
@@ -104,7 +104,14 @@ export class EspruinoHal implements Hal {
     let w = this.mic;
     if (!w || w.buffer.length !== samples) {
       w = this.mic = new Waveform(samples, { doubleBuffer: true, bits: 8 });
-      w.on('buffer', (buf) => this.call(MIC, buf));
+      w.on('buffer', (buf) => {
+        const s = this.sink as HalSink;
+        try {
+          s.onMic(buf, getTime() * 1000);
+        } catch (e) {
+          s.fail('mic', e);
+        }
+      });
     }
     // Waveform.stop() takes effect in the idle loop: a microphone stopped in this job (a new rate)
     // cannot start again until then ("Waveform is already running"), so start it from a timer.
@@ -160,7 +167,14 @@ export class EspruinoHal implements Hal {
       value: new Uint8Array(0),
       maxLen: maxPayload,
       writable: true,
-      onWrite: (evt) => this.call(WRITE, evt.data),
+      onWrite: (evt) => {
+        const s = this.sink as HalSink;
+        try {
+          s.onWrite(new Uint8Array(evt.data));
+        } catch (e) {
+          s.fail('write', e);
+        }
+      },
     };
     const defs: NrfServiceDefs = {};
     defs[SERVICE_UUID] = chars;
