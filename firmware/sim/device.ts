@@ -20,7 +20,7 @@ import { Heap } from './heap';
 import { instrument } from './instrument';
 import { builtinObjects, createContext, recordBinds, setUpLanguage, wrapTypedArrays } from './language';
 import type { Builtins } from './language';
-import { IdleLoop, NATIVE_COST_PER_ELEMENT } from './loop';
+import { IdleLoop, nativeCost } from './loop';
 import type { EspruinoRandom } from './natives';
 import { Pins } from './pins';
 import { Radio } from './radio';
@@ -164,17 +164,36 @@ export class Device {
     this.repl = new Repl(this);
     setUpLanguage(ctx);
     installGlobals(this, define);
-    // Typed array allocations are charged against the heap as they happen (OOM detection).
+    // Typed array allocations are charged against the heap as they happen (OOM detection), and their
+    // cost: a new buffer (zeroed) or a copy of an array; a view of an existing buffer (subarray, a view
+    // over an ArrayBuffer) costs what its JavaScript call does.
+    const buffers = new WeakSet<object>();
     wrapTypedArrays(
       ctx,
       Object.assign(
         (r: ArrayBufferView | ArrayBuffer, copied: number) => {
           const bytes = r.byteLength;
-          if (copied) this.loop.charge(bytes * NATIVE_COST_PER_ELEMENT);
+          const buf = ArrayBuffer.isView(r) ? r.buffer : r;
+          if (copied) this.loop.charge(nativeCost('TypedArray.copy', bytes));
+          else if (!buffers.has(buf)) this.loop.charge(nativeCost('TypedArray.new', bytes));
+          buffers.add(buf);
           this.heap.allocating(2 + Math.ceil(bytes / config.blocksize) + 1);
         },
-        { charge: (n: number) => this.loop.charge(n * NATIVE_COST_PER_ELEMENT) },
+        { charge: () => undefined },
       ),
+    );
+    // set() and fill() cost differently (Espruino's fill writes element by element through an iterator).
+    vm.runInContext(
+      `(function(charge){
+        var TA = Object.getPrototypeOf(Uint8Array.prototype), set = TA.set, fill = TA.fill;
+        Object.defineProperty(TA, 'set', { writable: true, configurable: true,
+          value: function(src, off){ charge(0, src && src.length || 0); return set.call(this, src, off); } });
+        Object.defineProperty(TA, 'fill', { writable: true, configurable: true,
+          value: function(v, a, b){ charge(1, this.length); return fill.call(this, v, a, b); } });
+      })`,
+      ctx,
+    )((kind: number, n: number) =>
+      this.loop.charge(nativeCost(kind === 0 ? 'TypedArray.set' : 'TypedArray.fill', n)),
     );
     recordBinds(ctx, (b, target, thisArg, args) => this.heap.recordBind(b, target, thisArg, args));
     this.heap.sealBuiltins(builtinObjects(ctx));

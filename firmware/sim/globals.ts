@@ -9,7 +9,7 @@ import type { Device } from './device';
 import { Interrupt } from './errors';
 import { realmify, type Define } from './language';
 import { mulberry32 } from './link';
-import { NATIVE_COST_PER_ELEMENT } from './loop';
+import { nativeCost, type NativeName } from './loop';
 import { eConvolve, eCrc32, eFFT, eMapInPlace, eSum, eToString, eVariance, toBytes } from './natives';
 import { STORAGE_BYTES, storageModule } from './storage';
 
@@ -85,10 +85,10 @@ function definesGetBattery(board: string): boolean {
   return (ESPRUINO_BOARDS[board]?.defines ?? []).some((d) => d.startsWith('-DCUSTOM_GETBATTERY'));
 }
 
-/** Charge the native cost of touching every element of `a`. */
-function chargeArray(dev: Device, a: unknown): void {
+/** Charge native `name`'s cost (loop.ts's model): its fixed cost and every element of `a`. */
+function chargeArray(dev: Device, name: NativeName, a: unknown): void {
   const n = (a as { length?: unknown })?.length;
-  if (typeof n === 'number') dev.loop.charge(n * NATIVE_COST_PER_ELEMENT);
+  dev.loop.charge(nativeCost(name, typeof n === 'number' ? n : 0));
 }
 
 /** The `E` object: native helpers (natives.ts), the watchdog, boot code, error flags. */
@@ -96,28 +96,28 @@ function espruinoE(dev: Device): Record<string, unknown> {
   const hwRand = mulberry32(dev.config.seed ^ 0x5eed);
   const E: Record<string, unknown> = {
     sum: (a: unknown) => {
-      chargeArray(dev, a);
+      chargeArray(dev, 'E.sum', a);
       return eSum(a);
     },
     variance: (a: unknown, m: unknown) => {
-      chargeArray(dev, a);
+      chargeArray(dev, 'E.variance', a);
       return eVariance(a, m);
     },
     convolve: (a: unknown, b: unknown, off: unknown) => {
-      chargeArray(dev, a);
+      chargeArray(dev, 'E.convolve', a);
       return eConvolve(a, b, off);
     },
     mapInPlace: (from: unknown, to: unknown, map: unknown, bits: unknown) => {
-      chargeArray(dev, from);
+      chargeArray(dev, 'E.mapInPlace', from);
       eMapInPlace(from, to, map, bits, (fn, v) => fn(v));
     },
     FFT: (re: unknown, im: unknown, inv: unknown) => {
       const n = (re as { length?: number })?.length ?? 0;
-      dev.loop.charge(n * Math.max(1, Math.log2(Math.max(n, 2))) * NATIVE_COST_PER_ELEMENT * 4);
+      dev.loop.charge(nativeCost('E.FFT', n * Math.max(1, Math.log2(Math.max(n, 2)))));
       eFFT(re, im, inv);
     },
     CRC32: (d: unknown) => {
-      chargeArray(dev, d);
+      chargeArray(dev, 'E.CRC32', d);
       return eCrc32(d);
     },
     toString: (...a: unknown[]) => {

@@ -4,15 +4,190 @@
  * = its cost / COST_UNITS_PER_MS (README.md, "Execution model"). Also here: the JS timers the passes
  * run, the cost counter the instrumented program updates, and the watchdog.
  */
+import { CALIBRATION, NRF52_HZ } from '../espruino/cpu';
 import { Interrupt } from './errors';
 import type { JsVarCounter } from './memory';
 import type { DeviceStats } from './device';
 
-/** Cost units per second of nRF52 device time (README.md: ~10^4 simple loop iterations/s × ~10 units each). */
-export const COST_UNITS_PER_SECOND = 100_000;
+/**
+ * The cost model (README.md, "Cost units (calibration)"): what each thing the interpreter does costs, in
+ * cost units. One unit is X86_PER_UNIT x86 instructions of the real interpreter's main loop (Espruino
+ * 2v29 built for 32-bit Linux, -Os, counted by callgrind: firmware/espruino/cost.ts), which
+ * firmware/espruino/cpu.ts's CALIBRATION turns into nRF52 cycles. The coefficients are fitted by
+ * `npx tsx firmware/espruino/cost.ts --fit` (snippets and natives measured on both engines).
+ */
+export interface CostModel {
+  /** Statement-level coefficients (instrument.ts computes each statement's features statically). */
+  js: Record<JsFeature, number>;
+  /**
+   * Built-ins priced by name (units for reading the property or global and calling it, instead of
+   * `builtin` / `global`): the natives the vm does not charge itself (E.kickWatchdog, digitalWrite...).
+   */
+  names: Record<string, number>;
+  /** Natives: a fixed cost per call plus a cost per element they touch (bytes, samples...). */
+  natives: Record<NativeName, { fixed: number; perElement: number }>;
+  /** The interpreter's own work to start a job of each kind (idle loop, event dispatch). */
+  jobs: Record<string, number>;
+  /** Per ADC sample the Waveform timer interrupt takes (the device's CPU, not a job's). */
+  adcSample: number;
+  /** Per DAC sample the Waveform timer interrupt takes. */
+  dacSample: number;
+  /** The device stores the code pretokenised: keywords, operators and small integers are one byte. */
+  pretokenised: boolean;
+  /**
+   * CPU speed relative to the nRF52 (default 1). cost.ts runs the firmware's scenarios with a fast CPU,
+   * so that the vm does the same work as the real interpreter (which runs on an x86, never saturated)
+   * when the firmware needs more than the nRF52 has.
+   */
+  cpuSpeed?: number;
+}
+
+/** Statement-level features (instrument.ts). */
+export const JS_FEATURES = [
+  'stmt', // a statement executed
+  'iteration', // a loop iteration (Espruino seeks back to the test and the body)
+  'tok', // a token lexed, parsed and executed
+  'char', // a character the lexer reads one by one: names, keywords, numbers, strings (executed code)
+  'node', // an AST node evaluated
+  'lookup', // an identifier resolved through the scope chain
+  'scan', // a name compared on the way (scope variables, object properties: static estimate)
+  'global', // an identifier found nowhere in the program's scopes (a built-in: Math, E, NRF...)
+  'member', // a property read or written by name (`o.x`)
+  'index', // a property read or written by value (`o[i]`)
+  'builtin', // a property that is a built-in method or field (`b.length`, `Math.floor`, `b.set`)
+  'call', // entering a JavaScript function (scope, return value)
+  'param', // a parameter bound
+  'alloc', // an object or array literal (and each of its elements), a template string allocated
+  'construct', // `new`: an object made and its constructor called
+  'blockScope', // a block with let/const entered (Espruino makes a scope object for it)
+  'fnDef', // a function defined (its body is lexed to find its end: see skip*)
+  'skipTok', // a token skipped without parsing (a block not run, the rest of a function after return)
+  'skipChar', // a character of a name or literal skipped
+  'parseTok', // a token parsed without executing (a braceless branch not run, `a && b` with a false)
+  'parseChar', // a character of a name or literal parsed without executing
+] as const;
+export type JsFeature = (typeof JS_FEATURES)[number];
+
+export const NATIVES = [
+  'E.sum',
+  'E.variance',
+  'E.mapInPlace',
+  'E.CRC32',
+  'E.FFT',
+  'E.convolve',
+  'TypedArray.new',
+  'TypedArray.copy',
+  'TypedArray.set',
+  'TypedArray.fill',
+  'NRF.updateServices',
+  'other',
+] as const;
+export type NativeName = (typeof NATIVES)[number];
+
+/** x86 instructions (of the Linux build, callgrind) per cost unit. */
+export const X86_PER_UNIT = 1000;
+
+/**
+ * Cost units per second of nRF52 device time: one unit is X86_PER_UNIT x86 instructions, which are
+ * CALIBRATION.central nRF52 cycles each (firmware/espruino/cpu.ts) at NRF52_HZ: 64e6 / 1,500 ≈ 42,667.
+ */
+export const COST_UNITS_PER_SECOND = NRF52_HZ / (CALIBRATION.central * X86_PER_UNIT);
 export const COST_UNITS_PER_MS = COST_UNITS_PER_SECOND / 1000;
-/** Native helpers (E.sum, TypedArray.set...) cost this many units per element they touch (~0.5 us). */
-export const NATIVE_COST_PER_ELEMENT = 0.05;
+
+/** The fitted model (firmware/espruino/cost.ts --fit prints it). */
+export const FITTED_MODEL: CostModel = {
+  js: {
+    iteration: 0.303,
+    stmt: 0.7338,
+    tok: 0,
+    char: 0.0082,
+    node: 0.9633,
+    lookup: 0.6223,
+    scan: 0.0192,
+    global: 0,
+    member: 0,
+    index: 1.305,
+    builtin: 9.8497,
+    call: 3.9973,
+    param: 1.5006,
+    alloc: 0.5722,
+    construct: 21.148,
+    blockScope: 0.986,
+    fnDef: 5.2866,
+    skipTok: 0.1587,
+    skipChar: 0.0667,
+    parseTok: 0.1174,
+    parseChar: 0.4025,
+  },
+  names: {
+    subarray: 10.6522,
+    digitalWrite: 5.2675,
+    kickWatchdog: 5.6997,
+    getTime: 1.6625,
+    setTimeout: 6.85,
+    clearTimeout: 6.85,
+    floor: 7.1102,
+    round: 7.4957,
+    fromCharCode: 9.6062,
+    charCodeAt: 8.0352,
+    push: 8.667,
+    shift: 8.667,
+    call: 8.3897,
+  },
+  natives: {
+    'E.sum': { fixed: 0, perElement: 0.1854 },
+    'E.variance': { fixed: 0, perElement: 0.19338 },
+    'E.mapInPlace': { fixed: 0, perElement: 1.3522 },
+    'E.CRC32': { fixed: 5, perElement: 0.2 },
+    'E.FFT': { fixed: 10, perElement: 2 },
+    'E.convolve': { fixed: 5, perElement: 0.4 },
+    'TypedArray.new': { fixed: 6.2677, perElement: 0.0054 },
+    'TypedArray.copy': { fixed: 8.1203, perElement: 1.84842 },
+    'TypedArray.set': { fixed: 1.6205, perElement: 0.33 },
+    'TypedArray.fill': { fixed: 0.5085, perElement: 1.002 },
+    'NRF.updateServices': { fixed: 2.358, perElement: 0 },
+    other: { fixed: 0, perElement: 0.2 },
+  },
+  jobs: {
+    default: 23.0093,
+    timer: 10.6379,
+    repl: 0,
+    boot: 0,
+  },
+  adcSample: 0.35365,
+  dacSample: 0.52351,
+  pretokenised: true,
+};
+
+let active: CostModel = FITTED_MODEL;
+
+/** The model the simulator charges with (instrument.ts reads it when it instruments a program). */
+export function costModel(): CostModel {
+  return active;
+}
+
+/** Charge with `m` until the returned function is called (cost.ts's fitting runs; tests). */
+export function useCostModel(m: CostModel): () => void {
+  const prev = active;
+  active = m;
+  return () => {
+    active = prev;
+  };
+}
+
+/** Units per ms of device time (COST_UNITS_PER_MS, times the model's cpuSpeed). */
+function unitsPerMs(): number {
+  return COST_UNITS_PER_MS * (active.cpuSpeed ?? 1);
+}
+
+/** Units charged by a native: its fixed cost plus `n` elements. */
+export function nativeCost(name: NativeName, n: number): number {
+  const c = active.natives[name];
+  return c.fixed + n * c.perElement;
+}
+
+/** Per element touched by a native the model has no entry for (kept for the public API). */
+export const NATIVE_COST_PER_ELEMENT = FITTED_MODEL.natives.other.perElement;
 /** A job running longer than this (device time) without a watchdog is treated as a hung device. */
 export const HANG_LIMIT_MS = 20_000;
 
@@ -28,6 +203,8 @@ export interface Job {
   input?: boolean;
   /** For timer jobs: the timer's id (a clearTimeout earlier in the same pass cancels the run). */
   timerId?: number;
+  /** Units of interrupt work (the Waveform timer's samples) charged with the job. */
+  interruptCost?: number;
 }
 
 interface Timer {
@@ -99,7 +276,7 @@ export class IdleLoop {
 
   /** Device time as JS sees it: inside a job, the job's start plus the cost it has used so far. */
   deviceTime(): number {
-    return this.running ? this.jobStart + this.k.c / COST_UNITS_PER_MS : this.now;
+    return this.running ? this.jobStart + this.k.c / unitsPerMs() : this.now;
   }
 
   /** Charge `units` of cost to the running job. */
@@ -222,7 +399,7 @@ export class IdleLoop {
   private limitHit(): void {
     if (this.k.l === -Infinity) throw new Interrupt('interrupted');
     // Cost limit: the job ran far longer than any real handler could.
-    const ms = this.k.c / COST_UNITS_PER_MS;
+    const ms = this.k.c / unitsPerMs();
     if (this.watchdog) {
       this.parts.watchdogReset(`handler ran ${ms.toFixed(0)} ms without returning`);
     } else {
@@ -310,11 +487,13 @@ export class IdleLoop {
 
   /** Run one JS job at the current time; its cost moves cpuFree. */
   runJob(job: Job): void {
-    this.k.c = 0;
+    // The interpreter's own work to start it: the idle loop's pass, the event or timer dispatch.
+    const jobs = costModel().jobs;
+    this.k.c = (jobs[job.kind] ?? jobs.default ?? 0) + (job.interruptCost ?? 0);
     this.k.l =
       this.watchdog && this.watchdog.auto
-        ? Math.min(HANG_LIMIT_MS, this.watchdog.timeoutMs) * COST_UNITS_PER_MS
-        : HANG_LIMIT_MS * COST_UNITS_PER_MS;
+        ? Math.min(HANG_LIMIT_MS, this.watchdog.timeoutMs) * unitsPerMs()
+        : HANG_LIMIT_MS * unitsPerMs();
     this.jobStart = this.now;
     this.running = true;
     try {
@@ -339,7 +518,7 @@ export class IdleLoop {
     bk.jobs++;
     bk.cost += cost;
     if (cost > bk.max) bk.max = cost;
-    const ms = cost / COST_UNITS_PER_MS;
+    const ms = cost / unitsPerMs();
     this.cpuFree = this.now + ms;
     if (job.kind === 'buffer') {
       if (cost > stats.maxHandlerCost) stats.maxHandlerCost = cost;

@@ -7,7 +7,7 @@
 import { NUS_RX_UUID, NUS_SERVICE_UUID, NUS_TX_UUID } from '@budlink/protocol';
 import { SimError } from './errors';
 import { LinkModel } from './link';
-import { NATIVE_COST_PER_ELEMENT, type Fn } from './loop';
+import { nativeCost, type Fn } from './loop';
 import type { JsVarCounter } from './memory';
 import { eToString, toBytes } from './natives';
 import type { Device } from './device';
@@ -172,7 +172,7 @@ export class Radio {
           throw dev.err(
             `Got BLE error 0x7 INVALID_PARAM (value of ${bytes.length} bytes > maxLen ${ch.maxLen})`,
           );
-        dev.loop.charge(bytes.length * NATIVE_COST_PER_ELEMENT);
+        dev.loop.charge(nativeCost('NRF.updateServices', bytes.length));
         ch.value = bytes;
         if ((u.notify && ch.notify) || (u.indicate && ch.indicate))
           this.link.notify(ch.uuid, bytes, dev.loop.deviceTime());

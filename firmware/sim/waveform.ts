@@ -7,6 +7,7 @@
    context need their own `this` (the Waveform object) and the Waveforms, captured as `self`. */
 import type { Device, MicSource } from './device';
 import type { JsVarCounter } from './memory';
+import { costModel } from './loop';
 
 interface WaveState {
   obj: Record<string, unknown>;
@@ -242,9 +243,13 @@ export class Waveforms {
       st.seenSwaps = st.swaps;
       if (!changed) continue; // an even number of swaps: the device sees no change and emits nothing
       const finished = st.buffers[(st.swaps + 1) % 2]!;
+      // The timer interrupt's work for every sample of those buffers (the ADC read or the DAC write:
+      // loop.ts's model) is CPU the handler does not get: charged with it.
+      const model = costModel();
       this.dev.events.emitLater(st.obj, 'buffer', [finished], 'buffer', {
         periodMs: this.periodMs(st),
         input: st.input,
+        interruptCost: missed * finished.length * (st.input ? model.adcSample : model.dacSample),
       });
     }
   }
