@@ -124,6 +124,8 @@ export class App implements HalSink, GateEvents, PlaybackPorts {
   /** Assistant state shown on the LEDs. */
   shownState = -1;
   private control: Uint8Array[] = [];
+  /** Frames in `control` (an array's length or a missing element costs ~12k x86 instructions on Espruino: pace() reads this). */
+  private queued = 0;
   private msgSeq = 0;
   private helloLeft = 0;
   private nonce: number;
@@ -140,6 +142,8 @@ export class App implements HalSink, GateEvents, PlaybackPorts {
   private drainPerMs: number;
   /** pacing.burst: the bucket's depth. */
   private burst: number;
+  /** pace() bound to this App: the pacer's timer calls it directly (an arrow calling it costs a call more). */
+  private tick: () => void;
   /** The pacer's interval timer and whether it runs at the idle period. */
   private tickId = -1;
   private tickSlow = false;
@@ -155,6 +159,7 @@ export class App implements HalSink, GateEvents, PlaybackPorts {
     this.playRate = cfg.sampleRate;
     this.drainPerMs = drainPerSecond(board) / 1000;
     this.burst = board.pacing.burst;
+    this.tick = this.pace.bind(this);
     this.nonce = hal.random32();
     this.bootMs = hal.now();
     this.ring = new SampleRing(board.ringBytes);
@@ -260,7 +265,7 @@ export class App implements HalSink, GateEvents, PlaybackPorts {
     // Send the WAKE and the first frames right after this handler rather than at the next tick (the
     // pre-roll backlog is at its largest now), as a job of their own so the mic handler stays short.
     if (this.tickSlow) this.setTick(false);
-    this.hal.setTimeout(() => this.pace(), 0);
+    this.hal.setTimeout(this.tick, 0);
     this.showState(AssistantState.LISTENING);
     return true;
   }
@@ -314,6 +319,7 @@ export class App implements HalSink, GateEvents, PlaybackPorts {
     this.welcomed = false;
     this.setPayload(MIN_PAYLOAD);
     this.control = [];
+    this.queued = 0;
     // The nonce says what the device kept (PROTOCOL.md §5): the previous one while an utterance stream
     // is still unfinished (the host keeps reassembling it and the stream resumes after WELCOME), a new
     // one otherwise.
@@ -337,6 +343,7 @@ export class App implements HalSink, GateEvents, PlaybackPorts {
       this.hal.log('budlink: link lost, reply ' + this.playback.stream + ' cut at ' + this.playback.played);
     } else this.playback.reset();
     this.control = [];
+    this.queued = 0;
     if (!this.uplink.active) this.showState(AssistantState.IDLE);
   }
 
@@ -389,7 +396,7 @@ export class App implements HalSink, GateEvents, PlaybackPorts {
       if (t > this.burst) t = this.burst;
       this.tokenAt = now;
       const up = this.uplink;
-      t = this.welcomed && up.active && !this.control[0] ? up.pump(now, t, hal) : this.paceMore(now, t);
+      t = this.welcomed && up.active && !this.queued ? up.pump(now, t, hal) : this.paceMore(now, t);
       if (t < 0) {
         this.counters.notifyFailed++;
         t = 0;
@@ -412,6 +419,7 @@ export class App implements HalSink, GateEvents, PlaybackPorts {
       return t;
     }
     for (; t >= 1 && q.length; t--) {
+      this.queued--;
       if (!hal.notify(q.shift() as Uint8Array)) {
         this.counters.notifyFailed++;
         t = 0;
@@ -425,7 +433,7 @@ export class App implements HalSink, GateEvents, PlaybackPorts {
     const hal = this.hal;
     if (this.tickId >= 0) hal.clearInterval(this.tickId);
     this.tickSlow = slow;
-    this.tickId = hal.setInterval(() => this.pace(), slow ? IDLE_TICK_MS : this.board.pacing.tickMs);
+    this.tickId = hal.setInterval(this.tick, slow ? IDLE_TICK_MS : this.board.pacing.tickMs);
   }
 
   private enqueue(bytes: Uint8Array): void {
@@ -434,7 +442,7 @@ export class App implements HalSink, GateEvents, PlaybackPorts {
     if (this.control.length >= CONTROL_QUEUE) {
       this.control.shift();
       this.counters.controlDropped++;
-    }
+    } else this.queued++;
     this.control.push(bytes);
   }
 

@@ -16,7 +16,7 @@ import {
 import type { Frame } from '@budlink/protocol';
 import { BOARDS, TX_QUEUE, drainPerSecond } from '../../../firmware/boards/index';
 import type { BoardProfile } from '../../../firmware/boards/index';
-import { App, ECHO_BIAS, TIMING } from '../../../firmware/src/core/app';
+import { App, CONTROL_QUEUE, ECHO_BIAS, TIMING } from '../../../firmware/src/core/app';
 import { CONFIG_FILE } from '../../../firmware/src/core/config';
 import { FakeHal, dec, enc, filled, puck, tone } from './fake-hal';
 
@@ -362,6 +362,29 @@ describe('firmware app: utterance uplink', () => {
     const more = r.hal.take().map(dec);
     expect(more.length).to.be.greaterThan(0);
     expect(more[0]?.seq).to.equal(19);
+  });
+
+  it('control frames queued while streaming go out first, within a tick, also after the queue overflowed', () => {
+    const r = rig(puck);
+    r.welcome();
+    r.counting(16);
+    r.app.gate.tap();
+    r.hal.advance(puck.pacing.tickMs * 2);
+    r.hal.take();
+    for (let i = 0; i < CONTROL_QUEUE + 2; i++)
+      r.hal.write(enc({ type: FrameType.PING, stream: 0, seq: i, token: i }));
+    expect(r.app.counters.controlDropped).to.equal(2);
+    r.hal.advance(puck.pacing.tickMs * 3);
+    const tokens = ofType<Frame & { token: number }>(r.frames(), FrameType.PONG).map((f) => f.token);
+    expect(tokens).to.deep.equal([2, 3, 4, 5, 6, 7, 8, 9]);
+    for (let i = 0; i < 3; i++) {
+      r.counting(1); // more audio: the stream goes on
+      r.hal.write(enc({ type: FrameType.PING, stream: 0, seq: 20 + i, token: 20 + i }));
+      r.hal.advance(puck.pacing.tickMs);
+      const fr = r.frames();
+      expect(fr[0]?.type, 'PONG first').to.equal(FrameType.PONG);
+      expect(ofType(fr, FrameType.PONG)).to.have.length(1);
+    }
   });
 
   it('a notify that throws in a batch: counted, that frame held for a NACK, the next ones follow it', () => {
