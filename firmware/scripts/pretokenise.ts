@@ -15,7 +15,10 @@
  *
  * The output is a binary string (one character per byte, 0..255): write it as latin1.
  */
-import { parse, tokenizer } from 'acorn';
+import { parse, tokenizer, type Token } from 'acorn';
+
+/** acorn's tokens carry their value at run time; its type declarations leave it out. */
+const valueOf = (t: Token): unknown => (t as Token & { value?: unknown }).value;
 import type { Node } from 'acorn';
 import { full } from 'acorn-walk';
 
@@ -162,7 +165,7 @@ export function pretokenise(code: string): string {
     }
     const raw = code.slice(t.start, t.end);
     if (label === 'string') {
-      const s = t.value as string;
+      const s = valueOf(t) as string;
       let eightBit = true;
       for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 255) eightBit = false;
       if (!eightBit || s.length === 0 || s.length > 0xffff) pieces.push({ text: raw, byte: false });
@@ -176,7 +179,7 @@ export function pretokenise(code: string): string {
       continue;
     }
     if (label === 'num') {
-      const v = t.value as number;
+      const v = valueOf(t) as number;
       if (!Number.isInteger(v) || v < 0 || v > 32767 || Object.is(v, -0))
         pieces.push({ text: raw, byte: false });
       else if (v === 0) pieces.push({ text: String.fromCharCode(LEX_RAW_INT0), byte: true });
@@ -255,7 +258,7 @@ function tokenStream(code: string): string[] {
   const out: string[] = [];
   for (const t of tokenizer(code, { ecmaVersion: 2020 })) {
     const v =
-      t.type.label === 'num' || t.type.label === 'string' ? String(t.value) : code.slice(t.start, t.end);
+      t.type.label === 'num' || t.type.label === 'string' ? String(valueOf(t)) : code.slice(t.start, t.end);
     out.push(t.type.label + ' ' + v);
   }
   return out;

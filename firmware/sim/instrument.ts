@@ -242,7 +242,12 @@ class TokenTable {
       if (label === 'name' || label === 'privateId') c = len;
       else if (t.type.keyword !== undefined) c = pretokenised ? 0 : len;
       else if (label === 'num')
-        c = pretokenised && /^\d+$/.test(source.slice(t.start, t.end)) && Number(t.value) <= 32767 ? 0 : len;
+        c =
+          pretokenised &&
+          /^\d+$/.test(source.slice(t.start, t.end)) &&
+          Number((t as acorn.Token & { value?: unknown }).value) <= 32767
+            ? 0
+            : len;
       else if (label === 'string' || label === 'regexp' || label === 'template') c = len;
       chars += c;
       this.starts.push(t.start);
