@@ -44,6 +44,8 @@ export interface DeviceConfig {
   intervalMs?: number;
   /** Seed of the link's drop PRNG and of E.hwRand. */
   seed: number;
+  /** CPU speed relative to the calibrated nRF52 (EarbudOptions.cpuSpeed). */
+  cpuSpeed?: number;
   code: 'ram' | 'storage';
   /** Button pin name and whether it reads 0 when pressed. */
   button: string;
@@ -133,6 +135,7 @@ export class Device {
         reportError: (e, kind) => this.reportError(e, kind),
         print: (s) => this.print(s),
         rebooting: () => this.rebootRequested !== null,
+        cpuSpeed: config.cpuSpeed ?? 1,
         watchdogReset: (why) => this.watchdogReset(why),
       },
       err,

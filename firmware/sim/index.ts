@@ -512,6 +512,7 @@ export class SimulatedEarbud implements TimedPeripheral {
         dropRate: link.dropRate ?? 0,
         intervalMs: link.intervalMs,
         seed: (link.seed ?? 1) + this.reboots * 7919,
+        cpuSpeed: this.options.cpuSpeed,
         code: this.options.upload ?? 'storage',
         button: b.button,
         buttonActiveLow: b.buttonActiveLow,

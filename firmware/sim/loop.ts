@@ -175,9 +175,9 @@ export function useCostModel(m: CostModel): () => void {
   };
 }
 
-/** Units per ms of device time (COST_UNITS_PER_MS, times the model's cpuSpeed). */
-function unitsPerMs(): number {
-  return COST_UNITS_PER_MS * (active.cpuSpeed ?? 1);
+/** Units per ms of device time (COST_UNITS_PER_MS, times the model's and the device's cpuSpeed). */
+function unitsPerMs(deviceSpeed = 1): number {
+  return COST_UNITS_PER_MS * (active.cpuSpeed ?? 1) * deviceSpeed;
 }
 
 /** Units charged by a native: its fixed cost plus `n` elements. */
@@ -243,6 +243,8 @@ export interface LoopParts {
   rebooting(): boolean;
   /** The watchdog fires: reset the device. */
   watchdogReset(why: string): void;
+  /** CPU speed relative to the calibrated nRF52 (1: the device's). */
+  cpuSpeed: number;
 }
 
 export class IdleLoop {
@@ -276,7 +278,7 @@ export class IdleLoop {
 
   /** Device time as JS sees it: inside a job, the job's start plus the cost it has used so far. */
   deviceTime(): number {
-    return this.running ? this.jobStart + this.k.c / unitsPerMs() : this.now;
+    return this.running ? this.jobStart + this.k.c / unitsPerMs(this.parts.cpuSpeed) : this.now;
   }
 
   /** Charge `units` of cost to the running job. */
@@ -399,7 +401,7 @@ export class IdleLoop {
   private limitHit(): void {
     if (this.k.l === -Infinity) throw new Interrupt('interrupted');
     // Cost limit: the job ran far longer than any real handler could.
-    const ms = this.k.c / unitsPerMs();
+    const ms = this.k.c / unitsPerMs(this.parts.cpuSpeed);
     if (this.watchdog) {
       this.parts.watchdogReset(`handler ran ${ms.toFixed(0)} ms without returning`);
     } else {
@@ -492,8 +494,8 @@ export class IdleLoop {
     this.k.c = (jobs[job.kind] ?? jobs.default ?? 0) + (job.interruptCost ?? 0);
     this.k.l =
       this.watchdog && this.watchdog.auto
-        ? Math.min(HANG_LIMIT_MS, this.watchdog.timeoutMs) * unitsPerMs()
-        : HANG_LIMIT_MS * unitsPerMs();
+        ? Math.min(HANG_LIMIT_MS, this.watchdog.timeoutMs) * unitsPerMs(this.parts.cpuSpeed)
+        : HANG_LIMIT_MS * unitsPerMs(this.parts.cpuSpeed);
     this.jobStart = this.now;
     this.running = true;
     try {
@@ -518,7 +520,7 @@ export class IdleLoop {
     bk.jobs++;
     bk.cost += cost;
     if (cost > bk.max) bk.max = cost;
-    const ms = cost / unitsPerMs();
+    const ms = cost / unitsPerMs(this.parts.cpuSpeed);
     this.cpuFree = this.now + ms;
     if (job.kind === 'buffer') {
       if (cost > stats.maxHandlerCost) stats.maxHandlerCost = cost;

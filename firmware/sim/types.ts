@@ -52,6 +52,13 @@ export interface EarbudOptions {
    * (`link.seed` is the link's own, for drops).
    */
   seed?: number;
+  /**
+   * The device's CPU speed relative to a 64 MHz nRF52 at the cost model's central calibration (default
+   * 1: jobs take the device time the calibrated model says, so overruns and late timers happen as they
+   * would on the device). Above 1 the device is faster than any nRF52: for tests of the firmware's logic
+   * rather than of its real-time capacity (docs/FIRMWARE.md, "CPU budget").
+   */
+  cpuSpeed?: number;
   name?: string;
   address?: string;
   /**

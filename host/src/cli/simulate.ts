@@ -33,12 +33,14 @@ const options = {
   speed: { type: 'string' },
   'drop-rate': { type: 'string' },
   engine: { type: 'string' },
+  'cpu-speed': { type: 'string' },
 } as const;
 
 export const simulateCommand: Command<typeof options> = {
   summary: 'run simulated earbuds (real firmware bundle) against the bridge',
   usage: `budlink simulate [--board ID] [--earbuds N] [--wav FILE]... [--scenario FILE]
                  [--engine vm|espruino] [--transport auto|bluez|in-process] [--speed X] [--drop-rate P]
+                 [--cpu-speed X]
 
 Boots simulated earbuds running the built firmware bundle, behind the BlueZ emulator on a private
 D-Bus (when dbus-daemon is installed) or the in-process link, has each speak the given WAV files in
@@ -56,7 +58,11 @@ options:
                         real interpreter, deployed as on a device, on the wall clock)
       --transport T     auto (default) | bluez | in-process
       --speed X         device clock acceleration (default ${SIM_DEFAULTS.speed}; espruino: 1)
-      --drop-rate P     fraction of notifications the link model drops (default 0)`,
+      --drop-rate P     fraction of notifications the link model drops (default 0)
+      --cpu-speed X     vm: the earbud's CPU relative to a 64 MHz nRF52 as calibrated against the real
+                        interpreter (default 1; at 1 the 4 kHz boards barely keep up while streaming,
+                        see docs/FIRMWARE.md "CPU budget"; 10 tests the bridge with an earbud that
+                        always keeps up)`,
   options,
   run: runSimulate,
 };
@@ -77,6 +83,9 @@ async function runSimulate(a: CommandContext<typeof options>, io: CliIo): Promis
   const speed = num(v.speed, 'speed', 0.1, 50) ?? (engine === 'espruino' ? 1 : SIM_DEFAULTS.speed);
   if (engine === 'espruino' && speed !== 1) throw new UsageError('--engine espruino runs at --speed 1 only');
   const dropRate = num(v['drop-rate'], 'drop-rate', 0, 0.9) ?? 0;
+  const cpuSpeed = num(v['cpu-speed'], 'cpu-speed', 0.1, 100) ?? 1;
+  if (engine === 'espruino' && v['cpu-speed'] !== undefined)
+    throw new UsageError('--cpu-speed is for the vm engine (the real interpreter runs on this machine)');
   const transport = simTransport(v.transport, config);
   const wavs = v.wav ?? [];
   for (const w of wavs) if (!existsSync(resolve(io.cwd, w))) throw new UsageError(`--wav ${w}: no such file`);
@@ -106,6 +115,7 @@ async function runSimulate(a: CommandContext<typeof options>, io: CliIo): Promis
               board,
               clock: 'real' as const,
               speed,
+              cpuSpeed,
               link: { dropRate, seed: i + 1 },
             })),
           });

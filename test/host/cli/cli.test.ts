@@ -398,7 +398,18 @@ describe('cli: budlink', function () {
     });
 
     it('simulate gives a puckjs the payload its radio carries (ATT MTU 53 → 50 B frames)', async () => {
-      const r = await run(['simulate', '--board', 'puckjs', '--transport', 'in-process', '--speed', '6']);
+      // --cpu-speed 10: the payload is under test, not whether a Puck.js keeps up in real time
+      const r = await run([
+        'simulate',
+        '--board',
+        'puckjs',
+        '--transport',
+        'in-process',
+        '--speed',
+        '6',
+        '--cpu-speed',
+        '10',
+      ]);
       expect(r.code, r.err).to.equal(0);
       expect(r.err).to.include('payload 50 B');
       expect(r.err).not.to.match(/payload 244 B/);
