@@ -15,7 +15,9 @@
  *   firmware.real_listen_instr_per_s.<board>, firmware.real_stream_instr_per_s.<board>: the x86 counts
  *   firmware.sim_real_frame_diffs          scenarios (over every board) whose frames differ between the vm
  *                                           simulator and the real interpreter (goal 0)
- *   firmware.sim_real_cost_ratio_min/_max  vm cost / real cost over natives and scenarios (goal 0.8–1.2)
+ *   firmware.sim_real_cost_ratio_min/_max[.<board>]  vm cost / real cost over natives, the interpreter's
+ *                                           own work and the scenarios, on puckjs and nrf52840dk (goal
+ *                                           0.8–1.2; firmware/espruino/cost.ts)
  * BUDLINK_BENCH_BOARDS=puckjs,nrf52840dk limits the boards (the CPU counts take ~4 min per board).
  */
 import { fileURLToPath } from 'node:url';
@@ -24,6 +26,7 @@ import { SimulatedEarbud } from '@budlink/firmware/sim';
 import { EspruinoEarbud } from '@budlink/firmware/sim/espruino';
 import { SCENARIOS, runScenario, type Scenario, type Transcript } from '@budlink/firmware/sim/scenarios';
 import { cpuFigure } from '@budlink/firmware/espruino/cpu';
+import { costRatios, ratioRange } from '@budlink/firmware/espruino/cost';
 import type { Bench } from './run';
 
 const SPEECH = fileURLToPath(new URL('../test/fixtures/audio/hey-budlink-weather-8k.wav', import.meta.url));
@@ -120,6 +123,22 @@ const bench: Bench = {
       out[`firmware.real_${kind}_cpu_share`] = Math.round(worst.central * 1000) / 1000;
       out[`firmware.real_${kind}_cpu_share_low`] = Math.round(worst.low * 1000) / 1000;
       out[`firmware.real_${kind}_cpu_share_high`] = Math.round(worst.high * 1000) / 1000;
+    }
+
+    // the vm's cost model against the real interpreter, on the two kinds of board (4 kHz nRF52832,
+    // 8 kHz nRF52840): natives, the interpreter's own work and the listening/streaming scenarios
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const board of ['puckjs', 'nrf52840dk'].filter((b) => boards.includes(b))) {
+      const { min, max } = ratioRange(await costRatios(board));
+      out[`firmware.sim_real_cost_ratio_min.${board}`] = Math.round(min * 100) / 100;
+      out[`firmware.sim_real_cost_ratio_max.${board}`] = Math.round(max * 100) / 100;
+      lo = Math.min(lo, min);
+      hi = Math.max(hi, max);
+    }
+    if (Number.isFinite(lo)) {
+      out['firmware.sim_real_cost_ratio_min'] = Math.round(lo * 100) / 100;
+      out['firmware.sim_real_cost_ratio_max'] = Math.round(hi * 100) / 100;
     }
     return out;
   },
