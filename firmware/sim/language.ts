@@ -1,6 +1,6 @@
 /**
  * The language surface of the vm context: V8 with what Espruino 2v29 lacks removed and what it does
- * differently replaced (shared docs ESPRUINO.md, README.md "What is and is not reproduced"), plus the
+ * differently replaced (README.md "What is and is not reproduced"), plus the
  * hooks the JsVar accounting needs inside the realm (typed-array allocations, `bind`).
  */
 import vm from 'node:vm';
@@ -38,7 +38,7 @@ export function setUpLanguage(ctx: vm.Context): void {
   removeMissingFeatures(ctx);
 }
 
-/** Remove what Espruino lacks (ESPRUINO.md table, right column); add InternalError, which V8 lacks. */
+/** Remove what Espruino lacks (the syntax gate's lists); add InternalError, which V8 lacks. */
 function removeMissingFeatures(ctx: vm.Context): void {
   vm.runInContext(
     `(function(){

@@ -1,6 +1,6 @@
 /**
  * Espruino's native helpers, with Espruino's semantics (not what a JS programmer might expect):
- * see shared docs ESPRUINO.md "Native helper semantics". Pure functions over array-likes; the vm
+ * as the real interpreter computes them (docs/ESPRUINO-ENGINE.md). Pure functions over array-likes; the vm
  * context wraps them and charges their cost.
  */
 

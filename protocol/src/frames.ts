@@ -3,7 +3,7 @@
  *
  * This file is the contract every other part of the codebase builds on; docs/PROTOCOL.md is the
  * human spec of record and cites these names. It compiles into the firmware (Espruino) as well as
- * into the host, so it uses only the language subset listed in ../../shared/docs/ESPRUINO.md:
+ * into the host, so it uses only the language subset the syntax gate allows (firmware/scripts/espruino-gate.ts):
  * plain objects instead of enums, no Map/Set, no spread/destructuring/default parameters.
  *
  * Every frame is one GATT notification or write: a 4-byte header, then a typed payload.

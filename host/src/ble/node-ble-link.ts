@@ -2,7 +2,7 @@
  * NodeBleLink: the Link over BlueZ through node-ble. With node-ble-connection.ts and
  * node-ble-session.ts, THE ONLY FILES THAT IMPORT node-ble.
  *
- * Pitfalls handled (docs/BLUEZ-EMULATION.md; host/src/ble/README.md):
+ * Pitfalls handled (host/src/ble/README.md):
  * - `gatt()` has no timeout and can hang forever if ServicesResolved flips between its read and its
  *   subscription: the link waits for ServicesResolved on its own subscription first, then races
  *   gatt() against gattTimeoutMs (→ disconnect, LinkError('timeout')).

@@ -1,7 +1,7 @@
 /**
  * BlueZ emulator: a D-Bus service that owns `org.bluez` on a (private) bus and exposes SimPeripherals
  * the way bluetoothd exposes LE devices, so the real node-ble code path runs without a radio.
- * See docs/BLUEZ-EMULATION.md for what node-ble needs and the pitfalls this reproduces.
+ * host/src/ble/README.md says what node-ble needs and the pitfalls this reproduces.
  *
  * Object tree (as bluetoothd):
  *   /                                   org.freedesktop.DBus.ObjectManager

@@ -3,7 +3,7 @@
  * and the benches: either the real node-ble path (private dbus-daemon + BlueZ emulator + NodeBleLink)
  * or the in-process link. The earbuds run on either engine: the vm simulator (startSimEnv) or the real
  * Espruino interpreter (startEspruinoSimEnv). Everything started here is stopped by close(), in the
- * order that ends cleanly (BLUEZ-EMULATION.md): connections → link → emulator → bus → earbuds.
+ * order that ends cleanly (host/src/ble/README.md): connections → link → emulator → bus → earbuds.
  */
 import { SimulatedEarbud, type EarbudOptions, type SimPeripheral } from '@budlink/firmware/sim';
 import { EspruinoEarbud, type EspruinoEarbudOptions } from '@budlink/firmware/sim/espruino';

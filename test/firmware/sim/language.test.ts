@@ -1,4 +1,4 @@
-/** The vm context offers what Espruino offers and not what it lacks (ESPRUINO.md's table). */
+/** The vm context offers what Espruino offers and not what it lacks (the syntax gate's lists, firmware/scripts/espruino-gate.ts). */
 import { expect } from 'chai';
 import { checkEspruinoSubset } from '../../../firmware/scripts/espruino-gate';
 import { program, stopAll } from './helpers';

@@ -6,7 +6,7 @@
  * global, and the simulator (firmware/sim/) can implement `EspruinoGlobals` as its vm context without
  * clashing with Node's own `setTimeout`/`process`/`require` typings.
  *
- * Semantics are Espruino 2v25+ (see shared docs/ESPRUINO.md); the notes on each member say which
+ * Semantics are Espruino 2v25+ (checked on the real interpreter: docs/ESPRUINO-ENGINE.md); the notes on each member say which
  * behaviour the firmware relies on, so the simulator can match it.
  */
 
