@@ -48,7 +48,7 @@ import type { QueuedAudio } from '../sim/types';
 import { readWav } from '../sim/wav';
 import { binaryPath, cacheDir } from './build';
 import { EspruinoEarbud } from '../sim/espruino/earbud';
-import { cpuFigure, type CpuScenario } from './cpu';
+import { SHIM_IO_FUNCTIONS as EXCLUDED, cpuFigure, type CpuScenario } from './cpu';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const distDir = join(here, '..', 'dist');
@@ -339,18 +339,6 @@ const RUNNER = 'setTimeout(function(){sE();sX();sE();sX();print("BUDLINK-COST-DO
 
 // ---------------------------------------------------------------------------------------------------
 // The real interpreter
-
-/** Shim functions whose instructions are not the device's (as cpu.ts excludes them). */
-const EXCLUDED = [
-  'bhwReadCommands',
-  'bhwReadConsole',
-  'bhwFlush',
-  'bhwOutFlush',
-  'bhwMicFlushRun',
-  'bhwReportMicRate',
-  'bhwEmit',
-  'bhwEmitHex',
-];
 
 /** Does the engine deploy the firmware pretokenised (the build made <board>.tok.js)? */
 export function pretokenisedDeploy(board: string): boolean {

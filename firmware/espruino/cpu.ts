@@ -42,7 +42,7 @@ export const NRF52_HZ = 64_000_000;
 export const ADC_US_PER_SAMPLE = { low: 4, central: 5, high: 8 };
 
 /** Shim functions whose instructions are not the device's (see the comment at the top). */
-const EXCLUDED = [
+export const SHIM_IO_FUNCTIONS = [
   'bhwReadCommands',
   'bhwReadConsole',
   'bhwFlush',
@@ -102,7 +102,7 @@ export async function countRun(
     '--separate-threads=yes',
     '--collect-atstart=no',
     '--toggle-collect=jsiLoop',
-    ...EXCLUDED.map((f) => `--toggle-collect=${f}`),
+    ...SHIM_IO_FUNCTIONS.map((f) => `--toggle-collect=${f}`),
   ];
   const e = await EspruinoEarbud.start({ board: board.id, mode: 'release', timeScale, prefix, audio });
   try {

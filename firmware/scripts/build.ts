@@ -23,6 +23,7 @@ import { BOARDS } from '../boards/index';
 import type { BoardProfile } from '../boards/index';
 import { estimateMemory } from './memory';
 import type { MemoryEstimate } from './memory';
+import { countDeclaration, propertyKeyNodes, type AnyNode } from './ast';
 import { pretokenise, readsBackAs } from './pretokenise';
 
 const firmwareDir = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -150,20 +151,7 @@ function tokensOf(dir: string, into: Set<string>): void {
 
 /** Non-computed property names (member reads, object keys, class members) in `code`. */
 function propertyNames(code: string): Set<string> {
-  const out = new Set<string>();
-  const ast = parse(code, { ecmaVersion: 'latest', sourceType: 'script' }) as unknown as AnyNode;
-  full(ast as unknown as Node, (n: Node) => {
-    const x = n as AnyNode;
-    const key =
-      x.type === 'MemberExpression' && !x.computed
-        ? (x.property as AnyNode)
-        : (x.type === 'Property' || x.type === 'MethodDefinition' || x.type === 'PropertyDefinition') &&
-            !x.computed
-          ? (x.key as AnyNode)
-          : null;
-    if (key && key.type === 'Identifier') out.add(key.name as string);
-  });
-  return out;
+  return new Set(propertyKeyNodes(code).map((k) => k.name as string));
 }
 
 /**
@@ -227,8 +215,6 @@ function mangleCandidates(code: string): string[] {
   return [...propertyNames(code)].filter((k) => k.length > 4 && !reserved.has(k)).sort();
 }
 
-type AnyNode = Node & Record<string, unknown>;
-
 /**
  * Fold the protocol's and the firmware's constant tables (`FrameType.ACK`, `EndReason.SILENCE`,
  * `TIMING.rtoMs`...) into literals and drop the tables: on Espruino each such object costs ~3 JsVars
@@ -273,22 +259,7 @@ export function inlineConstants(code: string): { code: string; folded: string[] 
   const claimed = new Set<AnyNode>();
   full(ast as unknown as Node, (n: Node) => {
     const x = n as AnyNode;
-    if (
-      x.type === 'VariableDeclarator' ||
-      x.type === 'FunctionDeclaration' ||
-      x.type === 'ClassDeclaration'
-    ) {
-      const id = x.id as AnyNode | null;
-      if (id && id.type === 'Identifier')
-        declared.set(id.name as string, (declared.get(id.name as string) ?? 0) + 1);
-    }
-    if (
-      x.type === 'FunctionDeclaration' ||
-      x.type === 'FunctionExpression' ||
-      x.type === 'ArrowFunctionExpression'
-    ) {
-      for (const p of x.params as AnyNode[]) if (p.type === 'Identifier') declared.set(p.name as string, 2);
-    }
+    countDeclaration(x, declared);
     if (x.type === 'MemberExpression' && !x.computed) {
       const o = x.object as AnyNode;
       const pr = x.property as AnyNode;
@@ -375,23 +346,7 @@ export function inlineScalars(code: string): { code: string; folded: string[] } 
   const skip = new Set<AnyNode>();
   full(ast as unknown as Node, (n: Node) => {
     const x = n as AnyNode;
-    if (
-      x.type === 'VariableDeclarator' ||
-      x.type === 'FunctionDeclaration' ||
-      x.type === 'ClassDeclaration'
-    ) {
-      const id = x.id as AnyNode | null;
-      if (id && id.type === 'Identifier')
-        declared.set(id.name as string, (declared.get(id.name as string) ?? 0) + 1);
-    }
-    if (
-      x.type === 'FunctionDeclaration' ||
-      x.type === 'FunctionExpression' ||
-      x.type === 'ArrowFunctionExpression'
-    )
-      for (const p of x.params as AnyNode[]) if (p.type === 'Identifier') declared.set(p.name as string, 2);
-    if (x.type === 'CatchClause' && (x.param as AnyNode | null)?.type === 'Identifier')
-      declared.set((x.param as AnyNode).name as string, 2);
+    countDeclaration(x, declared);
     if (x.type === 'MemberExpression' && !x.computed) skip.add(x.property as AnyNode);
     if (
       (x.type === 'Property' || x.type === 'MethodDefinition' || x.type === 'PropertyDefinition') &&

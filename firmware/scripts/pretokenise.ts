@@ -15,12 +15,11 @@
  *
  * The output is a binary string (one character per byte, 0..255): write it as latin1.
  */
-import { parse, tokenizer, type Token } from 'acorn';
+import { tokenizer, type Token } from 'acorn';
+import { propertyKeyNodes } from './ast';
 
 /** acorn's tokens carry their value at run time; its type declarations leave it out. */
 const valueOf = (t: Token): unknown => (t as Token & { value?: unknown }).value;
-import type { Node } from 'acorn';
-import { full } from 'acorn-walk';
 
 /** Token number of the first entry of TOKENS (jslex.h: _LEX_TOKENS_START = LEX_EQUAL). */
 export const LEX_TOKENS_START = 138;
@@ -104,24 +103,9 @@ export const LEX_RAW_INT16 = LEX_NULLISH + 5;
 const TOKEN_OF = new Map<string, number>(TOKENS.map((t, i) => [t, LEX_TOKENS_START + i]));
 TOKEN_OF.set('??', LEX_NULLISH);
 
-type AnyNode = Node & Record<string, unknown>;
-
 /** Start offsets of names in property position (member names, object keys, class members). */
 function propertyNamePositions(code: string): Set<number> {
-  const out = new Set<number>();
-  const ast = parse(code, { ecmaVersion: 2020, sourceType: 'script' }) as unknown as AnyNode;
-  full(ast as unknown as Node, (n: Node) => {
-    const x = n as AnyNode;
-    const key =
-      x.type === 'MemberExpression' && !x.computed
-        ? (x.property as AnyNode)
-        : (x.type === 'Property' || x.type === 'MethodDefinition' || x.type === 'PropertyDefinition') &&
-            !x.computed
-          ? (x.key as AnyNode)
-          : null;
-    if (key && key.type === 'Identifier') out.add(key.start);
-  });
-  return out;
+  return new Set(propertyKeyNodes(code).map((k) => k.start));
 }
 
 const WORD = /[A-Za-z0-9_$]/;
