@@ -86,7 +86,9 @@ const bench: Bench = {
       let bootFree = Infinity;
       let peakFree = Infinity;
       let pass90 = 1;
-      for (const sc of SCENARIOS) {
+      // Thingy:52's PDM microphone is not driven: the scenarios that need audio cannot run there
+      const analog = BOARDS[board]!.mic.source === 'analog';
+      for (const sc of SCENARIOS.filter((x) => analog || !x.mic)) {
         const full = await realRun(board, sc);
         bootFree = Math.min(bootFree, full.bootFree);
         peakFree = Math.min(peakFree, full.peakFree);

@@ -138,7 +138,9 @@ export const BOARDS: Record<string, BoardProfile> = {
     bufferSamples: 512,
     ringFrames: 16,
     ringBytes: 4096,
-    playbackBytes: 1024,
+    // 512 B (128 ms at 4 kHz), not 1,024: with the whole scenario set on 90% of its JsVars the first
+    // reply failed for want of a contiguous block; the link delivers PLAY frames faster than they play
+    playbackBytes: 512,
     playbackBufferSamples: 128,
     pacing: { tickMs: 36, burst: 5 },
   },

@@ -43,6 +43,8 @@ export interface Scenario {
   /** Microphone audio from power-on (built for the board's sample rate). */
   audio(board: BoardProfile): QueuedAudio[];
   link?: LinkModelOptions;
+  /** It needs the microphone (audio or its timeline): not for a board whose mic is not driven. */
+  mic?: boolean;
   run(ctx: ScenarioContext): Promise<void>;
 }
 
@@ -120,6 +122,7 @@ export function replySamples(board: BoardProfile): Uint8Array {
 export const SCENARIOS: Scenario[] = [
   {
     name: 'vad-wake',
+    mic: true,
     audio: (b) => [silence(b, 1500), speech(b), silence(b, 2500)],
     async run(ctx) {
       await welcomed(ctx);
@@ -129,6 +132,7 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     name: 'tap',
+    mic: true,
     audio: (b) => [silence(b, 5000)],
     async run(ctx) {
       await welcomed(ctx);
@@ -146,6 +150,7 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     name: 'nack-recovery',
+    mic: true,
     audio: (b) => [silence(b, 1500), speech(b), silence(b, 2500)],
     link: { dropRate: 0.05, seed: 42 },
     async run(ctx) {
@@ -156,6 +161,7 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     name: 'reconnect',
+    mic: true,
     audio: (b) => [silence(b, 1500), speech(b), silence(b, 2500)],
     async run(ctx) {
       await welcomed(ctx);
@@ -173,6 +179,7 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     name: 'utterance-reply',
+    mic: true,
     audio: (b) => [silence(b, 1500), speech(b), silence(b, 4000)],
     async run(ctx) {
       await welcomed(ctx);

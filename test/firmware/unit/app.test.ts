@@ -562,6 +562,9 @@ describe('firmware app: utterance uplink', () => {
 });
 
 describe('firmware app: playback and credits', () => {
+  // The playback logic with a 1,024-byte FIFO (the figures below are worked out for it), whatever a
+  // board's own FIFO is.
+  const puck: BoardProfile = { ...BOARDS.puckjs!, playbackBytes: 1024 };
   function play(r: Rig, stream: number, seq: number, n: number, v = 140): void {
     r.hal.write(enc({ type: FrameType.PLAY, stream, seq, samples: filled(n, v) }));
   }

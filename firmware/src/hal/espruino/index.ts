@@ -66,6 +66,16 @@ export class EspruinoHal implements Hal {
     const svc: Record<string, { value: Uint8Array; notify: boolean }> = {};
     svc[UPLINK_UUID] = this.up;
     this.upd[SERVICE_UUID] = svc;
+    // The speaker's buffers are allocated at boot, not at the first reply: a typed array needs its
+    // JsVars in one contiguous run, which a heap fragmented by a conversation may no longer have
+    // (measured: with 90% of Puck.js's JsVars the first reply failed with a MEMORY error).
+    if (board.speaker) this.spk = this.speakerWave(board.playbackBufferSamples);
+  }
+
+  private speakerWave(samples: number): WaveformInstance {
+    const w = new Waveform(samples, { doubleBuffer: true, bits: 8 });
+    w.on('buffer', (buf) => this.call(SPEAKER, buf));
+    return w;
   }
 
   attach(sink: HalSink): void {
@@ -129,10 +139,7 @@ export class EspruinoHal implements Hal {
     const s = this.board.speaker;
     if (!s) return 'no speaker';
     let w = this.spk;
-    if (!w || w.buffer.length !== samples) {
-      w = this.spk = new Waveform(samples, { doubleBuffer: true, bits: 8 });
-      w.on('buffer', (buf) => this.call(SPEAKER, buf));
-    }
+    if (!w || w.buffer.length !== samples) w = this.spk = this.speakerWave(samples);
     if (w.running) {
       // stopped in this job (see startMic): start once the idle loop has stopped it
       setTimeout(() => this.startSpeaker(rate, samples), 1);
