@@ -50,6 +50,8 @@ export class Playback {
   private freed = 0;
   private inFlight = [0, 0];
   private toggle = 0;
+  /** startOutput() is filling the first buffers: their CREDIT waits until it has returned. */
+  private priming = false;
 
   constructor(fifoBytes: number, payload: number, dsp: Pick<Hal, 'mapInPlace'>, ports: PlaybackPorts) {
     this.fifo = new ByteFifo(fifoBytes);
@@ -155,7 +157,7 @@ export class Playback {
       return;
     }
     this.freed += n;
-    if (this.freed * 4 >= this.fifo.size) this.sendCredit();
+    if (this.freed * 4 >= this.fifo.size && !this.priming) this.sendCredit();
   }
 
   /**
@@ -217,8 +219,14 @@ export class Playback {
     this.inFlight[1] = 0;
     this.toggle = 0;
     this.playing = true;
+    // The speaker fills its first buffers from inside the PLAY write's handler, the deepest call stack
+    // the firmware has: the CREDIT they earn is built after it has unwound (measured: with 90% of
+    // Puck.js's JsVars, building it there ran out of memory on the first reply).
+    this.priming = true;
     const err = this.ports.startOutput();
+    this.priming = false;
     if (err) this.playing = false;
+    else if (this.freed * 4 >= this.fifo.size) this.sendCredit();
     return err;
   }
 

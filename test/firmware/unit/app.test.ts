@@ -627,6 +627,39 @@ describe('firmware app: playback and credits', () => {
     });
   });
 
+  it('the first buffers, filled inside startOutput as the device HAL does, earn one CREDIT sent after it', () => {
+    // Puck.js's own 512-byte FIFO: each 128-sample buffer frees a quarter of it. Building CREDITs inside
+    // the speaker start (the PLAY write handler's deepest stack) ran the real interpreter out of memory.
+    let inStart = false;
+    let queuedInStart = 0;
+    const r = rig(BOARDS.puckjs!, (h) => {
+      const start = h.startSpeaker.bind(h);
+      h.startSpeaker = (rate, samples) => {
+        const err = start(rate, samples);
+        inStart = true;
+        h.sink!.onSpeaker(new Uint8Array(samples));
+        h.sink!.onSpeaker(new Uint8Array(samples));
+        inStart = false;
+        return err;
+      };
+    });
+    r.welcome();
+    r.frames();
+    const ports = r.app.playback['ports'];
+    const sendRaw = ports.sendRaw.bind(ports);
+    ports.sendRaw = (b: Uint8Array) => {
+      if (inStart) queuedInStart++;
+      sendRaw(b);
+    };
+    for (let s = 0; s < 6; s++) play(r, 3, s, 46); // 276 bytes ≥ half of 512: the speaker starts
+    expect(r.hal.speaker).to.not.equal(null);
+    r.hal.advance(100);
+    const credits = ofType<Frame & { freeBytes: number }>(r.frames(), FrameType.CREDIT);
+    expect(queuedInStart).to.equal(0);
+    // the stream's opening CREDIT, then one for both primed buffers
+    expect(credits.map((c) => c.freeBytes)).to.deep.equal([512, 512 - 276 + 256]);
+  });
+
   it('NACKs a gap once and ignores duplicates', () => {
     const r = rig(puck);
     r.welcome();
