@@ -185,7 +185,7 @@ export const BOARDS: Record<string, BoardProfile> = {
     bufferSamples: 512,
     ringFrames: 16,
     ringBytes: 4096,
-    playbackBytes: 1024,
+    playbackBytes: 512,
     playbackBufferSamples: 128,
     pacing: { tickMs: 36, burst: 5 },
   },
