@@ -185,6 +185,7 @@ export const BOARDS: Record<string, BoardProfile> = {
     bufferSamples: 512,
     ringFrames: 16,
     ringBytes: 4096,
+    // 512 B, as on Puck.js: with 1,024 the playback scenario on 90% of its JsVars ran out of memory
     playbackBytes: 512,
     playbackBufferSamples: 128,
     pacing: { tickMs: 36, burst: 5 },

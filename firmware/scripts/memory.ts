@@ -177,7 +177,8 @@ export function estimateMemory(board: BoardProfile, minCode: string): MemoryEsti
   const detail: Record<string, number> = {
     // PDM microphones are not driven by this build (docs/FIRMWARE.md §Known limits): no mic Waveform.
     micBuffers: board.mic.source === 'analog' ? 2 * ta(board.bufferSamples) : 0,
-    sampleRing: ta(board.ringBytes),
+    // allocated when the microphone starts (SampleRing.alloc)
+    sampleRing: board.mic.source === 'analog' ? ta(board.ringBytes) : 0,
     playbackFifo: ta(board.playbackBytes),
     speakerBuffers: board.speaker ? 2 * ta(board.playbackBufferSamples) : 0,
     volumeLut: ta(256),

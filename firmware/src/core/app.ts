@@ -249,7 +249,7 @@ export class App implements HalSink, GateEvents, PlaybackPorts {
     if (this.micError) {
       this.counters.errors++;
       this.hal.log('budlink mic: ' + this.micError);
-    }
+    } else this.ring.alloc();
   }
 
   private speechSamples(): number {

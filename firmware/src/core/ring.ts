@@ -1,10 +1,11 @@
 /**
- * Sample ring: the pre-roll buffer and the uplink backlog in one typed array, allocated once.
- * Positions are absolute sample indices (samples written since boot); the ring keeps the last
+ * Sample ring: the pre-roll buffer and the uplink backlog in one typed array, allocated once, when the
+ * microphone first starts (alloc()): a board whose microphone this build cannot drive (Thingy:52's PDM)
+ * keeps its JsVars (measured: 4 KB is ~315 of Thingy:52's 2,500, the margin it needs). Positions are absolute sample indices (samples written since boot); the ring keeps the last
  * `size` of them. Copies are `set()`/`subarray()` only (native), at most two per call.
  */
 export class SampleRing {
-  readonly buf: Uint8Array;
+  buf = new Uint8Array(0);
   readonly size: number;
   /** Absolute index one past the last sample written. */
   written = 0;
@@ -15,7 +16,11 @@ export class SampleRing {
 
   constructor(size: number) {
     this.size = size;
-    this.buf = new Uint8Array(size);
+  }
+
+  /** Allocate the samples (once; the microphone started). */
+  alloc(): void {
+    if (!this.buf.length) this.buf = new Uint8Array(this.size);
   }
 
   /**

@@ -85,6 +85,12 @@ describe('firmware app: boot, HELLO, WELCOME, STATUS', () => {
     expect(hal.kicks).to.be.greaterThan(0);
   });
 
+  it('allocates the sample ring when the mic starts, and not at all on a board whose mic cannot', () => {
+    expect(rig(puck).app.ring.buf.length).to.equal(puck.ringBytes);
+    const deaf = rig(puck, (h) => (h.micError = 'pdm microphone not supported by this build'));
+    expect(deaf.app.ring.buf.length).to.equal(0);
+  });
+
   it('sends HELLO on connect (readable and notified), repeats it each second until WELCOME', () => {
     const { hal, frames } = rig(puck);
     hal.connect();

@@ -15,6 +15,7 @@ describe('firmware SampleRing (fast path for non-wrapping writes)', () => {
         fc.array(fc.uint8Array({ minLength: 0, maxLength: 60 }), { maxLength: 20 }),
         (size, writes) => {
           const r = new SampleRing(size);
+          r.alloc();
           const all: number[] = [];
           for (const w of writes) {
             r.write(w, -1, w.length);
@@ -34,6 +35,7 @@ describe('firmware SampleRing (fast path for non-wrapping writes)', () => {
 
   it('drops a buffer rather than overwrite the samples it must keep; audio after the gap reads alone', () => {
     const r = new SampleRing(8);
+    r.alloc();
     add(r, [1, 2, 3, 4, 5, 6], -1);
     add(r, [7, 8], 2); // fits: 8 samples, keeps 2..
     expect([r.written, r.oldest()]).to.deep.equal([8, 0]);

@@ -154,6 +154,7 @@ describe('firmware wake gate', () => {
 describe('firmware sample ring and byte FIFO', () => {
   it('keeps the newest samples across wrap-around and reads them back by absolute index', () => {
     const r = new SampleRing(10);
+    r.alloc();
     r.write(new Uint8Array([1, 2, 3, 4, 5, 6, 7]), -1, 7);
     r.write(new Uint8Array([8, 9, 10, 11, 12]), -1, 5);
     expect(r.written).to.equal(12);
@@ -167,6 +168,7 @@ describe('firmware sample ring and byte FIFO', () => {
 
   it('refuses to read overwritten or unwritten samples', () => {
     const r = new SampleRing(4);
+    r.alloc();
     r.write(new Uint8Array([1, 2, 3, 4, 5, 6]), -1, 6);
     const out = new Uint8Array(4);
     expect(r.read(1, out, 0, 2)).to.equal(false);
