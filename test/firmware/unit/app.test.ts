@@ -89,6 +89,17 @@ describe('firmware app: boot, HELLO, WELCOME, STATUS', () => {
     expect(rig(puck).app.ring.buf.length).to.equal(puck.ringBytes);
     const deaf = rig(puck, (h) => (h.micError = 'pdm microphone not supported by this build'));
     expect(deaf.app.ring.buf.length).to.equal(0);
+    // a tap on it still makes a (silent) utterance, with no error beyond the microphone's own
+    deaf.welcome();
+    deaf.hal.button?.(true, deaf.hal.t);
+    deaf.hal.button?.(false, deaf.hal.t + 100);
+    deaf.hal.advance(500);
+    deaf.hal.button?.(true, deaf.hal.t);
+    deaf.hal.button?.(false, deaf.hal.t + 100);
+    const fr = drain(deaf);
+    expect(fr.map((f) => f.type)).to.include.members([FrameType.WAKE, FrameType.END]);
+    expect(ofType(fr, FrameType.ERROR)).to.have.length(0);
+    expect(deaf.app.counters.errors).to.equal(1); // the microphone's, at boot
   });
 
   it('sends HELLO on connect (readable and notified), repeats it each second until WELCOME', () => {
