@@ -103,7 +103,7 @@ function encode(frame: Frame): Uint8Array {
         const root = await client.getProxyObject('org.bluez', '/');
         const objs = (await root
           .getInterface('org.freedesktop.DBus.ObjectManager')
-          .GetManagedObjects()) as Record<string, Record<string, Record<string, dbus.Variant>>>;
+          .GetManagedObjects?.()) as Record<string, Record<string, Record<string, dbus.Variant>>>;
         const uplinkPath = Object.keys(objs).find(
           (p) =>
             p.startsWith(sys.emulator.devicePath(puck.address) + '/') &&
@@ -113,7 +113,7 @@ function encode(frame: Frame): Uint8Array {
         const ch = (await client.getProxyObject('org.bluez', uplinkPath as string)).getInterface(
           'org.bluez.GattCharacteristic1',
         );
-        const value = (await ch.ReadValue({})) as Buffer;
+        const value = (await ch.ReadValue?.({})) as Buffer;
         const r = decodeFrame(new Uint8Array(value));
         expect(r.ok && r.frame.type === FrameType.HELLO && r.frame.board).to.equal('puckjs');
       } finally {
