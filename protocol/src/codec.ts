@@ -2,26 +2,38 @@
  * Frame codec (docs/PROTOCOL.md §Frames). `decodeFrame` never throws: it returns a frame or a typed
  * ProtocolError (fault PEER for bad bytes, UNSUPPORTED for a type code a later 1.x minor may define).
  * `encodeFrame` refuses an inconsistent frame before writing a byte (fault INTERNAL: the caller's bug).
- * Both directions share one table of fields and one validator, so what one accepts the other can build.
+ * Both directions run from FRAME_SPEC (frames.ts) and share one validator, so what one accepts the
+ * other can build.
  *
- * Runs on Espruino: plain arrays, no DataView, no Map, every read bounds-checked by hand.
+ * Runs on Espruino: plain arrays, no DataView, no Map, every read bounds-checked by hand. (The firmware
+ * itself does not link it: firmware/src/core/wire.ts says why.)
  */
 import {
   ErrorCode,
   Fault,
   FrameType,
+  FRAME_SPEC,
   HEADER_BYTES,
   MAX_PAYLOAD,
-  MIN_PAYLOAD,
-  MIN_SAMPLE_RATE,
-  MAX_SAMPLE_RATE,
   ConfigOp,
   NAME_MAX,
 } from './frames';
-import type { DecodeResult, EncodeResult, ErrorCodeValue, FaultCode, Frame, ProtocolError } from './frames';
+import type {
+  DecodeResult,
+  EncodeResult,
+  ErrorCodeValue,
+  FaultCode,
+  FieldSpec,
+  Frame,
+  FrameName,
+  FrameSpec,
+  Header,
+  ProtocolError,
+  TailKind,
+} from './frames';
 import { seqAdd, seqDiff } from './seq';
 
-/** Tail kinds: what follows the fixed fields. */
+/** Tail kinds (FrameSpec.tail.kind), as small numbers for the hot loops. */
 const T_NONE = 0; // nothing: the frame ends after the fixed fields
 const T_BYTES = 1; // rest of the frame as a zero-copy Uint8Array view
 const T_NAME = 2; // rest as printable ASCII (0x20..0x7e), at most NAME_MAX bytes
@@ -37,76 +49,84 @@ const U8 = 0xff;
 const U16 = 0xffff;
 const U32 = 0xffffffff;
 
-const RATE = ':' + MIN_SAMPLE_RATE + ':' + MAX_SAMPLE_RATE;
-
-/**
- * Per frame type (index = type code): the tail kind digit and the tail field name, then one
- * "name:width[:min[:max]]" per fixed field in wire order (widths 1, 2 or 4 bytes, little-endian,
- * unsigned; min defaults to 0, max to the largest value of the width). Kept as text and parsed on use
- * (`specOf`): on Espruino a few strings cost far fewer JsVars than arrays of fields held in RAM.
- */
-const SPEC_TEXT = [
-  '',
-  /* 0x01 HELLO */ T_NAME + 'board protoMajor:1 protoMinor:1 capabilities:2 codecs:1:1 sampleRate:2' + RATE +
-    ' maxPayload:2:' + MIN_PAYLOAD + ' ringFrames:2 nonce:4',
-  /* 0x02 WELCOME */ T_NONE + ' protoMajor:1 protoMinor:1 payloadSize:2:' + MIN_PAYLOAD + ':' + MAX_PAYLOAD +
-    ' codec:1:1:2 sampleRate:2' + RATE + ' keepAliveMs:2 nonce:4',
-  /* 0x03 WAKE */ T_NONE + ' trigger:1:1:4 score:1 codec:1:1:2 sampleRate:2' + RATE +
-    ' preRollMs:2 wakeStart:4 wakeEnd:4',
-  /* 0x04 AUDIO */ T_BYTES + 'samples',
-  /* 0x05 END */ T_NONE + ' reason:1:1:6 lastSeq:2 totalSamples:4',
-  /* 0x06 ACK */ T_GAPS + 'gaps cumulative:2',
-  /* 0x07 NACK */ T_GAPS + 'gaps cumulative:2',
-  /* 0x08 GATE */ T_NONE + ' verdict:1:1:3 reason:1',
-  /* 0x09 STATE */ T_NONE + ' state:1:0:5 detail:1',
-  /* 0x0a PLAY */ T_BYTES + 'samples',
-  /* 0x0b PLAY_END */ T_NONE + ' reason:1:1:3 lastSeq:2 totalSamples:4',
-  /* 0x0c CREDIT */ T_NONE + ' upTo:2 freeBytes:2 playedSamples:4',
-  /* 0x0d STATUS */ T_NONE + ' battery:1 freeVars:2 overruns:2 drops:2 errors:2 uptimeS:4',
-  /* 0x0e CONFIG */ T_BYTES + 'value op:1:1:3 key:1:1',
-  /* 0x0f PING */ T_NONE + ' token:4',
-  /* 0x10 PONG */ T_NONE + ' token:4',
-  /* 0x11 ERROR */ T_TEXT + 'message code:1:1:9 fault:1:1:3 refType:1',
-  /* 0x12 LOG */ T_TEXT + 'text level:1:0:3',
-]; // prettier-ignore
-
-/**
- * The parsed spec of a known type: [tail kind, tail field name, then (field name, width, min, max) per
- * fixed field in wire order].
- */
-function specOf(type: number): (string | number)[] {
-  const parts = (SPEC_TEXT[type] as string).split(' ');
-  const head = parts[0] as string;
-  const spec: (string | number)[] = [head.charCodeAt(0) - 48, head.slice(1)];
-  for (let i = 1; i < parts.length; i++) {
-    const p = (parts[i] as string).split(':');
-    const w = +(p[1] as string);
-    spec.push(
-      p[0] as string,
-      w,
-      p.length > 2 ? +(p[2] as string) : 0,
-      p.length > 3 ? +(p[3] as string) : w === 4 ? U32 : w === 2 ? U16 : U8,
-    );
-  }
-  return spec;
+/** FRAME_SPEC of one type flattened for the codec's loops: parallel arrays, one entry per fixed field. */
+interface Layout {
+  name: string;
+  session: boolean;
+  tail: number; // T_*
+  tailName: string;
+  names: string[];
+  widths: number[];
+  mins: number[];
+  maxs: number[];
+  /** Byte offset of each fixed field. */
+  offsets: number[];
 }
 
-/** Types whose header stream byte must be 0 (session frames): bit n set for type code n. */
-const SESSION_TYPES =
-  (1 << FrameType.HELLO) |
-  (1 << FrameType.WELCOME) |
-  (1 << FrameType.STATE) |
-  (1 << FrameType.STATUS) |
-  (1 << FrameType.CONFIG) |
-  (1 << FrameType.PING) |
-  (1 << FrameType.PONG) |
-  (1 << FrameType.ERROR) |
-  (1 << FrameType.LOG);
+const TAIL_KINDS: { [kind in TailKind]: number } = {
+  bytes: T_BYTES,
+  name: T_NAME,
+  text: T_TEXT,
+  gaps: T_GAPS,
+};
+
+/** Flatten one FRAME_SPEC entry. An enum field's domain is its values' min..max (they are contiguous). */
+function layoutOf(name: FrameName): Layout {
+  const spec: FrameSpec = FRAME_SPEC[name];
+  const l: Layout = {
+    name: name,
+    session: spec.session,
+    tail: spec.tail ? TAIL_KINDS[spec.tail.kind] : T_NONE,
+    tailName: spec.tail ? spec.tail.name : '',
+    names: [],
+    widths: [],
+    mins: [],
+    maxs: [],
+    offsets: [],
+  };
+  let o = HEADER_BYTES;
+  for (let i = 0; i < spec.fields.length; i++) {
+    const f = spec.fields[i] as FieldSpec;
+    let min = f.min === undefined ? 0 : f.min;
+    let max = f.max === undefined ? (f.width === 4 ? U32 : f.width === 2 ? U16 : U8) : f.max;
+    if (f.values) {
+      const keys = Object.keys(f.values);
+      min = U32;
+      max = 0;
+      for (let k = 0; k < keys.length; k++) {
+        const v = f.values[keys[k] as string] as number;
+        if (v < min) min = v;
+        if (v > max) max = v;
+      }
+    }
+    l.names.push(f.name);
+    l.widths.push(f.width);
+    l.mins.push(min);
+    l.maxs.push(max);
+    l.offsets.push(o);
+    o += f.width;
+  }
+  return l;
+}
+
+/** Every FRAME_SPEC entry flattened, by type code (index = code; null where none). */
+function buildLayouts(): (Layout | null)[] {
+  const out: (Layout | null)[] = [null];
+  const names = Object.keys(FrameType) as FrameName[];
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i] as FrameName;
+    while (out.length <= FrameType[name]) out.push(null);
+    out[FrameType[name]] = layoutOf(name);
+  }
+  return out;
+}
+
+const LAYOUTS = /* @__PURE__ */ buildLayouts();
 
 /** Value length in bytes of each known CONFIG key (index = key); NAME is variable (-1). */
 const CONFIG_VALUE_BYTES = [0, 2, 1, 2, 2, 2, 1, 1, -1];
 
-/** A frame seen as a bag of named fields: the codec is table-driven. */
+/** A frame seen as a bag of named fields: what the table-driven loops read and write. */
 type Fields = Record<string, unknown>;
 
 /** Build a ProtocolError. */
@@ -130,22 +150,27 @@ function limitOf(maxPayload: number | undefined): number {
   return maxPayload === undefined || !(maxPayload < MAX_PAYLOAD) ? MAX_PAYLOAD : maxPayload;
 }
 
+/** The layout of a known type code, else null. */
+function layoutAt(type: number): Layout | null {
+  const l = type > 0 && type < LAYOUTS.length ? LAYOUTS[type] : null;
+  return l === undefined ? null : l;
+}
+
 /** True for a frame type code this version knows. */
 export function isKnownType(type: number): boolean {
-  return type > 0 && type < SPEC_TEXT.length;
+  return layoutAt(type) !== null;
 }
 
 /** True for the session frame types (header stream must be 0). */
 export function isSessionType(type: number): boolean {
-  return type > 0 && type < 32 && ((SESSION_TYPES >> type) & 1) === 1;
+  const l = layoutAt(type);
+  return l !== null && l.session;
 }
 
 /** Name of a frame type code, e.g. "AUDIO", or "0x2a" when unknown. */
 export function frameTypeName(type: number): string {
-  const keys = Object.keys(FrameType);
-  for (let i = 0; i < keys.length; i++) {
-    if ((FrameType as Record<string, number>)[keys[i] as string] === type) return keys[i] as string;
-  }
+  const l = layoutAt(type);
+  if (l !== null) return l.name;
   return '0x' + (type < 16 ? '0' : '') + type.toString(16);
 }
 
@@ -164,25 +189,22 @@ function badChar(s: string, text: boolean): number {
   return -1;
 }
 
-/** Byte offset of field `name` in frames of this spec. */
-function offsetOf(spec: (string | number)[], name: string): number {
-  let o = HEADER_BYTES;
-  for (let i = 2; i < spec.length; i += 4) {
-    if (spec[i] === name) return o;
-    o += spec[i + 1] as number;
-  }
-  return o;
+/** Byte offset of field `name` in frames of this layout (the end of the fixed fields if absent). */
+function offsetOf(l: Layout, name: string): number {
+  const i = l.names.indexOf(name);
+  return i >= 0 ? (l.offsets[i] as number) : HEADER_BYTES;
 }
 
 /**
- * Check every field of `f` against its type's table and the cross-field rules. Returns the frame's
+ * Check every field of `f` against its type's spec and the cross-field rules. Returns the frame's
  * encoded length, or the first violation (with the byte offset of the offending field).
  */
-function validate(f: Fields, fault: FaultCode, parsed: (string | number)[] | null): number | ProtocolError {
+function validate(f: Fields, fault: FaultCode): number | ProtocolError {
   if (typeof f !== 'object' || f === null)
     return protocolError(ErrorCode.BAD_FIELD, fault, 'not a frame object', 0);
   const type = f.type as number;
-  if (!isInt(type, 1, U8) || !isKnownType(type)) {
+  const l = isInt(type, 1, U8) ? layoutAt(type) : null;
+  if (l === null) {
     return protocolError(
       ErrorCode.UNKNOWN_TYPE,
       fault === Fault.PEER && type > 0 && type < 0x40 ? Fault.UNSUPPORTED : fault,
@@ -190,67 +212,43 @@ function validate(f: Fields, fault: FaultCode, parsed: (string | number)[] | nul
       0,
     );
   }
-  const spec = parsed || specOf(type);
   if (!isInt(f.stream, 0, U8))
-    return protocolError(ErrorCode.BAD_FIELD, fault, frameTypeName(type) + '.stream not a u8', 1);
-  if (f.stream !== 0 && isSessionType(type)) {
-    return protocolError(
-      ErrorCode.BAD_FIELD,
-      fault,
-      frameTypeName(type) + ' is a session frame: stream must be 0',
-      1,
-    );
+    return protocolError(ErrorCode.BAD_FIELD, fault, l.name + '.stream not a u8', 1);
+  if (f.stream !== 0 && l.session) {
+    return protocolError(ErrorCode.BAD_FIELD, fault, l.name + ' is a session frame: stream must be 0', 1);
   }
-  if (!isInt(f.seq, 0, U16))
-    return protocolError(ErrorCode.BAD_FIELD, fault, frameTypeName(type) + '.seq not a u16', 2);
+  if (!isInt(f.seq, 0, U16)) return protocolError(ErrorCode.BAD_FIELD, fault, l.name + '.seq not a u16', 2);
   let o = HEADER_BYTES;
-  for (let i = 2; i < spec.length; i += 4) {
-    const key = spec[i] as string;
-    if (!isInt(f[key], spec[i + 2] as number, spec[i + 3] as number)) {
+  for (let i = 0; i < l.names.length; i++) {
+    const key = l.names[i] as string;
+    const min = l.mins[i] as number;
+    const max = l.maxs[i] as number;
+    if (!isInt(f[key], min, max)) {
       return protocolError(
         ErrorCode.BAD_FIELD,
         fault,
-        frameTypeName(type) +
-          '.' +
-          key +
-          ' = ' +
-          String(f[key]) +
-          ' outside ' +
-          spec[i + 2] +
-          '..' +
-          spec[i + 3],
+        l.name + '.' + key + ' = ' + String(f[key]) + ' outside ' + min + '..' + max,
         o,
       );
     }
-    o += spec[i + 1] as number;
+    o += l.widths[i] as number;
   }
-  const kind = spec[0];
-  const tailName = spec[1] as string;
-  const tail = f[tailName];
+  const kind = l.tail;
+  const tail = f[l.tailName];
   if (kind === T_BYTES) {
     if (!(tail instanceof Uint8Array)) {
-      return protocolError(
-        ErrorCode.BAD_FIELD,
-        fault,
-        frameTypeName(type) + '.' + tailName + ' not a Uint8Array',
-        o,
-      );
+      return protocolError(ErrorCode.BAD_FIELD, fault, l.name + '.' + l.tailName + ' not a Uint8Array', o);
     }
     o += tail.length;
   } else if (kind === T_NAME || kind === T_TEXT) {
     if (typeof tail !== 'string') {
-      return protocolError(
-        ErrorCode.BAD_FIELD,
-        fault,
-        frameTypeName(type) + '.' + tailName + ' not a string',
-        o,
-      );
+      return protocolError(ErrorCode.BAD_FIELD, fault, l.name + '.' + l.tailName + ' not a string', o);
     }
     if (kind === T_NAME && tail.length > NAME_MAX) {
       return protocolError(
         ErrorCode.BAD_LENGTH,
         fault,
-        frameTypeName(type) + '.' + tailName + ' longer than 16',
+        l.name + '.' + l.tailName + ' longer than ' + NAME_MAX,
         o + NAME_MAX,
       );
     }
@@ -259,30 +257,26 @@ function validate(f: Fields, fault: FaultCode, parsed: (string | number)[] | nul
       return protocolError(
         ErrorCode.BAD_FIELD,
         fault,
-        frameTypeName(type) + '.' + tailName + ' not ASCII at ' + bad,
+        l.name + '.' + l.tailName + ' not ASCII at ' + bad,
         o + bad,
       );
     }
     o += tail.length;
   } else if (kind === T_GAPS) {
-    const r = checkGaps(f, type, tail, fault);
+    const r = checkGaps(f, l, tail, fault);
     if (r !== null) return r;
     o += 1 + GAP_BYTES * (tail as unknown[]).length;
   }
-  const extra = checkRules(f, type, spec, fault);
+  // Every field is in its domain: from here on `f` is the frame its type code says.
+  const extra = checkRules(f as unknown as Frame, l, fault);
   return extra === null ? o : extra;
 }
 
 /** ACK/NACK gaps: ascending, non-overlapping runs, the first one starting at `cumulative`. */
-function checkGaps(f: Fields, type: number, gaps: unknown, fault: FaultCode): ProtocolError | null {
+function checkGaps(f: Fields, l: Layout, gaps: unknown, fault: FaultCode): ProtocolError | null {
   const base = ACK_FIXED_BYTES - 1;
   if (!(gaps instanceof Array) || gaps.length > U8) {
-    return protocolError(
-      ErrorCode.BAD_FIELD,
-      fault,
-      frameTypeName(type) + '.gaps not an array of <= 255 gaps',
-      base,
-    );
+    return protocolError(ErrorCode.BAD_FIELD, fault, l.name + '.gaps not an array of <= 255 gaps', base);
   }
   if (f.type === FrameType.NACK && gaps.length === 0) {
     return protocolError(ErrorCode.BAD_LENGTH, fault, 'NACK without gaps', base);
@@ -293,18 +287,13 @@ function checkGaps(f: Fields, type: number, gaps: unknown, fault: FaultCode): Pr
     const g = gaps[i] as Fields;
     const at = ACK_FIXED_BYTES + i * GAP_BYTES;
     if (typeof g !== 'object' || g === null || !isInt(g.start, 0, U16)) {
-      return protocolError(
-        ErrorCode.BAD_FIELD,
-        fault,
-        frameTypeName(type) + '.gaps[' + i + '].start not a u16',
-        at,
-      );
+      return protocolError(ErrorCode.BAD_FIELD, fault, l.name + '.gaps[' + i + '].start not a u16', at);
     }
     if (!isInt(g.count, 1, U8)) {
       return protocolError(
         ErrorCode.BAD_FIELD,
         fault,
-        frameTypeName(type) + '.gaps[' + i + '].count outside 1..255',
+        l.name + '.gaps[' + i + '].count outside 1..255',
         at + 2,
       );
     }
@@ -313,7 +302,7 @@ function checkGaps(f: Fields, type: number, gaps: unknown, fault: FaultCode): Pr
       return protocolError(
         ErrorCode.BAD_FIELD,
         fault,
-        frameTypeName(type) +
+        l.name +
           '.gaps[' +
           i +
           '] starts at ' +
@@ -324,50 +313,59 @@ function checkGaps(f: Fields, type: number, gaps: unknown, fault: FaultCode): Pr
     }
     end = seqAdd(start, g.count as number);
     if (seqDiff(end, cumulative) <= 0) {
-      return protocolError(ErrorCode.BAD_FIELD, fault, frameTypeName(type) + '.gaps span 32768 or more', at);
+      return protocolError(ErrorCode.BAD_FIELD, fault, l.name + '.gaps span 32768 or more', at);
     }
   }
   return null;
 }
 
-/** Rules that involve more than one field. */
-function checkRules(
-  f: Fields,
-  type: number,
-  spec: (string | number)[],
-  fault: FaultCode,
-): ProtocolError | null {
-  if (type === FrameType.WAKE) {
-    if ((f.wakeEnd as number) < (f.wakeStart as number)) {
+/** Rules that involve more than one field, or a domain a min..max cannot say. */
+function checkRules(f: Frame, l: Layout, fault: FaultCode): ProtocolError | null {
+  if (f.type === FrameType.WAKE) {
+    if (f.wakeEnd < f.wakeStart) {
       return protocolError(
         ErrorCode.BAD_FIELD,
         fault,
         'WAKE.wakeEnd before wakeStart',
-        offsetOf(spec, 'wakeEnd'),
+        offsetOf(l, 'wakeEnd'),
       );
     }
-  } else if (type === FrameType.STATUS) {
-    if ((f.battery as number) > 100 && f.battery !== 255) {
-      return protocolError(ErrorCode.BAD_FIELD, fault, 'STATUS.battery outside 0..100 and not 255', 4);
+  } else if (f.type === FrameType.STATUS) {
+    if (f.battery > 100 && f.battery !== 255) {
+      return protocolError(
+        ErrorCode.BAD_FIELD,
+        fault,
+        'STATUS.battery outside 0..100 and not 255',
+        offsetOf(l, 'battery'),
+      );
     }
-  } else if (type === FrameType.CONFIG) {
-    const value = f.value as Uint8Array;
-    const key = f.key as number;
-    const want = f.op === ConfigOp.GET ? 0 : key < CONFIG_VALUE_BYTES.length ? CONFIG_VALUE_BYTES[key] : -2;
+  } else if (f.type === FrameType.CONFIG) {
+    const at = offsetOf(l, 'key') + 1;
+    const want =
+      f.op === ConfigOp.GET
+        ? 0
+        : f.key < CONFIG_VALUE_BYTES.length
+          ? (CONFIG_VALUE_BYTES[f.key] as number)
+          : -2;
     if (want === -1) {
-      if (value.length > NAME_MAX)
-        return protocolError(ErrorCode.BAD_LENGTH, fault, 'CONFIG NAME longer than 16', 22);
-      for (let i = 0; i < value.length; i++) {
-        if ((value[i] as number) < 0x20 || (value[i] as number) > 0x7e) {
-          return protocolError(ErrorCode.BAD_FIELD, fault, 'CONFIG NAME not printable ASCII', 6 + i);
+      if (f.value.length > NAME_MAX)
+        return protocolError(
+          ErrorCode.BAD_LENGTH,
+          fault,
+          'CONFIG NAME longer than ' + NAME_MAX,
+          at + NAME_MAX,
+        );
+      for (let i = 0; i < f.value.length; i++) {
+        if ((f.value[i] as number) < 0x20 || (f.value[i] as number) > 0x7e) {
+          return protocolError(ErrorCode.BAD_FIELD, fault, 'CONFIG NAME not printable ASCII', at + i);
         }
       }
-    } else if (want !== -2 && value.length !== want) {
+    } else if (want !== -2 && f.value.length !== want) {
       return protocolError(
         ErrorCode.BAD_LENGTH,
         fault,
-        'CONFIG ' + (f.op === ConfigOp.GET ? 'GET' : 'key ' + key) + ' value must be ' + want + ' bytes',
-        6,
+        'CONFIG ' + (f.op === ConfigOp.GET ? 'GET' : 'key ' + f.key) + ' value must be ' + want + ' bytes',
+        at,
       );
     }
   }
@@ -386,14 +384,6 @@ export function decodeFrame(bytes: Uint8Array, maxPayload?: number): DecodeResul
   if (len < HEADER_BYTES) return failed(ErrorCode.TRUNCATED, Fault.PEER, len + '-byte frame: no header', len);
   if (len > limit) return failed(ErrorCode.TOO_LONG, Fault.PEER, len + '-byte frame over ' + limit, limit);
   const type = bytes[0] as number;
-  if (!isKnownType(type)) {
-    return failed(
-      ErrorCode.UNKNOWN_TYPE,
-      type === 0 || type >= 0x40 ? Fault.PEER : Fault.UNSUPPORTED,
-      'unknown frame type ' + frameTypeName(type),
-      0,
-    );
-  }
   const seq = (bytes[2] as number) | ((bytes[3] as number) << 8);
   if (type === FrameType.AUDIO || type === FrameType.PLAY) {
     // Hot path: no fields to check, the samples are the rest.
@@ -402,43 +392,40 @@ export function decodeFrame(bytes: Uint8Array, maxPayload?: number): DecodeResul
       frame: { type: type, stream: bytes[1] as number, seq: seq, samples: bytes.subarray(4) },
     };
   }
-  const spec = specOf(type);
+  const l = layoutAt(type);
+  if (l === null) {
+    return failed(
+      ErrorCode.UNKNOWN_TYPE,
+      type === 0 || type >= 0x40 ? Fault.PEER : Fault.UNSUPPORTED,
+      'unknown frame type ' + frameTypeName(type),
+      0,
+    );
+  }
   const f: Fields = { type: type, stream: bytes[1], seq: seq };
   let o = HEADER_BYTES;
-  for (let i = 2; i < spec.length; i += 4) {
-    const w = spec[i + 1] as number;
+  for (let i = 0; i < l.names.length; i++) {
+    const w = l.widths[i] as number;
     if (o + w > len) {
-      return failed(ErrorCode.TRUNCATED, Fault.PEER, frameTypeName(type) + ' truncated at ' + spec[i], len);
+      return failed(ErrorCode.TRUNCATED, Fault.PEER, l.name + ' truncated at ' + l.names[i], len);
     }
     let v = bytes[o] as number;
     if (w > 1) v |= (bytes[o + 1] as number) << 8;
     if (w > 2) v += (bytes[o + 2] as number) * 0x10000 + (bytes[o + 3] as number) * 0x1000000;
-    f[spec[i] as string] = v;
+    f[l.names[i] as string] = v;
     o += w;
   }
-  const kind = spec[0];
+  const kind = l.tail;
   if (kind === T_NONE) {
     if (o !== len) {
-      return failed(
-        ErrorCode.BAD_LENGTH,
-        Fault.PEER,
-        frameTypeName(type) + ': ' + (len - o) + ' extra bytes',
-        o,
-      );
+      return failed(ErrorCode.BAD_LENGTH, Fault.PEER, l.name + ': ' + (len - o) + ' extra bytes', o);
     }
   } else if (kind === T_BYTES) {
-    f[spec[1] as string] = bytes.subarray(o);
+    f[l.tailName] = bytes.subarray(o);
   } else if (kind === T_GAPS) {
-    if (o >= len)
-      return failed(ErrorCode.TRUNCATED, Fault.PEER, frameTypeName(type) + ' truncated at gap count', len);
+    if (o >= len) return failed(ErrorCode.TRUNCATED, Fault.PEER, l.name + ' truncated at gap count', len);
     const n = bytes[o] as number;
     if (len !== o + 1 + n * GAP_BYTES) {
-      return failed(
-        ErrorCode.BAD_LENGTH,
-        Fault.PEER,
-        frameTypeName(type) + ': ' + n + ' gaps do not fit ' + len,
-        o,
-      );
+      return failed(ErrorCode.BAD_LENGTH, Fault.PEER, l.name + ': ' + n + ' gaps do not fit ' + len, o);
     }
     const gaps = [];
     for (let p = o + 1; p < len; p += GAP_BYTES) {
@@ -447,14 +434,14 @@ export function decodeFrame(bytes: Uint8Array, maxPayload?: number): DecodeResul
         count: bytes[p + 2] as number,
       });
     }
-    f.gaps = gaps;
+    f[l.tailName] = gaps;
   } else {
     let s = '';
     for (let p = o; p < len; p++) s += String.fromCharCode(bytes[p] as number);
-    f[spec[1] as string] = s;
+    f[l.tailName] = s;
   }
-  const r = validate(f, Fault.PEER, spec);
-  // The table's types are the Frame union's: a validated bag of fields is that frame.
+  const r = validate(f, Fault.PEER);
+  // FRAME_SPEC is what Frame is derived from: a validated bag of its fields is that frame.
   return typeof r === 'number' ? { ok: true, frame: f as unknown as Frame } : { ok: false, error: r };
 }
 
@@ -463,8 +450,8 @@ export function decodeFrame(bytes: Uint8Array, maxPayload?: number): DecodeResul
  * as for encodeFrame.
  */
 export function encodedLength(frame: Frame, maxPayload?: number): number | ProtocolError {
-  // Frames are validated as bags of named fields (see SPEC_TEXT).
-  const n = validate(frame as unknown as Fields, Fault.INTERNAL, null);
+  // Validated as a bag of named fields: the caller's object may be anything at run time.
+  const n = validate(frame as unknown as Fields, Fault.INTERNAL);
   if (typeof n !== 'number') return n;
   const limit = limitOf(maxPayload);
   if (n > limit) {
@@ -478,12 +465,15 @@ export function encodedLength(frame: Frame, maxPayload?: number): number | Proto
   return n;
 }
 
-/** Write the 4-byte header at `out[at]`: the hot path for AUDIO/PLAY built in place. */
-export function writeHeader(out: Uint8Array, at: number, type: number, stream: number, seq: number): void {
-  out[at] = type;
-  out[at + 1] = stream;
-  out[at + 2] = seq & 0xff;
-  out[at + 3] = (seq >> 8) & 0xff;
+/**
+ * Write the 4-byte header of `h` at `out[at]`: the hot path for AUDIO/PLAY built in place (pass the
+ * frame itself, or any { type, stream, seq }). Unchecked: the caller keeps stream a u8 and seq a u16.
+ */
+export function writeHeader(out: Uint8Array, at: number, h: Header): void {
+  out[at] = h.type;
+  out[at + 1] = h.stream;
+  out[at + 2] = h.seq & 0xff;
+  out[at + 3] = (h.seq >> 8) & 0xff;
 }
 
 /**
@@ -501,7 +491,7 @@ export function encodeInto(
   if (at < 0 || at + n > out.length) {
     return failed(ErrorCode.OVERFLOW, Fault.INTERNAL, 'output buffer too small for ' + n + ' bytes', at);
   }
-  write(frame as unknown as Fields, out, at);
+  write(frame, out, at);
   return { ok: true, length: n };
 }
 
@@ -520,7 +510,7 @@ export function encodeFrame(frame: Frame, maxPayload?: number): EncodeResult {
     const len = HEADER_BYTES + frame.samples.length;
     if (isInt(frame.stream, 0, U8) && isInt(frame.seq, 0, U16) && len <= limitOf(maxPayload)) {
       const out = new Uint8Array(len);
-      writeHeader(out, 0, frame.type, frame.stream, frame.seq);
+      writeHeader(out, 0, frame);
       out.set(frame.samples, HEADER_BYTES);
       return { ok: true, bytes: out };
     }
@@ -528,19 +518,20 @@ export function encodeFrame(frame: Frame, maxPayload?: number): EncodeResult {
   const n = encodedLength(frame, maxPayload);
   if (typeof n !== 'number') return { ok: false, error: n };
   const out = new Uint8Array(n);
-  write(frame as unknown as Fields, out, 0);
+  write(frame, out, 0);
   return { ok: true, bytes: out };
 }
 
 /** Write an already validated frame. */
-function write(f: Fields, out: Uint8Array, at: number): void {
-  const type = f.type as number;
-  const spec = specOf(type);
-  writeHeader(out, at, type, f.stream as number, f.seq as number);
+function write(frame: Frame, out: Uint8Array, at: number): void {
+  const l = LAYOUTS[frame.type] as Layout;
+  // The layout names the frame's fields: read them by name.
+  const f = frame as unknown as Fields;
+  writeHeader(out, at, frame);
   let o = at + HEADER_BYTES;
-  for (let i = 2; i < spec.length; i += 4) {
-    const w = spec[i + 1] as number;
-    const v = f[spec[i] as string] as number;
+  for (let i = 0; i < l.names.length; i++) {
+    const w = l.widths[i] as number;
+    const v = f[l.names[i] as string] as number;
     out[o] = v & 0xff;
     if (w > 1) out[o + 1] = (v >> 8) & 0xff;
     if (w > 2) {
@@ -549,8 +540,8 @@ function write(f: Fields, out: Uint8Array, at: number): void {
     }
     o += w;
   }
-  const kind = spec[0];
-  const tail = f[spec[1] as string];
+  const kind = l.tail;
+  const tail = f[l.tailName];
   if (kind === T_BYTES) {
     out.set(tail as Uint8Array, o);
   } else if (kind === T_GAPS) {

@@ -2,7 +2,8 @@
  * Budlink wire protocol: frame types and their decoded forms.
  *
  * This file is the contract every other part of the codebase builds on; docs/PROTOCOL.md is the
- * human spec of record and cites these names. It compiles into the firmware (Espruino) as well as
+ * human spec of record and cites these names. FRAME_SPEC below is the machine-readable layout of every
+ * frame type: the codec runs from it and the frame types (HelloFrame, …, Frame) are derived from it. It compiles into the firmware (Espruino) as well as
  * into the host, so it uses only the language subset the syntax gate allows (firmware/scripts/espruino-gate.ts):
  * plain objects instead of enums, no Map/Set, no spread/destructuring/default parameters.
  *
@@ -161,146 +162,239 @@ export interface Header {
   seq: number; // u16
 }
 
-/** Device -> host, first frame after subscribing. */
-export interface HelloFrame extends Header {
-  type: 0x01;
-  protoMajor: number; // u8
-  protoMinor: number; // u8
-  capabilities: number; // u16 Capability bits
-  codecs: number; // u8 Codec bits the device can send and play
-  sampleRate: number; // u16 Hz, the device's microphone rate
-  maxPayload: number; // u16, the largest payload the device can build (its board profile)
-  ringFrames: number; // u16, frames the device keeps for re-send
-  nonce: number; // u32
-  board: string; // ASCII, rest of the frame, <= 16 bytes
-}
-
-/** Host -> device, answers HELLO. */
-export interface WelcomeFrame extends Header {
-  type: 0x02;
-  protoMajor: number; // u8
-  protoMinor: number; // u8
-  payloadSize: number; // u16, negotiated: min(device max, ATT MTU - 3), >= MIN_PAYLOAD
-  codec: number; // u8 Codec for uplink and PLAY
-  sampleRate: number; // u16 Hz for uplink and PLAY
-  keepAliveMs: number; // u16, PING interval; 0 = none
-  nonce: number; // u32
-}
-
-/** Device -> host: an utterance starts. seq is the utterance stream's first sequence number. */
-export interface WakeFrame extends Header {
-  type: 0x03;
-  trigger: TriggerCode; // u8
-  score: number; // u8, detector confidence 0..255 (255 for tap/host)
-  codec: number; // u8
-  sampleRate: number; // u16
-  preRollMs: number; // u16, audio before the trigger included in the stream
-  wakeStart: number; // u32 sample index (from the utterance's first sample) where the wake word starts
-  wakeEnd: number; // u32 sample index where it ends (== wakeStart for tap/host)
-}
-
-/** Device -> host: samples of the utterance stream; sample order is seq order. Zero-copy view. */
-export interface AudioFrame extends Header {
-  type: 0x04;
-  samples: Uint8Array;
-}
-
-/** Device -> host: the utterance stream ends. */
-export interface EndFrame extends Header {
-  type: 0x05;
-  reason: EndReasonCode; // u8
-  lastSeq: number; // u16, seq of the last AUDIO frame (== WAKE seq if none)
-  totalSamples: number; // u32
-}
-
 /** A run of missing sequence numbers: start, start+1, ..., start+count-1 (mod 65536). */
 export interface SeqGap {
   start: number; // u16
   count: number; // u8, 1..255
 }
 
-/** Host -> device (utterance stream) or device -> host (playback stream). */
-export interface AckFrame extends Header {
-  type: 0x06 | 0x07; // ACK: progress report; NACK: re-send the gaps now
-  cumulative: number; // u16, next expected seq: every seq before it was received
-  gaps: SeqGap[]; // u8 count, then count x (u16 start, u8 count)
+/** Width of a fixed field in bytes: u8, u16 or u32 (little-endian, unsigned). */
+export type FieldWidth = 1 | 2 | 4;
+
+/**
+ * One fixed field of a frame's spec. Its domain is `min..max` (defaults: 0 and the largest value of
+ * the width), or, with `values`, the values of that constant object (which are contiguous: §9 adds no
+ * enum values), whose union is then the field's decoded type.
+ */
+export interface FieldSpec {
+  readonly name: string;
+  readonly width: FieldWidth;
+  readonly min?: number;
+  readonly max?: number;
+  readonly values?: { readonly [name: string]: number };
 }
 
-/** Host -> device: verdict on the utterance stream. */
-export interface GateFrame extends Header {
-  type: 0x08;
-  verdict: VerdictCode; // u8
-  reason: number; // u8, free for diagnostics (0 = none)
+/**
+ * What follows the fixed fields, always "the rest of the frame": `bytes` (a zero-copy Uint8Array),
+ * `name` (printable ASCII, at most NAME_MAX), `text` (printable ASCII plus TAB, LF, CR), `gaps`
+ * (u8 count, then count x (u16 start, u8 count): SeqGap[]). No tail: the frame ends after its fields.
+ */
+export type TailKind = 'bytes' | 'name' | 'text' | 'gaps';
+
+/** The layout of one frame type after its 4-byte header (docs/PROTOCOL.md §4). */
+export interface FrameSpec {
+  /** Session frame: the header's stream byte must be 0. */
+  readonly session: boolean;
+  /** Fixed fields in wire order, from offset 4. */
+  readonly fields: readonly FieldSpec[];
+  readonly tail?: { readonly name: string; readonly kind: TailKind };
 }
 
-/** Either direction: the assistant state (host -> device drives LEDs/earcons; device -> host reports). */
-export interface StateFrame extends Header {
-  type: 0x09;
-  state: AssistantStateCode; // u8
-  detail: number; // u8 (ERROR: an ErrorCode or earcon id; else 0)
-}
+/** The ACK and NACK layout (one object, so both derive one frame shape). */
+const ACK_SPEC = {
+  session: false,
+  fields: [{ name: 'cumulative', width: 2 }], // next expected seq: every seq before it was received
+  tail: { name: 'gaps', kind: 'gaps' },
+} as const;
 
-/** Host -> device: reply audio on a playback stream, in the WELCOME codec and rate. Zero-copy view. */
-export interface PlayFrame extends Header {
-  type: 0x0a;
-  samples: Uint8Array;
-}
+/** The PING and PONG layout. */
+const PING_SPEC = { session: true, fields: [{ name: 'token', width: 4 }] } as const; // PONG echoes the token
 
-/** Host -> device: the playback stream ends (or is cancelled). */
-export interface PlayEndFrame extends Header {
-  type: 0x0b;
-  reason: PlayEndReasonCode; // u8
-  lastSeq: number; // u16
-  totalSamples: number; // u32
-}
+/**
+ * The frame spec (docs/PROTOCOL.md §4), one entry per FrameType name: the codec's encoder, decoder and
+ * validator run from it, and the frame types below are derived from it. A FrameType without an entry,
+ * or an entry FrameType does not name, does not compile. Cross-field rules (WAKE.wakeEnd, STATUS.battery,
+ * CONFIG value lengths, ACK/NACK gap order) are the codec's `checkRules`/`checkGaps`.
+ * Numbers here are literals or plain constants, never property reads (`Codec.PCM_U8`): a property read
+ * could have a side effect, so bundlers would keep the table in the firmware, which never uses it.
+ */
+export const FRAME_SPEC = {
+  /** Device -> host, first frame after subscribing. */
+  HELLO: {
+    session: true,
+    fields: [
+      { name: 'protoMajor', width: 1 },
+      { name: 'protoMinor', width: 1 },
+      { name: 'capabilities', width: 2 }, // Capability bits
+      { name: 'codecs', width: 1, min: 1 }, // Codec bits the device can send and play
+      { name: 'sampleRate', width: 2, min: MIN_SAMPLE_RATE, max: MAX_SAMPLE_RATE }, // microphone rate
+      { name: 'maxPayload', width: 2, min: MIN_PAYLOAD }, // the largest frame the device can build
+      { name: 'ringFrames', width: 2 }, // frames the device keeps for re-send
+      { name: 'nonce', width: 4 },
+    ],
+    tail: { name: 'board', kind: 'name' },
+  },
+  /** Host -> device, answers HELLO. */
+  WELCOME: {
+    session: true,
+    fields: [
+      { name: 'protoMajor', width: 1 },
+      { name: 'protoMinor', width: 1 },
+      { name: 'payloadSize', width: 2, min: MIN_PAYLOAD, max: MAX_PAYLOAD }, // negotiated frame size
+      { name: 'codec', width: 1, min: 1, max: 2 }, // one Codec (PCM_U8..PCM_S16LE), uplink and PLAY
+      { name: 'sampleRate', width: 2, min: MIN_SAMPLE_RATE, max: MAX_SAMPLE_RATE },
+      { name: 'keepAliveMs', width: 2 }, // PING interval; 0 = none
+      { name: 'nonce', width: 4 }, // HELLO.nonce
+    ],
+  },
+  /** Device -> host: an utterance starts (seq 0 of the stream). */
+  WAKE: {
+    session: false,
+    fields: [
+      { name: 'trigger', width: 1, values: Trigger },
+      { name: 'score', width: 1 }, // detector confidence (255 for tap/host)
+      { name: 'codec', width: 1, min: 1, max: 2 },
+      { name: 'sampleRate', width: 2, min: MIN_SAMPLE_RATE, max: MAX_SAMPLE_RATE },
+      { name: 'preRollMs', width: 2 }, // audio before the trigger included in the stream
+      { name: 'wakeStart', width: 4 }, // sample index where the wake word starts
+      { name: 'wakeEnd', width: 4 }, // sample index where it ends (== wakeStart for tap/host)
+    ],
+  },
+  /** Device -> host: samples of the utterance stream; sample order is seq order. */
+  AUDIO: { session: false, fields: [], tail: { name: 'samples', kind: 'bytes' } },
+  /** Device -> host: the utterance stream ends. */
+  END: {
+    session: false,
+    fields: [
+      { name: 'reason', width: 1, values: EndReason },
+      { name: 'lastSeq', width: 2 }, // seq of the last AUDIO frame (== WAKE seq if none)
+      { name: 'totalSamples', width: 4 },
+    ],
+  },
+  /** Progress report: host -> device (utterance stream) or device -> host (playback stream). */
+  ACK: ACK_SPEC,
+  /** Re-send the gaps now (at least one gap). */
+  NACK: ACK_SPEC,
+  /** Host -> device: verdict on the utterance stream. */
+  GATE: {
+    session: false,
+    fields: [
+      { name: 'verdict', width: 1, values: Verdict },
+      { name: 'reason', width: 1 }, // free for diagnostics (0 = none)
+    ],
+  },
+  /** Either direction: the assistant state. */
+  STATE: {
+    session: true,
+    fields: [
+      { name: 'state', width: 1, values: AssistantState },
+      { name: 'detail', width: 1 }, // ERROR: an ErrorCode or earcon id; else 0
+    ],
+  },
+  /** Host -> device: reply audio on a playback stream, in the WELCOME codec and rate. */
+  PLAY: { session: false, fields: [], tail: { name: 'samples', kind: 'bytes' } },
+  /** Host -> device: the playback stream ends (or is cancelled). */
+  PLAY_END: {
+    session: false,
+    fields: [
+      { name: 'reason', width: 1, values: PlayEndReason },
+      { name: 'lastSeq', width: 2 }, // seq of the last PLAY frame (65535 if none)
+      { name: 'totalSamples', width: 4 },
+    ],
+  },
+  /** Device -> host: flow control for a playback stream. */
+  CREDIT: {
+    session: false,
+    fields: [
+      { name: 'upTo', width: 2 }, // the host may send PLAY frames with seq before this
+      { name: 'freeBytes', width: 2 }, // free space in the playback buffer
+      { name: 'playedSamples', width: 4 }, // samples of this stream actually played so far
+    ],
+  },
+  /** Device -> host: health. */
+  STATUS: {
+    session: true,
+    fields: [
+      { name: 'battery', width: 1 }, // percent, 255 = unknown (0..100 or 255: a codec rule)
+      { name: 'freeVars', width: 2 }, // JsVars free
+      { name: 'overruns', width: 2 }, // audio buffers lost to a slow handler (wraps)
+      { name: 'drops', width: 2 }, // notifications re-sent after NACK (wraps)
+      { name: 'errors', width: 2 }, // handler errors caught (wraps)
+      { name: 'uptimeS', width: 4 },
+    ],
+  },
+  /** Either direction: configuration get / set / value. */
+  CONFIG: {
+    session: true,
+    fields: [
+      { name: 'op', width: 1, values: ConfigOp },
+      { name: 'key', width: 1, min: 1 }, // ConfigKey
+    ],
+    tail: { name: 'value', kind: 'bytes' }, // empty for GET; per-key lengths are a codec rule
+  },
+  PING: PING_SPEC,
+  PONG: PING_SPEC,
+  /** Either direction: a typed error report. */
+  ERROR: {
+    session: true,
+    fields: [
+      { name: 'code', width: 1, values: ErrorCode },
+      { name: 'fault', width: 1, values: Fault },
+      { name: 'refType', width: 1 }, // frame type that caused it (0 = none)
+    ],
+    tail: { name: 'message', kind: 'text' },
+  },
+  /** Device -> host: a log line. */
+  LOG: {
+    session: true,
+    fields: [{ name: 'level', width: 1, max: 3 }], // 0 debug, 1 info, 2 warn, 3 error
+    tail: { name: 'text', kind: 'text' },
+  },
+} as const satisfies { readonly [K in FrameName]: FrameSpec };
 
-/** Device -> host: flow control for a playback stream. */
-export interface CreditFrame extends Header {
-  type: 0x0c;
-  upTo: number; // u16: the host may send PLAY frames with seq before this (wrap-around order)
-  freeBytes: number; // u16 free space in the playback buffer
-  playedSamples: number; // u32 samples of this stream actually played so far (barge-in truncation)
-}
+/** A frame type's name, e.g. 'AUDIO'. */
+export type FrameName = keyof typeof FrameType;
 
-/** Device -> host: health. */
-export interface StatusFrame extends Header {
-  type: 0x0d;
-  battery: number; // u8 percent, 255 = unknown
-  freeVars: number; // u16 JsVars free
-  overruns: number; // u16 audio buffers lost to a slow handler (wraps)
-  drops: number; // u16 notifications re-sent after NACK (wraps)
-  errors: number; // u16 handler errors caught (wraps)
-  uptimeS: number; // u32 seconds
+type Spec = typeof FRAME_SPEC;
+/** A fixed field's decoded type: the union of its `values`, else number. */
+type FieldValue<F> = F extends { readonly values: infer E } ? E[keyof E] : number;
+type TailValue<K> = K extends 'bytes' ? Uint8Array : K extends 'gaps' ? SeqGap[] : string;
+type FixedFields<S extends FrameSpec> = {
+  -readonly [F in S['fields'][number] as F['name']]: FieldValue<F>;
+};
+type TailField<S extends FrameSpec> = S extends {
+  readonly tail: { readonly name: infer N; readonly kind: infer K };
 }
+  ? { [P in N & string]: TailValue<K> }
+  : Record<never, never>;
+type Flatten<T> = { [P in keyof T]: T[P] };
 
-/** Either direction: configuration get / set / value. */
-export interface ConfigFrame extends Header {
-  type: 0x0e;
-  op: ConfigOpCode; // u8
-  key: number; // u8 ConfigKey
-  value: Uint8Array; // rest of the frame (empty for GET); zero-copy view
-}
+/** The decoded form of the frame type(s) `K`, derived from FRAME_SPEC. */
+export type FrameOf<K extends FrameName> = Flatten<
+  { type: (typeof FrameType)[K]; stream: number; seq: number } & FixedFields<Spec[K]> & TailField<Spec[K]>
+>;
 
-export interface PingFrame extends Header {
-  type: 0x0f | 0x10; // PING or PONG
-  token: number; // u32
-}
-
-/** Either direction: a typed error report. */
-export interface ErrorFrame extends Header {
-  type: 0x11;
-  code: ErrorCodeValue; // u8
-  fault: FaultCode; // u8
-  refType: number; // u8 frame type that caused it (0 = none)
-  message: string; // ASCII rest, <= payload
-}
-
-/** Device -> host: a log line. */
-export interface LogFrame extends Header {
-  type: 0x12;
-  level: number; // u8: 0 debug, 1 info, 2 warn, 3 error
-  text: string; // ASCII rest
-}
+export type HelloFrame = FrameOf<'HELLO'>;
+export type WelcomeFrame = FrameOf<'WELCOME'>;
+export type WakeFrame = FrameOf<'WAKE'>;
+/** AUDIO.samples is a zero-copy view. */
+export type AudioFrame = FrameOf<'AUDIO'>;
+export type EndFrame = FrameOf<'END'>;
+/** ACK (progress report) and NACK (re-send the gaps now) share one shape. */
+export type AckFrame = FrameOf<'ACK' | 'NACK'>;
+export type GateFrame = FrameOf<'GATE'>;
+export type StateFrame = FrameOf<'STATE'>;
+/** PLAY.samples is a zero-copy view. */
+export type PlayFrame = FrameOf<'PLAY'>;
+export type PlayEndFrame = FrameOf<'PLAY_END'>;
+export type CreditFrame = FrameOf<'CREDIT'>;
+export type StatusFrame = FrameOf<'STATUS'>;
+/** CONFIG.value is a zero-copy view. */
+export type ConfigFrame = FrameOf<'CONFIG'>;
+/** PING and PONG share one shape. */
+export type PingFrame = FrameOf<'PING' | 'PONG'>;
+export type ErrorFrame = FrameOf<'ERROR'>;
+export type LogFrame = FrameOf<'LOG'>;
 
 export type Frame =
   | HelloFrame
@@ -319,6 +413,10 @@ export type Frame =
   | PingFrame
   | ErrorFrame
   | LogFrame;
+
+/** Compile-time: `Frame` has a member for every type in FRAME_SPEC ("'false' does not satisfy 'true'" if not). */
+type _FrameCoversEveryType = Assert<[Exclude<FrameTypeCode, Frame['type']>] extends [never] ? true : false>;
+type Assert<T extends true> = T;
 
 export type DecodeResult = { ok: true; frame: Frame } | { ok: false; error: ProtocolError };
 export type EncodeResult = { ok: true; bytes: Uint8Array } | { ok: false; error: ProtocolError };

@@ -7,6 +7,7 @@ import {
   ErrorCode,
   Fault,
   FrameType,
+  FRAME_SPEC,
   isKnownType,
   isSessionType,
   frameTypeName,
@@ -221,6 +222,35 @@ describe('protocol: codec', () => {
     });
   });
 
+  describe('FRAME_SPEC', () => {
+    it('enum fields have contiguous values (the codec checks them as min..max)', () => {
+      for (const [type, spec] of Object.entries(FRAME_SPEC)) {
+        for (const f of spec.fields) {
+          if (!('values' in f)) continue;
+          const v = Object.values(f.values).sort((a, b) => a - b);
+          expect(v[v.length - 1]! - v[0]!, `${type}.${f.name}`).to.equal(v.length - 1);
+        }
+      }
+    });
+
+    it('session frames are the ones PROTOCOL.md §3 lists', () => {
+      const session = Object.entries(FRAME_SPEC)
+        .filter(([, s]) => s.session)
+        .map(([t]) => t);
+      expect(session).to.deep.equal([
+        'HELLO',
+        'WELCOME',
+        'STATE',
+        'STATUS',
+        'CONFIG',
+        'PING',
+        'PONG',
+        'ERROR',
+        'LOG',
+      ]);
+    });
+  });
+
   describe('helpers', () => {
     it('type tables', () => {
       expect(isKnownType(FrameType.LOG)).to.equal(true);
@@ -241,7 +271,7 @@ describe('protocol: codec', () => {
     it('writeHeader builds the same header as encodeFrame', () => {
       const samples = new Uint8Array([1, 2, 3]);
       const out = new Uint8Array(7);
-      writeHeader(out, 0, FrameType.AUDIO, 200, 0xbeef);
+      writeHeader(out, 0, { type: FrameType.AUDIO, stream: 200, seq: 0xbeef });
       out.set(samples, 4);
       const r = encodeFrame({ type: FrameType.AUDIO, stream: 200, seq: 0xbeef, samples });
       if (!r.ok) expect.fail(r.error.message);
