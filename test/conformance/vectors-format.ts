@@ -1,18 +1,28 @@
 /**
- * The JSON form of protocol/vectors/*.json (docs/PROTOCOL.md §Test vectors): frames with their byte
- * fields (AUDIO/PLAY `samples`, CONFIG `value`) as lowercase hex strings.
+ * The JSON form of protocol/vectors/*.json (docs/PROTOCOL.md §Test vectors, format budlink-vectors/2):
+ * every vector lists its bytes field by field, written by hand from the spec's layouts, and `hex` is
+ * their concatenation. Helpers here read that form; none of them uses the codec.
  */
-import type { Frame, ProtocolError } from '@budlink/protocol';
+import type { Frame } from '@budlink/protocol';
 
-export const BYTES_FIELDS = ['samples', 'value'];
+/** One field of a vector as it sits on the wire. */
+export interface FieldBytes {
+  /** frames.ts name ("type", "stream", "seq", "sampleRate", …); ACK/NACK: "gaps.length", "gaps[i].start", "gaps[i].count". */
+  field: string;
+  /** The field's bytes, lowercase hex (little-endian for integers). */
+  bytes: string;
+  /** Integer or text value; absent for byte fields (AUDIO/PLAY samples, CONFIG value: the bytes are the value). */
+  value?: number | string;
+}
 
 export interface GoldenVector {
   name: string;
   comment: string;
-  hex: string;
   /** Decode and encode limit (whole frame, header included); MAX_PAYLOAD when absent. */
   maxPayload?: number;
-  frame: Record<string, unknown>;
+  /** The whole frame: the concatenation of `fields[].bytes`. */
+  hex: string;
+  fields: FieldBytes[];
 }
 
 export interface ErrorVector {
@@ -21,6 +31,8 @@ export interface ErrorVector {
   comment: string;
   hex: string;
   maxPayload?: number;
+  /** The bytes as a decoder reads them (a cut field holds only the bytes present; "extra" = bytes after the frame). */
+  fields: FieldBytes[];
   error: { code: number; codeName: string; fault: number; faultName: string; offset: number };
 }
 
@@ -44,7 +56,31 @@ export function fromHex(hex: string): Uint8Array {
   return out;
 }
 
-/** A frame as JSON: byte fields to hex, gaps as plain objects. */
+const GAP_FIELD = /^gaps\[(\d+)\]\.(start|count)$/;
+
+/**
+ * The frame a golden vector's fields describe, in JSON form: byte fields as lowercase hex, gaps as
+ * [{ start, count }], the rest as their values.
+ */
+export function frameJsonOf(fields: FieldBytes[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const f of fields) {
+    const gap = GAP_FIELD.exec(f.field);
+    if (gap) {
+      const gaps = (out.gaps ??= []) as Record<string, unknown>[];
+      const i = Number(gap[1]);
+      gaps[i] ??= {};
+      (gaps[i] as Record<string, unknown>)[gap[2] as string] = f.value;
+    } else if (f.field === 'gaps.length') {
+      out.gaps ??= [];
+    } else {
+      out[f.field] = f.value === undefined ? f.bytes : f.value;
+    }
+  }
+  return out;
+}
+
+/** A decoded frame in the same JSON form (byte fields to hex, gaps as plain objects). */
 export function frameToJson(frame: Frame): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(frame)) {
@@ -56,14 +92,17 @@ export function frameToJson(frame: Frame): Record<string, unknown> {
   return out;
 }
 
-/** The JSON form back to a frame. */
-export function frameFromJson(json: Record<string, unknown>): Frame {
+/** The JSON form back to a frame for the encoder: byte fields (given as hex) to Uint8Array. */
+export function frameFromJson(json: Record<string, unknown>, byteFields: string[]): Frame {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(json)) {
-    out[k] = BYTES_FIELDS.indexOf(k) >= 0 && typeof v === 'string' ? fromHex(v) : v;
+    out[k] = byteFields.indexOf(k) >= 0 && typeof v === 'string' ? fromHex(v) : v;
   }
-  // The JSON was written from a Frame; the codec validates it again on encode.
+  // Built from a vector, not a Frame: the codec validates it on encode.
   return out as unknown as Frame;
 }
 
-export type { ProtocolError };
+/** Names of the fields a vector gives as bare bytes (no value). */
+export function byteFieldsOf(fields: FieldBytes[]): string[] {
+  return fields.filter((f) => f.value === undefined).map((f) => f.field);
+}

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { createContext, runInContext } from 'node:vm';
 import { expect } from 'chai';
 import { build } from 'esbuild';
+import { byteFieldsOf, frameJsonOf } from '../conformance/vectors-format';
 import type { ErrorVector, GoldenVector, VectorFile } from '../conformance/vectors-format';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -29,11 +30,11 @@ const DRIVER = `
   function fromHex(h) { var u = new Uint8Array(h.length / 2); for (var i = 0; i < u.length; i++) u[i] = parseInt(h.substr(2 * i, 2), 16); return u; }
   function toHex(u) { var s = ''; for (var i = 0; i < u.length; i++) s += (u[i] < 16 ? '0' : '') + u[i].toString(16); return s; }
   function toJson(f) { var o = {}; Object.keys(f).forEach(function (k) { o[k] = f[k] instanceof Uint8Array ? toHex(f[k]) : f[k]; }); return JSON.stringify(o); }
-  function fromJson(j) { var o = JSON.parse(j); ['samples', 'value'].forEach(function (k) { if (typeof o[k] === 'string') o[k] = fromHex(o[k]); }); return o; }
+  function fromJson(j, byteFields) { var o = JSON.parse(j); byteFields.forEach(function (k) { o[k] = fromHex(o[k]); }); return o; }
   var results = [];
   golden.forEach(function (v) {
     var d = budlink.decodeFrame(fromHex(v.hex), v.maxPayload);
-    var e = budlink.encodeFrame(fromJson(JSON.stringify(v.frame)), v.maxPayload);
+    var e = budlink.encodeFrame(fromJson(JSON.stringify(v.frame), v.byteFields), v.maxPayload);
     results.push({ name: v.name, decoded: d.ok ? toJson(d.frame) : 'error ' + d.error.message, encoded: e.ok ? toHex(e.bytes) : 'error ' + e.error.message });
   });
   errors.forEach(function (v) {
@@ -66,7 +67,17 @@ describe('protocol: bundle in an Espruino-like context', () => {
     const golden = readVectors<GoldenVector>('golden.json').vectors;
     const errors = readVectors<ErrorVector>('errors.json').vectors;
     const context = createContext({
-      golden: JSON.parse(JSON.stringify(golden)),
+      golden: JSON.parse(
+        JSON.stringify(
+          golden.map((v) => ({
+            name: v.name,
+            hex: v.hex,
+            maxPayload: v.maxPayload,
+            frame: frameJsonOf(v.fields),
+            byteFields: byteFieldsOf(v.fields),
+          })),
+        ),
+      ),
       errors: JSON.parse(JSON.stringify(errors)),
     });
     runInContext(ESPRUINO_LIKE, context);
@@ -84,7 +95,7 @@ describe('protocol: bundle in an Espruino-like context', () => {
     for (const v of golden) {
       const r = results[i++] as (typeof results)[number];
       expect(r.name).to.equal(v.name);
-      expect(JSON.parse(r.decoded as string), v.name).to.deep.equal(v.frame);
+      expect(JSON.parse(r.decoded as string), v.name).to.deep.equal(frameJsonOf(v.fields));
       expect(r.encoded, v.name).to.equal(v.hex);
     }
     for (const v of errors) {
