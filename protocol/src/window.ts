@@ -1,7 +1,13 @@
 /**
- * Sender side of a stream (docs/PROTOCOL.md §Loss recovery): keeps the frames sent but not yet
- * acknowledged, in a bounded ring, so a NACK can be answered by re-sending them. Link-agnostic and
- * timer-free: the caller sends, and calls `held()` to re-send the tail when its own timer says so.
+ * Reference model of the sender side of a stream (docs/PROTOCOL.md §Loss recovery): no product code
+ * runs it. The device's window is the firmware's FrameWindow (firmware/src/core/window.ts), property-
+ * tested against this model (test/firmware/unit/window.test.ts); the host re-sends playback go-back-N
+ * without one. This class states the semantics and drives the loss-recovery properties
+ * (test/protocol/recovery.property.test.ts).
+ *
+ * The model keeps the frames sent but not yet acknowledged, in a bounded ring, so a NACK can be
+ * answered by re-sending them. Link-agnostic and timer-free: the caller sends, and calls `held()` to
+ * re-send the tail when its own timer says so.
  *
  * Frames are pushed with consecutive sequence numbers. An ACK/NACK frees every frame before
  * `cumulative` and every frame between `cumulative` and the end of its last gap that no gap lists
