@@ -15,7 +15,17 @@ import {
   writeHeader,
   MAX_PAYLOAD,
 } from '@budlink/protocol';
-import type { Frame, ProtocolError } from '@budlink/protocol';
+import type {
+  AckFrame,
+  ErrorCodeValue,
+  Frame,
+  FrameOf,
+  HelloFrame,
+  ProtocolError,
+  SeqGap,
+  TriggerCode,
+  WakeFrame,
+} from '@budlink/protocol';
 
 const hello: Frame = {
   type: FrameType.HELLO,
@@ -223,6 +233,48 @@ describe('protocol: codec', () => {
   });
 
   describe('FRAME_SPEC', () => {
+    it('derives the frame types (checked by tsc: a drifting type fails the build)', () => {
+      type Equals<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+      const checks: [
+        Equals<WakeFrame['trigger'], TriggerCode>,
+        Equals<WakeFrame['wakeEnd'], number>,
+        Equals<AckFrame['type'], 0x06 | 0x07>,
+        Equals<AckFrame['gaps'], SeqGap[]>,
+        Equals<FrameOf<'ERROR'>['code'], ErrorCodeValue>,
+        Equals<
+          keyof HelloFrame,
+          | 'type'
+          | 'stream'
+          | 'seq'
+          | 'protoMajor'
+          | 'protoMinor'
+          | 'capabilities'
+          | 'codecs'
+          | 'sampleRate'
+          | 'maxPayload'
+          | 'ringFrames'
+          | 'nonce'
+          | 'board'
+        >,
+      ] = [true, true, true, true, true, true];
+      expect(checks.every(Boolean)).to.equal(true);
+      // @ts-expect-error -- a field FRAME_SPEC does not give HELLO
+      const extra: HelloFrame = { ...(hello as HelloFrame), rssi: 1 };
+      // @ts-expect-error -- a WAKE without its wakeEnd
+      const missing: WakeFrame = {
+        type: 3,
+        stream: 1,
+        seq: 0,
+        trigger: 1,
+        score: 0,
+        codec: 1,
+        sampleRate: 8000,
+        preRollMs: 0,
+        wakeStart: 0,
+      };
+      expect(extra.type + missing.type).to.equal(4);
+    });
+
     it('enum fields have contiguous values (the codec checks them as min..max)', () => {
       for (const [type, spec] of Object.entries(FRAME_SPEC)) {
         for (const f of spec.fields) {
