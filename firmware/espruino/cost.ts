@@ -45,7 +45,7 @@ import {
 import { flashImage } from '../sim/espruino/flash';
 import { Interpreter } from '../sim/espruino/interpreter';
 import type { QueuedAudio } from '../sim/types';
-import { readWav } from '../sim/wav';
+import { readWav } from '@budlink/protocol/audio';
 import { binaryPath, cacheDir } from './build';
 import { EspruinoEarbud } from '../sim/espruino/earbud';
 import { SHIM_IO_FUNCTIONS as EXCLUDED, cpuFigure, type CpuScenario } from './cpu';

@@ -17,7 +17,7 @@ import type { BoardProfile } from '../boards/index';
 import { EspruinoEarbud } from '../sim/espruino/earbud';
 import { SimHost } from '../sim/host';
 import type { QueuedAudio } from '../sim/types';
-import { readWav } from '../sim/wav';
+import { readWav } from '@budlink/protocol/audio';
 
 /**
  * x86 instructions (32-bit, -Os, callgrind) → nRF52 (Cortex-M4F, 64 MHz) cycles, central estimate and

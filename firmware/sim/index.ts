@@ -17,7 +17,7 @@ import { emptyLinkStats, type LinkStats } from './link';
 import { EspruinoRandom } from './natives';
 import { STORAGE_BYTES } from './storage';
 import type { EarbudOptions, EarbudStats, SimCentral, SimService, TimedPeripheral } from './types';
-import { quantise16to8, readWav, resampleLinear } from './wav';
+import { quantise16to8, readWav, resampleLinear } from '@budlink/protocol/audio';
 
 export type {
   EarbudOptions,
@@ -29,21 +29,6 @@ export type {
   QueuedAudio,
   TimedPeripheral,
 } from './types';
-export {
-  readWav,
-  writeWav,
-  parseWav,
-  encodeWav,
-  decodeWav,
-  WavStreamDecoder,
-  quantise16to8,
-  WavError,
-  type Wav,
-  type WavErrorCode,
-  type WavFormat,
-  type DecodedWav,
-  type EncodeWavOptions,
-} from './wav';
 export { COST_UNITS_PER_SECOND, NATIVE_COST_PER_ELEMENT } from './device';
 export { SimHost, indexOfBytes, noise, type Utterance } from './host';
 export { mulberry32 } from './link';

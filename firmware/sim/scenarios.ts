@@ -14,7 +14,7 @@ import type { Frame, WakeFrame, EndFrame } from '@budlink/protocol';
 import type { BoardProfile } from '../boards/index';
 import { SimHost } from './host';
 import type { LinkModelOptions, QueuedAudio, TimedPeripheral } from './types';
-import { readWav } from './wav';
+import { readWav } from '@budlink/protocol/audio';
 
 /** What a scenario needs of an earbud (SimulatedEarbud and EspruinoEarbud both provide it). */
 export interface ScenarioEarbud extends TimedPeripheral {

@@ -17,7 +17,7 @@ import { addressFor } from '../address';
 import { SimError } from '../errors';
 import { LinkModel, emptyLinkStats, type LinkStats } from '../link';
 import type { LinkModelOptions, QueuedAudio, SimCentral, SimService, TimedPeripheral } from '../types';
-import { quantise16to8, readWav, resampleLinear } from '../wav';
+import { quantise16to8, readWav, resampleLinear } from '@budlink/protocol/audio';
 import { FLASH_FILE, flashImage } from './flash';
 import { Interpreter, type ShimEvent } from './interpreter';
 

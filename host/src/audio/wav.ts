@@ -1,5 +1,5 @@
 /**
- * WAV for the bridge: the simulator's codec (firmware/sim/wav.ts) is the repo's one RIFF/WAVE
+ * WAV for the bridge: the protocol package's codec (protocol/audio/wav.ts) is the repo's one RIFF/WAVE
  * implementation; the host re-exports it rather than keeping a second one.
  */
 export {
@@ -12,4 +12,4 @@ export {
   type WavFormat,
   type DecodedWav,
   type EncodeWavOptions,
-} from '@budlink/firmware/sim/wav';
+} from '@budlink/protocol/audio';

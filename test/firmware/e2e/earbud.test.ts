@@ -6,7 +6,8 @@ import { expect } from 'chai';
 import { EndReason, ErrorCode, Fault, FrameType, PlayEndReason, Trigger, seqDiff } from '@budlink/protocol';
 import type { CreditFrame, ErrorFrame, Frame, WakeFrame } from '@budlink/protocol';
 import { BOARDS } from '@budlink/firmware/boards';
-import { indexOfBytes, noise, readWav, type SimHost, type SimulatedEarbud } from '@budlink/firmware/sim';
+import { readWav } from '@budlink/protocol/audio';
+import { indexOfBytes, noise, type SimHost, type SimulatedEarbud } from '@budlink/firmware/sim';
 import { connected, earbudOn, fixture, stopAll } from './rig';
 
 const SPEECH_8K = fixture('hey-budlink-weather-8k.wav');

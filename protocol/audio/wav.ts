@@ -1,6 +1,6 @@
 /**
  * RIFF/WAVE PCM, the one codec of the repo: the simulator's microphone input and speaker capture, the
- * test fixtures, and (re-exported by host/src/audio) the bridge's voice-service audio.
+ * test fixtures, and the bridge's voice-service audio (`@budlink/protocol/audio`).
  *
  * Encodes mono 8-bit unsigned or 16-bit signed; decodes 8/16-bit mono or stereo. Unknown chunks (LIST,
  * fact, cue, ...) are skipped, odd chunk sizes are padded as RIFF requires, WAVE_FORMAT_EXTENSIBLE with

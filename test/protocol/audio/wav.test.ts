@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { WavError, encodeWav, parseWav, quantise16to8, readWav, writeWav } from '@budlink/firmware/sim';
+import { WavError, encodeWav, parseWav, quantise16to8, readWav, writeWav } from '@budlink/protocol/audio';
 
 const fixture = (n: string): string => fileURLToPath(new URL(`../../fixtures/audio/${n}`, import.meta.url));
 
