@@ -25,7 +25,7 @@ import type { EspruinoRandom } from './natives';
 import { Pins } from './pins';
 import { Radio } from './radio';
 import { Repl } from './repl';
-import type { SimCentral, SimService } from './types';
+import type { SimCentral, SimService } from '@budlink/link';
 import { Waveforms } from './waveform';
 
 export { COST_UNITS_PER_SECOND, NATIVE_COST_PER_ELEMENT } from './loop';

@@ -15,7 +15,7 @@ import {
   encodeFrame,
 } from '@budlink/protocol';
 import type { Frame, HelloFrame, WakeFrame, EndFrame, AudioFrame } from '@budlink/protocol';
-import type { TimedPeripheral } from './types';
+import type { TimedPeripheral } from '@budlink/link';
 
 export interface Utterance {
   stream: number;

@@ -16,19 +16,11 @@ export { SimError, type SimErrorKind } from './errors';
 import { emptyLinkStats, type LinkStats } from './link';
 import { EspruinoRandom } from './natives';
 import { STORAGE_BYTES } from './storage';
-import type { EarbudOptions, EarbudStats, SimCentral, SimService, TimedPeripheral } from './types';
+import type { SimCentral, SimService, TimedPeripheral } from '@budlink/link';
+import type { EarbudOptions, EarbudStats } from './types';
 import { quantise16to8, readWav, resampleLinear } from '@budlink/protocol/audio';
 
-export type {
-  EarbudOptions,
-  EarbudStats,
-  SimCentral,
-  SimPeripheral,
-  SimService,
-  LinkModelOptions,
-  QueuedAudio,
-  TimedPeripheral,
-} from './types';
+export type { EarbudOptions, EarbudStats, LinkModelOptions, QueuedAudio } from './types';
 export { COST_UNITS_PER_SECOND, NATIVE_COST_PER_ELEMENT } from './device';
 export { SimHost, indexOfBytes, noise, type Utterance } from './host';
 export { mulberry32 } from './link';

@@ -15,7 +15,8 @@
  *   imposes `intervalMs`; Espruino's dynamic default otherwise (7.5 ms while active, 200 ms after 30 s
  *   without traffic, ~1.5 s to come back).
  */
-import type { LinkModelOptions, SimCentral } from './types';
+import type { SimCentral } from '@budlink/link';
+import type { LinkModelOptions } from './types';
 
 export interface LinkStats {
   notificationsSent: number;

@@ -11,7 +11,7 @@ import { nativeCost, type Fn } from './loop';
 import type { JsVarCounter } from './memory';
 import { eToString, toBytes } from './natives';
 import type { Device } from './device';
-import type { SimCentral, SimService } from './types';
+import type { SimCentral, SimService } from '@budlink/link';
 
 /** Lower-case 128-bit form; 16-bit UUIDs ("0x180F" / "180f") expand on the Bluetooth base. */
 export function normUuid(u: string): string {

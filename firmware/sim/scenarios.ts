@@ -13,7 +13,8 @@ import { ConfigOp, DOWNLINK_UUID, FrameType, PlayEndReason } from '@budlink/prot
 import type { Frame, WakeFrame, EndFrame } from '@budlink/protocol';
 import type { BoardProfile } from '../boards/index';
 import { SimHost } from './host';
-import type { LinkModelOptions, QueuedAudio, TimedPeripheral } from './types';
+import type { TimedPeripheral } from '@budlink/link';
+import type { LinkModelOptions, QueuedAudio } from './types';
 import { readWav } from '@budlink/protocol/audio';
 
 /** What a scenario needs of an earbud (SimulatedEarbud and EspruinoEarbud both provide it). */

@@ -1,24 +1,8 @@
 /**
- * The simulated earbud's public surface: the built firmware bundle running in a vm context with
- * emulated Espruino globals. The BlueZ emulator and the in-process link put a central in front of it.
+ * The simulated earbud's options and figures: the built firmware bundle running in a vm context with
+ * emulated Espruino globals. The peripheral contract it implements (SimPeripheral, SimCentral, ...)
+ * is `@budlink/link`'s.
  */
-
-export interface SimCharacteristic {
-  uuid: string; // lower-case 128-bit form
-  /** BlueZ-style flags: 'read', 'write', 'write-without-response', 'notify'. */
-  flags: string[];
-}
-export interface SimService {
-  uuid: string;
-  characteristics: SimCharacteristic[];
-}
-
-/** What the simulator calls on the connected central. */
-export interface SimCentral {
-  /** A notification the link delivered (after the link model: pacing, queue, drops). */
-  onNotify(charUuid: string, value: Uint8Array): void;
-  onDisconnect(reason: 'remote' | 'power-cycle'): void;
-}
 
 export interface LinkModelOptions {
   /** ATT MTU negotiated by the central (payload = mtu - 3). Default from the board profile. */
@@ -88,38 +72,4 @@ export interface EarbudStats {
   notificationsDropped: number;
   /** Cost units per handler invocation, max seen (see docs for the unit). */
   maxHandlerCost: number;
-}
-
-/**
- * A BLE peripheral as a central sees it. SimulatedEarbud implements it; the BlueZ emulator and the
- * in-process link host any SimPeripheral.
- */
-export interface SimPeripheral {
-  readonly name: string;
-  /** 'AA:BB:CC:DD:EE:FF' */
-  readonly address: string;
-  /** Advertised service UUIDs. */
-  advertisedServices(): string[];
-  /** GATT database (as the firmware declared it with NRF.setServices). */
-  services(): SimService[];
-  /** Connect one central; mtu is the ATT MTU the central negotiated. Throws if already connected. */
-  connect(central: SimCentral, options: { mtu: number }): void;
-  /** Central-initiated disconnect. */
-  disconnect(): void;
-  /** A write (with or without response) to a characteristic, as the firmware's onWrite sees it. */
-  write(charUuid: string, value: Uint8Array): void;
-  /** Current value of a readable characteristic. */
-  read(charUuid: string): Uint8Array;
-  readonly connected: boolean;
-}
-
-/**
- * A peripheral with a device clock that a test host can wait on: both engines (the vm simulator and
- * the real interpreter) implement it, so protocol hosts and scenarios run unchanged on either.
- */
-export interface TimedPeripheral extends SimPeripheral {
-  /** Device time in ms. */
-  readonly now: number;
-  /** Let `ms` of device time pass (instant on the vm engine's virtual clock). */
-  wait(ms: number): Promise<void>;
 }

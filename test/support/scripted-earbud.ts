@@ -32,7 +32,7 @@ import {
   type HelloFrame,
   type WakeFrame,
 } from '@budlink/protocol';
-import type { SimCentral, SimPeripheral, SimService } from '@budlink/firmware/sim';
+import type { SimCentral, SimPeripheral, SimService } from '@budlink/link';
 import type { Connection, DisconnectReason } from '../../host/src/ble/link';
 
 type UtteranceFrame = WakeFrame | AudioFrame | EndFrame;

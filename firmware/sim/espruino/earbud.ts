@@ -16,7 +16,8 @@ import { binaryPath, buildBoard, cacheDir, isBuilt, type BuildMode } from '../..
 import { addressFor } from '../address';
 import { SimError } from '../errors';
 import { LinkModel, emptyLinkStats, type LinkStats } from '../link';
-import type { LinkModelOptions, QueuedAudio, SimCentral, SimService, TimedPeripheral } from '../types';
+import type { SimCentral, SimService, TimedPeripheral } from '@budlink/link';
+import type { LinkModelOptions, QueuedAudio } from '../types';
 import { quantise16to8, readWav, resampleLinear } from '@budlink/protocol/audio';
 import { FLASH_FILE, flashImage } from './flash';
 import { Interpreter, type ShimEvent } from './interpreter';

@@ -4,7 +4,7 @@
  * as `echo: <line>`. It is not an earbud (that is SimulatedEarbud in @budlink/firmware/sim); it checks
  * a link end to end (the link contract tests, the reconnect benchmark, a link check).
  */
-import type { SimCentral, SimPeripheral, SimService } from '@budlink/firmware/sim';
+import type { SimCentral, SimPeripheral, SimService } from '@budlink/link';
 import {
   DOWNLINK_UUID,
   NUS_RX_UUID,

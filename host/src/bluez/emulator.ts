@@ -16,7 +16,7 @@
  * vanishes, every device is forgotten, then it comes back on a new connection).
  */
 import * as dbus from 'dbus-next';
-import type { SimCentral, SimPeripheral } from '@budlink/firmware/sim';
+import type { SimCentral, SimPeripheral } from '@budlink/link';
 import { negotiateMtu } from '../ble/mtu';
 import { exportGatt, type GattObjects } from './gatt-export';
 import {

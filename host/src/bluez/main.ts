@@ -10,7 +10,7 @@
  *
  * Prints `DBUS_SYSTEM_BUS_ADDRESS=...`; point node-ble (or `budlink bridge`) at it. Ctrl-C stops.
  */
-import type { SimPeripheral } from '@budlink/firmware/sim';
+import type { SimPeripheral } from '@budlink/link';
 import { EchoPeripheral } from './echo-peripheral';
 import type { PeripheralOptions } from './emulator';
 import { startEmulatedBluez } from './index';

@@ -5,7 +5,8 @@
  * Espruino interpreter (startEspruinoSimEnv). Everything started here is stopped by close(), in the
  * order that ends cleanly (host/src/ble/README.md): connections → link → emulator → bus → earbuds.
  */
-import { SimulatedEarbud, type EarbudOptions, type SimPeripheral } from '@budlink/firmware/sim';
+import type { SimPeripheral } from '@budlink/link';
+import { SimulatedEarbud, type EarbudOptions } from '@budlink/firmware/sim';
 import { EspruinoEarbud, type EspruinoEarbudOptions } from '@budlink/firmware/sim/espruino';
 import { InProcessLink } from '../ble/in-process-link';
 import type { Link } from '../ble/link';

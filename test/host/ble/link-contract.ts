@@ -7,7 +7,7 @@ import { firstValueFrom, lastValueFrom, timeout, toArray, take, type Observable 
 import { LinkError, type Connection, type Link } from '../../../host/src/ble/link';
 import { persistentConnection } from '../../../host/src/ble/reconnect';
 import { EchoPeripheral } from '../../../host/src/bluez/echo-peripheral';
-import type { SimService } from '@budlink/firmware/sim';
+import type { SimService } from '@budlink/link';
 import { Codec, FrameType, UPLINK_UUID, encodeFrame } from '@budlink/protocol';
 
 /** An echo peripheral whose uplink is readable (PROTOCOL.md §1: the value is the current HELLO). */
