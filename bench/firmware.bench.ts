@@ -14,7 +14,8 @@
 import { statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { BOARDS } from '@budlink/firmware/boards';
-import { SimHost, SimulatedEarbud, bundlePathFor, indexOfBytes } from '@budlink/firmware/sim';
+import { bundlePathFor } from '@budlink/firmware/bundle';
+import { SimHost, SimulatedEarbud, indexOfBytes } from '@budlink/firmware/sim';
 import { ConfigKey, ConfigOp, EndReason, FrameType } from '@budlink/protocol';
 import type { ConfigFrame } from '@budlink/protocol';
 import type { Bench } from './run';

@@ -25,9 +25,9 @@ import { estimateMemory } from './memory';
 import type { MemoryEstimate } from './memory';
 import { countDeclaration, propertyKeyNodes, type AnyNode } from './ast';
 import { pretokenise, readsBackAs } from './pretokenise';
+import { distDir } from './bundle';
 
 const firmwareDir = join(dirname(fileURLToPath(import.meta.url)), '..');
-const distDir = join(firmwareDir, 'dist');
 
 /** Espruino globals the firmware may read (the HAL's `declare const`s); everything else is refused. */
 export const FIRMWARE_GLOBALS = [

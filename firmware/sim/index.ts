@@ -7,8 +7,8 @@
  * device on the host clock × speed (for the BlueZ emulator and `npm start`).
  */
 import { readFileSync, existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { BOARDS, type BoardProfile } from '../boards/index';
+import { bundlePathFor } from '../scripts/bundle';
 import { Device, emptyDeviceStats, type BootMode, type DeviceStats, type MicSource } from './device';
 import { addressFor } from './address';
 import { SimError } from './errors';
@@ -24,11 +24,6 @@ export type { EarbudOptions, EarbudStats, LinkModelOptions, QueuedAudio } from '
 export { COST_UNITS_PER_SECOND, NATIVE_COST_PER_ELEMENT } from './device';
 export { SimHost, indexOfBytes, noise, type Utterance } from './host';
 export { mulberry32 } from './link';
-
-/** Default path of a board's built bundle. */
-export function bundlePathFor(board: string): string {
-  return fileURLToPath(new URL(`../dist/${board}.min.js`, import.meta.url));
-}
 
 /** TX queue depth of the SoftDevice configuration Espruino uses (hvn_tx_queue_size). */
 const DEFAULT_QUEUE_DEPTH = 6;

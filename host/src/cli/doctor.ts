@@ -10,7 +10,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import * as dbus from 'dbus-next';
 import type { VoiceConfig } from '../voice/config';
-import { bundlePathFor } from '@budlink/firmware/sim';
+import { bundlePathFor } from '@budlink/firmware/bundle';
 import { within } from '../ble/within';
 import { SIM_DEFAULTS } from '../defaults';
 import type { Command, CommandContext } from './command';
