@@ -2,13 +2,12 @@
  * Standalone BlueZ emulator: `npx tsx host/src/bluez/main.ts [options]`.
  *
  *   --bus ADDRESS     use this D-Bus (default: start a private one)
- *   --board ID        add a SimulatedEarbud running the built bundle for board ID, real-time clock
- *                     (repeatable; needs `npm run build -w firmware`)
- *   --echo N          add N loopback peripherals (EchoPeripheral), default 1 when no --board
- *   --mtu N           ATT MTU the emulated central asks for (default: the board's MTU, i.e. its
- *                     maxPayload + 3, as the exchange with the real chip would settle; 247 for echo)
+ *   --echo N          add N loopback peripherals (EchoPeripheral), default 1
+ *   --mtu N           ATT MTU the emulated central asks for (default 247)
  *
  * Prints `DBUS_SYSTEM_BUS_ADDRESS=...`; point node-ble (or `budlink bridge`) at it. Ctrl-C stops.
+ * Simulated earbuds behind the emulator are `budlink simulate --serve [--board ID] [--earbuds N]`:
+ * the emulator hosts any SimPeripheral and knows nothing of the simulator (docs/adr/0005).
  */
 import type { SimPeripheral } from '@budlink/link';
 import { EchoPeripheral } from './echo-peripheral';
@@ -17,13 +16,12 @@ import { startEmulatedBluez } from './index';
 
 interface Args {
   bus?: string;
-  boards: string[];
   echo?: number;
   mtu?: number;
 }
 
 export function parseArgs(argv: string[]): Args {
-  const out: Args = { boards: [] };
+  const out: Args = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = argv[i + 1];
@@ -33,7 +31,8 @@ export function parseArgs(argv: string[]): Args {
       return v;
     };
     if (a === '--bus') out.bus = need();
-    else if (a === '--board') out.boards.push(need());
+    else if (a === '--board')
+      throw new Error('--board: simulated earbuds are served by `budlink simulate --serve --board ID`');
     else if (a === '--echo') out.echo = Number(need());
     else if (a === '--mtu') out.mtu = Number(need());
     else throw new Error(`unknown option ${a}`);
@@ -50,16 +49,7 @@ export function parseArgs(argv: string[]): Args {
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const peripherals: Array<{ peripheral: SimPeripheral; options: PeripheralOptions }> = [];
-  const stopSims: Array<() => void> = [];
-  if (args.boards.length > 0) {
-    const { SimulatedEarbud } = await import('@budlink/firmware/sim');
-    args.boards.forEach((board, i) => {
-      const e = SimulatedEarbud.create({ board, clock: 'real', link: { seed: i + 1 } });
-      peripherals.push({ peripheral: e, options: { mtu: args.mtu ?? e.board.maxPayload + 3 } });
-      stopSims.push(() => e.stop());
-    });
-  }
-  const echoes = args.echo ?? (args.boards.length === 0 ? 1 : 0);
+  const echoes = args.echo ?? 1;
   for (let i = 0; i < echoes; i++) {
     const n = (i + 1).toString(16).padStart(2, '0').toUpperCase();
     peripherals.push({
@@ -76,7 +66,6 @@ async function main(): Promise<void> {
     process.stdout.write(`  ${p.address}  ${p.name}  (ATT MTU ${String(options.mtu)})\n`);
   }
   const stop = (): void => {
-    for (const s of stopSims) s();
     void sys.stop().then(() => process.exit(0));
   };
   process.once('SIGINT', stop);

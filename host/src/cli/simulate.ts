@@ -1,4 +1,7 @@
-/** `budlink simulate`: simulated earbuds (the real firmware bundle) against the bridge. */
+/**
+ * `budlink simulate`: simulated earbuds (the real firmware bundle) against the bridge; with `--serve`,
+ * behind the BlueZ emulator for a central started elsewhere (`budlink bridge`, node-ble).
+ */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
@@ -13,9 +16,15 @@ import {
   toArray,
 } from 'rxjs';
 import { Bridge } from '../bridge/index';
-import { startEspruinoSimEnv, startSimEnv, type SimEarbud, type SimEnv } from '../bridge/simenv';
+import {
+  startEspruinoSimEnv,
+  startSimEnv,
+  type SimEarbud,
+  type SimEnv,
+  type SimTransport,
+} from '../bridge/simenv';
 import { InProcessLink } from '../ble/in-process-link';
-import { SIM_DEFAULTS } from '../defaults';
+import { LINK_DEFAULTS, SIM_DEFAULTS } from '../defaults';
 import type { UtteranceReport } from '../pipeline/types';
 import { createVoiceService } from '../voice/index';
 import { bridgeOptions } from './bridge-options';
@@ -34,19 +43,22 @@ const options = {
   'drop-rate': { type: 'string' },
   engine: { type: 'string' },
   'cpu-speed': { type: 'string' },
+  serve: { type: 'boolean' },
 } as const;
 
 export const simulateCommand: Command<typeof options> = {
   summary: 'run simulated earbuds (real firmware bundle) against the bridge',
   usage: `budlink simulate [--board ID] [--earbuds N] [--wav FILE]... [--scenario FILE]
                  [--engine vm|espruino] [--transport auto|bluez|in-process] [--speed X] [--drop-rate P]
-                 [--cpu-speed X]
+                 [--cpu-speed X] [--serve]
 
 Boots simulated earbuds running the built firmware bundle, behind the BlueZ emulator on a private
 D-Bus (when dbus-daemon is installed) or the in-process link, has each speak the given WAV files in
 turn (default: the bundled utterance), relays them through the bridge and prints one report per
 utterance. The earbuds run on the in-process simulator (vm, default) or on the real Espruino
 interpreter built for this machine (espruino: docs/ESPRUINO-ENGINE.md; first use builds it).
+With --serve there is no bridge: the earbuds wait behind the BlueZ emulator on a private D-Bus, whose
+address is printed (DBUS_SYSTEM_BUS_ADDRESS=...), for a central started elsewhere, until Ctrl-C.
 
 options:
       --board ID        board profile (default ${SIM_DEFAULTS.board})
@@ -62,7 +74,9 @@ options:
       --cpu-speed X     vm: the earbud's CPU relative to a 64 MHz nRF52 as calibrated against the real
                         interpreter (default 1; at 1 the 4 kHz boards barely keep up while streaming,
                         see docs/FIRMWARE.md "CPU budget"; 10 tests the bridge with an earbud that
-                        always keeps up)`,
+                        always keeps up)
+      --serve           no bridge, no audio: serve the earbuds over the BlueZ emulator until Ctrl-C
+                        (device clock ×1 unless --speed)`,
   options,
   run: runSimulate,
 };
@@ -80,19 +94,46 @@ async function runSimulate(a: CommandContext<typeof options>, io: CliIo): Promis
   if (engine !== 'vm' && engine !== 'espruino')
     throw new UsageError(`--engine must be vm or espruino, got '${engine}'`);
   // the real interpreter runs on the wall clock: its device clock cannot be sped up
-  const speed = num(v.speed, 'speed', 0.1, 50) ?? (engine === 'espruino' ? 1 : SIM_DEFAULTS.speed);
+  const speed = num(v.speed, 'speed', 0.1, 50) ?? (engine === 'espruino' || v.serve ? 1 : SIM_DEFAULTS.speed);
   if (engine === 'espruino' && speed !== 1) throw new UsageError('--engine espruino runs at --speed 1 only');
   const dropRate = num(v['drop-rate'], 'drop-rate', 0, 0.9) ?? 0;
   const cpuSpeed = num(v['cpu-speed'], 'cpu-speed', 0.1, 100) ?? 1;
   if (engine === 'espruino' && v['cpu-speed'] !== undefined)
     throw new UsageError('--cpu-speed is for the vm engine (the real interpreter runs on this machine)');
   const transport = simTransport(v.transport, config);
+  const say = progress(io, a.json);
+  const start = (t: SimTransport): Promise<SimEnv<SimEarbud>> => {
+    const common = { transport: t, connectTimeoutMs: config.connectTimeoutMs, onStep: say };
+    return engine === 'espruino'
+      ? startEspruinoSimEnv({
+          ...common,
+          earbuds: Array.from({ length: count }, (_, i) => ({ board, link: { dropRate, seed: i + 1 } })),
+        })
+      : startSimEnv({
+          ...common,
+          earbuds: Array.from({ length: count }, (_, i) => ({
+            board,
+            clock: 'real' as const,
+            speed,
+            cpuSpeed,
+            link: { dropRate, seed: i + 1 },
+          })),
+        });
+  };
+  if (v.serve) {
+    if (v.wav !== undefined || v.scenario !== undefined)
+      throw new UsageError(
+        '--serve takes no --wav or --scenario: the central that connects drives the earbuds',
+      );
+    if (transport === 'in-process')
+      throw new UsageError('--serve needs the BlueZ emulator (--transport bluez)');
+    return serveEarbuds(() => start('bluez'), a.json, io, say);
+  }
   const wavs = v.wav ?? [];
   for (const w of wavs) if (!existsSync(resolve(io.cwd, w))) throw new UsageError(`--wav ${w}: no such file`);
   const steps = v.scenario
     ? readScenario(v.scenario, io.cwd)
     : sayEach(wavs.length ? wavs : [DEFAULT_UTTERANCE], count);
-  const say = progress(io, a.json);
   const voice = createVoiceService(a.loaded.voice);
   let env: SimEnv<SimEarbud> | undefined;
   let bridge: Bridge | undefined;
@@ -102,23 +143,7 @@ async function runSimulate(a: CommandContext<typeof options>, io: CliIo): Promis
         ? `starting ${count} ${board} earbud(s) on the Espruino interpreter`
         : `starting ${count} simulated ${board} earbud(s), device clock ×${speed}`,
     );
-    const common = { transport, connectTimeoutMs: config.connectTimeoutMs, onStep: say };
-    env =
-      engine === 'espruino'
-        ? await startEspruinoSimEnv({
-            ...common,
-            earbuds: Array.from({ length: count }, (_, i) => ({ board, link: { dropRate, seed: i + 1 } })),
-          })
-        : await startSimEnv({
-            ...common,
-            earbuds: Array.from({ length: count }, (_, i) => ({
-              board,
-              clock: 'real' as const,
-              speed,
-              cpuSpeed,
-              link: { dropRate, seed: i + 1 },
-            })),
-          });
+    env = await start(transport);
     say(
       env.transport === 'bluez' ? 'link: node-ble → BlueZ emulator on a private D-Bus' : 'link: in-process',
     );
@@ -158,6 +183,38 @@ async function runSimulate(a: CommandContext<typeof options>, io: CliIo): Promis
     await bridge?.stop();
     await env?.close();
     await voice.close().catch(() => undefined);
+  }
+}
+
+/**
+ * `--serve`: the earbuds behind the BlueZ emulator on a private D-Bus and nothing else; prints the bus
+ * address and each earbud (address, name, the ATT MTU it settles on) and waits for Ctrl-C.
+ */
+async function serveEarbuds(
+  start: () => Promise<SimEnv<SimEarbud>>,
+  json: boolean,
+  io: CliIo,
+  say: (line: string) => void,
+): Promise<number> {
+  const env = await start();
+  try {
+    const bus = env.bus?.address ?? '';
+    const earbuds = env.earbuds.map((e) => ({
+      address: e.address,
+      name: e.name,
+      mtu: Math.min(LINK_DEFAULTS.mtu, e.maxMtu),
+    }));
+    if (json) io.stdout(JSON.stringify({ busAddress: bus, earbuds }));
+    else {
+      io.stdout(`DBUS_SYSTEM_BUS_ADDRESS=${bus}`);
+      for (const e of earbuds) io.stdout(`  ${e.address}  ${e.name}  (ATT MTU ${String(e.mtu)})`);
+    }
+    say('serving until Ctrl-C: point `budlink bridge` or node-ble at DBUS_SYSTEM_BUS_ADDRESS');
+    await waitAbort(io.signal);
+    return 130;
+  } finally {
+    say('stopping');
+    await env.close();
   }
 }
 

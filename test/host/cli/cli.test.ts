@@ -415,5 +415,45 @@ describe('cli: budlink', function () {
       expect(r.err).not.to.match(/payload 244 B/);
       expect(r.out).to.match(/utterance 1: complete/);
     });
+
+    it('simulate --serve puts the earbuds behind the BlueZ emulator for another central until Ctrl-C', async function () {
+      if (findDbusDaemon() === undefined) this.skip();
+      const ctrl = new AbortController();
+      const out: string[] = [];
+      const err: string[] = [];
+      const done = main(['simulate', '--serve', '--board', 'puckjs', '--earbuds', '2'], {
+        stdout: (t) => out.push(t),
+        stderr: (t) => err.push(t),
+        env: {},
+        cwd: tmp,
+        signal: ctrl.signal,
+      });
+      try {
+        await until('the bus address', () => out.length >= 3, 20000).catch((e: unknown) => {
+          throw new Error(`${e instanceof Error ? e.message : String(e)} in:\n${err.join('\n')}`);
+        });
+        const [busLine = '', ...earbuds] = out;
+        expect(busLine).to.match(/^DBUS_SYSTEM_BUS_ADDRESS=unix:/);
+        for (const l of earbuds)
+          expect(l).to.match(/^ {2}([0-9A-F]{2}:){5}[0-9A-F]{2} {2}Budlink .+ {2}\(ATT MTU 53\)$/);
+        const env = { DBUS_SYSTEM_BUS_ADDRESS: busLine.slice('DBUS_SYSTEM_BUS_ADDRESS='.length) };
+        const scan = await run(['scan', '--timeout', '1500'], { env });
+        expect(scan.code, scan.err).to.equal(0);
+        expect(scan.out.split('\n')).to.have.length(2);
+      } finally {
+        ctrl.abort();
+      }
+      expect(await done).to.equal(130);
+      expect(err.join('\n')).to.include('serving until Ctrl-C');
+    });
+
+    it('simulate --serve needs the BlueZ emulator and no audio to speak', async () => {
+      const inProcess = await run(['simulate', '--serve', '--transport', 'in-process']);
+      expect(inProcess.code).to.equal(2);
+      expect(inProcess.err).to.include('--serve needs the BlueZ emulator');
+      const wav = await run(['simulate', '--serve', '--wav', 'a.wav']);
+      expect(wav.code).to.equal(2);
+      expect(wav.err).to.include('--serve takes no --wav or --scenario');
+    });
   });
 });
