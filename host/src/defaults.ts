@@ -62,6 +62,11 @@ export const SESSION_DEFAULTS = {
   playStallMs: 5000,
   /** Extra wait after the last PLAY for the device to report the end of playback (ms). */
   playDrainMarginMs: 500,
+  /**
+   * Out of credit this long with frames waiting: re-send the last PLAY frame, which the device answers
+   * with a CREDIT (PROTOCOL.md §7), in case the last CREDIT was lost (ms).
+   */
+  playCreditProbeMs: 400,
 } as const;
 
 /** Simulated earbuds (simulate, demo, e2e). */

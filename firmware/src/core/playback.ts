@@ -101,7 +101,12 @@ export class Playback {
     if (stream === this.cancelled) return null;
     if (stream !== this.stream) this.begin(stream);
     const d = seqDiff(seq, this.expected);
-    if (d < 0 || this.ended) return null; // duplicate
+    if (d < 0 || this.ended) {
+      // A duplicate. A repeat of the last frame accepted is the host asking for credit: its CREDIT
+      // may have been lost, and before the speaker starts nothing else would repeat it (§7).
+      if (d === -1) this.sendCredit();
+      return null;
+    }
     if (d > 0) {
       if (this.lastNack !== this.expected) {
         this.lastNack = this.expected;
@@ -150,7 +155,11 @@ export class Playback {
     if (n < buf.length) buf.fill(128, n);
     this.inFlight[this.toggle] = n;
     this.toggle ^= 1;
-    if (n === 0 && !this.ended) this.underruns++;
+    if (n === 0 && !this.ended) {
+      // Starving: the host may be waiting on a CREDIT that was lost (nothing else would re-send it:
+      // an empty FIFO frees nothing). Say it again on the first empty buffer and every 4th after.
+      if ((this.underruns++ & 3) === 0) this.sendCredit();
+    }
     if (this.ended && this.fifo.length === 0 && this.inFlight[0] === 0 && this.inFlight[1] === 0) {
       this.halt();
       this.sendCredit();

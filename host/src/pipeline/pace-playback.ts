@@ -10,6 +10,11 @@
  * reports every sample played (CREDIT.playedSamples >= total) and completes. Cancelling is the
  * caller's job (unsubscribe, then send PLAY_END CANCELLED with `progress`).
  *
+ * A CREDIT is a notification and may be lost; the device repeats one only as its buffer drains, so
+ * before its speaker has started nothing would. Out of credit for `probeMs` with frames waiting, the
+ * operator re-sends the last PLAY frame (`resend: true`): the device answers a repeat of the last
+ * frame it accepted with a CREDIT (PROTOCOL.md §7). Again every `probeMs`, until credit comes.
+ *
  * Errors: PlaybackStallError when the device grants no credit for `stallMs` while frames wait.
  * A device that never reports the last samples played does not hang the session: without credits
  * in the drain phase the operator completes (with `drained: false`) after `stallMs`, or sooner when
@@ -68,6 +73,8 @@ export interface PacePlaybackOptions {
   initialWindow: number;
   /** Credit stall timeout (ms). */
   stallMs: number;
+  /** Out of credit this long with frames waiting: re-send the last PLAY as a credit probe (ms; 0: never). */
+  probeMs: number;
   /**
    * Device playback rate: bounds the wait for the device's last CREDIT after PLAY_END to the rest
    * of the audio's duration + drainMarginMs, so a lost final CREDIT costs little.
@@ -112,6 +119,7 @@ class Pacing {
   private done = false;
   private endSent = false;
   private stall: Subscription | undefined;
+  private probe: Subscription | undefined;
 
   constructor(
     private readonly options: PacePlaybackOptions,
@@ -145,6 +153,7 @@ class Pacing {
 
   stop(): void {
     this.disarmStall();
+    this.disarmProbe();
   }
 
   feedback(fb: CreditFrame | AckFrame): void {
@@ -161,7 +170,10 @@ class Pacing {
         this.subscriber.next({ kind: 'played', samples: progress.samplesPlayed });
         advanced = true;
       }
-      if (advanced) this.disarmStall();
+      if (advanced) {
+        this.disarmStall();
+        this.disarmProbe();
+      }
       this.pump();
       if (this.endSent && !this.subscriber.closed && progress.samplesPlayed >= progress.samplesSent) {
         this.finish(true);
@@ -206,6 +218,28 @@ class Pacing {
     } else {
       this.disarmStall();
     }
+    if (this.queue.length > 0 && this.sent.length > 0) {
+      if (!this.probe) this.armProbe();
+    } else {
+      this.disarmProbe();
+    }
+  }
+
+  /** Out of credit with frames waiting: ask again by repeating the last PLAY (see the header). */
+  private armProbe(): void {
+    const { probeMs } = this.options;
+    if (!(probeMs > 0)) return;
+    this.probe = this.scheduler.schedule(() => {
+      this.probe = undefined;
+      const last = this.sent[this.sent.length - 1];
+      if (last) this.subscriber.next({ kind: 'frame', frame: last, resend: true });
+      this.armProbe();
+    }, probeMs);
+  }
+
+  private disarmProbe(): void {
+    this.probe?.unsubscribe();
+    this.probe = undefined;
   }
 
   private armStall(): void {
@@ -232,6 +266,7 @@ class Pacing {
 
   private finish(drained: boolean): void {
     this.disarmStall();
+    this.disarmProbe();
     this.subscriber.next({ kind: 'drained', totalSamples: this.progress.samplesSent, drained });
     this.subscriber.complete();
   }

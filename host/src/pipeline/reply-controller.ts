@@ -52,6 +52,7 @@ export interface ReplyControllerOptions {
   playInitialWindow: number;
   playStallMs: number;
   playDrainMarginMs: number;
+  playCreditProbeMs: number;
   scheduler: SchedulerLike;
   now: () => number;
   hooks: SessionHooks;
@@ -111,6 +112,7 @@ export class ReplyController {
             initialWindow: o.playInitialWindow,
             stallMs: o.playStallMs,
             drainMarginMs: o.playDrainMarginMs,
+            probeMs: o.playCreditProbeMs,
             sampleRate: format.sampleRate,
             scheduler: o.scheduler,
             progress,

@@ -92,6 +92,7 @@ interface Settings {
   playInitialWindow: number;
   playStallMs: number;
   playDrainMarginMs: number;
+  playCreditProbeMs: number;
 }
 
 function settingsOf(o: SessionOptions): Settings {
@@ -114,6 +115,7 @@ function settingsOf(o: SessionOptions): Settings {
     playInitialWindow: o.playInitialWindow ?? d.playInitialWindow,
     playStallMs: o.playStallMs ?? d.playStallMs,
     playDrainMarginMs: d.playDrainMarginMs,
+    playCreditProbeMs: d.playCreditProbeMs,
   };
 }
 

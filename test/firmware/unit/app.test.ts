@@ -695,6 +695,27 @@ describe('firmware app: playback and credits', () => {
     expect(r.app.playback.fifo.length).to.equal(46);
   });
 
+  it('answers a repeat of the last PLAY accepted with a CREDIT (the host asking again), older repeats with nothing', () => {
+    const r = rig(puck);
+    r.welcome();
+    for (let s = 0; s < 3; s++) play(r, 2, s, 46);
+    r.hal.advance(50);
+    r.frames(); // the stream's CREDIT was lost
+    play(r, 2, 2, 46);
+    r.hal.advance(50);
+    const c = ofType<Frame & { upTo: number; freeBytes: number }>(r.frames(), FrameType.CREDIT);
+    expect(c).to.have.length(1);
+    expect(c[0]).to.deep.include({
+      stream: 2,
+      upTo: 3 + Math.floor((1024 - 138) / 46),
+      freeBytes: 1024 - 138,
+    });
+    play(r, 2, 1, 46);
+    r.hal.advance(50);
+    expect(r.frames()).to.deep.equal([]);
+    expect(r.app.playback.fifo.length).to.equal(138);
+  });
+
   it('refuses PLAY beyond the free space with an OVERFLOW error (host ignored credit)', () => {
     const r = rig(BOARDS.nrf52840dk as BoardProfile);
     r.welcome();
@@ -763,6 +784,30 @@ describe('firmware app: playback and credits', () => {
     expect(buf.every((v) => v === 128)).to.equal(true);
     expect(r.app.playback.underruns).to.equal(1);
     expect(r.hal.speaker).to.not.equal(null); // no PLAY_END yet: keeps playing silence
+  });
+
+  it('re-sends CREDIT while the speaker starves, so a lost one cannot stall the reply', () => {
+    const r = rig(puck);
+    r.welcome();
+    for (let s = 0; s < 12; s++) play(r, 4, s, 46);
+    const buf = new Uint8Array(128);
+    for (let i = 0; i < 5; i++) r.hal.sink!.onSpeaker(buf); // 552 of 640 samples: all played
+    r.hal.advance(50);
+    r.frames(); // every CREDIT so far lost on the link: the host waits for credit it never saw
+    const credits = (): (Frame & { upTo: number; freeBytes: number })[] =>
+      ofType<Frame & { upTo: number; freeBytes: number }>(r.frames(), FrameType.CREDIT);
+    r.hal.sink!.onSpeaker(buf); // the first empty buffer says it again
+    r.hal.advance(50);
+    const again = credits();
+    expect(again).to.have.length(1);
+    expect(again[0]).to.deep.include({ stream: 4, upTo: 12 + Math.floor(1024 / 46), freeBytes: 1024 });
+    for (let i = 0; i < 3; i++) r.hal.sink!.onSpeaker(buf); // then every 4th, not every buffer
+    r.hal.advance(50);
+    expect(credits()).to.have.length(0);
+    r.hal.sink!.onSpeaker(buf);
+    r.hal.advance(50);
+    expect(credits()).to.have.length(1);
+    expect(r.app.playback.underruns).to.equal(5);
   });
 
   it('a board without a speaker refuses PLAY with BAD_STATE', () => {

@@ -9,7 +9,7 @@ import {
 import { scheduler } from './marbles';
 
 /** The pacing settings every case states (a case overrides what it tests). */
-const PACING = { initialWindow: 4, stallMs: 5000, drainMarginMs: 500 };
+const PACING = { initialWindow: 4, stallMs: 5000, drainMarginMs: 500, probeMs: 0 };
 
 const p = (v: number) => new Uint8Array(4).fill(v);
 const credit = (upTo: number, playedSamples: number, stream = 1): CreditFrame => ({
@@ -94,6 +94,38 @@ describe('pipeline/pace-playback', () => {
       );
       expectObservable(out).toBe('a 10ms #', { a: play(0, 1) }, new PlaybackStallError(10));
       expectSubscriptions(feedback.subscriptions).toBe('^ 10ms !');
+    });
+  });
+
+  it('out of credit, re-sends the last PLAY every probeMs until a CREDIT comes (a lost CREDIT is asked for again)', () => {
+    scheduler().run(({ cold, hot, expectObservable }) => {
+      const src = cold('abc|', { a: p(1), b: p(2), c: p(3) });
+      // the stream's first CREDIT is lost; the device answers the second probe, then reports all played
+      const feedback = hot<CreditFrame | AckFrame>('-------- 15ms x 6ms y', {
+        x: credit(3, 0),
+        y: credit(4, 12),
+      });
+      const out = src.pipe(
+        pacePlayback({
+          ...PACING,
+          stream: 1,
+          firstSeq: 0,
+          feedback$: feedback,
+          bytesPerSample: 1,
+          initialWindow: 2,
+          probeMs: 10,
+        }),
+      );
+      // c waits from 2 ms: probes at 12 and 22 ms (b again), credit at 23 ms
+      expectObservable(out).toBe('ab 10ms r 9ms r (cE) 3ms (PD|)', {
+        a: play(0, 1),
+        b: play(1, 2),
+        r: play(1, 2, true),
+        c: play(2, 3),
+        E: playEnd(3, 2, 12),
+        P: { kind: 'played', samples: 12 },
+        D: { kind: 'drained', totalSamples: 12, drained: true },
+      });
     });
   });
 

@@ -81,6 +81,7 @@ describe('pipeline/reply-controller', () => {
       playInitialWindow: 2,
       playStallMs: 1000,
       playDrainMarginMs: 500,
+      playCreditProbeMs: 400,
       scheduler: vt.scheduler,
       now: vt.now,
       hooks: {},
