@@ -17,7 +17,7 @@ import type { DeviceStats } from './device';
  * `npx tsx firmware/espruino/cost.ts --fit` (snippets and natives measured on both engines).
  */
 export interface CostModel {
-  /** Statement-level coefficients (instrument.ts computes each statement's features statically). */
+  /** Statement-level coefficients (cost-analysis.ts computes each statement's features statically). */
   js: Record<JsFeature, number>;
   /**
    * Built-ins priced by name (units for reading the property or global and calling it, instead of
@@ -42,7 +42,7 @@ export interface CostModel {
   cpuSpeed?: number;
 }
 
-/** Statement-level features (instrument.ts). */
+/** Statement-level features (cost-analysis.ts). */
 export const JS_FEATURES = [
   'stmt', // a statement executed
   'iteration', // a loop iteration (Espruino seeks back to the test and the body)
