@@ -6,6 +6,9 @@
  *
  * What the radio does with notifications (TX queue, silent drops, connection events, MTU truncation)
  * is the same LinkModel the vm engine uses, fed with the device's own timestamps.
+ *
+ * This file is the earbud's API; the shim's events are parsed by shim-events.ts, the audio mirrored by
+ * audio.ts, and device-time callbacks run by scheduler.ts.
  */
 import { existsSync, mkdtempSync, readFileSync, copyFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,8 +22,25 @@ import { LinkModel, emptyLinkStats, type LinkStats } from '../link';
 import type { SimCentral, SimService, TimedPeripheral } from '@budlink/link';
 import type { LinkModelOptions, QueuedAudio } from '../types';
 import { quantise16to8, readWav, resampleLinear } from '@budlink/protocol/audio';
+import { MicMirror, SpeakerDecoder } from './audio';
 import { FLASH_FILE, flashImage } from './flash';
 import { Interpreter, type ShimEvent } from './interpreter';
+import { DeviceScheduler } from './scheduler';
+import {
+  parseAdvertised,
+  parseInterval,
+  parseLed,
+  parseMemory,
+  parseMicRuns,
+  parseName,
+  parseServices,
+  parseSpeakerWrites,
+  parseValue,
+  type EspruinoMemory,
+  type GattCharacteristic,
+} from './shim-events';
+
+export type { EspruinoMemory } from './shim-events';
 
 export interface EspruinoEarbudOptions {
   board: string;
@@ -49,16 +69,6 @@ export interface EspruinoEarbudOptions {
   audio?: QueuedAudio[];
 }
 
-export interface EspruinoMemory {
-  /** JsVars in use after a garbage collection, now. */
-  used: number;
-  total: number;
-  /** Highest `used` sampled since peak tracking started (0 when off). */
-  peak: number;
-  /** Espruino's error flags (E.getErrorFlags as bits: 8 LOW_MEMORY, 16 MEMORY). */
-  errorFlags: number;
-}
-
 export interface EspruinoEarbudStats extends LinkStats {
   jsVarsTotal: number;
   /** JsVars in use after boot (after a GC, E.on('init') handlers run). */
@@ -78,49 +88,6 @@ export interface EspruinoEarbudStats extends LinkStats {
 const CHIP_MTU: Record<string, number> = { nrf52832: 53, nrf52833: 53, nrf52840: 131 };
 const CENTRAL_ADDRESS = 'c0:ff:ee:00:00:01 public';
 
-/** Timed callbacks in device time, run when the device clock passes them. */
-class DeviceScheduler {
-  private q: { t: number; fn: (t: number) => void }[] = [];
-  private timer: NodeJS.Timeout | null = null;
-  constructor(
-    private readonly clock: () => number,
-    private readonly delay: (t: number) => number,
-  ) {}
-
-  at(t: number, fn: (t: number) => void): void {
-    let i = this.q.length;
-    while (i > 0 && this.q[i - 1]!.t > t) i--;
-    this.q.splice(i, 0, { t, fn });
-    this.arm();
-  }
-
-  /** Run everything due by device time `upTo`. */
-  pump(upTo: number): void {
-    while (this.q.length > 0 && this.q[0]!.t <= upTo) {
-      const e = this.q.shift()!;
-      e.fn(e.t);
-    }
-  }
-
-  clear(): void {
-    this.q = [];
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-  }
-
-  private arm(): void {
-    if (this.timer || this.q.length === 0) return;
-    this.timer = setTimeout(
-      () => {
-        this.timer = null;
-        this.pump(this.clock());
-        this.arm();
-      },
-      Math.max(0, this.delay(this.q[0]!.t)),
-    );
-  }
-}
-
 export class EspruinoEarbud implements TimedPeripheral {
   readonly board: BoardProfile;
   readonly address: string;
@@ -132,19 +99,14 @@ export class EspruinoEarbud implements TimedPeripheral {
   private readonly link: LinkModel;
   private readonly sched: DeviceScheduler;
   private gatt: (SimService & { handles: Record<string, number> }) | null = null;
-  private gattChars: { service: string; uuid: string; flags: string[] }[] = [];
+  private gattChars: GattCharacteristic[] = [];
   private advertised: string[] = [];
   private advName = '';
   private readonly values = new Map<string, Uint8Array>();
   private readonly ledLevels = new Map<string, number>();
-  private readonly speaker: number[] = [];
-  private lastSpeakerPos = 0;
+  private readonly speaker: SpeakerDecoder | null;
   private micRate: number;
-  private readonly fed: Uint8Array[] = [];
-  private fedPos = 0;
-  private fedTotal = 0;
-  private consumed = 0;
-  private readonly micHistory: number[] = [];
+  private readonly mic = new MicMirror();
   private central: SimCentral | null = null;
   private bootOffset = 0;
   private lastDeviceNow = 0;
@@ -174,6 +136,7 @@ export class EspruinoEarbud implements TimedPeripheral {
       );
     this.board = b;
     this.micRate = b.sampleRate;
+    this.speaker = b.speaker ? new SpeakerDecoder(b.speaker) : null;
     const mode = o.mode ?? 'release';
     this.binary = o.binary ?? (o.build === false ? binaryPath(b.id, mode) : buildBoard(eb, mode));
     if (!existsSync(this.binary))
@@ -304,8 +267,7 @@ export class EspruinoEarbud implements TimedPeripheral {
       throw new SimError('bad-input', `feedAudio: bad sample rate ${sampleRate}`);
     const u8 = samples instanceof Int16Array ? quantise16to8(samples) : new Uint8Array(samples);
     const at = sampleRate === this.micRate ? u8 : resampleLinear(u8, sampleRate, Math.round(this.micRate));
-    this.fed.push(at);
-    this.fedTotal += at.length;
+    this.mic.push(at);
     for (let o = 0; o < at.length; o += 8192)
       this.it.command(`A ${Buffer.from(at.subarray(o, o + 8192)).toString('hex')}`);
   }
@@ -323,13 +285,11 @@ export class EspruinoEarbud implements TimedPeripheral {
 
   clearAudio(): void {
     this.it.command('Z');
-    this.fed.length = 0;
-    this.fedPos = 0;
-    this.consumed = this.fedTotal = 0;
+    this.mic.clear();
   }
 
   pendingAudioSamples(): number {
-    return Math.max(0, this.fedTotal - this.consumed);
+    return this.mic.pending();
   }
 
   /**
@@ -358,11 +318,11 @@ export class EspruinoEarbud implements TimedPeripheral {
   // ------------------------------------------------------------------------------ outputs
 
   speakerSamples(): Uint8Array {
-    return Uint8Array.from(this.speaker);
+    return Uint8Array.from(this.speaker?.samples ?? []);
   }
 
   micSamples(): Uint8Array {
-    return Uint8Array.from(this.micHistory);
+    return Uint8Array.from(this.mic.history);
   }
 
   leds(): Record<string, number> {
@@ -488,35 +448,25 @@ export class EspruinoEarbud implements TimedPeripheral {
         this.jsReady = true;
         setTimeout(() => this.settleBoot(), 200 / (this.o.timeScale ?? 1));
         break;
-      case 'S': {
-        const parts = a.split(' ');
-        this.gattChars = parts.slice(1).map((p) => {
-          const [service, uuid, , props] = p.split('/');
-          const flags: string[] = [];
-          if (props!.includes('r')) flags.push('read');
-          if (props!.includes('w')) flags.push('write', 'write-without-response');
-          if (props!.includes('n')) flags.push('notify');
-          return { service: service!, uuid: uuid!, flags };
-        });
+      case 'S':
+        this.gattChars = parseServices(a);
         break;
-      }
       case 'A':
-        this.advertised = a ? a.split(' ') : [];
+        this.advertised = parseAdvertised(a);
         break;
       case 'V':
-        this.advName = Buffer.from(a.split(' ')[1] ?? '', 'hex').toString('latin1');
+        this.advName = parseName(a);
         break;
       case 'I':
-        this.link.setRequestedInterval(a === 'auto' ? null : Number(a));
+        this.link.setRequestedInterval(parseInterval(a));
         break;
       case 'N':
       case 'U': {
-        const [uuid, hex] = a.split(' ');
-        const v = new Uint8Array(Buffer.from(hex ?? '', 'hex'));
-        this.values.set(uuid!, v);
+        const { uuid, value } = parseValue(a);
+        this.values.set(uuid, value);
         if (e.kind === 'N') {
           this.sched.pump(e.t);
-          this.link.notify(uuid!, v, e.t);
+          this.link.notify(uuid, value, e.t);
         }
         break;
       }
@@ -532,25 +482,22 @@ export class EspruinoEarbud implements TimedPeripheral {
         }
         break;
       case 'L': {
-        const [pin, v] = a.split(' ');
-        this.ledLevels.set(pin!, Number(v));
+        const { pin, level } = parseLed(a);
+        this.ledLevels.set(pin, level);
         break;
       }
       case 'O':
-        this.onSpeaker(a);
+        if (this.speaker) this.speaker.write(parseSpeakerWrites(a));
         break;
       case 'a':
-        for (const run of a.split(' ')) this.onMicRun(run[0]!, Number(run.slice(1)));
+        for (const run of parseMicRuns(a)) this.counters.micUnderruns += this.mic.took(run.kind, run.n);
         break;
       case 'r':
         this.micRate = Number(a);
         break;
-      case 'm': {
-        const [used, total, peak, flags] = a.split(' ').map(Number);
-        const m: EspruinoMemory = { used: used!, total: total!, peak: peak!, errorFlags: flags! };
-        this.memWaiters.shift()?.(m);
+      case 'm':
+        this.memWaiters.shift()?.(parseMemory(a));
         break;
-      }
       case 'R':
         this.rebootReason = a;
         if (a === 'watchdog') this.counters.watchdogResets++;
@@ -569,44 +516,6 @@ export class EspruinoEarbud implements TimedPeripheral {
         for (const w of this.readyWaiters.splice(0)) w();
       })
       .catch(() => undefined);
-  }
-
-  private onMicRun(kind: string, n: number): void {
-    if (kind === 's') {
-      this.counters.micUnderruns += n;
-      for (let i = 0; i < n; i++) this.micHistory.push(128);
-      return;
-    }
-    for (let i = 0; i < n; i++) {
-      const c = this.fed[0];
-      if (!c) break;
-      this.micHistory.push(c[this.fedPos++]!);
-      this.consumed++;
-      if (this.fedPos >= c.length) {
-        this.fed.shift();
-        this.fedPos = 0;
-      }
-    }
-  }
-
-  /** PWM values → 8-bit samples: one pin (value >> 8) or a differential pair (pin − npin). */
-  private onSpeaker(a: string): void {
-    const spk = this.board.speaker;
-    if (!spk) return;
-    for (const group of a.split(' ')) {
-      const [pin, list] = group.split(':');
-      for (const hex of list!.split(',')) {
-        const v = parseInt(hex, 16);
-        if (pin === spk.pin) {
-          if (!spk.npin) this.speaker.push(v >> 8);
-          else this.lastSpeakerPos = v;
-        } else if (spk.npin && pin === spk.npin) {
-          // the ISR drives pin with 2·(v − 32768) when positive, npin with 2·(32768 − v) otherwise
-          const sum = (this.lastSpeakerPos - v) / 2;
-          this.speaker.push(Math.max(0, Math.min(255, Math.round((sum + 32768) / 256))));
-        }
-      }
-    }
   }
 }
 
