@@ -1,6 +1,6 @@
 /**
  * The simulated earbud on the REAL Espruino interpreter (the second engine; the first is the vm
- * simulator in ../index.ts). The built bundle runs from Storage in the interpreter built for the
+ * simulator in ../earbud.ts). The built bundle runs from Storage in the interpreter built for the
  * board (firmware/espruino/build.ts), with the Budlink hardware shim standing in for the radio, ADC,
  * PWM, GPIO, watchdog and flash. Time is the wall clock (optionally scaled: `timeScale`).
  *
