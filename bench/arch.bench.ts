@@ -65,7 +65,8 @@ function functionSpans(file: string): Span[] {
 const SIM_USERS = new Set(['host/src/cli/demo.ts', 'host/src/cli/simulate.ts', 'host/src/bridge/simenv.ts']);
 
 export function hostSimImporters(files: string[]): string[] {
-  const re = /from\s+['"](@budlink\/firmware\/sim[^'"]*|[./]+\/firmware\/sim[^'"]*)['"]/;
+  // static imports and re-exports (`from '…'`) and dynamic ones (`import('…')`)
+  const re = /(?:from\s+|import\s*\(\s*)['"](@budlink\/firmware\/sim[^'"]*|[./]+\/firmware\/sim[^'"]*)['"]/;
   return files.filter(
     (f) => f.startsWith('host/') && !SIM_USERS.has(f) && re.test(readFileSync(join(root, f), 'utf8')),
   );
