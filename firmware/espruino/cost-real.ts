@@ -25,7 +25,7 @@ import { Interpreter } from '../sim/espruino/interpreter';
 import { EspruinoEarbud } from '../sim/espruino/earbud';
 import { binaryPath, cacheDir } from './build';
 import { RUNNER, SPEECH, silence, snippetProgram, type Machine, type Snippet } from './cost-programs';
-import { SHIM_IO_FUNCTIONS as EXCLUDED, cpuFigure, type CpuScenario } from './cpu';
+import { callgrindPrefix, cpuFigure, type CpuScenario } from './cpu';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const distDir = join(here, '..', 'dist');
@@ -63,15 +63,7 @@ export async function realSnippetCost(board: string, s: Snippet): Promise<number
   const bin = binaryPath(board);
   const key = binaryKey(board);
   const code = await deviceText(board, snippetProgram(s) + RUNNER);
-  const prefix = [
-    'valgrind',
-    '--tool=callgrind',
-    '--separate-threads=yes',
-    '--collect-atstart=no',
-    '--toggle-collect=jsiLoop',
-    ...EXCLUDED.map((f) => `--toggle-collect=${f}`),
-    '--dump-before=jswrap_espruino_getTemperature',
-  ];
+  const prefix = [...callgrindPrefix(), '--dump-before=jswrap_espruino_getTemperature'];
   const h = createHash('sha256').update(key).update(code).update(prefix.join(' ')).digest('hex').slice(0, 24);
   const file = join(costCache(), `snippet-${h}.json`);
   if (existsSync(file)) return (JSON.parse(readFileSync(file, 'utf8')) as { x86: number }).x86;
@@ -165,15 +157,7 @@ async function countProgram(
 ): Promise<{ instructions: number; samples: number }> {
   const b = BOARDS[board]!;
   const dir = mkdtempSync(join(tmpdir(), 'budlink-cg-'));
-  const prefix = [
-    'valgrind',
-    '--tool=callgrind',
-    `--callgrind-out-file=${join(dir, 'cg.out')}`,
-    '--separate-threads=yes',
-    '--collect-atstart=no',
-    '--toggle-collect=jsiLoop',
-    ...EXCLUDED.map((f) => `--toggle-collect=${f}`),
-  ];
+  const prefix = callgrindPrefix(join(dir, 'cg.out'));
   const e = await EspruinoEarbud.start({
     board,
     bundlePath,

@@ -53,6 +53,22 @@ export const SHIM_IO_FUNCTIONS = [
   'bhwEmitHex',
 ];
 
+/**
+ * valgrind's command line for counting the device's instructions: only the interpreter's main loop
+ * (jsiLoop), without the shim's I/O, each thread apart; the profile goes to `outFile` if given.
+ */
+export function callgrindPrefix(outFile?: string): string[] {
+  return [
+    'valgrind',
+    '--tool=callgrind',
+    ...(outFile ? [`--callgrind-out-file=${outFile}`] : []),
+    '--separate-threads=yes',
+    '--collect-atstart=no',
+    '--toggle-collect=jsiLoop',
+    ...SHIM_IO_FUNCTIONS.map((f) => `--toggle-collect=${f}`),
+  ];
+}
+
 export type CpuScenario = 'listen' | 'stream';
 
 export interface CpuRun {
@@ -95,15 +111,7 @@ export async function countRun(
     scenario === 'listen'
       ? [silence(board, seconds + 30)]
       : [silence(board, 1.5), speech(board, seconds + 30, fixture)];
-  const prefix = [
-    'valgrind',
-    '--tool=callgrind',
-    `--callgrind-out-file=${join(dir, 'cg.out')}`,
-    '--separate-threads=yes',
-    '--collect-atstart=no',
-    '--toggle-collect=jsiLoop',
-    ...SHIM_IO_FUNCTIONS.map((f) => `--toggle-collect=${f}`),
-  ];
+  const prefix = callgrindPrefix(join(dir, 'cg.out'));
   const e = await EspruinoEarbud.start({ board: board.id, mode: 'release', timeScale, prefix, audio });
   try {
     const host = new SimHost(e, { mtu: 247 });
