@@ -154,6 +154,11 @@ export async function cpuFigure(
   short = 2,
   long = 6,
 ): Promise<CpuFigure> {
+  // a run counts until the ADC has taken its samples: without a driven microphone it would never end
+  if (board.mic.source !== 'analog')
+    throw new Error(
+      `${board.id}: no CPU figure, its ${board.mic.source} microphone is not driven by this build`,
+    );
   const a = await countRun(board, scenario, short, fixture);
   const b = await countRun(board, scenario, long, fixture);
   const perSample = (b.instructions - a.instructions) / (b.samples - a.samples);

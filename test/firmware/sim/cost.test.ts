@@ -5,7 +5,7 @@
  * by firmware/espruino/cost.ts, which needs valgrind.)
  */
 import { expect } from 'chai';
-import { CALIBRATION, NRF52_HZ } from '../../../firmware/espruino/cpu';
+import { CALIBRATION, NRF52_HZ, cpuFigure } from '../../../firmware/espruino/cpu';
 import {
   COST_UNITS_PER_SECOND,
   FITTED_MODEL,
@@ -17,6 +17,7 @@ import {
   type JsFeature,
 } from '../../../firmware/sim/loop';
 import { program, stopAll } from './helpers';
+import { BOARDS } from '../../../firmware/boards/index';
 
 /** A model charging only what `set` gives. */
 function only(
@@ -125,5 +126,15 @@ describe('sim: the cost model', () => {
     e.repl('var x = 0; for (var i = 0; i < 1000; i++) x += i;');
     const perIteration = ((e.stats().totalCost - c0) / 1000) * X86_PER_UNIT;
     expect(perIteration).to.be.within(11_000, 17_000);
+  });
+});
+
+describe('real-interpreter CPU figures', () => {
+  it('refuses a board whose microphone this build cannot drive, instead of waiting for samples for ever', async () => {
+    const err = await cpuFigure(BOARDS.thingy52!, 'listen', '').then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(String(err)).to.match(/thingy52: no CPU figure, its pdm microphone is not driven/);
   });
 });
