@@ -57,7 +57,11 @@ const GENERATORS: Record<string, (r: Results) => string | null> = {
   },
   'real-cpu': (r) => {
     if (r['firmware.real_listen_cpu_share'] === undefined) return null;
-    const rows = BOARDS.filter((b) => r[`firmware.real_listen_instr_per_s.${b}`] !== undefined).map((b) => {
+    // every board the bench ran (a board without a driven microphone has no CPU run: its cells say so)
+    const ran = (b: string): boolean =>
+      r[`firmware.real_listen_instr_per_s.${b}`] !== undefined ||
+      r[`firmware.real_boot_free_jsvars.${b}`] !== undefined;
+    const rows = BOARDS.filter(ran).map((b) => {
       const cell = (k: 'listen' | 'stream'): string => {
         if (r[`firmware.real_${k}_instr_per_s.${b}`] === undefined) return '— (no microphone driven)';
         const central = r[`firmware.real_${k}_cpu_share.${b}`] ?? NaN;

@@ -27,6 +27,16 @@ describe('docs: generated figures', () => {
     expect(out).to.include('Not measured yet');
   });
 
+  it('lists a board the bench ran without CPU figures (no microphone driven) as such', () => {
+    const out = renderDoc(doc('real-cpu'), {
+      'firmware.real_listen_cpu_share': 0.2,
+      'firmware.real_listen_instr_per_s.puckjs': 8e6,
+      'firmware.real_listen_cpu_share.puckjs': 0.2,
+      'firmware.real_boot_free_jsvars.thingy52': 700,
+    });
+    expect(out).to.match(/\| thingy52 \| — \(no microphone driven\) \| — \(no microphone driven\) \|/);
+  });
+
   it('refuses an unknown block name', () => {
     expect(() => renderDoc(doc('no-such-figures'), {})).to.throw(/unknown figures block 'no-such-figures'/);
   });
