@@ -4,6 +4,7 @@
  * (host/src/pipeline/session.ts). Per-utterance stage timings (wake → end of utterance → service
  * request → first reply audio → first PLAY → playback end) are collected in `reports` and emitted.
  */
+import { printable } from '../pipeline/printable';
 import { Observable, Subject, Subscription, defer, tap, type SchedulerLike } from 'rxjs';
 import type { Connection, DisconnectReason, Link } from '../ble/link';
 import { reconnecting, type BackoffPolicy } from '../ble/reconnect';
@@ -231,7 +232,7 @@ export class Bridge {
           } else if (event.kind === 'device-log') {
             this.log.log(
               event.level >= 3 ? 'error' : event.level === 2 ? 'warn' : 'debug',
-              `device: ${event.text}`,
+              `device: ${printable(event.text)}`,
               { device: deviceId },
             );
           }

@@ -1,4 +1,5 @@
 /** `budlink bridge`: connect to earbuds and relay them to the voice service until Ctrl-C. */
+import { printable } from '../pipeline/printable';
 import type { Subscription } from 'rxjs';
 import { Bridge } from '../bridge/index';
 import type { Link } from '../ble/link';
@@ -78,7 +79,7 @@ class Scanner {
     this.sub = this.link.scan({ timeoutMs: scanTimeoutMs, namePrefix: namePrefix || undefined }).subscribe({
       next: (d) => {
         if (!this.bridge.status().some((s) => s.deviceId === d.id)) {
-          this.say(`found ${d.name} (${d.address})`);
+          this.say(`found ${printable(d.name)} (${d.address})`);
           this.bridge.addDevice(d.id);
         }
       },

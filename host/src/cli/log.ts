@@ -2,6 +2,7 @@
  * CLI logging: human lines ("12:03:04.123 info  [AA:BB..] message") or JSON lines (--json), on
  * stderr so stdout stays for results (scan lists, summaries).
  */
+import { printable } from '../pipeline/printable';
 import type { LogLevel, Logger } from '../pipeline/types';
 
 const ORDER: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
@@ -32,7 +33,9 @@ export function createLogger(options: CliLoggerOptions): Logger {
       }
       const t = new Date().toISOString().slice(11, 23);
       const device = fields && typeof fields.device === 'string' ? ` [${fields.device}]` : '';
-      write(`${t} ${level.padEnd(5)}${device} ${message}`);
+      // a terminal line: no escape sequence from anywhere reaches the terminal (device text is also
+      // escaped where it enters, newlines included)
+      write(printable(`${t} ${level.padEnd(5)}${device} ${message}`, true));
     },
   };
 }

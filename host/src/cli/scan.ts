@@ -1,4 +1,5 @@
 /** `budlink scan`: list the Budlink earbuds advertising nearby. */
+import { printable } from '../pipeline/printable';
 import type { Subscription } from 'rxjs';
 import { LinkError, type DiscoveredDevice } from '../ble/link';
 import { num, type Command, type CommandContext } from './command';
@@ -39,7 +40,7 @@ async function runScan(a: CommandContext<typeof options>, io: CliIo): Promise<nu
           io.stdout(
             a.json
               ? JSON.stringify(d)
-              : `${d.address}  ${d.rssi === undefined ? '   ?' : String(d.rssi).padStart(4)} dBm  ${d.name}`,
+              : `${d.address}  ${d.rssi === undefined ? '   ?' : String(d.rssi).padStart(4)} dBm  ${printable(d.name)}`,
           );
         },
         error: reject,

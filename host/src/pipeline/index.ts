@@ -1,5 +1,6 @@
 /** The per-device pipeline: one operator per file, composed by runSession. */
 export * from './types';
+export { printable } from './printable';
 export { deframe } from './deframe';
 export { keepAlive, KeepAliveTimeoutError, type KeepAliveOptions } from './keep-alive';
 export {

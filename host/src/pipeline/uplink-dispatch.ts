@@ -4,6 +4,7 @@
  * log. And what follows from reassembly (a new utterance, a complete one, a dropped one), from wake
  * verification (GATE) and from a phase timeout.
  */
+import { printable } from './printable';
 import { Observable, Subscription, type Subject } from 'rxjs';
 import {
   Codec,
@@ -91,7 +92,10 @@ export class UplinkDispatch {
         p.emit({ kind: 'device-log', deviceId: p.deviceId, level: frame.level, text: frame.text });
         return;
       case FrameType.ERROR:
-        p.log('warn', `device error ${frame.code} (${frameTypeName(frame.refType)}): ${frame.message}`);
+        p.log(
+          'warn',
+          `device error ${frame.code} (${frameTypeName(frame.refType)}): ${printable(frame.message)}`,
+        );
         return;
       case FrameType.STATE:
       case FrameType.PING:
