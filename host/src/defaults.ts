@@ -67,6 +67,11 @@ export const SESSION_DEFAULTS = {
    * with a CREDIT (PROTOCOL.md §7), in case the last CREDIT was lost (ms).
    */
   playCreditProbeMs: 400,
+  /**
+   * A NACK for the same frame again within this is not answered (ms): the re-send is on its way, and a
+   * flood of NACKs must not turn into a flood of writes.
+   */
+  playNackHoldMs: 100,
 } as const;
 
 /** Simulated earbuds (simulate, demo, e2e). */

@@ -5,7 +5,8 @@
  * Flow control: before the first CREDIT of the stream the host may send `initialWindow` frames;
  * afterwards it may send every seq before the latest CREDIT.upTo (wrap-around order). A device NACK
  * on the playback stream re-sends every frame from its `cumulative` on (the device drops what follows
- * a hole: go-back-N); frames are kept until the stream ends. When the source
+ * a hole: go-back-N), at most once per `nackHoldMs` for the same hole; frames are kept until the
+ * stream ends. When the source
  * completes, PLAY_END(COMPLETE) follows the last PLAY; the operator then waits until the device
  * reports every sample played (CREDIT.playedSamples >= total) and completes. Cancelling is the
  * caller's job (unsubscribe, then send PLAY_END CANCELLED with `progress`).
@@ -75,6 +76,8 @@ export interface PacePlaybackOptions {
   stallMs: number;
   /** Out of credit this long with frames waiting: re-send the last PLAY as a credit probe (ms; 0: never). */
   probeMs: number;
+  /** A NACK from the same seq within this long of the re-send it caused is ignored (ms; 0: none). */
+  nackHoldMs: number;
   /**
    * Device playback rate: bounds the wait for the device's last CREDIT after PLAY_END to the rest
    * of the audio's duration + drainMarginMs, so a lost final CREDIT costs little.
@@ -120,6 +123,9 @@ class Pacing {
   private endSent = false;
   private stall: Subscription | undefined;
   private probe: Subscription | undefined;
+  /** The last NACK answered (its cumulative) and when (scheduler time). */
+  private nackFrom = -1;
+  private nackAt = 0;
 
   constructor(
     private readonly options: PacePlaybackOptions,
@@ -179,7 +185,12 @@ class Pacing {
         this.finish(true);
       }
     } else if (fb.type === FrameType.NACK) {
-      // The device drops every PLAY after a hole (go-back-N): re-send from `cumulative` on.
+      // The device drops every PLAY after a hole (go-back-N): re-send from `cumulative` on, once per
+      // nackHoldMs for the same hole (a NACK flood costs one re-send, not one per NACK).
+      const now = this.scheduler.now();
+      if (fb.cumulative === this.nackFrom && now - this.nackAt < this.options.nackHoldMs) return;
+      this.nackFrom = fb.cumulative;
+      this.nackAt = now;
       for (const frame of this.sent) {
         if (!seqLess(frame.seq, fb.cumulative)) this.subscriber.next({ kind: 'frame', frame, resend: true });
       }

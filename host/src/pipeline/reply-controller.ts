@@ -53,6 +53,7 @@ export interface ReplyControllerOptions {
   playStallMs: number;
   playDrainMarginMs: number;
   playCreditProbeMs: number;
+  playNackHoldMs: number;
   scheduler: SchedulerLike;
   now: () => number;
   hooks: SessionHooks;
@@ -113,6 +114,7 @@ export class ReplyController {
             stallMs: o.playStallMs,
             drainMarginMs: o.playDrainMarginMs,
             probeMs: o.playCreditProbeMs,
+            nackHoldMs: o.playNackHoldMs,
             sampleRate: format.sampleRate,
             scheduler: o.scheduler,
             progress,

@@ -93,6 +93,7 @@ interface Settings {
   playStallMs: number;
   playDrainMarginMs: number;
   playCreditProbeMs: number;
+  playNackHoldMs: number;
 }
 
 function settingsOf(o: SessionOptions): Settings {
@@ -116,6 +117,7 @@ function settingsOf(o: SessionOptions): Settings {
     playStallMs: o.playStallMs ?? d.playStallMs,
     playDrainMarginMs: d.playDrainMarginMs,
     playCreditProbeMs: d.playCreditProbeMs,
+    playNackHoldMs: d.playNackHoldMs,
   };
 }
 

@@ -9,7 +9,7 @@ import {
 import { scheduler } from './marbles';
 
 /** The pacing settings every case states (a case overrides what it tests). */
-const PACING = { initialWindow: 4, stallMs: 5000, drainMarginMs: 500, probeMs: 0 };
+const PACING = { initialWindow: 4, stallMs: 5000, drainMarginMs: 500, probeMs: 0, nackHoldMs: 0 };
 
 const p = (v: number) => new Uint8Array(4).fill(v);
 const credit = (upTo: number, playedSamples: number, stream = 1): CreditFrame => ({
@@ -123,6 +123,35 @@ describe('pipeline/pace-playback', () => {
         r: play(1, 2, true),
         c: play(2, 3),
         E: playEnd(3, 2, 12),
+        P: { kind: 'played', samples: 12 },
+        D: { kind: 'drained', totalSamples: 12, drained: true },
+      });
+    });
+  });
+
+  it('answers a flood of NACKs for the same hole with one re-send per nackHoldMs', () => {
+    scheduler().run(({ cold, hot, expectObservable }) => {
+      const src = cold('abc|', { a: p(1), b: p(2), c: p(3) });
+      const nack: AckFrame = { type: FrameType.NACK, stream: 1, seq: 0, cumulative: 1, gaps: [] };
+      // three NACKs at 5 ms (one re-send), one at 10 ms (held), one at 16 ms (re-sent again)
+      const feedback = hot<CreditFrame | AckFrame>('-----(xxx)x 5ms x 3ms y', { x: nack, y: credit(10, 12) });
+      const out = src.pipe(
+        pacePlayback({
+          ...PACING,
+          stream: 1,
+          firstSeq: 0,
+          feedback$: feedback,
+          bytesPerSample: 1,
+          nackHoldMs: 10,
+        }),
+      );
+      expectObservable(out).toBe('abcE 1ms (BC) 7ms (BC)(PD|)', {
+        a: play(0, 1),
+        b: play(1, 2),
+        c: play(2, 3),
+        E: playEnd(3, 2, 12),
+        B: play(1, 2, true),
+        C: play(2, 3, true),
         P: { kind: 'played', samples: 12 },
         D: { kind: 'drained', totalSamples: 12, drained: true },
       });

@@ -82,6 +82,7 @@ describe('pipeline/reply-controller', () => {
       playStallMs: 1000,
       playDrainMarginMs: 500,
       playCreditProbeMs: 400,
+      playNackHoldMs: 100,
       scheduler: vt.scheduler,
       now: vt.now,
       hooks: {},
