@@ -316,12 +316,27 @@ async function* nodeChunks(ctx: HttpContext, msg: IncomingMessage, what: string)
   }
 }
 
-export async function readAll(ctx: HttpContext, res: Response, what: string): Promise<Uint8Array> {
+/**
+ * Largest whole body read into memory (JSON answers, error bodies): a transcription or a chat
+ * completion is a few kilobytes; a server sending more is faulty or hostile, and reading 300 MB of it
+ * took the bridge to 1.5 GB.
+ */
+export const MAX_BODY_BYTES = 4 << 20;
+
+/** A whole body; more than `maxBytes` is refused (kind malformed) as soon as it is exceeded. */
+export async function readAll(
+  ctx: HttpContext,
+  res: Response,
+  what: string,
+  maxBytes = MAX_BODY_BYTES,
+): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
   let n = 0;
   for await (const c of readChunks(ctx, res, what)) {
-    parts.push(c);
     n += c.length;
+    if (n > maxBytes)
+      throw new VoiceError('malformed', `${what}: response body over ${maxBytes} bytes, refused`);
+    parts.push(c);
   }
   const out = new Uint8Array(n);
   let o = 0;

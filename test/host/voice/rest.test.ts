@@ -431,6 +431,20 @@ describe('voice: OpenAI-compatible REST adapter', function () {
       await svc.close();
     });
 
+    it('a transcription answer too large to be one is refused (malformed), not read into memory', async () => {
+      fake.fail('transcriptions', {
+        kind: 'raw',
+        contentType: 'application/json',
+        body: `{"text": "${'a'.repeat(5 << 20)}"}`,
+      });
+      const svc = createVoiceService(restConfig(fake.baseUrl));
+      const a = await collect(svc.respond(utterance()));
+      expect(a.error?.kind).to.equal('malformed');
+      expect(a.error?.message).to.match(/response body over 4194304 bytes, refused/);
+      expect((await collect(svc.respond(utterance()))).error).to.equal(undefined);
+      await svc.close();
+    });
+
     it('a chat stream cut before [DONE] is a network error, not a silent short reply', async () => {
       fake.fail('chat', { kind: 'cut' });
       const svc = createVoiceService(restConfig(fake.baseUrl, { BUDLINK_MAX_RETRIES: '0' }));
