@@ -42,6 +42,12 @@ export interface RestVoiceDeps {
 
 /** Typical TTS speaking rate, used only to estimate a sentence cut off mid-synthesis. */
 const DEFAULT_MS_PER_CHAR = 65;
+/**
+ * Longest reply text accepted from the chat endpoint (about 17 minutes of speech at 65 ms a
+ * character): a stream that goes on past it is faulty or hostile, and is refused rather than spoken
+ * for ever.
+ */
+export const MAX_REPLY_CHARS = 16000;
 
 interface LastReply {
   message: ChatMessage;
@@ -376,6 +382,16 @@ export class RestVoiceService implements VoiceService {
     onDelta: (text: string) => void,
   ): Promise<void> {
     const what = 'chat completion';
+    let chars = 0;
+    const deliver = (text: string): void => {
+      chars += text.length;
+      if (chars > MAX_REPLY_CHARS)
+        throw new VoiceError(
+          'malformed',
+          `${what}: reply longer than ${MAX_REPLY_CHARS} characters, refused`,
+        );
+      onDelta(text);
+    };
     const ctx = this.ctx(signal, '/chat/completions', 'chat');
     const res = await request(ctx, this.url('chat', '/chat/completions'), what, () => ({
       method: 'POST',
@@ -392,7 +408,7 @@ export class RestVoiceService implements VoiceService {
           : undefined;
       if (typeof content !== 'string')
         throw new VoiceError('malformed', `${what}: response has no choices[0].message.content`);
-      if (content) onDelta(content);
+      if (content) deliver(content);
       return;
     }
     const parser = new SseParser();
@@ -423,7 +439,7 @@ export class RestVoiceService implements VoiceService {
       if (!isRecord(c)) throw new VoiceError('malformed', `${what} stream: choice is not an object`);
       const delta = c.delta;
       if (isRecord(delta) && typeof delta.content === 'string' && delta.content !== '')
-        onDelta(delta.content);
+        deliver(delta.content);
       else if (delta !== undefined && !isRecord(delta))
         throw new VoiceError('malformed', `${what} stream: delta is not an object`);
       if (typeof c.finish_reason === 'string') finishReason = c.finish_reason;

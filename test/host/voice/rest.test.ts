@@ -445,6 +445,16 @@ describe('voice: OpenAI-compatible REST adapter', function () {
       await svc.close();
     });
 
+    it('a chat stream that never ends is refused past MAX_REPLY_CHARS (malformed), not spoken for ever', async () => {
+      const event = `data: ${JSON.stringify({ choices: [{ delta: { content: 'a'.repeat(10) } }] })}\n\n`;
+      fake.fail('chat', { kind: 'raw', contentType: 'text/event-stream', body: event.repeat(1700) });
+      const svc = createVoiceService(restConfig(fake.baseUrl));
+      const a = await collect(svc.respond(utterance()));
+      expect(a.error?.kind).to.equal('malformed');
+      expect(a.error?.message).to.match(/reply longer than 16000 characters, refused/);
+      await svc.close();
+    });
+
     it('a chat stream cut before [DONE] is a network error, not a silent short reply', async () => {
       fake.fail('chat', { kind: 'cut' });
       const svc = createVoiceService(restConfig(fake.baseUrl, { BUDLINK_MAX_RETRIES: '0' }));
