@@ -1,7 +1,8 @@
 /**
  * Sample ring: the pre-roll buffer and the uplink backlog in one typed array, allocated once, when the
  * microphone first starts (alloc()): a board whose microphone this build cannot drive (Thingy:52's PDM)
- * keeps its JsVars (measured: 4 KB is ~315 of Thingy:52's 2,500, the margin it needs). Positions are absolute sample indices (samples written since boot); the ring keeps the last
+ * keeps its JsVars (measured: 4 KB is ~315 of Thingy:52's 2,500, the margin it needs). Positions are
+ * absolute sample indices (samples written since boot); the ring keeps the last
  * `size` of them. Copies are `set()`/`subarray()` only (native), at most two per call.
  */
 export class SampleRing {

@@ -9,7 +9,16 @@ import {
 import { scheduler } from './marbles';
 
 /** The pacing settings every case states (a case overrides what it tests). */
-const PACING = { initialWindow: 4, stallMs: 5000, drainMarginMs: 500, probeMs: 0, nackHoldMs: 0 };
+const PACING = {
+  stream: 1,
+  firstSeq: 0,
+  bytesPerSample: 1,
+  initialWindow: 4,
+  stallMs: 5000,
+  drainMarginMs: 500,
+  probeMs: 0,
+  nackHoldMs: 0,
+};
 
 const p = (v: number) => new Uint8Array(4).fill(v);
 const credit = (upTo: number, playedSamples: number, stream = 1): CreditFrame => ({
@@ -52,10 +61,7 @@ describe('pipeline/pace-playback', () => {
       const out = src.pipe(
         pacePlayback({
           ...PACING,
-          stream: 1,
-          firstSeq: 0,
           feedback$: feedback,
-          bytesPerSample: 1,
           initialWindow: 2,
           progress,
         }),
@@ -84,10 +90,7 @@ describe('pipeline/pace-playback', () => {
       const out = src.pipe(
         pacePlayback({
           ...PACING,
-          stream: 1,
-          firstSeq: 0,
           feedback$: feedback,
-          bytesPerSample: 1,
           initialWindow: 1,
           stallMs: 10,
         }),
@@ -108,10 +111,7 @@ describe('pipeline/pace-playback', () => {
       const out = src.pipe(
         pacePlayback({
           ...PACING,
-          stream: 1,
-          firstSeq: 0,
           feedback$: feedback,
-          bytesPerSample: 1,
           initialWindow: 2,
           probeMs: 10,
         }),
@@ -138,10 +138,7 @@ describe('pipeline/pace-playback', () => {
       const out = src.pipe(
         pacePlayback({
           ...PACING,
-          stream: 1,
-          firstSeq: 0,
           feedback$: feedback,
-          bytesPerSample: 1,
           nackHoldMs: 10,
         }),
       );
@@ -165,10 +162,8 @@ describe('pipeline/pace-playback', () => {
       const out = src.pipe(
         pacePlayback({
           ...PACING,
-          stream: 1,
           firstSeq: 65535,
           feedback$: feedback,
-          bytesPerSample: 1,
           stallMs: 10,
         }),
       );
@@ -183,10 +178,7 @@ describe('pipeline/pace-playback', () => {
       const out = cold<Uint8Array>('--|').pipe(
         pacePlayback({
           ...PACING,
-          stream: 1,
-          firstSeq: 0,
           feedback$: hot<CreditFrame | AckFrame>('-'),
-          bytesPerSample: 1,
         }),
       );
       expectObservable(out).toBe('--(ED|)', {
@@ -200,10 +192,7 @@ describe('pipeline/pace-playback', () => {
       const out = src.pipe(
         pacePlayback({
           ...PACING,
-          stream: 1,
-          firstSeq: 0,
           feedback$: feedback,
-          bytesPerSample: 1,
           initialWindow: 1,
         }),
       );
@@ -217,10 +206,7 @@ describe('pipeline/pace-playback', () => {
       const out = cold('a|', { a: p(1) }).pipe(
         pacePlayback({
           ...PACING,
-          stream: 1,
-          firstSeq: 0,
           feedback$: hot<CreditFrame | AckFrame>('-'),
-          bytesPerSample: 1,
           stallMs: 100,
           sampleRate: 1000, // 4 samples = 4 ms
           drainMarginMs: 2,
