@@ -33,7 +33,7 @@ import {
   type WakeFrame,
 } from '@budlink/protocol';
 import type { SimCentral, SimPeripheral, SimService } from '@budlink/link';
-import type { Connection, DisconnectReason } from '../../host/src/ble/link';
+import type { Connection, DisconnectReason, LocalDisconnect } from '../../host/src/ble/link';
 
 type UtteranceFrame = WakeFrame | AudioFrame | EndFrame;
 
@@ -262,8 +262,8 @@ export class ScriptedConnection implements Connection {
     this.earbud.hear(decoded(bytes));
   }
 
-  async disconnect(): Promise<void> {
-    this.closed$.next('local');
+  async disconnect(reason: LocalDisconnect = 'local'): Promise<void> {
+    this.closed$.next(reason);
     this.closed$.complete();
   }
 }

@@ -13,6 +13,7 @@ import {
   type DisconnectReason,
   type DiscoveredDevice,
   type LinkErrorKind,
+  type LocalDisconnect,
   type Link,
   type ScanOptions,
 } from './link';
@@ -257,7 +258,7 @@ class InProcessConnection implements Connection {
     return new LinkError(kind, `${what}: ${e instanceof Error ? e.message : String(e)}`, e);
   }
 
-  async disconnect(): Promise<void> {
-    this.end('local', true);
+  async disconnect(reason: LocalDisconnect = 'local'): Promise<void> {
+    this.end(reason, true);
   }
 }

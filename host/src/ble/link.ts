@@ -21,11 +21,16 @@ export interface ScanOptions {
 }
 
 /**
- * Why a connection ended: 'local' = disconnect() was called; 'remote' = the device (or another client)
- * ended it; 'timeout' = the link was lost (supervision timeout: out of range, power loss);
- * 'bluez-gone' = bluetoothd (or the bus) went away; 'error' = set-up failed after connecting.
+ * Why a connection ended: 'local' = disconnect() was called (the owner is done with the device);
+ * 'dropped' = disconnect('dropped') was called: this side ended a link that went silent or never
+ * said HELLO, and the owner reconnects; 'remote' = the device (or another client) ended it;
+ * 'timeout' = the link was lost (supervision timeout: out of range, power loss); 'bluez-gone' =
+ * bluetoothd (or the bus) went away; 'error' = set-up failed after connecting.
  */
-export type DisconnectReason = 'local' | 'remote' | 'timeout' | 'bluez-gone' | 'error';
+export type DisconnectReason = 'local' | 'dropped' | 'remote' | 'timeout' | 'bluez-gone' | 'error';
+
+/** The reasons a caller of Connection.disconnect() gives (default 'local'). */
+export type LocalDisconnect = Extract<DisconnectReason, 'local' | 'dropped'>;
 
 export interface Connection {
   readonly device: DiscoveredDevice;
@@ -47,7 +52,8 @@ export interface Connection {
    * waits for the notified HELLO.
    */
   readUplink?(): Promise<Uint8Array>;
-  disconnect(): Promise<void>;
+  /** End the link; closed$ emits `reason` (default 'local': the owner stops, 'dropped': it reconnects). */
+  disconnect(reason?: LocalDisconnect): Promise<void>;
 }
 
 export interface Link {

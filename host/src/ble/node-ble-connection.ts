@@ -15,6 +15,7 @@ import {
   type DisconnectReason,
   type DiscoveredDevice,
   type LinkErrorKind,
+  type LocalDisconnect,
 } from './link';
 import { LineSplitter } from './lines';
 import {
@@ -309,10 +310,10 @@ export class NodeBleConnection implements Connection {
     return new LinkError(kind, `${what}: ${message(e)}`, e);
   }
 
-  async disconnect(): Promise<void> {
+  async disconnect(reason: LocalDisconnect = 'local'): Promise<void> {
     if (this.done) return;
     this.closing ??= this.teardown();
     await this.closing;
-    this.close('local');
+    this.close(reason);
   }
 }

@@ -83,9 +83,9 @@ export class ConnectionLifecycle {
     this.p.inputs.next({ kind: 'disconnect' });
   }
 
-  /** Disconnect `c` (the caller reconnects) and detach it at once. */
+  /** Disconnect `c` as 'dropped' (its owner reconnects) and detach it at once. */
   private drop(c: Connection): void {
-    c.disconnect().catch(() => undefined);
+    c.disconnect('dropped').catch(() => undefined);
     this.detach(c);
   }
 }

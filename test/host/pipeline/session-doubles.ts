@@ -4,7 +4,7 @@
  */
 import { EMPTY, Observable, Subject } from 'rxjs';
 import { Codec, FrameType, decodeFrame, type Frame, type HelloFrame } from '@budlink/protocol';
-import type { Connection, DisconnectReason } from '../../../host/src/ble/link';
+import type { Connection, DisconnectReason, LocalDisconnect } from '../../../host/src/ble/link';
 import type { VoiceEvent, VoiceRequest, VoiceService } from '../../../host/src/voice/types';
 import { bytes } from './marbles';
 
@@ -21,9 +21,12 @@ export class FakeConnection implements Connection {
     this.written.push(r.frame);
   }
   disconnected = false;
-  async disconnect(): Promise<void> {
+  /** The reason the session gave when it disconnected. */
+  disconnectedAs: LocalDisconnect | undefined;
+  async disconnect(reason: LocalDisconnect = 'local'): Promise<void> {
     this.disconnected = true;
-    this.closed$.next('local');
+    this.disconnectedAs = reason;
+    this.closed$.next(reason);
     this.closed$.complete();
     this.frames$.complete();
   }

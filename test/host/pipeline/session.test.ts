@@ -248,6 +248,7 @@ describe('pipeline/session (scripted device)', () => {
       helloTimeoutMs: 30,
     }).subscribe();
     await vt.until('disconnect without HELLO', () => silent.disconnected);
+    expect(silent.disconnectedAs, 'the owner reconnects a dropped link').to.equal('dropped');
     sub.unsubscribe();
 
     const { conn } = start(new ScriptedVoice());
