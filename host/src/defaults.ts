@@ -50,6 +50,12 @@ export const SESSION_DEFAULTS = {
   helloTimeoutMs: 3000,
   /** Phase inactivity timeouts (ms). */
   timeouts: { utterance: 5000, verifying: 5000, thinking: 30000, speaking: 10000 },
+  /**
+   * The longest utterance the bridge accepts (ms of audio at the negotiated rate): a longer one is
+   * cancelled and reported, not sent. A minute is far past any spoken request; it bounds what one
+   * earbud can make the bridge hold and send to the voice service.
+   */
+  maxUtteranceMs: 60000,
   /** Re-NACK period while an utterance has gaps (ms). */
   nackIntervalMs: 150,
   /** ACK every N uplink frames. */

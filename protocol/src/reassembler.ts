@@ -7,6 +7,10 @@
  * The window must be at least the sender's ring (HELLO.ringFrames): a frame `window` or more ahead of
  * the next expected one proves the sender no longer holds the frames that far behind it, so the
  * window slides and those frames are recorded as lost.
+ *
+ * A peer's jump costs at most one window of work, however far ahead it lands, and the lost runs kept
+ * for the report are at most MAX_LOST_RUNS (the count of lost frames stays exact), so a hostile sender
+ * cannot make a frame cost more than a window or the record grow without bound.
  */
 import type { AckFrame, SeqGap } from './frames';
 import { FrameType } from './frames';
@@ -26,6 +30,9 @@ export const Accept = {
 } as const;
 export type AcceptCode = (typeof Accept)[keyof typeof Accept];
 
+/** Lost runs `lost()` lists at most (the first ones); `lostCount` counts every lost frame. */
+export const MAX_LOST_RUNS = 64;
+
 export class Reassembler<T> {
   /** Frames held ahead of `next`, at most this many seqs ahead. */
   readonly window: number;
@@ -36,6 +43,7 @@ export class Reassembler<T> {
   private endSeq: number; // -1 until END seen
   private ready: T[];
   private lostGaps: SeqGap[];
+  private lostTotal: number;
   private closed: boolean;
 
   constructor(firstSeq: number, window: number) {
@@ -51,6 +59,7 @@ export class Reassembler<T> {
     this.endSeq = -1;
     this.ready = [];
     this.lostGaps = [];
+    this.lostTotal = 0;
     this.closed = false;
   }
 
@@ -66,7 +75,7 @@ export class Reassembler<T> {
 
   /** END seen, and it and everything before it delivered, with nothing lost. */
   get complete(): boolean {
-    return this.endSeq >= 0 && this.nextSeq === seqAdd(this.endSeq, 1) && this.lostGaps.length === 0;
+    return this.endSeq >= 0 && this.nextSeq === seqAdd(this.endSeq, 1) && this.lostTotal === 0;
   }
 
   /** The stream has no more to deliver: complete, or finished. */
@@ -148,9 +157,14 @@ export class Reassembler<T> {
     };
   }
 
-  /** Gaps declared lost so far because the window slid past them. */
+  /** Gaps declared lost so far because the window slid past them (the first MAX_LOST_RUNS runs). */
   lost(): SeqGap[] {
     return this.lostGaps.slice(0);
+  }
+
+  /** Frames declared lost so far, all of them. */
+  get lostCount(): number {
+    return this.lostTotal;
   }
 
   /**
@@ -166,25 +180,48 @@ export class Reassembler<T> {
     return this.lost();
   }
 
-  /** Move `next` forward by `n`, delivering held frames and recording the others as lost. */
+  /**
+   * Move `next` forward by `n`, delivering held frames and recording the others as lost. Nothing is
+   * held `far` or more ahead, so past that the slide is one lost run, whatever its length.
+   */
   private slide(n: number): void {
-    for (let i = 0; i < n; i++) {
+    const held = Math.min(n, this.far);
+    for (let i = 0; i < held; i++) {
       const k = this.base;
       const item = this.slots[k];
       if (item !== undefined) {
         this.ready.push(item);
         this.slots[k] = undefined;
-      } else {
-        const last = this.lostGaps.length > 0 ? (this.lostGaps[this.lostGaps.length - 1] as SeqGap) : null;
-        if (last !== null && last.count < 255 && seqAdd(last.start, last.count) === this.nextSeq)
-          last.count++;
-        else this.lostGaps.push({ start: this.nextSeq, count: 1 });
-      }
+      } else this.recordLost(this.nextSeq, 1);
       this.base = (this.base + 1) % this.window;
       this.nextSeq = seqAdd(this.nextSeq, 1);
-      if (this.far > 0) this.far--;
+      this.far--;
+    }
+    const rest = n - held;
+    if (rest > 0) {
+      this.recordLost(this.nextSeq, rest);
+      this.base = (this.base + rest) % this.window;
+      this.nextSeq = seqAdd(this.nextSeq, rest);
     }
     this.advance();
+  }
+
+  /** `count` frames from `start` are lost: extend the last run or add runs of at most 255. */
+  private recordLost(start: number, count: number): void {
+    this.lostTotal += count;
+    const last = this.lostGaps.length > 0 ? (this.lostGaps[this.lostGaps.length - 1] as SeqGap) : null;
+    if (last !== null && seqAdd(last.start, last.count) === start) {
+      const add = Math.min(count, 255 - last.count);
+      last.count += add;
+      start = seqAdd(start, add);
+      count -= add;
+    }
+    while (count > 0 && this.lostGaps.length < MAX_LOST_RUNS) {
+      const run = Math.min(count, 255);
+      this.lostGaps.push({ start, count: run });
+      start = seqAdd(start, run);
+      count -= run;
+    }
   }
 
   private advance(): void {

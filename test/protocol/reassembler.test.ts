@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { Accept, decodeFrame, encodeFrame, FrameType, Reassembler } from '@budlink/protocol';
+import { Accept, decodeFrame, encodeFrame, FrameType, MAX_LOST_RUNS, Reassembler } from '@budlink/protocol';
 
 describe('protocol: Reassembler', () => {
   it('delivers in order whatever the arrival order, and drops duplicates', () => {
@@ -95,6 +95,19 @@ describe('protocol: Reassembler', () => {
     expect(r.drain()).to.deep.equal([3, 6]);
     expect(r.complete).to.equal(false);
     expect(r.done).to.equal(true);
+  });
+
+  it('a sender leaping 30,000 seqs ahead per frame: the lost record stays bounded, the count exact', () => {
+    const r = new Reassembler<number>(0, 256);
+    const n = 200;
+    for (let i = 1; i <= n; i++) expect(r.accept((i * 30000) & 0xffff, i, false)).to.equal(Accept.ACCEPTED);
+    expect(r.lost().length).to.be.at.most(MAX_LOST_RUNS);
+    r.finish();
+    expect(r.drain()).to.have.length(n);
+    // Seqs 0..n × 30,000 were covered: all lost but the n frames received.
+    expect(r.lostCount).to.equal(n * 30000 + 1 - n);
+    expect(r.lost().length).to.equal(MAX_LOST_RUNS);
+    expect(r.lost()[0]).to.deep.equal({ start: 0, count: 255 });
   });
 
   it('rejects a bad window', () => {

@@ -3,9 +3,10 @@
  * (virtual time in tests).
  *
  * `persistentConnection(link, id, policy)` emits a fresh Connection after each loss. Retries follow a
- * failed attempt or a lost link ('remote', 'timeout', 'bluez-gone', 'error') or a link this side
- * dropped ('dropped': silent, or no HELLO); a 'local' disconnect completes the stream. The failure count resets once a connection is up. Unsubscribing disconnects
- * the current connection: the subscriber owns it.
+ * failed attempt, a lost link ('remote', 'timeout', 'bluez-gone', 'error') or a link this side
+ * dropped ('dropped': silent, or no HELLO); a 'local' disconnect completes the stream. The failure
+ * count resets once a connection is up. Unsubscribing disconnects the current connection: the
+ * subscriber owns it.
  */
 import {
   EMPTY,

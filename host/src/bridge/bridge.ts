@@ -38,6 +38,7 @@ export type BridgeSessionOptions = Pick<
   | 'keepAliveTimeoutMs'
   | 'helloTimeoutMs'
   | 'timeouts'
+  | 'maxUtteranceMs'
   | 'nackIntervalMs'
   | 'ackEveryFrames'
   | 'playInitialWindow'

@@ -16,6 +16,7 @@ export function bridgeOptions(
       nackIntervalMs: s.nackIntervalMs,
       ackEveryFrames: s.ackEveryFrames,
       playInitialWindow: s.playInitialWindow,
+      maxUtteranceMs: s.maxUtteranceMs,
       timeouts: {
         utterance: s.utteranceTimeoutMs,
         verifying: s.verifyTimeoutMs,

@@ -24,6 +24,8 @@ export interface SessionConfig {
   helloTimeoutMs: number;
   /** Longest gap between frames of an utterance before it is abandoned. */
   utteranceTimeoutMs: number;
+  /** Longest utterance (ms of audio) accepted; a longer one is cancelled and reported; 0 = no limit. */
+  maxUtteranceMs: number;
   verifyTimeoutMs: number;
   /** Longest wait for the voice service's first reply audio. */
   thinkingTimeoutMs: number;
@@ -65,6 +67,7 @@ export const DEFAULT_CONFIG: BudlinkConfig = {
     keepAliveTimeoutMs: SESSION_DEFAULTS.keepAliveMs * SESSION_DEFAULTS.keepAliveTimeoutFactor,
     helloTimeoutMs: SESSION_DEFAULTS.helloTimeoutMs,
     utteranceTimeoutMs: SESSION_DEFAULTS.timeouts.utterance,
+    maxUtteranceMs: SESSION_DEFAULTS.maxUtteranceMs,
     verifyTimeoutMs: SESSION_DEFAULTS.timeouts.verifying,
     thinkingTimeoutMs: SESSION_DEFAULTS.timeouts.thinking,
     speakingTimeoutMs: SESSION_DEFAULTS.timeouts.speaking,
@@ -115,6 +118,7 @@ export const CONFIG_SCHEMA: Schema = {
         keepAliveTimeoutMs: ms(),
         helloTimeoutMs: ms(),
         utteranceTimeoutMs: ms(),
+        maxUtteranceMs: ms(),
         verifyTimeoutMs: ms(),
         thinkingTimeoutMs: ms(),
         speakingTimeoutMs: ms(),

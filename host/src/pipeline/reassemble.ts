@@ -10,7 +10,13 @@
  *  - an ACK every `ackEveryFrames` frames frees the device's re-send ring;
  *  - `resync` (after a reconnect) sends the ACK/NACK immediately.
  * The stream survives reconnects: it ends only when complete, superseded by a new stream
- * ('dropped'), or abandoned by the caller.
+ * ('dropped'), too long ('dropped' with `cancel`: the caller stops the device's capture), or
+ * abandoned by the caller.
+ *
+ * Too long: more audio bytes than `maxUtterance().bytes`, or a sequence span (frames delivered plus
+ * frames declared lost) longer than that many frames (every AUDIO frame carries at least one byte).
+ * The span catches a device whose seqs leap ahead: each leap costs at most one window of work, and
+ * it cannot keep a stream open for ever by counting as activity.
  *
  * Letting go (docs/PROTOCOL.md §6, "Letting go of a stream"): the device holds its END, and refuses a
  * new wake, until an ACK past END frees it, and every ACK restarts its "no ACK at all" give-up timer.
@@ -40,9 +46,9 @@ import {
   type AckFrame,
   type AudioFrame,
   type EndFrame,
-  type SeqGap,
   type WakeFrame,
 } from '@budlink/protocol';
+import { bytesPerSample } from './to-device-audio';
 import type { Utterance, WakeInfo } from './types';
 
 export type UtteranceFrame = WakeFrame | AudioFrame | EndFrame;
@@ -75,7 +81,27 @@ export type ReassemblyOutput =
    * The stream was given up before completing (superseded by a newer one, or its END arrived but its
    * WAKE was lost for good); `lost`: gaps never recovered.
    */
-  | { kind: 'dropped'; stream: number; reason: string; lost: SeqGap[] };
+  | {
+      kind: 'dropped';
+      stream: number;
+      reason: string;
+      /** Frames never recovered. */
+      lost: number;
+      /** The stream is over here but the device may still be capturing it: send GATE CANCEL. */
+      cancel?: boolean;
+    };
+
+/** The longest utterance accepted: its audio bytes (at the negotiated rate and codec) and its length. */
+export interface UtteranceLimit {
+  bytes: number;
+  ms: number;
+}
+
+/** The limit for `ms` of audio at `sampleRate` in `codec` (undefined when `ms` is 0: no limit). */
+export function utteranceLimit(ms: number, sampleRate: number, codec: number): UtteranceLimit | undefined {
+  if (ms <= 0) return undefined;
+  return { ms, bytes: Math.ceil((ms / 1000) * sampleRate) * bytesPerSample(codec) };
+}
 
 export interface ReassembleOptions {
   deviceId: string;
@@ -87,6 +113,8 @@ export interface ReassembleOptions {
   nackIntervalMs: number;
   /** ACK every N frames. */
   ackEveryFrames: number;
+  /** The longest utterance accepted, read as each frame arrives (undefined: no limit). */
+  maxUtterance?: () => UtteranceLimit | undefined;
   scheduler?: SchedulerLike;
 }
 
@@ -100,6 +128,8 @@ interface Stream {
   sinceAck: number;
   /** One past the furthest frame received, as a distance from `r.next` (0: nothing held ahead). */
   highest: number;
+  /** Seqs `r.next` moved over since the stream opened (delivered or declared lost). */
+  span: number;
   recovered: number;
   wakeAt: number;
   /** A frame arrived since the last periodic check. */
@@ -216,7 +246,21 @@ class Reassembly {
         s.bytes += f.samples.length;
       } else s.end = f;
     }
-    s.highest = Math.max(0, s.highest - seqDiff(s.r.next, before));
+    const moved = seqDiff(s.r.next, before);
+    s.highest = Math.max(0, s.highest - moved);
+    s.span += moved;
+    const limit = this.options.maxUtterance?.();
+    if (limit !== undefined && (s.bytes > limit.bytes || s.span > limit.bytes)) {
+      this.finalAck(this.retire(s));
+      this.out({
+        kind: 'dropped',
+        stream: s.id,
+        reason: `longer than the ${limit.ms / 1000} s utterance limit`,
+        lost: s.r.lostCount,
+        cancel: true,
+      });
+      return;
+    }
     this.out({ kind: 'progress', stream: s.id });
     // Done: END and everything before it delivered, or declared lost because the device no longer
     // holds it (its ring overflowed). A few lost frames do not cost the whole utterance.
@@ -227,7 +271,7 @@ class Reassembly {
     if (s.r.done) {
       // END delivered but the WAKE was lost for good: no codec, no utterance; free the device.
       this.finalAck(this.retire(s));
-      this.out({ kind: 'dropped', stream: s.id, reason: 'its WAKE was lost', lost: s.r.lost() });
+      this.out({ kind: 'dropped', stream: s.id, reason: 'its WAKE was lost', lost: s.r.lostCount });
       return;
     }
     s.sinceAck++;
@@ -245,7 +289,7 @@ class Reassembly {
         kind: 'dropped',
         stream: old.id,
         reason: 'superseded by a new utterance',
-        lost: old.r.lost(),
+        lost: old.r.lostCount,
       });
     }
     const first = frame.type === FrameType.WAKE ? frame.seq : 0;
@@ -257,6 +301,7 @@ class Reassembly {
       bytes: 0,
       sinceAck: 0,
       highest: 0,
+      span: 0,
       recovered: 0,
       wakeAt: at,
       fresh: true,
@@ -291,7 +336,7 @@ class Reassembly {
         samples,
         endReason: end.reason,
         recovered: s.recovered,
-        lost: s.r.lost().reduce((n, g) => n + g.count, 0),
+        lost: s.r.lostCount,
         wakeAt: s.wakeAt,
         completedAt: at,
       },

@@ -31,7 +31,7 @@ import { ConnectionLifecycle } from './connection-lifecycle';
 import { Downlink } from './downlink';
 import { errorText } from './error-text';
 import { Handshake } from './handshake';
-import { reassemble, type ReassemblyInput } from './reassemble';
+import { reassemble, utteranceLimit, type ReassemblyInput, type UtteranceLimit } from './reassemble';
 import { ReplyController } from './reply-controller';
 import { ReportTracker } from './report-tracker';
 import { sessionState, type PhaseTimeouts, type SessionInput } from './session-state';
@@ -65,6 +65,8 @@ export interface SessionOptions {
   helloTimeoutMs?: number;
   /** Phase inactivity timeouts (defaults: utterance 5 s, verifying 5 s, thinking 30 s, speaking 10 s). */
   timeouts?: PhaseTimeouts;
+  /** Longest utterance accepted (default 60 s of audio; 0: no limit): a longer one is cancelled and reported. */
+  maxUtteranceMs?: number;
   /** Re-NACK period for gaps (default 150 ms) and ACK every N frames (default 8). */
   nackIntervalMs?: number;
   ackEveryFrames?: number;
@@ -87,6 +89,7 @@ interface Settings {
   keepAliveTimeoutMs: number;
   helloTimeoutMs: number;
   timeouts: PhaseTimeouts;
+  maxUtteranceMs: number;
   nackIntervalMs: number;
   ackEveryFrames: number;
   playInitialWindow: number;
@@ -111,6 +114,7 @@ function settingsOf(o: SessionOptions): Settings {
     keepAliveTimeoutMs: o.keepAliveTimeoutMs ?? keepAliveMs * d.keepAliveTimeoutFactor,
     helloTimeoutMs: o.helloTimeoutMs ?? d.helloTimeoutMs,
     timeouts: { ...d.timeouts, ...o.timeouts },
+    maxUtteranceMs: o.maxUtteranceMs ?? d.maxUtteranceMs,
     nackIntervalMs: o.nackIntervalMs ?? d.nackIntervalMs,
     ackEveryFrames: o.ackEveryFrames ?? d.ackEveryFrames,
     playInitialWindow: o.playInitialWindow ?? d.playInitialWindow,
@@ -174,8 +178,14 @@ export function runSession(
     );
     const window = (): number => ringWindow(handshake.negotiated?.ringFrames);
     const payloadSize = (): number => handshake.negotiated?.payloadSize ?? MIN_PAYLOAD;
+    const maxUtterance = (): UtteranceLimit | undefined => {
+      const n = handshake.negotiated;
+      return n === undefined ? undefined : utteranceLimit(s.maxUtteranceMs, n.sampleRate, n.codec);
+    };
     subs.add(
-      uplink$.pipe(reassemble({ ...s, payloadSize, window })).subscribe((out) => dispatch.reassembly(out)),
+      uplink$
+        .pipe(reassemble({ ...s, payloadSize, window, maxUtterance }))
+        .subscribe((out) => dispatch.reassembly(out)),
     );
     subs.add(
       status$

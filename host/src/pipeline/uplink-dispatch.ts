@@ -150,9 +150,9 @@ export class UplinkDispatch {
         this.complete(out.utterance);
         return;
       case 'dropped': {
-        const lost = out.lost.reduce((n, g) => n + g.count, 0);
-        const why = `${out.reason}${lost ? `; ${lost} frame(s) never recovered` : ''}`;
+        const why = `${out.reason}${out.lost ? `; ${out.lost} frame(s) never recovered` : ''}`;
         p.log('warn', `utterance ${out.stream} dropped: ${why}`, { lost: out.lost });
+        if (out.cancel) this.cancelCapture(out.stream);
         const report = p.reports.take(out.stream);
         if (report) {
           p.inputs.next({ kind: 'abort', reason: out.reason });
@@ -163,22 +163,21 @@ export class UplinkDispatch {
     }
   }
 
+  /** PROTOCOL.md §6 "Letting go": GATE CANCEL stops the device's capture of `stream`. */
+  private cancelCapture(stream: number): void {
+    this.p.downlink.send({ type: FrameType.GATE, stream, seq: 0, verdict: Verdict.CANCEL, reason: 0 });
+  }
+
   /** A phase saw no activity for its timeout. */
   timeout(from: Phase): void {
     const p = this.p;
     if (from === 'utterance' || from === 'verifying') {
       const report = p.reports.take();
       if (report) {
-        // PROTOCOL.md §6 "Letting go": GATE CANCEL stops the device's capture; the abandon sends one
-        // ACK past everything received (past END if it came), and every later frame of the stream
-        // (the END the device sends in answer) gets an ACK past it. No ACK is repeated on a timer.
-        p.downlink.send({
-          type: FrameType.GATE,
-          stream: report.stream,
-          seq: 0,
-          verdict: Verdict.CANCEL,
-          reason: 0,
-        });
+        // The abandon sends one ACK past everything received (past END if it came), and every
+        // later frame of the stream (the END the device sends in answer to the GATE CANCEL) gets an
+        // ACK past it. No ACK is repeated on a timer.
+        this.cancelCapture(report.stream);
         p.uplink$.next({ kind: 'abandon', stream: report.stream });
         p.reports.finish(report, 'aborted', `timeout in ${from}`);
       }

@@ -3,6 +3,7 @@ import { Subject } from 'rxjs';
 import { EndReason, FrameType, Trigger, type AckFrame } from '@budlink/protocol';
 import {
   reassemble,
+  type ReassembleOptions,
   type ReassemblyInput,
   type ReassemblyOutput,
   type UtteranceFrame,
@@ -147,7 +148,7 @@ describe('pipeline/reassemble', () => {
         u: utt(2, [9, 9, 9, 9], 1, 0, 20),
         S: { kind: 'started', stream: 3, wake: wakeInfo, at: 40 },
         P: { kind: 'progress', stream: 3 },
-        d: { kind: 'dropped', stream: 3, reason: 'superseded by a new utterance', lost: [] },
+        d: { kind: 'dropped', stream: 3, reason: 'superseded by a new utterance', lost: 0 },
         T: { kind: 'started', stream: 4, wake: wakeInfo, at: 50 },
         Q: { kind: 'progress', stream: 4 },
       });
@@ -185,7 +186,7 @@ describe('pipeline/reassemble: letting go of a stream', () => {
   function drive(
     inputs: [number, ReassemblyInput][],
     horizon: number,
-    extra: { window?: () => number } = {},
+    extra: Partial<Pick<ReassembleOptions, 'window' | 'maxUtterance'>> = {},
   ): [number, ReassemblyOutput][] {
     const out: [number, ReassemblyOutput][] = [];
     const ts = scheduler();
@@ -304,7 +305,7 @@ describe('pipeline/reassemble: letting go of a stream', () => {
       kind: 'dropped',
       stream: 1,
       reason: 'its WAKE was lost',
-      lost: [{ start: 0, count: 1 }],
+      lost: 1,
     });
   });
 
@@ -342,5 +343,42 @@ describe('pipeline/reassemble: letting go of a stream', () => {
       [1, A, 2, 0],
       [22, A, 3, 0],
     ]);
+  });
+
+  it('an utterance past the length limit is dropped with a GATE CANCEL asked for, and ACKed past once', () => {
+    const limit = () => ({ bytes: 10, ms: 1250 });
+    const out = drive(
+      [
+        [0, f(wake(1), 0)],
+        [1, f(audio(1, 1, 1), 1)],
+        [2, f(audio(1, 2, 2), 2)],
+        [3, f(audio(1, 3, 3), 3)],
+        [4, f(audio(1, 4, 4), 4)],
+      ],
+      100,
+      { maxUtterance: limit },
+    );
+    expect(kinds(out)).to.deep.equal(['started:1', 'dropped:1']);
+    expect(out.find(([, o]) => o.kind === 'dropped')).to.deep.equal([
+      3,
+      { kind: 'dropped', stream: 1, reason: 'longer than the 1.25 s utterance limit', lost: 0, cancel: true },
+    ]);
+    // One final ACK past frame 3; the late frame 4 is ACKed past itself; nothing on a timer.
+    expect(sent(out, 1)).to.deep.equal([
+      [3, A, 4, 0],
+      [4, A, 5, 0],
+    ]);
+  });
+
+  it('a device leaping its seqs ahead cannot keep a stream open: the span counts toward the limit', () => {
+    // Each frame lands 30,000 seqs ahead: a window of work, and 29,999 frames declared lost, each time.
+    const inputs: [number, ReassemblyInput][] = [[0, f(wake(1), 0)]];
+    for (let i = 1; i <= 40; i++) inputs.push([i, f(audio(1, (i * 30000) & 0xffff, i), i)]);
+    const out = drive(inputs, 100, { maxUtterance: () => ({ bytes: 60000 * 8, ms: 60000 }) });
+    const dropped = out.find(([, o]) => o.kind === 'dropped');
+    // 16 leaps move 480,000 seqs, the limit; the 17th is over it.
+    expect(dropped?.[0]).to.equal(17);
+    // Seqs 0..510,000 were covered; the WAKE and 17 AUDIO frames arrived, the rest is lost.
+    expect(dropped?.[1]).to.include({ cancel: true, lost: 17 * 30000 + 1 - 18 });
   });
 });

@@ -456,6 +456,27 @@ describe('pipeline/session: the host lets go of utterance streams (scripted devi
     device.end();
   }
 
+  it('an utterance longer than maxUtteranceMs: GATE CANCEL, reported aborted, never relayed, the next wake works', async () => {
+    const voice = new ScriptedVoice();
+    // 8 kHz u8 (the scripted HELLO): 5 ms is 40 bytes; each frame carries 10.
+    const { conn, device, reports, acksFor } = start(voice, { maxUtteranceMs: 5 });
+    conn.send(hello());
+    expect(device.wake()).to.equal(true);
+    for (let i = 0; i < 5; i++) device.audio(140);
+    await vt.until('GATE CANCEL', () => conn.of(FrameType.GATE).length === 1);
+    expect(conn.of(FrameType.GATE)[0]).to.include({ stream: 1, verdict: Verdict.CANCEL });
+    await vt.until('report', () => reports().length === 1);
+    expect(reports()[0]).to.include({ stream: 1, outcome: 'aborted' });
+    expect(reports()[0]?.error).to.match(/longer than the 0.005 s utterance limit/);
+    expect(voice.requests).to.have.length(0);
+    // The device hears the GATE and ends the stream (END CANCELLED, seq 6); the ACK past it frees it.
+    device.poll();
+    await vt.until('ACK past END', () => acksFor(1).some((a) => a.cumulative === 7));
+    device.poll();
+    speak(device, 2);
+    await vt.until('voice request for stream 2', () => voice.requests.length === 1);
+  });
+
   it('timeout before END: GATE CANCEL, one ACK past what arrived, none repeated; the END sent in answer (and its re-sends) get END + 1; the next wake works', async () => {
     const voice = new ScriptedVoice();
     const { conn, device, reports, acksFor } = start(voice, { timeouts: { utterance: 60 } });
