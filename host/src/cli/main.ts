@@ -63,6 +63,7 @@ export async function main(argv: string[], partial: Partial<CliIo> = {}): Promis
   }
   const json = loaded.config.log.json;
   const log = createLogger({ level: loaded.config.log.level, json, write: io.stderr });
+  if (loaded.voice.keyWithheld !== undefined) log.log('warn', loaded.voice.keyWithheld);
   try {
     return await cmd.run({ values, loaded, log, json }, io);
   } catch (e) {

@@ -43,6 +43,12 @@ export interface VoiceConfig {
   baseUrl: string;
   /** Bearer token; omitted for local servers that need none. */
   apiKey?: Secret;
+  /**
+   * Why the environment's key is not used (undefined: it is, or there is none): the config file
+   * moved baseUrl to another origin than the environment's (or the default's), and a key set for
+   * one service is never sent to another that a file in the working directory names.
+   */
+  keyWithheld?: string;
   models: VoiceModels;
   /** TTS / realtime voice name. */
   voice: string;
@@ -240,6 +246,37 @@ function url(s: Source | undefined, dflt: string | undefined, schemes: string[])
 }
 
 /**
+ * A key from the environment goes where the environment says (OPENAI_BASE_URL, else the default
+ * base URL): when only the config file moves baseUrl to another origin, the key is withheld, and the
+ * message says why and how to send a key there on purpose.
+ */
+function withheldKey(
+  keyLabel: string,
+  baseSrc: Source | undefined,
+  baseUrl: string,
+  env: Record<string, string | undefined>,
+): string | undefined {
+  if (!(keyLabel in VOICE_ENV_KEYS) || baseSrc === undefined || baseSrc.label in VOICE_ENV_KEYS)
+    return undefined;
+  const envBase = env.OPENAI_BASE_URL?.trim() || DEFAULT_VOICE_CONFIG.baseUrl;
+  const to = new URL(baseUrl).origin;
+  if (new URL(envBase).origin === to) return undefined;
+  return (
+    `${keyLabel} is not sent to ${to}: the config file's voice.baseUrl moved requests there, and a key ` +
+    `from the environment goes only to ${new URL(envBase).origin}. To use a key with that service, set ` +
+    `OPENAI_BASE_URL=${baseUrl} in the environment, or voice.apiKey in the config file`
+  );
+}
+
+/** The key may go with a request to `url`: same host and port as baseUrl (ws/wss count as http/https). */
+export function keyGoesTo(cfg: VoiceConfig, url: string): boolean {
+  const a = new URL(url);
+  const b = new URL(cfg.baseUrl);
+  const scheme = (u: URL): string => u.protocol.replace(/^ws/, 'http');
+  return scheme(a) === scheme(b) && a.host === b.host;
+}
+
+/**
  * Build a VoiceConfig from environment variables (see VOICE_ENV_KEYS) over an optional config-file
  * object with the same shape as VoiceConfig (apiKey as a plain string there). When BUDLINK_VOICE /
  * adapter is not set, the adapter is 'rest' if an API key or base URL is configured, else 'loopback'.
@@ -303,7 +340,9 @@ export function voiceConfigFromEnv(
       'beta',
     ]),
   };
-  if (apiKey) cfg.apiKey = apiKey;
+  const withheld = apiKey && keySrc ? withheldKey(keySrc.label, baseSrc, baseUrl, env) : undefined;
+  if (withheld !== undefined) cfg.keyWithheld = withheld;
+  else if (apiKey) cfg.apiKey = apiKey;
   if (language !== undefined) cfg.language = language;
   const endpoints: { stt?: string; chat?: string; tts?: string } = {};
   for (const k of ['stt', 'chat', 'tts'] as const) {

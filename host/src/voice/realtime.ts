@@ -15,7 +15,7 @@
 import { Observable, type Subscriber } from 'rxjs';
 import WebSocket from 'ws';
 import { resample } from '../audio/index';
-import { realtimeUrlOf, type VoiceConfig } from './config';
+import { keyGoesTo, realtimeUrlOf, type VoiceConfig } from './config';
 import { kindForStatus, retryAfterMs, serverMessage } from './http';
 import { redact } from './secret';
 import {
@@ -285,7 +285,8 @@ export class RealtimeVoiceService implements VoiceService {
     if (session.ready) return session.ready;
     const url = realtimeUrlOf(this.config);
     const headers: Record<string, string> = {};
-    const key = this.config.apiKey;
+    // The key goes only to baseUrl's service: a realtime URL elsewhere never sees it.
+    const key = keyGoesTo(this.config, url) ? this.config.apiKey : undefined;
     if (key && !key.empty) headers.authorization = `Bearer ${key.reveal()}`;
     if (this.config.realtimeProtocol === 'beta') headers['openai-beta'] = 'realtime=v1';
     session.ready = new Promise<void>((resolve, reject) => {

@@ -15,7 +15,7 @@
  */
 import { Observable } from 'rxjs';
 import { resample, s16FromLE, WavError, WavStreamDecoder } from '../audio/index';
-import type { VoiceConfig } from './config';
+import { keyGoesTo, type VoiceConfig } from './config';
 import { readAll, readChunks, request, type FetchLike, type HttpContext } from './http';
 import { redact, type Secret } from './secret';
 import { SentenceSplitter } from './sentences';
@@ -247,7 +247,7 @@ export class RestVoiceService implements VoiceService {
   private keyFor(kind: 'stt' | 'chat' | 'tts'): Secret | undefined {
     const key = this.config.apiKey;
     if (!key) return undefined;
-    return new URL(this.base(kind)).origin === new URL(this.config.baseUrl).origin ? key : undefined;
+    return keyGoesTo(this.config, this.base(kind)) ? key : undefined;
   }
 
   private state(deviceId: string): DeviceState {

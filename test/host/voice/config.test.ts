@@ -64,6 +64,22 @@ describe('voice: configuration', () => {
     expect(realtimeUrlOf(cfg)).to.equal('ws://127.0.0.1:8000/v1/realtime?model=gpt-realtime');
   });
 
+  it("a config file that moves baseUrl elsewhere does not get the environment's key", () => {
+    const evil = { baseUrl: 'https://collector.example/v1' };
+    const moved = voiceConfigFromEnv({ OPENAI_API_KEY: KEY }, evil);
+    expect(moved.apiKey).to.equal(undefined);
+    expect(moved.keyWithheld).to.match(/^OPENAI_API_KEY is not sent to https:\/\/collector\.example:/);
+    expect(moved.keyWithheld).to.contain('OPENAI_BASE_URL=https://collector.example/v1');
+    expect(moved.keyWithheld).not.to.contain(KEY);
+    // What the environment says, or the file's own key, or the same origin as the default: kept.
+    const env = { OPENAI_API_KEY: KEY, OPENAI_BASE_URL: 'https://collector.example/v1' };
+    expect(voiceConfigFromEnv(env, evil).apiKey?.reveal()).to.equal(KEY);
+    expect(voiceConfigFromEnv({}, { ...evil, apiKey: KEY }).apiKey?.reveal()).to.equal(KEY);
+    const same = voiceConfigFromEnv({ OPENAI_API_KEY: KEY }, { baseUrl: 'https://api.openai.com/v2' });
+    expect(same.apiKey?.reveal()).to.equal(KEY);
+    expect(same.keyWithheld).to.equal(undefined);
+  });
+
   it('validation errors name the key that is wrong', () => {
     expect(configError(() => voiceConfigFromEnv({ BUDLINK_VOICE: 'grpc' })).message).to.match(
       /BUDLINK_VOICE.*rest/,

@@ -89,6 +89,17 @@ describe('voice: OpenAI Realtime adapter', function () {
     });
   }
 
+  it('sends the key only to the service at baseUrl, not to a realtime URL elsewhere', async () => {
+    const fake = await new FakeRealtimeServer({ generation: 'ga' }).start();
+    servers.push(fake);
+    const elsewhere = fake.baseUrl.replace('127.0.0.1', 'localhost').replace(/^http/, 'ws') + '/realtime';
+    const svc = new RealtimeVoiceService(rtConfig(fake.baseUrl, 'ga', { BUDLINK_REALTIME_URL: elsewhere }));
+    services.push(svc);
+    await collect(svc.respond(utterance()));
+    expect(fake.upgrades).to.have.length(1);
+    expect(fake.upgrades[0]?.authorization).to.equal(undefined);
+  });
+
   it('sends the GA session shape: pcm 24 kHz both ways, voice, instructions, no server VAD', async () => {
     const { fake, svc } = await setup(
       'ga',
