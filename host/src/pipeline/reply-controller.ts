@@ -16,7 +16,13 @@ import {
   type PlayEndFrame,
 } from '@budlink/protocol';
 import { s16FromLE, u8ToS16 } from '../audio/pcm';
-import type { VoiceEvent, VoiceRequest, VoiceService } from '../voice/types';
+import {
+  MAX_REPLY_AUDIO_MS,
+  VoiceError,
+  type VoiceEvent,
+  type VoiceRequest,
+  type VoiceService,
+} from '../voice/types';
 import { errorText } from './error-text';
 import { packetize } from './packetize';
 import { pacePlayback, type PlaybackOutput, type PlaybackProgress } from './pace-playback';
@@ -173,8 +179,17 @@ export class ReplyController {
       o.reports.stamp(report, 'serviceRequest');
       o.hooks.serviceRequest?.(request, o.now());
       let first = true;
+      let audioMs = 0;
       return o.voice.respond(request).subscribe({
         next: (event) => {
+          if (event.kind === 'audio') audioMs += (event.pcm.length * 1000) / event.sampleRate;
+          if (audioMs > MAX_REPLY_AUDIO_MS) {
+            const limit = `${MAX_REPLY_AUDIO_MS / 60_000} minutes`;
+            s.error(
+              new VoiceError('malformed', `${o.voice.name}: reply audio longer than ${limit}, refused`),
+            );
+            return;
+          }
           if (event.kind === 'audio' && first && event.pcm.length > 0) {
             first = false;
             o.reports.stamp(report, 'firstReplyAudio');

@@ -19,6 +19,7 @@ import { keyGoesTo, realtimeUrlOf, type VoiceConfig } from './config';
 import { kindForStatus, retryAfterMs, serverMessage } from './http';
 import { redact } from './secret';
 import {
+  MAX_REPLY_CHARS,
   VoiceError,
   type VoiceErrorKind,
   type VoiceEvent,
@@ -463,6 +464,11 @@ export class RealtimeVoiceService implements VoiceService {
       case 'response.text.delta':
         if (typeof ev.delta === 'string' && ours) {
           turn.text += ev.delta;
+          if (turn.text.length > MAX_REPLY_CHARS)
+            throw new VoiceError(
+              'malformed',
+              `${this.name}: reply longer than ${MAX_REPLY_CHARS} characters, refused`,
+            );
           live?.sub.next({ kind: 'transcript', role: 'assistant', text: turn.text, final: false });
         }
         return;

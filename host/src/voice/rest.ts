@@ -23,7 +23,7 @@ import { SpeechQueue, type SpokenPart } from './speech-queue';
 import { SseOverflow, SseParser } from './sse';
 import { TranscriptionForm } from './transcription-form';
 import { createHttpTransport, type HttpTransport } from './transport';
-import { VoiceError, type VoiceEvent, type VoiceRequest, type VoiceService } from './types';
+import { MAX_REPLY_CHARS, VoiceError, type VoiceEvent, type VoiceRequest, type VoiceService } from './types';
 
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';
@@ -42,12 +42,6 @@ export interface RestVoiceDeps {
 
 /** Typical TTS speaking rate, used only to estimate a sentence cut off mid-synthesis. */
 const DEFAULT_MS_PER_CHAR = 65;
-/**
- * Longest reply text accepted from the chat endpoint (about 17 minutes of speech at 65 ms a
- * character): a stream that goes on past it is faulty or hostile, and is refused rather than spoken
- * for ever.
- */
-export const MAX_REPLY_CHARS = 16000;
 
 interface LastReply {
   message: ChatMessage;
@@ -473,6 +467,9 @@ export class RestVoiceService implements VoiceService {
       }),
     }));
     const ct = res.headers.get('content-type');
+    if (ct && /^\s*(text\/|application\/(json|problem\+json|xml|xhtml))/i.test(ct)) {
+      throw new VoiceError('malformed', `${what} (/audio/speech): server answered ${ct}, not audio`);
+    }
     if (ct && /audio\/(mpeg|mp3|ogg|opus|aac|flac|webm)/i.test(ct)) {
       throw new VoiceError(
         'malformed',
@@ -508,7 +505,7 @@ export class RestVoiceService implements VoiceService {
         else pcmRate = rateFromContentType(ct) ?? this.config.pcmSampleRate;
       }
       if (wav) {
-        const s = wav.push(chunk);
+        const s = wavPush(wav, chunk, what);
         if (s.length > 0) onPcm(s, wav.format!.sampleRate);
         continue;
       }
@@ -526,7 +523,28 @@ export class RestVoiceService implements VoiceService {
     }
     if (head && head.length > 0)
       throw new VoiceError('malformed', `${what}: response of ${String(head.length)} bytes is not audio`);
-    if (wav) wav.end();
+    if (wav) wavEnd(wav, what);
     else if (carry !== undefined) throw new VoiceError('malformed', `${what}: PCM ended on half a sample`);
   }
+}
+
+/** A WAV reply that does not decode is the speech endpoint's fault: say which endpoint. */
+function wavPush(wav: WavStreamDecoder, chunk: Uint8Array, what: string): Int16Array {
+  try {
+    return wav.push(chunk);
+  } catch (e) {
+    throw new VoiceError('malformed', `${what} (/audio/speech): ${errorMessage(e)}`);
+  }
+}
+
+function wavEnd(wav: WavStreamDecoder, what: string): void {
+  try {
+    wav.end();
+  } catch (e) {
+    throw new VoiceError('malformed', `${what} (/audio/speech): ${errorMessage(e)}`);
+  }
+}
+
+function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
 }

@@ -4,6 +4,16 @@
  */
 import type { Observable } from 'rxjs';
 
+/**
+ * Longest reply text accepted from a voice service (about 17 minutes of speech at 65 ms a
+ * character): a stream that goes on past it is faulty or hostile, and is refused rather than spoken
+ * for ever.
+ */
+export const MAX_REPLY_CHARS = 16000;
+
+/** Longest reply audio accepted from a voice service (ms), for the same reason: 20 minutes. */
+export const MAX_REPLY_AUDIO_MS = 20 * 60_000;
+
 export interface VoiceRequest {
   /** Conversation key: history is kept per device. */
   deviceId: string;

@@ -151,6 +151,23 @@ describe('pipeline/session (scripted device)', () => {
     expect(conn.of(FrameType.GATE).map((g) => g.stream)).to.deep.equal([1, 2]);
   });
 
+  it('a reply with more than 20 minutes of audio is refused as an error, and the service is let go', async () => {
+    const voice = new ScriptedVoice();
+    const { conn, reports } = start(voice);
+    conn.send(hello());
+    speakUtterance(conn, 1);
+    await vt.until('voice request', () => voice.requests.length === 1);
+    const reply = voice.replies[0] as Subject<VoiceEvent>;
+    // 20 minutes at 1 kHz, then one more sample.
+    reply.next({ kind: 'audio', pcm: new Int16Array(20 * 60 * 1000), sampleRate: 1000 });
+    expect(reply.observed, 'still listening at the limit').to.equal(true);
+    reply.next({ kind: 'audio', pcm: new Int16Array(1), sampleRate: 1000 });
+    await vt.until('error report', () => reports().length === 1);
+    expect(reports()[0]).to.include({ outcome: 'error' });
+    expect(reports()[0]?.error).to.match(/reply audio longer than 20 minutes, refused/);
+    expect(reply.observed, 'the service reply is unsubscribed').to.equal(false);
+  });
+
   it('a voice service error shows STATE ERROR, is logged, and the next utterance still works', async () => {
     const voice = new ScriptedVoice();
     const { conn, reports, logs } = start(voice);

@@ -89,6 +89,13 @@ describe('voice: OpenAI Realtime adapter', function () {
     });
   }
 
+  it('a reply transcript past MAX_REPLY_CHARS is refused (malformed), not shown for ever', async () => {
+    const { svc } = await setup('ga', { replyText: 'a'.repeat(17000) });
+    const { error } = await collect(svc.respond(utterance()));
+    expect(error?.kind).to.equal('malformed');
+    expect(error?.message).to.match(/reply longer than 16000 characters, refused/);
+  });
+
   it('sends the key only to the service at baseUrl, not to a realtime URL elsewhere', async () => {
     const fake = await new FakeRealtimeServer({ generation: 'ga' }).start();
     servers.push(fake);

@@ -455,6 +455,19 @@ describe('voice: OpenAI-compatible REST adapter', function () {
       await svc.close();
     });
 
+    it('a speech answer that is text, not audio, is refused (malformed) naming the endpoint, not played', async () => {
+      const body = '<html><body>Service Unavailable</body></html>'; // an even byte count: plays as noise
+      fake.fail('speech', { kind: 'raw', contentType: 'text/html; charset=utf-8', body });
+      const svc = createVoiceService(restConfig(fake.baseUrl));
+      const a = await collect(svc.respond(utterance()));
+      expect(a.error?.kind).to.equal('malformed');
+      expect(a.error?.message).to.match(
+        /\/audio\/speech\): server answered text\/html; charset=utf-8, not audio/,
+      );
+      expect(a.events.filter((e) => e.kind === 'audio')).to.have.length(0);
+      await svc.close();
+    });
+
     it('a chat stream cut before [DONE] is a network error, not a silent short reply', async () => {
       fake.fail('chat', { kind: 'cut' });
       const svc = createVoiceService(restConfig(fake.baseUrl, { BUDLINK_MAX_RETRIES: '0' }));
