@@ -43,8 +43,11 @@ export class ConnectionLifecycle {
     p.downlink.attach(c);
     const cs = new Subscription();
     this.current = cs;
+    // After WELCOME on this connection, nothing longer than the negotiated payload (PROTOCOL.md §2).
+    const limit = (): number | undefined =>
+      p.handshake.welcomed(c) ? p.handshake.negotiated?.payloadSize : undefined;
     const frames$ = c.frames$.pipe(
-      deframe((error, bytes) => p.dispatch.badBytes(error, bytes)),
+      deframe((error, bytes) => p.dispatch.badBytes(error, bytes), limit),
       share(),
     );
     const pings$ = frames$.pipe(

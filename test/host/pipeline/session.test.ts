@@ -168,6 +168,22 @@ describe('pipeline/session (scripted device)', () => {
     expect(reply.observed, 'the service reply is unsubscribed').to.equal(false);
   });
 
+  it('after WELCOME a frame longer than the negotiated payload is refused (TOO_LONG) and not used', async () => {
+    const voice = new ScriptedVoice();
+    const { conn } = start(voice);
+    conn.send({ ...hello(), maxPayload: 64 });
+    await vt.until('WELCOME', () => conn.of(FrameType.WELCOME).length === 1);
+    expect(conn.of(FrameType.WELCOME)[0]?.payloadSize).to.equal(64);
+    conn.send(wake(1));
+    conn.send(audio(1, 1, 140, 61)); // 65 bytes
+    await vt.until('ERROR', () => conn.of(FrameType.ERROR).length === 1);
+    expect(conn.of(FrameType.ERROR)[0]).to.include({ code: ErrorCode.TOO_LONG, refType: FrameType.AUDIO });
+    conn.send(audio(1, 1, 140, 60)); // 64 bytes: the same seq, now within the payload, is taken
+    conn.send(end(1, 2, 60));
+    await vt.until('voice request', () => voice.requests.length === 1);
+    expect(voice.requests[0]?.audio).to.have.length(60);
+  });
+
   it('a voice service error shows STATE ERROR, is logged, and the next utterance still works', async () => {
     const voice = new ScriptedVoice();
     const { conn, reports, logs } = start(voice);
