@@ -92,6 +92,7 @@ async function latencies(utterances: number): Promise<Record<string, number>> {
     voice: new LoopbackVoiceService({ chunkMs: 100 }),
     keepAliveMs: 0,
     keepAliveTimeoutMs: 0,
+    maxUtterancesPerMinute: 0, // measures the pipeline, not the per-earbud limit
     hooks,
   }).subscribe((e: SessionEvent) => {
     if (e.kind === 'utterance') {
@@ -131,6 +132,7 @@ async function throughput(): Promise<number> {
     voice: new ClipVoice(SAMPLES_PER_FRAME),
     keepAliveMs: 0,
     keepAliveTimeoutMs: 0,
+    maxUtterancesPerMinute: 0, // measures the pipeline, not the per-earbud limit
     ackEveryFrames: 8,
   }).subscribe((e) => {
     if (e.kind === 'utterance') done++;
@@ -167,6 +169,7 @@ async function soak(): Promise<{ rss: number; heap: number }> {
     voice: new ClipVoice(4000),
     keepAliveMs: 2000,
     keepAliveTimeoutMs: 0,
+    maxUtterancesPerMinute: 0, // measures the pipeline, not the per-earbud limit
     scheduler,
     now: () => scheduler.now(),
   }).subscribe((e) => {

@@ -176,7 +176,7 @@ export class BridgeRig {
       link: this.link,
       voice: service,
       hooks,
-      session: { keepAliveMs: 0, keepAliveTimeoutMs: 0 },
+      session: { keepAliveMs: 0, keepAliveTimeoutMs: 0, maxUtterancesPerMinute: 0 },
       logger: { log: () => undefined },
     });
     this.bridge = bridge;

@@ -56,6 +56,15 @@ export const SESSION_DEFAULTS = {
    * earbud can make the bridge hold and send to the voice service.
    */
   maxUtteranceMs: 60000,
+  /**
+   * Utterances one earbud may send to the voice service a minute (0: no limit); more are refused
+   * with GATE REJECT and reported. Nobody speaks 20 requests a minute to an assistant; an earbud
+   * that does is faulty or hostile, and each request costs money.
+   */
+  maxUtterancesPerMinute: 20,
+  /** Log lines one earbud may cause at once, and a second after that (debug lines apart). */
+  logBurst: 50,
+  logPerSecond: 10,
   /** Re-NACK period while an utterance has gaps (ms). */
   nackIntervalMs: 150,
   /** ACK every N uplink frames. */

@@ -9,6 +9,8 @@ import { Observable, Subject, Subscription, defer, tap, type SchedulerLike } fro
 import type { Connection, DisconnectReason, Link } from '../ble/link';
 import { reconnecting, type BackoffPolicy } from '../ble/reconnect';
 import { runSession, type SessionOptions } from '../pipeline/session';
+import { rateLimitedLogger } from '../pipeline/rate-limit';
+import { SESSION_DEFAULTS } from '../defaults';
 import {
   silentLogger,
   type DeviceMetrics,
@@ -39,6 +41,7 @@ export type BridgeSessionOptions = Pick<
   | 'helloTimeoutMs'
   | 'timeouts'
   | 'maxUtteranceMs'
+  | 'maxUtterancesPerMinute'
   | 'nackIntervalMs'
   | 'ackEveryFrames'
   | 'playInitialWindow'
@@ -109,6 +112,8 @@ export interface DeviceStatus {
 interface DeviceEntry {
   status: DeviceStatus;
   sub: Subscription;
+  /** This earbud's lines, rate-limited (SESSION_DEFAULTS.logBurst / logPerSecond). */
+  log: Logger;
   current?: Connection;
 }
 
@@ -139,7 +144,13 @@ export class Bridge {
       connections: 0,
       utterances: 0,
     };
-    const entry: DeviceEntry = { status, sub: new Subscription() };
+    const now = this.options.now ?? (() => performance.now());
+    const log = rateLimitedLogger(this.log, {
+      burst: SESSION_DEFAULTS.logBurst,
+      perSecond: SESSION_DEFAULTS.logPerSecond,
+      now,
+    });
+    const entry: DeviceEntry = { status, sub: new Subscription(), log };
     this.devices.set(deviceId, entry);
     const o = this.options;
     const policy = o.reconnect ?? {};
@@ -159,7 +170,7 @@ export class Bridge {
             // Say why the earbud is not connecting: at once, then every 10th attempt.
             if (failures++ % 10 === 0) {
               const why = e instanceof Error ? e.message : String(e);
-              this.log.log('warn', `cannot connect to ${deviceId} (attempt ${failures}): ${why}; retrying`, {
+              log.log('warn', `cannot connect to ${deviceId} (attempt ${failures}): ${why}; retrying`, {
                 device: deviceId,
               });
             }
@@ -172,7 +183,7 @@ export class Bridge {
           entry.current = c;
           status.connected = true;
           status.connections++;
-          this.log.log(
+          log.log(
             'info',
             `connected to ${c.device.name || deviceId} (${deviceId}), payload ${c.payloadSize} B`,
             {
@@ -182,7 +193,7 @@ export class Bridge {
           this.events.next({ kind: 'connected', deviceId, payloadSize: c.payloadSize, name: c.device.name });
           // The earbud's console (Nordic UART: Espruino prints, errors) goes to the debug log.
           c.console$.subscribe({
-            next: (line) => this.log.log('debug', `console: ${line}`, { device: deviceId }),
+            next: (line) => log.log('debug', `console: ${line}`, { device: deviceId }),
             error: () => undefined,
           });
           c.closed$.subscribe((reason) => {
@@ -190,18 +201,16 @@ export class Bridge {
             entry.current = undefined;
             status.connected = false;
             if (!this.stopped) {
-              this.log.log(
-                'warn',
-                `lost ${deviceId} (${reason})${reason === 'local' ? '' : ', reconnecting'}`,
-                { device: deviceId },
-              );
+              log.log('warn', `lost ${deviceId} (${reason})${reason === 'local' ? '' : ', reconnecting'}`, {
+                device: deviceId,
+              });
             }
             this.events.next({ kind: 'disconnected', deviceId, reason });
           });
         },
         error: (e: unknown) => {
           const message = e instanceof Error ? e.message : String(e);
-          this.log.log('error', `giving up on ${deviceId}: ${message}`, { device: deviceId });
+          log.log('error', `giving up on ${deviceId}: ${message}`, { device: deviceId });
           this.events.next({ kind: 'device-error', deviceId, message });
         },
       }),
@@ -210,7 +219,7 @@ export class Bridge {
       deviceId,
       voice: o.voice,
       verifier: o.verifier,
-      logger: this.log,
+      logger: log,
       scheduler: o.scheduler,
       now: o.now,
       hooks: o.hooks,
@@ -229,9 +238,9 @@ export class Bridge {
             status.utterances++;
             this.reports.push(event.report);
             if (this.reports.length > MAX_REPORTS) this.reports.splice(0, this.reports.length - MAX_REPORTS);
-            this.logReport(event.report);
+            this.logReport(log, event.report);
           } else if (event.kind === 'device-log') {
-            this.log.log(
+            log.log(
               event.level >= 3 ? 'error' : event.level === 2 ? 'warn' : 'debug',
               `device: ${printable(event.text)}`,
               { device: deviceId },
@@ -240,11 +249,9 @@ export class Bridge {
           this.events.next(event);
         },
         error: (e: unknown) => {
-          this.log.log(
-            'error',
-            `session for ${deviceId} failed: ${e instanceof Error ? e.message : String(e)}`,
-            { device: deviceId },
-          );
+          log.log('error', `session for ${deviceId} failed: ${e instanceof Error ? e.message : String(e)}`, {
+            device: deviceId,
+          });
         },
       }),
     );
@@ -285,14 +292,14 @@ export class Bridge {
     this.warmTimers.add(t);
   }
 
-  private logReport(r: UtteranceReport): void {
+  private logReport(log: Logger, r: UtteranceReport): void {
     const t = r.timings;
     const f = (v: number | undefined): string => (v === undefined ? '-' : `${Math.round(v)}`);
     const line =
       `utterance ${r.stream}: ${r.outcome}${r.error ? ` (${r.error})` : ''}, ${(r.durationMs / 1000).toFixed(2)} s` +
       `${r.recovered ? `, ${r.recovered} frames recovered` : ''}; ms from wake: end ${f(t.utteranceEnd)}, ` +
       `request ${f(t.serviceRequest)}, reply ${f(t.firstReplyAudio)}, play ${f(t.firstPlay)}, done ${f(t.playbackEnd)}`;
-    this.log.log(r.outcome === 'complete' ? 'info' : 'warn', line, { device: r.deviceId, report: r });
+    log.log(r.outcome === 'complete' ? 'info' : 'warn', line, { device: r.deviceId, report: r });
   }
 }
 

@@ -17,6 +17,7 @@ export function bridgeOptions(
       ackEveryFrames: s.ackEveryFrames,
       playInitialWindow: s.playInitialWindow,
       maxUtteranceMs: s.maxUtteranceMs,
+      maxUtterancesPerMinute: s.maxUtterancesPerMinute,
       timeouts: {
         utterance: s.utteranceTimeoutMs,
         verifying: s.verifyTimeoutMs,

@@ -26,6 +26,8 @@ export interface SessionConfig {
   utteranceTimeoutMs: number;
   /** Longest utterance (ms of audio) accepted; a longer one is cancelled and reported; 0 = no limit. */
   maxUtteranceMs: number;
+  /** Utterances one earbud may send to the voice service a minute; more get GATE REJECT; 0 = no limit. */
+  maxUtterancesPerMinute: number;
   verifyTimeoutMs: number;
   /** Longest wait for the voice service's first reply audio. */
   thinkingTimeoutMs: number;
@@ -68,6 +70,7 @@ export const DEFAULT_CONFIG: BudlinkConfig = {
     helloTimeoutMs: SESSION_DEFAULTS.helloTimeoutMs,
     utteranceTimeoutMs: SESSION_DEFAULTS.timeouts.utterance,
     maxUtteranceMs: SESSION_DEFAULTS.maxUtteranceMs,
+    maxUtterancesPerMinute: SESSION_DEFAULTS.maxUtterancesPerMinute,
     verifyTimeoutMs: SESSION_DEFAULTS.timeouts.verifying,
     thinkingTimeoutMs: SESSION_DEFAULTS.timeouts.thinking,
     speakingTimeoutMs: SESSION_DEFAULTS.timeouts.speaking,
@@ -119,6 +122,7 @@ export const CONFIG_SCHEMA: Schema = {
         helloTimeoutMs: ms(),
         utteranceTimeoutMs: ms(),
         maxUtteranceMs: ms(),
+        maxUtterancesPerMinute: { kind: 'int', min: 0, max: 600 },
         verifyTimeoutMs: ms(),
         thinkingTimeoutMs: ms(),
         speakingTimeoutMs: ms(),

@@ -31,6 +31,7 @@ import { ConnectionLifecycle } from './connection-lifecycle';
 import { Downlink } from './downlink';
 import { errorText } from './error-text';
 import { Handshake } from './handshake';
+import { TokenBucket } from './rate-limit';
 import { reassemble, utteranceLimit, type ReassemblyInput, type UtteranceLimit } from './reassemble';
 import { ReplyController } from './reply-controller';
 import { ReportTracker } from './report-tracker';
@@ -67,6 +68,8 @@ export interface SessionOptions {
   timeouts?: PhaseTimeouts;
   /** Longest utterance accepted (default 60 s of audio; 0: no limit): a longer one is cancelled and reported. */
   maxUtteranceMs?: number;
+  /** Utterances relayed to the voice service a minute (default 20; 0: no limit): more get GATE REJECT. */
+  maxUtterancesPerMinute?: number;
   /** Re-NACK period for gaps (default 150 ms) and ACK every N frames (default 8). */
   nackIntervalMs?: number;
   ackEveryFrames?: number;
@@ -90,6 +93,7 @@ interface Settings {
   helloTimeoutMs: number;
   timeouts: PhaseTimeouts;
   maxUtteranceMs: number;
+  maxUtterancesPerMinute: number;
   nackIntervalMs: number;
   ackEveryFrames: number;
   playInitialWindow: number;
@@ -115,6 +119,7 @@ function settingsOf(o: SessionOptions): Settings {
     helloTimeoutMs: o.helloTimeoutMs ?? d.helloTimeoutMs,
     timeouts: { ...d.timeouts, ...o.timeouts },
     maxUtteranceMs: o.maxUtteranceMs ?? d.maxUtteranceMs,
+    maxUtterancesPerMinute: o.maxUtterancesPerMinute ?? d.maxUtterancesPerMinute,
     nackIntervalMs: o.nackIntervalMs ?? d.nackIntervalMs,
     ackEveryFrames: o.ackEveryFrames ?? d.ackEveryFrames,
     playInitialWindow: o.playInitialWindow ?? d.playInitialWindow,
@@ -155,7 +160,9 @@ export function runSession(
       deviceRate: () => handshake.negotiated?.sampleRate,
     });
     const parts = { ...s, downlink, handshake, replies, reports, inputs, uplink$, feedback$, status$, emit };
-    const dispatch = new UplinkDispatch({ ...parts, phase: () => phase });
+    const perMinute = s.maxUtterancesPerMinute;
+    const budget = perMinute > 0 ? new TokenBucket(perMinute, perMinute / 60, s.now) : undefined;
+    const dispatch = new UplinkDispatch({ ...parts, phase: () => phase, utteranceBudget: budget });
     const connections = new ConnectionLifecycle({ ...parts, dispatch });
 
     subs.add(

@@ -23,6 +23,7 @@ import type { Connection } from '../ble/link';
 import type { Downlink } from './downlink';
 import { errorText } from './error-text';
 import type { Handshake } from './handshake';
+import type { TokenBucket } from './rate-limit';
 import type { ReassemblyInput, ReassemblyOutput } from './reassemble';
 import type { ReplyController } from './reply-controller';
 import type { ReportTracker } from './report-tracker';
@@ -55,6 +56,8 @@ export interface UplinkDispatchParts {
   now: () => number;
   hooks: SessionHooks;
   log: DeviceLog;
+  /** Utterances the voice service may still be asked about (undefined: no limit). */
+  utteranceBudget?: TokenBucket;
 }
 
 export class UplinkDispatch {
@@ -248,7 +251,22 @@ export class UplinkDispatch {
       p.reports.finish(report, 'aborted', 'cancelled by the device');
       return;
     }
+    if (p.utteranceBudget && !p.utteranceBudget.take()) {
+      this.refuse(u, report, `rate limited: more than ${p.utteranceBudget.burst} utterances a minute`);
+      return;
+    }
     this.verify(u, report);
+  }
+
+  /** Answer GATE REJECT for a complete utterance the voice service will not hear, and report why. */
+  private refuse(u: Utterance, report: UtteranceReport, why: string): void {
+    const p = this.p;
+    p.reports.release(report);
+    p.downlink.send({ type: FrameType.GATE, stream: u.stream, seq: 0, verdict: Verdict.REJECT, reason: 0 });
+    p.inputs.next({ kind: 'verdict', accept: false });
+    p.uplink$.next({ kind: 'abandon', stream: u.stream });
+    p.log('warn', `utterance ${u.stream} not relayed: ${why}`);
+    p.reports.finish(report, 'rejected', why);
   }
 
   /** Re-check the wake, answer GATE, and start the reply when accepted. */

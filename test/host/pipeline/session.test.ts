@@ -184,6 +184,30 @@ describe('pipeline/session (scripted device)', () => {
     expect(voice.requests[0]?.audio).to.have.length(60);
   });
 
+  it('past maxUtterancesPerMinute an utterance gets GATE REJECT and is not relayed; the budget refills', async () => {
+    const voice = new ScriptedVoice();
+    const { conn, reports } = start(voice, undefined, { maxUtterancesPerMinute: 2 });
+    conn.send(hello());
+    for (const stream of [1, 2, 3]) {
+      speakUtterance(conn, stream);
+      await vt.until(`GATE ${stream}`, () => conn.of(FrameType.GATE).length === stream);
+    }
+    expect(conn.of(FrameType.GATE).map((g) => g.verdict)).to.deep.equal([
+      Verdict.ACCEPT,
+      Verdict.ACCEPT,
+      Verdict.REJECT,
+    ]);
+    expect(voice.requests).to.have.length(2);
+    const refused = reports().find((r) => r.stream === 3);
+    expect(refused).to.include({
+      outcome: 'rejected',
+      error: 'rate limited: more than 2 utterances a minute',
+    });
+    await vt.advance(30_000); // 2 a minute: one more after 30 s
+    speakUtterance(conn, 4);
+    await vt.until('voice request 3', () => voice.requests.length === 3);
+  });
+
   it('a voice service error shows STATE ERROR, is logged, and the next utterance still works', async () => {
     const voice = new ScriptedVoice();
     const { conn, reports, logs } = start(voice);
