@@ -3,8 +3,10 @@
  * CREDIT flow control so the host never overruns the FIFO.
  *
  * - A new stream id starts a new reply (expected seq 0); frames of a stream cancelled by barge-in are
- *   dropped. A duplicate (seq before the expected one) is ignored; a gap drops the frame and sends one
- *   NACK for the missing run (go-back-N: the host re-sends from `cumulative`).
+ *   dropped. A duplicate (seq before the expected one) is ignored; a gap drops the frame and sends a
+ *   NACK for the missing run (go-back-N: the host re-sends from `cumulative`), and again on every 2nd
+ *   frame past the same hole: a re-send lost as well is asked for again (the host's credit probe keeps
+ *   frames coming), and a burst past the hole costs at most one NACK per two frames.
  * - CREDIT.upTo = expected seq + whole frames that fit in the free space; sent after WELCOME, on a new
  *   stream, whenever a quarter of the FIFO has been freed since the last CREDIT, and at the end.
  * - playedSamples counts samples of output buffers that finished playing (not merely queued).
@@ -46,6 +48,8 @@ export class Playback {
   private ended = false;
   private endExpected = 0;
   private lastNack = -1;
+  /** Frames seen past the hole at `lastNack`. */
+  private pastHole = 0;
   /** Bytes freed by playback since the last CREDIT. */
   private freed = 0;
   private inFlight = [0, 0];
@@ -110,8 +114,9 @@ export class Playback {
     if (d > 0) {
       if (this.lastNack !== this.expected) {
         this.lastNack = this.expected;
-        this.nack(d);
+        this.pastHole = 0;
       }
+      if ((this.pastHole++ & 1) === 0) this.nack(d);
       return null;
     }
     if (s.length > this.fifo.free())

@@ -695,6 +695,22 @@ describe('firmware app: playback and credits', () => {
     expect(r.app.playback.fifo.length).to.equal(46);
   });
 
+  it('asks again for a hole that stays open: a NACK on every 2nd frame past it', () => {
+    const r = rig(puck);
+    r.welcome();
+    play(r, 1, 0, 46);
+    // Frame 1 is lost, and so is its re-send: the frames past it (the host's credit probe repeats
+    // its last PLAY) keep the hole in view.
+    for (const seq of [2, 3, 4, 4, 4]) play(r, 1, seq, 46);
+    r.hal.advance(50);
+    const nacks = ofType<Frame & { cumulative: number }>(r.frames(), FrameType.NACK);
+    expect(nacks.map((n) => n.cumulative)).to.deep.equal([1, 1, 1]);
+    play(r, 1, 1, 46); // the hole filled: nothing more to ask
+    play(r, 1, 3, 46);
+    r.hal.advance(50);
+    expect(ofType(r.frames(), FrameType.NACK)).to.have.length(1); // frame 2 is now the hole
+  });
+
   it('answers a repeat of the last PLAY accepted with a CREDIT (the host asking again), older repeats with nothing', () => {
     const r = rig(puck);
     r.welcome();
