@@ -241,9 +241,6 @@ export class UplinkDispatch {
     p.hooks.utteranceComplete?.(u, u.completedAt);
     const report = p.reports.complete(u);
     if (!report) return;
-    if (u.lost > 0) {
-      p.log('warn', `utterance ${u.stream}: ${u.lost} frame(s) lost for good (device ring overflowed)`);
-    }
     p.inputs.next({ kind: 'utterance-complete' });
     if (u.endReason === EndReason.CANCELLED || report.samples === 0) {
       p.reports.release(report);
@@ -251,22 +248,35 @@ export class UplinkDispatch {
       p.reports.finish(report, 'aborted', 'cancelled by the device');
       return;
     }
+    // Audio lost on the way (the earbud's ring overran, or frames it no longer held): a question cut
+    // short gets a wrong answer, so it is not asked; the wearer hears the error and says it again.
+    const lost = lostAudio(u);
+    if (lost !== undefined) {
+      this.refuse(u, report, 'error', lost);
+      return;
+    }
     if (p.utteranceBudget && !p.utteranceBudget.take()) {
-      this.refuse(u, report, `rate limited: more than ${p.utteranceBudget.burst} utterances a minute`);
+      const why = `rate limited: more than ${p.utteranceBudget.burst} utterances a minute`;
+      this.refuse(u, report, 'rejected', why);
       return;
     }
     this.verify(u, report);
   }
 
-  /** Answer GATE REJECT for a complete utterance the voice service will not hear, and report why. */
-  private refuse(u: Utterance, report: UtteranceReport, why: string): void {
+  /**
+   * Answer GATE REJECT for a complete utterance the voice service will not hear, and report why: as
+   * rejected (the wearer is told nothing), or as an error (STATE ERROR: the wearer is told).
+   */
+  private refuse(u: Utterance, report: UtteranceReport, outcome: 'rejected' | 'error', why: string): void {
     const p = this.p;
     p.reports.release(report);
     p.downlink.send({ type: FrameType.GATE, stream: u.stream, seq: 0, verdict: Verdict.REJECT, reason: 0 });
-    p.inputs.next({ kind: 'verdict', accept: false });
+    p.inputs.next(
+      outcome === 'error' ? { kind: 'error', detail: 0, reason: why } : { kind: 'verdict', accept: false },
+    );
     p.uplink$.next({ kind: 'abandon', stream: u.stream });
     p.log('warn', `utterance ${u.stream} not relayed: ${why}`);
-    p.reports.finish(report, 'rejected', why);
+    p.reports.finish(report, outcome, why);
   }
 
   /** Re-check the wake, answer GATE, and start the reply when accepted. */
@@ -301,4 +311,11 @@ export class UplinkDispatch {
       }),
     );
   }
+}
+
+/** Why an utterance's audio is incomplete, or undefined when it is whole. */
+function lostAudio(u: Utterance): string | undefined {
+  if (u.endReason === EndReason.ERROR) return 'the earbud lost audio (END reason ERROR: its ring overran)';
+  if (u.lost > 0) return `${u.lost} frame(s) of audio lost for good (the earbud no longer held them)`;
+  return undefined;
 }

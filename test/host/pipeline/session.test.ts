@@ -8,6 +8,7 @@ import { Subject, of, type Subscription } from 'rxjs';
 import {
   AssistantState,
   Codec,
+  EndReason,
   ErrorCode,
   FrameType,
   PlayEndReason,
@@ -638,7 +639,7 @@ describe('pipeline/session: the host lets go of utterance streams (scripted devi
     expect(device.active).to.equal(false);
   });
 
-  it('completion with frames lost for good: ACK past END once (the lost seq is not NACKed again), the next wake works', async () => {
+  it('completion with frames lost for good: ACK past END once (the lost seq is not NACKed again), reported as an error and not relayed; the next wake works', async () => {
     const voice = new ScriptedVoice();
     const { conn, device, reports, acksFor } = start(voice);
     conn.send({ ...hello(), ringFrames: 16 }); // host window 16
@@ -648,8 +649,16 @@ describe('pipeline/session: the host lets go of utterance streams (scripted devi
     for (let i = 0; i < 17; i++) device.audio(142); // seq 18 = 2 + 16 proves seq 2 is gone
     const endFrame = device.end(); // seq 20
     expect(endFrame.seq).to.equal(20);
-    await vt.until('voice request', () => voice.requests.length === 1);
-    expect(reports()).to.have.length(0);
+    await vt.until('report', () => reports().length === 1);
+    expect(reports()[0]).to.include({
+      stream: 1,
+      lost: 1,
+      outcome: 'error',
+      error: '1 frame(s) of audio lost for good (the earbud no longer held them)',
+    });
+    expect(voice.requests, 'a question cut short is not asked').to.have.length(0);
+    expect(conn.of(FrameType.GATE).at(-1)).to.include({ stream: 1, verdict: Verdict.REJECT });
+    expect(conn.states().at(-1)).to.equal(AssistantState.ERROR);
     const done = conn.written.length;
     const final = acksFor(1).at(-1);
     expect(final).to.include({ type: FrameType.ACK, cumulative: 21 });
@@ -657,11 +666,22 @@ describe('pipeline/session: the host lets go of utterance streams (scripted devi
     expect(await quietAfter(acksFor, 1, done)).to.deep.equal([]);
     device.poll();
     expect(device.active).to.equal(false);
-    (voice.replies[0] as Subject<VoiceEvent>).complete();
-    await vt.until('report', () => reports().length === 1);
-    expect(reports()[0]).to.include({ stream: 1, lost: 1, outcome: 'complete' });
     speak(device);
-    await vt.until('voice request for stream 2', () => voice.requests.length === 2);
+    await vt.until('voice request for stream 2', () => voice.requests.length === 1);
+  });
+
+  it('an utterance the earbud ended with END reason ERROR (its ring overran) is an error, not relayed', async () => {
+    const voice = new ScriptedVoice();
+    const { conn, device, reports } = start(voice);
+    conn.send(hello());
+    expect(device.wake()).to.equal(true);
+    device.audio(140);
+    device.end(EndReason.ERROR);
+    await vt.until('report', () => reports().length === 1);
+    expect(reports()[0]).to.include({ stream: 1, outcome: 'error' });
+    expect(reports()[0]?.error).to.match(/END reason ERROR/);
+    expect(voice.requests).to.have.length(0);
+    expect(conn.states().at(-1)).to.equal(AssistantState.ERROR);
   });
 
   it('a rebooted device (new nonce) starting over at stream 1 is heard, not re-ACKed as a late duplicate', async () => {
