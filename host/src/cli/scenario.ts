@@ -5,7 +5,7 @@
  * utterance's report is the target's, driven by the bridge's events rather than by polling.
  */
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { asyncScheduler, firstValueFrom, fromEvent, takeUntil, timer, type SchedulerLike } from 'rxjs';
 import { UsageError } from './io';
 
@@ -46,15 +46,28 @@ function checkStep(s: unknown, i: number, name: string): Step {
   return step as Step;
 }
 
-/** The steps of scenario file `path` (relative to `cwd`). */
+/**
+ * The steps of scenario file `path` (relative to `cwd`). A WAV a step says is found relative to the
+ * scenario file, as its author wrote it, wherever the command runs.
+ */
 export function readScenario(path: string, cwd: string): Step[] {
+  const file = resolve(cwd, path);
   let parsed: unknown;
   try {
-    parsed = JSON.parse(readFileSync(resolve(cwd, path), 'utf8'));
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
   } catch (e) {
     throw new UsageError(`scenario ${path}: ${e instanceof Error ? e.message : String(e)}`);
   }
-  return parseScenario(parsed, path);
+  return parseScenario(parsed, path).map((step) =>
+    'say' in step ? { ...step, say: resolve(dirname(file), step.say) } : step,
+  );
+}
+
+/** An utterance a scenario had an earbud say: which earbud, the WAV (resolved) and its length. */
+export interface Spoken {
+  earbud: number;
+  path: string;
+  ms: number;
 }
 
 /** The steps of a run without a scenario: every earbud says each WAV in turn. */
@@ -96,15 +109,15 @@ export interface ScenarioOptions {
 const HANGOVER_MS = 2000;
 
 /**
- * Run `steps` in order; returns how many utterances were spoken. After a `say`, waits for its report
- * before the next step, except that when several earbuds take turns, they speak at once and the wait
- * comes after the last one's turn.
+ * Run `steps` in order, each one saying what it does; returns the utterances spoken. After a `say`,
+ * waits for its report before the next step, except that when several earbuds take turns, they
+ * speak at once and the wait comes after the last one's turn.
  */
 export async function runScenario(
   steps: readonly Step[],
   target: ScenarioTarget,
   options: ScenarioOptions,
-): Promise<number> {
+): Promise<Spoken[]> {
   const count = target.earbuds.length;
   const replyTimeoutMs = options.replyTimeoutMs ?? 60000;
   const earbud = (i: number | undefined): ScenarioEarbud => {
@@ -112,23 +125,34 @@ export async function runScenario(
     if (!e) throw new UsageError(`scenario: no earbud ${String(i)}`);
     return e;
   };
-  let spoken = 0;
+  const spoken: Spoken[] = [];
   for (const step of steps) {
     if (options.signal.aborted) break;
     if ('say' in step) {
       const i = step.earbud ?? 0;
-      const ms = earbud(i).feedWav(resolve(options.cwd, step.say));
+      const path = resolve(options.cwd, step.say);
+      const ms = earbud(i).feedWav(path);
       earbud(i).feedSilence(HANGOVER_MS);
-      spoken++;
+      spoken.push({ earbud: i, path, ms });
       options.say(`earbud ${i} says ${step.say} (${(ms / 1000).toFixed(1)} s)`);
-      if (count === 1 || i === count - 1) await target.reported(spoken, replyTimeoutMs);
-    } else if ('tap' in step) earbud(step.tap).pressButton(100);
-    else if ('silence' in step) earbud(step.earbud).feedSilence(step.silence);
-    else if ('wait' in step) await wait(step.wait, options);
-    else if ('dropLink' in step) {
+      if (count === 1 || i === count - 1) await target.reported(spoken.length, replyTimeoutMs);
+    } else if ('tap' in step) {
+      earbud(step.tap).pressButton(100);
+      options.say(`earbud ${step.tap}: tap`);
+    } else if ('silence' in step) {
+      earbud(step.earbud).feedSilence(step.silence);
+      options.say(`earbud ${step.earbud ?? 0}: ${step.silence} ms of silence`);
+    } else if ('wait' in step) {
+      options.say(`waiting ${step.wait} ms`);
+      await wait(step.wait, options);
+    } else if ('dropLink' in step) {
       earbud(step.dropLink);
       target.dropLink(step.dropLink);
-    } else earbud(step.powerCycle).powerCycle();
+      options.say(`earbud ${step.dropLink}: link dropped`);
+    } else {
+      earbud(step.powerCycle).powerCycle();
+      options.say(`earbud ${step.powerCycle}: power-cycled`);
+    }
   }
   return spoken;
 }

@@ -3,7 +3,7 @@
  * behind the BlueZ emulator for a central started elsewhere (`budlink bridge`, node-ble).
  */
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import {
   BehaviorSubject,
   filter,
@@ -32,6 +32,7 @@ import { num, simTransport, type Command, type CommandContext } from './command'
 import { DEFAULT_UTTERANCE } from './demo';
 import { UsageError, progress, waitAbort, type CliIo } from './io';
 import { readScenario, runScenario, sayEach, type ScenarioTarget } from './scenario';
+import { judgeRun, wavSpeechMs } from './verdict';
 
 const options = {
   board: { type: 'string' },
@@ -168,12 +169,18 @@ async function runSimulate(a: CommandContext<typeof options>, io: CliIo): Promis
       ),
     );
     for (const e of env.earbuds) e.feedSilence(600);
-    const expected = await runScenario(steps, target, { say, signal: io.signal, cwd: io.cwd });
-    await target.reported(expected, REPLY_TIMEOUT_MS);
+    const spoken = await runScenario(steps, target, { say, signal: io.signal, cwd: io.cwd });
+    await target.reported(spoken.length, REPLY_TIMEOUT_MS);
     if (io.signal.aborted) return 130;
-    const ok = target.reports.filter((r) => r.outcome === 'complete').length;
-    say(`${ok} of ${expected} utterance(s) answered`);
-    return ok >= expected && expected > 0 ? 0 : 1;
+    const byEarbud = env.earbuds.map((e) => target.reports.filter((r) => r.deviceId === e.address));
+    const verdict = judgeRun(spoken, byEarbud, speechLength());
+    for (const j of verdict.judged) {
+      if (!j.answered)
+        say(`earbud ${j.spoken.earbud} ${basename(j.spoken.path)}: not answered (${j.why ?? ''})`);
+    }
+    for (const line of verdict.extra) say(`${line} (an utterance was split or heard twice)`);
+    say(`${verdict.answered} of ${spoken.length} utterance(s) answered`);
+    return verdict.ok ? 0 : 1;
   } catch (e) {
     if (e instanceof UsageError) throw e;
     a.log.log('error', `simulate failed: ${e instanceof Error ? e.message : String(e)}`);
@@ -259,5 +266,18 @@ function simTarget(
               defaultValue: undefined,
             },
           ).then(() => undefined),
+  };
+}
+
+/** wavSpeechMs, once per file. */
+function speechLength(): (path: string) => number {
+  const known = new Map<string, number>();
+  return (path) => {
+    let ms = known.get(path);
+    if (ms === undefined) {
+      ms = wavSpeechMs(path);
+      known.set(path, ms);
+    }
+    return ms;
   };
 }

@@ -1,8 +1,12 @@
 /** The scenario runner of `budlink simulate --scenario`, against fake earbuds on virtual time. */
 import { expect } from 'chai';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { UsageError } from '../../../host/src/cli/io';
 import {
   parseScenario,
+  readScenario,
   runScenario,
   sayEach,
   type ScenarioEarbud,
@@ -84,8 +88,17 @@ describe('cli: scenario runner', () => {
     await vt.advance(499);
     expect(did).to.have.length(2);
     await vt.advance(1);
-    expect(await done).to.equal(0);
+    expect(await done).to.deep.equal([]);
     expect(did.slice(2)).to.deep.equal(['500 1 drop-link', '500 1 power-cycle', '500 1 silence 10']);
+    // Every step says what it did.
+    expect(lines).to.deep.equal([
+      'earbud 0: tap',
+      'earbud 0: 300 ms of silence',
+      'waiting 500 ms',
+      'earbud 1: link dropped',
+      'earbud 1: power-cycled',
+      'earbud 1: 10 ms of silence',
+    ]);
   });
 
   it('after each utterance of a single earbud, waits for its report before the next step', async () => {
@@ -97,7 +110,10 @@ describe('cli: scenario runner', () => {
     await vt.settle();
     expect(did.slice(3)).to.deep.equal(['0 0 say /w/b.wav', '0 0 silence 2000', '0 wait for 2 report(s)']);
     waits[1]?.done();
-    expect(await done).to.equal(2);
+    expect(await done).to.deep.equal([
+      { earbud: 0, path: '/w/a.wav', ms: 1500 },
+      { earbud: 0, path: '/w/b.wav', ms: 1500 },
+    ]);
   });
 
   it('several earbuds speak at once: the wait comes after the last one has spoken', async () => {
@@ -110,14 +126,14 @@ describe('cli: scenario runner', () => {
       '0 wait for 3 report(s)',
     ]);
     waits[0]?.done();
-    expect(await done).to.equal(3);
+    expect((await done).map((x) => x.earbud)).to.deep.equal([0, 1, 2]);
   });
 
   it('Ctrl-C stops between steps and cuts a wait short', async () => {
     const done = run([{ wait: 60000 }, { tap: 0 }], target());
     await vt.advance(10);
     ctrl.abort();
-    expect(await done).to.equal(0);
+    expect(await done).to.deep.equal([]);
     expect(did).to.deep.equal([]);
   });
 
@@ -153,5 +169,25 @@ describe('cli: scenario runner', () => {
     expect(bad({ steps: [{ tap: 0 }, { say: 'a', earbud: 'left' }] })).to.equal(
       "scenario s.json: step 1 'earbud' must be a number",
     );
+  });
+});
+
+describe('cli: scenario files', () => {
+  it('a WAV a step says is found next to the scenario file, not in the working directory', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'budlink-scenario-'));
+    try {
+      mkdirSync(join(dir, 'talks'));
+      writeFileSync(
+        join(dir, 'talks', 'plan.json'),
+        JSON.stringify({ steps: [{ say: 'hello.wav' }, { say: '/abs/x.wav' }, { tap: 0 }] }),
+      );
+      expect(readScenario('talks/plan.json', dir)).to.deep.equal([
+        { say: join(dir, 'talks', 'hello.wav') },
+        { say: '/abs/x.wav' },
+        { tap: 0 },
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
