@@ -1,44 +1,13 @@
 /**
- * Every default of the host bridge, in one place: the configuration (config/config.ts), the links,
- * the reconnect policy and the per-device session read their values from here, so the library, the
- * CLI and the documentation (host/README.md) cannot drift apart again. The pipeline operators take
- * their options explicitly; only runSession and the library entry points fill them from here.
+ * Every default of the host bridge, in one place: the configuration (config/config.ts), the per-device
+ * session and the CLI read their values from here, so the library, the CLI and the documentation
+ * (host/README.md) cannot drift apart again. The link's defaults (scanning, connecting, the reconnect
+ * policy) live with the links in `@budlink/link` (host/link/src/defaults.ts) and are re-exported here.
+ * The pipeline operators take their options explicitly; only runSession and the library entry points
+ * fill them from here.
  */
 
-/** Link set-up: scanning and connecting. */
-export const LINK_DEFAULTS = {
-  /** Scan duration (ms). */
-  scanTimeoutMs: 5000,
-  /**
-   * Connect deadline (ms), including discovery of a not-yet-seen device and GATT resolution.
-   *
-   * The library used 15 s (NodeBleLink, startSimEnv) and the configuration 10 s. 10 s it is: a
-   * timed-out attempt is not the end (the reconnect policy tries again at once with backoff), so
-   * the deadline only bounds how long one stuck attempt (BlueZ hanging in Connect, GATT that never
-   * resolves) holds up the next. 10 s still spans several advertising intervals of an earbud in its
-   * slowest (power-saving) advertising, and is what every CLI user has run with and host/README.md
-   * documents.
-   */
-  connectTimeoutMs: 10000,
-  /** Deadline for GATT service resolution after connecting (ms). */
-  gattTimeoutMs: 5000,
-  /** ATT MTU the central asks for. */
-  mtu: 247,
-} as const;
-
-/** Reconnect backoff: min(max, initial × factor^(attempt−1)) × (1 − jitter × random). */
-export const RECONNECT_DEFAULTS = {
-  /**
-   * First retry delay (ms). The library's BackoffPolicy used 100 ms and the configuration 250 ms.
-   * 250 ms it is: right after a link loss BlueZ is still tearing the old connection down (and an
-   * earbud needs a moment to advertise again), so a retry at 100 ms mostly fails and only costs an
-   * attempt; 250 ms is what the CLI has always used and host/README.md documents.
-   */
-  initialDelayMs: 250,
-  maxDelayMs: 5000,
-  factor: 2,
-  jitter: 0.2,
-} as const;
+export { LINK_DEFAULTS, RECONNECT_DEFAULTS } from '@budlink/link';
 
 /** The per-device session (runSession); the configuration's `session` section mirrors these. */
 export const SESSION_DEFAULTS = {

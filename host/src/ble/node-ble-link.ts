@@ -22,7 +22,7 @@ import * as dbus from 'dbus-next';
 import { Observable } from 'rxjs';
 import { SERVICE_UUID } from '@budlink/protocol';
 import { LinkError, type Connection, type DiscoveredDevice, type Link, type ScanOptions } from './link';
-import { LINK_DEFAULTS } from '../defaults';
+import { LINK_DEFAULTS } from '@budlink/link';
 import { NodeBleConnection } from './node-ble-connection';
 import {
   BLUEZ,
