@@ -11,12 +11,8 @@
  */
 import type { Bench } from './run';
 import { percentile } from './support/stats';
-import { NodeBleLink } from '../host/src/ble/node-ble-link';
-import { persistentConnection } from '../host/src/ble/reconnect';
-import type { Connection } from '../host/src/ble/link';
-import { startPrivateBus } from '../host/src/bluez/bus';
-import { startBluezEmulator } from '../host/src/bluez/emulator';
-import { EchoPeripheral } from '../host/src/bluez/echo-peripheral';
+import { NodeBleLink, persistentConnection, type Connection } from '@budlink/link';
+import { startPrivateBus, startBluezEmulator, EchoPeripheral } from '@budlink/link/bluez';
 
 const TRIALS = 30;
 const ECHOES = 200;

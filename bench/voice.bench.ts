@@ -31,7 +31,7 @@ import { percentile } from './support/stats';
 import { FakeOpenAiRest } from '../test/support/fake-services/openai-rest';
 import { ScriptedPeripheral } from '../test/support/scripted-earbud';
 import { resample, s16ToU8 } from '../host/src/audio/index';
-import { InProcessLink } from '../host/src/ble/in-process-link';
+import { InProcessLink } from '@budlink/link';
 import { Bridge, type BridgeEvent } from '../host/src/bridge/index';
 import type { SessionHooks } from '../host/src/pipeline/types';
 import {

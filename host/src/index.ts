@@ -2,16 +2,22 @@
  * @budlink/host: the bridge between Budlink earbuds and LLM voice services.
  * See host/README.md for the CLI, configuration and environment variables.
  */
-export * from './ble/link';
-export { InProcessLink } from './ble/in-process-link';
-export { NodeBleLink } from './ble/node-ble-link';
 export {
+  LinkError,
+  InProcessLink,
+  NodeBleLink,
   persistentConnection,
   reconnecting,
   backoffDelay,
   LinkLost,
+  type Link,
+  type Connection,
+  type DiscoveredDevice,
+  type ScanOptions,
+  type DisconnectReason,
+  type LinkErrorKind,
   type BackoffPolicy,
-} from './ble/reconnect';
+} from '@budlink/link';
 export * from './pipeline/index';
 export {
   Bridge,

@@ -32,8 +32,14 @@ import {
   type HelloFrame,
   type WakeFrame,
 } from '@budlink/protocol';
-import type { SimCentral, SimPeripheral, SimService } from '@budlink/link';
-import type { Connection, DisconnectReason, LocalDisconnect } from '../../host/src/ble/link';
+import type {
+  SimCentral,
+  SimPeripheral,
+  SimService,
+  Connection,
+  DisconnectReason,
+  LocalDisconnect,
+} from '@budlink/link';
 
 type UtteranceFrame = WakeFrame | AudioFrame | EndFrame;
 

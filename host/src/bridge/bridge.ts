@@ -1,13 +1,18 @@
 /**
  * The bridge: one Link, one VoiceService, N earbuds. For each device a persistent connection
- * (reconnect with backoff, host/src/ble/reconnect.ts) feeds a pipeline session
+ * (reconnect with backoff, host/link/src/reconnect.ts) feeds a pipeline session
  * (host/src/pipeline/session.ts). Per-utterance stage timings (wake → end of utterance → service
  * request → first reply audio → first PLAY → playback end) are collected in `reports` and emitted.
  */
 import { printable } from '../pipeline/printable';
 import { Observable, Subject, Subscription, defer, tap, type SchedulerLike } from 'rxjs';
-import type { Connection, DisconnectReason, Link } from '../ble/link';
-import { reconnecting, type BackoffPolicy } from '../ble/reconnect';
+import {
+  reconnecting,
+  type BackoffPolicy,
+  type Connection,
+  type DisconnectReason,
+  type Link,
+} from '@budlink/link';
 import { runSession, type SessionOptions } from '../pipeline/session';
 import { rateLimitedLogger } from '../pipeline/rate-limit';
 import { SESSION_DEFAULTS } from '../defaults';

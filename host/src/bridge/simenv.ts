@@ -3,17 +3,18 @@
  * and the benches: either the real node-ble path (private dbus-daemon + BlueZ emulator + NodeBleLink)
  * or the in-process link. The earbuds run on either engine: the vm simulator (startSimEnv) or the real
  * Espruino interpreter (startEspruinoSimEnv). Everything started here is stopped by close(), in the
- * order that ends cleanly (host/src/ble/README.md): connections → link → emulator → bus → earbuds.
+ * order that ends cleanly (host/link/README.md): connections → link → emulator → bus → earbuds.
  */
-import type { SimPeripheral } from '@budlink/link';
+import { InProcessLink, NodeBleLink, within, type Link, type SimPeripheral } from '@budlink/link';
+import {
+  findDbusDaemon,
+  startBluezEmulator,
+  startPrivateBus,
+  type BluezEmulator,
+  type PrivateBus,
+} from '@budlink/link/bluez';
 import { SimulatedEarbud, type EarbudOptions } from '@budlink/firmware/sim';
 import { EspruinoEarbud, type EspruinoEarbudOptions } from '@budlink/firmware/sim/espruino';
-import { InProcessLink } from '../ble/in-process-link';
-import type { Link } from '../ble/link';
-import { NodeBleLink } from '../ble/node-ble-link';
-import { findDbusDaemon, startPrivateBus, type PrivateBus } from '../bluez/bus';
-import { startBluezEmulator, type BluezEmulator } from '../bluez/emulator';
-import { within } from '../ble/within';
 import { LINK_DEFAULTS, SIM_DEFAULTS } from '../defaults';
 
 export type SimTransport = 'auto' | 'bluez' | 'in-process';

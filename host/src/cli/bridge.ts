@@ -2,7 +2,7 @@
 import { printable } from '../pipeline/printable';
 import type { Subscription } from 'rxjs';
 import { Bridge } from '../bridge/index';
-import type { Link } from '../ble/link';
+import type { Link } from '@budlink/link';
 import type { BudlinkConfig } from '../config/index';
 import type { Logger } from '../pipeline/types';
 import { createVoiceService } from '../voice/index';

@@ -11,7 +11,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import * as dbus from 'dbus-next';
 import type { VoiceConfig } from '../voice/config';
 import { bundlePathFor } from '@budlink/firmware/bundle';
-import { within } from '../ble/within';
+import { within } from '@budlink/link';
 import { SIM_DEFAULTS } from '../defaults';
 import type { Command, CommandContext } from './command';
 import type { CliIo } from './io';

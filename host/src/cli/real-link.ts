@@ -1,5 +1,4 @@
-import type { Link } from '../ble/link';
-import { NodeBleLink } from '../ble/node-ble-link';
+import { NodeBleLink, type Link } from '@budlink/link';
 import type { BudlinkConfig } from '../config/index';
 import { UsageError } from './io';
 

@@ -1,7 +1,7 @@
 /** `budlink scan`: list the Budlink earbuds advertising nearby. */
 import { printable } from '../pipeline/printable';
 import type { Subscription } from 'rxjs';
-import { LinkError, type DiscoveredDevice } from '../ble/link';
+import { LinkError, type DiscoveredDevice } from '@budlink/link';
 import { num, type Command, type CommandContext } from './command';
 import { progress, type CliIo } from './io';
 import { realLink } from './real-link';

@@ -23,7 +23,7 @@ import {
   type SimEnv,
   type SimTransport,
 } from '../bridge/simenv';
-import { InProcessLink } from '../ble/in-process-link';
+import { InProcessLink } from '@budlink/link';
 import { LINK_DEFAULTS, SIM_DEFAULTS } from '../defaults';
 import type { UtteranceReport } from '../pipeline/types';
 import { createVoiceService } from '../voice/index';

@@ -6,7 +6,7 @@
  * its ring, and the gaps are NACKed after the reconnect.
  */
 import { Subscription, share, type SchedulerLike, type Subject } from 'rxjs';
-import type { Connection } from '../ble/link';
+import type { Connection } from '@budlink/link';
 import { deframe } from './deframe';
 import type { Downlink } from './downlink';
 import { errorText } from './error-text';

@@ -5,7 +5,7 @@
  * writes are logged (once, then every 100th: a dying link fails every queued write).
  */
 import { FrameType, encodeFrame, frameTypeName, type Frame } from '@budlink/protocol';
-import type { Connection } from '../ble/link';
+import type { Connection } from '@budlink/link';
 import { errorText } from './error-text';
 import type { DeviceLog } from './types';
 

@@ -20,7 +20,7 @@ import {
   type HelloFrame,
   type WelcomeFrame,
 } from '@budlink/protocol';
-import type { Connection } from '../ble/link';
+import type { Connection } from '@budlink/link';
 import { errorText } from './error-text';
 import type { DeviceLog, Phase } from './types';
 

@@ -24,7 +24,7 @@ import {
   type CreditFrame,
   type Frame,
 } from '@budlink/protocol';
-import type { Connection } from '../ble/link';
+import type { Connection } from '@budlink/link';
 import { SESSION_DEFAULTS } from '../defaults';
 import type { VoiceService } from '../voice/types';
 import { ConnectionLifecycle } from './connection-lifecycle';

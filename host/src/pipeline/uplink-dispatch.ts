@@ -19,7 +19,7 @@ import {
   type HelloFrame,
   type ProtocolError,
 } from '@budlink/protocol';
-import type { Connection } from '../ble/link';
+import type { Connection } from '@budlink/link';
 import type { Downlink } from './downlink';
 import { errorText } from './error-text';
 import type { Handshake } from './handshake';

@@ -8,11 +8,8 @@ import { BOARDS } from '@budlink/firmware/boards';
 import * as dbus from 'dbus-next';
 import { FrameType, UPLINK_UUID, decodeFrame, encodeFrame, type Frame } from '@budlink/protocol';
 import { filter, firstValueFrom, lastValueFrom, map, timeout, toArray, type Observable } from 'rxjs';
-import { NodeBleLink } from '../../../host/src/ble/node-ble-link';
-import type { Connection } from '../../../host/src/ble/link';
-import { persistentConnection } from '../../../host/src/ble/reconnect';
-import { findDbusDaemon } from '../../../host/src/bluez/bus';
-import { startEmulatedBluez, type EmulatedBluez } from '../../../host/src/bluez/index';
+import { NodeBleLink, persistentConnection, type Connection } from '@budlink/link';
+import { findDbusDaemon, startEmulatedBluez, type EmulatedBluez } from '@budlink/link/bluez';
 
 const haveDaemon = findDbusDaemon() !== undefined;
 

@@ -5,7 +5,7 @@
 import { expect } from 'chai';
 import { FrameType, decodeFrame } from '@budlink/protocol';
 import { filter, firstValueFrom, lastValueFrom, map, timeout, toArray } from 'rxjs';
-import { NodeBleLink } from '../../../host/src/ble/node-ble-link';
+import { NodeBleLink } from '@budlink/link';
 
 const address = process.env.BUDLINK_DEVICE;
 

@@ -5,7 +5,7 @@
  * power cycle, two earbuds at once.
  */
 import { expect } from 'chai';
-import { findDbusDaemon } from '../../../host/src/bluez/bus';
+import { findDbusDaemon } from '@budlink/link/bluez';
 import type { UtteranceReport } from '../../../host/src/pipeline/types';
 import { REPLY_RATE, REPLY_SAMPLES, startRig, type Rig } from './rig';
 import { sleep, until } from '../../support/wait';

@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import { filter, firstValueFrom, take, timeout, toArray } from 'rxjs';
 import { Bridge, type BridgeEvent } from '../../../host/src/bridge/index';
 import { startSimEnv, type SimEnv, type SimTransport } from '../../../host/src/bridge/simenv';
-import { findDbusDaemon } from '../../../host/src/bluez/bus';
+import { findDbusDaemon } from '@budlink/link/bluez';
 import { LoopbackVoiceService } from '../../../host/src/voice/index';
 
 const haveDaemon = findDbusDaemon() !== undefined;

@@ -6,7 +6,7 @@
 import { Observable, filter, firstValueFrom, take, timeout, toArray } from 'rxjs';
 import type { LinkModelOptions } from '@budlink/firmware/sim';
 import { decodeFrame, type Frame } from '@budlink/protocol';
-import type { Connection, Link } from '../../../host/src/ble/link';
+import type { Connection, Link } from '@budlink/link';
 import { Bridge, type BridgeEvent } from '../../../host/src/bridge/index';
 import { startSimEnv, type SimEnv, type SimTransport } from '../../../host/src/bridge/simenv';
 import { DEFAULT_UTTERANCE } from '../../../host/src/cli/demo';

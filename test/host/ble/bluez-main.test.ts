@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { parseArgs } from '../../../host/src/bluez/main';
+import { parseArgs } from '@budlink/link/bluez/main';
 
 describe('bluez: standalone emulator arguments', () => {
   it('reads echo count, MTU and bus', () => {

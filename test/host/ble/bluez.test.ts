@@ -6,15 +6,19 @@ import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
 import * as dbus from 'dbus-next';
 import { firstValueFrom, lastValueFrom, timeout, toArray } from 'rxjs';
-import { BusError, findDbusDaemon, startPrivateBus, type PrivateBus } from '../../../host/src/bluez/bus';
-import { startBluezEmulator, type BluezEmulator } from '../../../host/src/bluez/emulator';
-import { EchoPeripheral } from '../../../host/src/bluez/echo-peripheral';
-import { NodeBleLink } from '../../../host/src/ble/node-ble-link';
-import { LinkError, type Connection } from '../../../host/src/ble/link';
-import { persistentConnection } from '../../../host/src/ble/reconnect';
+import {
+  BusError,
+  findDbusDaemon,
+  startPrivateBus,
+  startBluezEmulator,
+  EchoPeripheral,
+  type PrivateBus,
+  type BluezEmulator,
+} from '@budlink/link/bluez';
+import { NodeBleLink, LinkError, persistentConnection, type Connection } from '@budlink/link';
 import { DOWNLINK_UUID, NUS_TX_UUID, SERVICE_UUID, UPLINK_UUID } from '@budlink/protocol';
 import { sleep, until } from '../../support/wait';
 
@@ -104,7 +108,7 @@ describe('bluez: private bus', function () {
   'bluez: a bus whose owner process is killed (SIGKILL) does not outlive it',
   async function () {
     this.timeout(15000);
-    const busModule = fileURLToPath(new URL('../../../host/src/bluez/bus.ts', import.meta.url));
+    const busModule = createRequire(import.meta.url).resolve('@budlink/link/bluez');
     const code = `import { startPrivateBus } from ${JSON.stringify(busModule)};
 const b = await startPrivateBus();
 process.stdout.write(JSON.stringify({ pid: b.pid, address: b.address }) + '\\n');

@@ -1,9 +1,8 @@
 /** InProcessLink behaviours beyond the shared contract. */
 import { expect } from 'chai';
 import { firstValueFrom, timeout } from 'rxjs';
-import { InProcessLink } from '../../../host/src/ble/in-process-link';
-import { LinkError } from '../../../host/src/ble/link';
-import { EchoPeripheral } from '../../../host/src/bluez/echo-peripheral';
+import { InProcessLink, LinkError } from '@budlink/link';
+import { EchoPeripheral } from '@budlink/link/bluez';
 
 describe('ble: InProcessLink', () => {
   it('a peripheral that goes out of range ends its connection with timeout', async () => {

@@ -1,7 +1,6 @@
 import { expect } from 'chai';
-import { LineSplitter } from '../../../host/src/ble/lines';
-import { negotiateMtu } from '../../../host/src/ble/mtu';
-import { EchoPeripheral } from '../../../host/src/bluez/echo-peripheral';
+import { LineSplitter, negotiateMtu } from '@budlink/link';
+import { EchoPeripheral } from '@budlink/link/bluez';
 
 describe('ble: console line splitter', () => {
   it('joins chunks into lines, drops \\r\\n, and keeps a UTF-8 character split across chunks', () => {

@@ -1,9 +1,6 @@
 /** Runs the Link contract against InProcessLink and NodeBleLink (private D-Bus + BlueZ emulator). */
-import { InProcessLink } from '../../../host/src/ble/in-process-link';
-import { NodeBleLink } from '../../../host/src/ble/node-ble-link';
-import { findDbusDaemon, startPrivateBus } from '../../../host/src/bluez/bus';
-import { startBluezEmulator } from '../../../host/src/bluez/emulator';
-import { EchoPeripheral } from '../../../host/src/bluez/echo-peripheral';
+import { InProcessLink, NodeBleLink } from '@budlink/link';
+import { findDbusDaemon, startPrivateBus, startBluezEmulator, EchoPeripheral } from '@budlink/link/bluez';
 import { ReadableEchoPeripheral, linkContract } from './link-contract';
 
 function peripherals(): { a: ReadableEchoPeripheral; b: ReadableEchoPeripheral; other: EchoPeripheral } {

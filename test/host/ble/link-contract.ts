@@ -4,10 +4,8 @@
  */
 import { expect } from 'chai';
 import { firstValueFrom, lastValueFrom, timeout, toArray, take, type Observable } from 'rxjs';
-import { LinkError, type Connection, type Link } from '../../../host/src/ble/link';
-import { persistentConnection } from '../../../host/src/ble/reconnect';
-import { EchoPeripheral } from '../../../host/src/bluez/echo-peripheral';
-import type { SimService } from '@budlink/link';
+import { LinkError, persistentConnection, type Connection, type Link, type SimService } from '@budlink/link';
+import { EchoPeripheral } from '@budlink/link/bluez';
 import { Codec, FrameType, UPLINK_UUID, encodeFrame } from '@budlink/protocol';
 
 /** An echo peripheral whose uplink is readable (PROTOCOL.md §1: the value is the current HELLO). */

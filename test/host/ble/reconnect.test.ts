@@ -1,8 +1,14 @@
 import { expect } from 'chai';
 import { NEVER, type Observable } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
-import { LinkError, type Connection, type DisconnectReason } from '../../../host/src/ble/link';
-import { LinkLost, backoffDelay, reconnecting } from '../../../host/src/ble/reconnect';
+import {
+  LinkError,
+  LinkLost,
+  backoffDelay,
+  reconnecting,
+  type Connection,
+  type DisconnectReason,
+} from '@budlink/link';
 
 function fakeConnection(
   name: string,

@@ -5,7 +5,7 @@
 import { expect } from 'chai';
 import { filter, firstValueFrom, timeout } from 'rxjs';
 import { Bridge } from '../../../host/src/bridge/index';
-import { InProcessLink } from '../../../host/src/ble/in-process-link';
+import { InProcessLink } from '@budlink/link';
 import { SESSION_DEFAULTS } from '../../../host/src/defaults';
 import { LoopbackVoiceService } from '../../../host/src/voice/index';
 import { ScriptedPeripheral } from '../../support/scripted-earbud';

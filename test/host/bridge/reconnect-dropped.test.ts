@@ -5,7 +5,7 @@
 import { expect } from 'chai';
 import { filter, firstValueFrom, take, timeout, toArray } from 'rxjs';
 import { Bridge, type BridgeEvent } from '../../../host/src/bridge/index';
-import { InProcessLink } from '../../../host/src/ble/in-process-link';
+import { InProcessLink } from '@budlink/link';
 import { LoopbackVoiceService } from '../../../host/src/voice/index';
 import { ScriptedPeripheral } from '../../support/scripted-earbud';
 

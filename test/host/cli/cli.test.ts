@@ -8,10 +8,15 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { findDbusDaemon, startPrivateBus, type PrivateBus } from '../../../host/src/bluez/bus';
-import { startBluezEmulator, type BluezEmulator } from '../../../host/src/bluez/emulator';
+import {
+  findDbusDaemon,
+  startPrivateBus,
+  startBluezEmulator,
+  EchoPeripheral,
+  type PrivateBus,
+  type BluezEmulator,
+} from '@budlink/link/bluez';
 import { SimulatedEarbud } from '@budlink/firmware/sim';
-import { EchoPeripheral } from '../../../host/src/bluez/echo-peripheral';
 import { DEFAULT_UTTERANCE } from '../../../host/src/cli/demo';
 import { main } from '../../../host/src/cli/main';
 import { loadConfig, ConfigError } from '../../../host/src/config/index';

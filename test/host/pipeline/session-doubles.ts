@@ -4,7 +4,7 @@
  */
 import { EMPTY, Observable, Subject } from 'rxjs';
 import { Codec, FrameType, decodeFrame, type Frame, type HelloFrame } from '@budlink/protocol';
-import type { Connection, DisconnectReason, LocalDisconnect } from '../../../host/src/ble/link';
+import type { Connection, DisconnectReason, LocalDisconnect } from '@budlink/link';
 import type { VoiceEvent, VoiceRequest, VoiceService } from '../../../host/src/voice/types';
 import { bytes } from './marbles';
 

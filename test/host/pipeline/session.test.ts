@@ -18,7 +18,7 @@ import {
   type EndReasonCode,
   type Frame,
 } from '@budlink/protocol';
-import type { Connection } from '../../../host/src/ble/link';
+import type { Connection } from '@budlink/link';
 import { runSession, type SessionOptions } from '../../../host/src/pipeline/session';
 import type { SessionEvent, UtteranceReport, WakeVerifier } from '../../../host/src/pipeline/types';
 import {

@@ -1,5 +1,5 @@
 /** The emulator on a bus: a private one started for it, or a given one. */
-import type { SimPeripheral } from '@budlink/link';
+import type { SimPeripheral } from '../peripheral';
 import { startPrivateBus, type PrivateBus } from './bus';
 import { startBluezEmulator, type BluezEmulator, type PeripheralOptions } from './emulator';
 

@@ -4,7 +4,7 @@
  * exposes a numeric `maxMtu` is honoured (else the central's value stands, as if the peripheral
  * accepted it).
  */
-import type { SimPeripheral } from '@budlink/link';
+import type { SimPeripheral } from './peripheral';
 
 export const MIN_ATT_MTU = 23;
 export const MAX_ATT_MTU = 517;

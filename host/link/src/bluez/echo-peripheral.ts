@@ -4,7 +4,7 @@
  * as `echo: <line>`. It is not an earbud (that is SimulatedEarbud in @budlink/firmware/sim); it checks
  * a link end to end (the link contract tests, the reconnect benchmark, a link check).
  */
-import type { SimCentral, SimPeripheral, SimService } from '@budlink/link';
+import type { SimCentral, SimPeripheral, SimService } from '../peripheral';
 import {
   DOWNLINK_UUID,
   NUS_RX_UUID,
@@ -13,7 +13,7 @@ import {
   SERVICE_UUID,
   UPLINK_UUID,
 } from '@budlink/protocol';
-import { LineSplitter } from '../ble/lines';
+import { LineSplitter } from '../lines';
 
 export interface EchoPeripheralOptions {
   name?: string;
@@ -27,7 +27,7 @@ export interface EchoPeripheralOptions {
 export class EchoPeripheral implements SimPeripheral {
   readonly name: string;
   readonly address: string;
-  /** Largest ATT MTU this peripheral accepts (see negotiateMtu in host/src/ble/mtu.ts). */
+  /** Largest ATT MTU this peripheral accepts (see negotiateMtu in host/link/src/mtu.ts). */
   readonly maxMtu: number;
   private central?: SimCentral;
   private mtu = 23;

@@ -5,7 +5,7 @@
  * connection with closed$ 'remote', writes after that reject with LinkError('disconnected').
  */
 import { Observable, ReplaySubject, Subject } from 'rxjs';
-import type { SimCentral, SimPeripheral } from '@budlink/link';
+import type { SimCentral, SimPeripheral } from './peripheral';
 import { DOWNLINK_UUID, NUS_TX_UUID, SERVICE_UUID, UPLINK_UUID } from '@budlink/protocol';
 import {
   LinkError,

@@ -22,7 +22,7 @@ import {
   type SchedulerLike,
 } from 'rxjs';
 import { finalize, mergeMap, retry, switchMap, take, tap } from 'rxjs/operators';
-import { RECONNECT_DEFAULTS } from '@budlink/link';
+import { RECONNECT_DEFAULTS } from './defaults';
 import { LinkError, type Connection, type DisconnectReason, type Link } from './link';
 
 export interface BackoffPolicy {

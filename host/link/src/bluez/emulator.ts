@@ -1,7 +1,7 @@
 /**
  * BlueZ emulator: a D-Bus service that owns `org.bluez` on a (private) bus and exposes SimPeripherals
  * the way bluetoothd exposes LE devices, so the real node-ble code path runs without a radio.
- * host/src/ble/README.md says what node-ble needs and the pitfalls this reproduces.
+ * host/link/README.md says what node-ble needs and the pitfalls this reproduces.
  *
  * Object tree (as bluetoothd):
  *   /                                   org.freedesktop.DBus.ObjectManager
@@ -16,8 +16,8 @@
  * vanishes, every device is forgotten, then it comes back on a new connection).
  */
 import * as dbus from 'dbus-next';
-import type { SimCentral, SimPeripheral } from '@budlink/link';
-import { negotiateMtu } from '../ble/mtu';
+import type { SimCentral, SimPeripheral } from '../peripheral';
+import { negotiateMtu } from '../mtu';
 import { exportGatt, type GattObjects } from './gatt-export';
 import {
   AdapterIface,

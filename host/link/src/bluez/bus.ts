@@ -1,7 +1,7 @@
 /**
  * A private D-Bus daemon (type "system") for the BlueZ emulator and node-ble, so the real node-ble
  * code path runs on machines without Bluetooth. One bus per test process or suite; see
- * host/src/ble/README.md. The daemon gets its own config file in a temp dir with a permissive
+ * host/link/README.md. The daemon gets its own config file in a temp dir with a permissive
  * default policy (without any <policy> the daemon silently drops even the Hello reply).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';

@@ -2,7 +2,7 @@
  * NodeBleLink: the Link over BlueZ through node-ble. With node-ble-connection.ts and
  * node-ble-session.ts, THE ONLY FILES THAT IMPORT node-ble.
  *
- * Pitfalls handled (host/src/ble/README.md):
+ * Pitfalls handled (host/link/README.md):
  * - `gatt()` has no timeout and can hang forever if ServicesResolved flips between its read and its
  *   subscription: the link waits for ServicesResolved on its own subscription first, then races
  *   gatt() against gattTimeoutMs (→ disconnect, LinkError('timeout')).
@@ -22,7 +22,7 @@ import * as dbus from 'dbus-next';
 import { Observable } from 'rxjs';
 import { SERVICE_UUID } from '@budlink/protocol';
 import { LinkError, type Connection, type DiscoveredDevice, type Link, type ScanOptions } from './link';
-import { LINK_DEFAULTS } from '@budlink/link';
+import { LINK_DEFAULTS } from './defaults';
 import { NodeBleConnection } from './node-ble-connection';
 import {
   BLUEZ,

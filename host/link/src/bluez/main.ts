@@ -1,5 +1,5 @@
 /**
- * Standalone BlueZ emulator: `npx tsx host/src/bluez/main.ts [options]`.
+ * Standalone BlueZ emulator: `npx tsx host/link/src/bluez/main.ts [options]`.
  *
  *   --bus ADDRESS     use this D-Bus (default: start a private one)
  *   --echo N          add N loopback peripherals (EchoPeripheral), default 1
@@ -9,7 +9,7 @@
  * Simulated earbuds behind the emulator are `budlink simulate --serve [--board ID] [--earbuds N]`:
  * the emulator hosts any SimPeripheral and knows nothing of the simulator (docs/adr/0005).
  */
-import type { SimPeripheral } from '@budlink/link';
+import type { SimPeripheral } from '../peripheral';
 import { EchoPeripheral } from './echo-peripheral';
 import type { PeripheralOptions } from './emulator';
 import { startEmulatedBluez } from './index';

@@ -5,7 +5,7 @@
  * no offset writes, notify only where the flags allow it, and NotConnected once the link is gone.
  */
 import type * as dbus from 'dbus-next';
-import type { SimPeripheral } from '@budlink/link';
+import type { SimPeripheral } from '../peripheral';
 import {
   ERR,
   GattCharacteristicIface,

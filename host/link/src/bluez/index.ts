@@ -1,6 +1,6 @@
 /**
  * BlueZ emulation: a private D-Bus plus an emulated `org.bluez`, so node-ble (NodeBleLink) runs
- * against simulated earbuds on any Linux machine with dbus-daemon. See host/src/ble/README.md.
+ * against simulated earbuds on any Linux machine with dbus-daemon. See host/link/README.md.
  */
 export { startPrivateBus, findDbusDaemon, BusError, type PrivateBus, type StartBusOptions } from './bus';
 export {
