@@ -1,7 +1,7 @@
 /**
  * The link between the bridge and earbuds. Implementations: NodeBleLink (node-ble over BlueZ,
  * the only file importing node-ble) and InProcessLink (simulated earbuds in this process).
- * One contract suite (test/host/ble/link-contract.ts) runs against both; see host/link/README.md.
+ * One contract suite (test/host/link/link-contract.ts) runs against both; see host/link/README.md.
  */
 import type { Observable } from 'rxjs';
 
