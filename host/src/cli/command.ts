@@ -2,10 +2,15 @@
  * A CLI command: its help, its options (node:util parseArgs) and what it runs. The values a command
  * reads are typed from its own option table plus the global options, so no command casts them.
  */
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { BOARDS } from '@budlink/firmware/boards';
+import { decodeWav } from '@budlink/protocol/audio';
 import type { parseArgs, ParseArgsConfig } from 'node:util';
 import type { BudlinkConfig, LoadedConfig } from '../config/index';
 import type { Logger } from '../pipeline/types';
 import { UsageError, type CliIo } from './io';
+import { speechSpan } from './verdict';
 import type { SimTransport } from '../bridge/simenv';
 
 export type OptionTable = NonNullable<ParseArgsConfig['options']>;
@@ -53,6 +58,51 @@ export function num(v: string | undefined, name: string, min: number, max: numbe
     throw new UsageError(`--${name} must be a number between ${min} and ${max}, got '${v}'`);
   }
   return n;
+}
+
+/** A whole-number option within [min, max], or undefined when not given. */
+export function int(v: string | undefined, name: string, min: number, max: number): number | undefined {
+  const n = num(v, name, min, max);
+  if (n !== undefined && !Number.isInteger(n)) {
+    throw new UsageError(`--${name} must be a whole number between ${min} and ${max}, got '${String(v)}'`);
+  }
+  return n;
+}
+
+/** --board: a known board profile (default `dflt`); checked before anything boots. */
+export function boardOf(v: string | undefined, dflt: string): string {
+  const board = v ?? dflt;
+  if (!(board in BOARDS)) {
+    throw new UsageError(`--board must be one of ${Object.keys(BOARDS).join(', ')}, got '${board}'`);
+  }
+  return board;
+}
+
+/**
+ * Below this loudest 20 ms block (RMS, of 32768: about -50 dBFS) a WAV holds nothing an earbud's
+ * voice detection would hear.
+ */
+const SILENT_RMS = 100;
+
+/**
+ * A WAV an earbud is to speak, checked before anything boots: it exists, decodes, and is not silent.
+ * `label` names it in the error (e.g. "--wav a.wav"); returns the resolved path.
+ */
+export function speakableWav(path: string, cwd: string, label: string): string {
+  const abs = resolve(cwd, path);
+  if (!existsSync(abs)) throw new UsageError(`${label}: no such file`);
+  let loudest: number;
+  try {
+    loudest = speechSpan(decodeWav(new Uint8Array(readFileSync(abs)))).loudest;
+  } catch (e) {
+    throw new UsageError(
+      `${label}: not a WAV the earbud can speak: ${e instanceof Error ? e.message : String(e)}`,
+    );
+  }
+  if (loudest < SILENT_RMS) {
+    throw new UsageError(`${label}: no speech in it (silent: loudest ${Math.round(loudest)} of 32768 RMS)`);
+  }
+  return abs;
 }
 
 /** --transport, or undefined when not given. */

@@ -5,8 +5,6 @@
  * service (or the loopback service, which plays the utterance back) and streams the reply to the
  * earbud's speaker. Prints a summary with per-stage timings.
  */
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { firstValueFrom, filter, timeout, take } from 'rxjs';
 import { Bridge } from '../bridge/index';
@@ -16,8 +14,8 @@ import { createVoiceService, type VoiceConfig, type VoiceService } from '../voic
 import type { Logger, UtteranceReport } from '../pipeline/types';
 import { bridgeOptions } from './bridge-options';
 import { SIM_DEFAULTS } from '../defaults';
-import { num, simTransport, type Command, type CommandContext } from './command';
-import { UsageError, progress, type CliIo } from './io';
+import { num, simTransport, type Command, type CommandContext, boardOf, int, speakableWav } from './command';
+import { progress, type CliIo } from './io';
 
 export const DEFAULT_UTTERANCE = fileURLToPath(new URL('../../assets/utterance-8k.wav', import.meta.url));
 
@@ -235,17 +233,20 @@ options:
 
 async function runDemoCommand(a: CommandContext<typeof options>, io: CliIo): Promise<number> {
   const wav = a.values.wav;
-  if (wav !== undefined && !existsSync(resolve(io.cwd, wav)))
-    throw new UsageError(`--wav ${wav}: no such file`);
+  const board = boardOf(a.values.board, SIM_DEFAULTS.board);
+  const speed = num(a.values.speed, 'speed', 0.1, 50);
+  const timeoutMs = int(a.values.timeout, 'timeout', 1000, 600000);
+  const transport = simTransport(a.values.transport, a.loaded.config);
+  const path = wav === undefined ? undefined : speakableWav(wav, io.cwd, `--wav ${wav}`);
   const r = await runDemo({
     config: a.loaded.config,
     voice: a.loaded.voice,
     logger: a.log,
-    transport: simTransport(a.values.transport, a.loaded.config),
-    speed: num(a.values.speed, 'speed', 0.1, 50),
-    board: a.values.board,
-    wav: wav === undefined ? undefined : resolve(io.cwd, wav),
-    timeoutMs: num(a.values.timeout, 'timeout', 1000, 600000),
+    transport,
+    speed,
+    board,
+    wav: path,
+    timeoutMs,
     progress: progress(io, a.json),
     signal: io.signal,
   });

@@ -19,8 +19,9 @@ import { createLogger } from './log';
 
 export type { CliIo } from './io';
 
-export async function main(argv: string[], partial: Partial<CliIo> = {}): Promise<number> {
+export async function main(args: string[], partial: Partial<CliIo> = {}): Promise<number> {
   const io = processIo(partial);
+  const argv = commandFirst(args);
   const name = argv[0];
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     const cmd = name === 'help' && argv[1] ? COMMANDS[argv[1]] : undefined;
@@ -42,7 +43,12 @@ export async function main(argv: string[], partial: Partial<CliIo> = {}): Promis
   let values: Values<Command['options']>;
   try {
     const options = { ...GLOBAL_OPTIONS, ...cmd.options };
-    values = parseArgs({ args: argv.slice(1), options, strict: true, allowPositionals: false }).values;
+    values = parseArgs({
+      args: negativeValues(argv.slice(1), options),
+      options,
+      strict: true,
+      allowPositionals: false,
+    }).values;
   } catch (e) {
     io.stderr(`budlink ${name}: ${e instanceof Error ? e.message : String(e)}\nsee budlink ${name} --help`);
     return 2;
@@ -114,4 +120,46 @@ export async function runCli(argv: string[]): Promise<never> {
 const entry = process.argv[1];
 if (entry !== undefined && import.meta.url === pathToFileURL(resolve(entry)).href) {
   void runCli(process.argv.slice(2));
+}
+
+/**
+ * Global options may come before the command (`budlink --log-level debug demo`): move them after it,
+ * where each command's parser reads them. Stops at the first word that is not a global option.
+ */
+export function commandFirst(args: readonly string[]): string[] {
+  const before: string[] = [];
+  let i = 0;
+  for (; i < args.length; i++) {
+    const a = args[i] as string;
+    const long = /^--([^=]+)(=.*)?$/.exec(a);
+    const key = long
+      ? long[1]
+      : Object.entries(GLOBAL_OPTIONS).find(([, o]) => 'short' in o && `-${o.short}` === a)?.[0];
+    if (key === undefined || key === 'help' || !(key in GLOBAL_OPTIONS)) break;
+    const opt = GLOBAL_OPTIONS[key as keyof typeof GLOBAL_OPTIONS];
+    before.push(a);
+    if (opt.type === 'string' && !(long && long[2]) && i + 1 < args.length) before.push(args[++i] as string);
+  }
+  if (before.length === 0 || i >= args.length) return [...args];
+  return [args[i] as string, ...before, ...args.slice(i + 1)];
+}
+
+/**
+ * `--speed -1` is a value, not an option: join a negative number to its option (`--speed=-1`) so the
+ * option's own range check answers, not the parser.
+ */
+function negativeValues(args: readonly string[], options: Command['options']): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    const next = args[i + 1];
+    const name = a.startsWith('--') ? a.slice(2) : undefined;
+    const opt =
+      name === undefined ? undefined : (options as Record<string, { type: string } | undefined>)[name];
+    if (opt?.type === 'string' && next !== undefined && /^-\d|^-\.\d/.test(next)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
 }

@@ -2,8 +2,7 @@
  * `budlink simulate`: simulated earbuds (the real firmware bundle) against the bridge; with `--serve`,
  * behind the BlueZ emulator for a central started elsewhere (`budlink bridge`, node-ble).
  */
-import { existsSync } from 'node:fs';
-import { basename, resolve } from 'node:path';
+import { basename } from 'node:path';
 import {
   BehaviorSubject,
   filter,
@@ -28,10 +27,10 @@ import { LINK_DEFAULTS, SIM_DEFAULTS } from '../defaults';
 import type { UtteranceReport } from '../pipeline/types';
 import { createVoiceService } from '../voice/index';
 import { bridgeOptions } from './bridge-options';
-import { num, simTransport, type Command, type CommandContext } from './command';
+import { num, simTransport, type Command, type CommandContext, boardOf, int, speakableWav } from './command';
 import { DEFAULT_UTTERANCE } from './demo';
 import { UsageError, progress, waitAbort, type CliIo } from './io';
-import { readScenario, runScenario, sayEach, type ScenarioTarget } from './scenario';
+import { readScenario, runScenario, sayEach, type ScenarioTarget, type Step } from './scenario';
 import { judgeRun, wavSpeechMs } from './verdict';
 
 const options = {
@@ -89,8 +88,8 @@ const REPLY_TIMEOUT_MS = 60000;
 async function runSimulate(a: CommandContext<typeof options>, io: CliIo): Promise<number> {
   const config = a.loaded.config;
   const v = a.values;
-  const board = v.board ?? SIM_DEFAULTS.board;
-  const count = num(v.earbuds, 'earbuds', 1, 8) ?? 1;
+  const board = boardOf(v.board, SIM_DEFAULTS.board);
+  const count = int(v.earbuds, 'earbuds', 1, 8) ?? 1;
   const engine = v.engine ?? 'vm';
   if (engine !== 'vm' && engine !== 'espruino')
     throw new UsageError(`--engine must be vm or espruino, got '${engine}'`);
@@ -130,11 +129,16 @@ async function runSimulate(a: CommandContext<typeof options>, io: CliIo): Promis
       throw new UsageError('--serve needs the BlueZ emulator (--transport bluez)');
     return serveEarbuds(() => start('bluez'), a.json, io, say);
   }
-  const wavs = v.wav ?? [];
-  for (const w of wavs) if (!existsSync(resolve(io.cwd, w))) throw new UsageError(`--wav ${w}: no such file`);
+  const wavs = (v.wav ?? []).map((w) => speakableWav(w, io.cwd, `--wav ${w}`));
   const steps = v.scenario
     ? readScenario(v.scenario, io.cwd)
     : sayEach(wavs.length ? wavs : [DEFAULT_UTTERANCE], count);
+  for (const step of steps) {
+    if ('say' in step) speakableWav(step.say, io.cwd, `scenario ${v.scenario ?? ''}: say ${step.say}`);
+    const i = earbudOf(step);
+    if (i !== undefined && !(Number.isInteger(i) && i >= 0 && i < count))
+      throw new UsageError(`scenario ${v.scenario}: no earbud ${String(i)} (there are ${count})`);
+  }
   const voice = createVoiceService(a.loaded.voice);
   let env: SimEnv<SimEarbud> | undefined;
   let bridge: Bridge | undefined;
@@ -280,4 +284,13 @@ function speechLength(): (path: string) => number {
     }
     return ms;
   };
+}
+
+/** The earbud a scenario step acts on (undefined: none, a wait). */
+function earbudOf(step: Step): number | undefined {
+  if ('say' in step || 'silence' in step) return step.earbud ?? 0;
+  if ('tap' in step) return step.tap;
+  if ('dropLink' in step) return step.dropLink;
+  if ('powerCycle' in step) return step.powerCycle;
+  return undefined;
 }

@@ -84,7 +84,14 @@ export function judgeRun(
  * in ms: the speech, without the silence around it.
  */
 export function wavSpeechMs(path: string): number {
-  const { samples, sampleRate } = decodeWav(new Uint8Array(readFileSync(path)));
+  return speechSpan(decodeWav(new Uint8Array(readFileSync(path)))).ms;
+}
+
+/** The speech span of decoded audio (ms) and its loudest 20 ms block (RMS, of 32768). */
+export function speechSpan({ samples, sampleRate }: { samples: Int16Array; sampleRate: number }): {
+  ms: number;
+  loudest: number;
+} {
   const block = Math.max(1, Math.round(sampleRate / 50));
   const rms: number[] = [];
   for (let at = 0; at < samples.length; at += block) {
@@ -94,8 +101,8 @@ export function wavSpeechMs(path: string): number {
     rms.push(Math.sqrt(sum / (end - at)));
   }
   const loudest = rms.reduce((m, r) => (r > m ? r : m), 0);
-  if (loudest === 0) return 0;
+  if (loudest === 0) return { ms: 0, loudest };
   const first = rms.findIndex((r) => r >= loudest / 10);
   const last = rms.length - 1 - [...rms].reverse().findIndex((r) => r >= loudest / 10);
-  return ((last - first + 1) * block * 1000) / sampleRate;
+  return { ms: ((last - first + 1) * block * 1000) / sampleRate, loudest };
 }
