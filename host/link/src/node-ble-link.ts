@@ -207,6 +207,16 @@ export class NodeBleLink implements Link {
     }
   }
 
+  /**
+   * Is BlueZ there to use? Reaches the system bus and the adapter (the one configured, else the
+   * first); resolves with the adapter's name, rejects with LinkError 'bluez-unavailable' saying what
+   * is missing. For a start-up check: a missing bus or adapter then is not going to fix itself.
+   */
+  async probe(): Promise<string> {
+    const s = await this.openSession();
+    return (await within(this.adapter(s), this.opts.connectTimeoutMs, 'BlueZ adapter')).name;
+  }
+
   // ---- scan -------------------------------------------------------------------------------------
 
   scan(options: ScanOptions): Observable<DiscoveredDevice> {

@@ -300,21 +300,27 @@ describe('cli: budlink', function () {
       expect(code, out).to.equal(0);
       expect(out).to.include('budlink demo: OK');
 
-      const bridge = spawnBin(['bridge', '--link', 'node-ble'], {
-        DBUS_SYSTEM_BUS_ADDRESS: `unix:path=${join(tmp, 'none')}`,
-      });
-      let err = '';
-      const up = new Promise<void>((resolve) =>
-        bridge.stderr.on('data', (d: Buffer) => {
-          err += d.toString();
-          if (err.includes('bridge up')) resolve();
-        }),
-      );
-      await up;
-      bridge.kill('SIGINT');
-      const bcode = await new Promise<number | null>((resolve) => bridge.on('exit', resolve));
-      expect(bcode, err).to.equal(130);
-      expect(err).to.include('stopping: disconnecting earbuds');
+      if (findDbusDaemon() === undefined) return; // the bridge needs a bus (and BlueZ) to start
+      const bus = await startPrivateBus();
+      const emu = await startBluezEmulator({ busAddress: bus.address });
+      try {
+        const bridge = spawnBin(['bridge', '--link', 'node-ble'], { DBUS_SYSTEM_BUS_ADDRESS: bus.address });
+        let err = '';
+        const up = new Promise<void>((resolve) =>
+          bridge.stderr.on('data', (d: Buffer) => {
+            err += d.toString();
+            if (err.includes('bridge up')) resolve();
+          }),
+        );
+        await up;
+        bridge.kill('SIGINT');
+        const bcode = await new Promise<number | null>((resolve) => bridge.on('exit', resolve));
+        expect(bcode, err).to.equal(130);
+        expect(err).to.include('stopping: disconnecting earbuds');
+      } finally {
+        await emu.stop();
+        await bus.stop();
+      }
     });
   });
   describe('scan, bridge and simulate over the BlueZ emulator', () => {
@@ -377,6 +383,26 @@ describe('cli: budlink', function () {
       expect(await done).to.equal(130);
       expect(err.join('\n')).to.include(`found ${earbud.name} (${earbud.address})`);
       expect(emu.isConnected(earbud.address)).to.equal(false);
+    });
+
+    it('bridge with no system bus, or a bus without BlueZ, says so and exits 2 at once', async function () {
+      const none = await run(['bridge', '--link', 'node-ble'], {
+        env: {
+          DBUS_SYSTEM_BUS_ADDRESS: `unix:path=${join(tmp, 'none')}`,
+          BUDLINK_CONNECT_TIMEOUT_MS: '1000',
+        },
+      });
+      expect(none.code).to.equal(2);
+      expect(none.err).to.match(
+        /^budlink bridge: cannot reach the D-Bus system bus at unix:path=.*none: .*; run `budlink doctor`$/m,
+      );
+      if (findDbusDaemon() === undefined) return;
+      bus = await startPrivateBus();
+      const noBluez = await run(['bridge', '--link', 'node-ble'], {
+        env: { DBUS_SYSTEM_BUS_ADDRESS: bus.address, BUDLINK_CONNECT_TIMEOUT_MS: '1000' },
+      });
+      expect(noBluez.code).to.equal(2);
+      expect(noBluez.err).to.match(/^budlink bridge: .*adapter.*; run `budlink doctor`$/m);
     });
 
     it('bridge says why a configured earbud does not connect, and keeps trying until Ctrl-C', async function () {
