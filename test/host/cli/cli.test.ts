@@ -5,7 +5,7 @@
 import { expect } from 'chai';
 import { encodeWav as wavBytes } from '@budlink/protocol/audio';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,7 +28,7 @@ const HEARD = 'what is the weather in Paris';
 const ANSWER = 'Sunny and mild.';
 
 /** The fake OpenAI service, hearing HEARD and answering ANSWER (0.15 s of speech). */
-const startFakeOpenAi = (options: { apiKey?: string } = {}): Promise<FakeOpenAiRest> =>
+const startFakeOpenAi = (options: { apiKey?: string; models?: string[] } = {}): Promise<FakeOpenAiRest> =>
   new FakeOpenAiRest({ transcript: HEARD, reply: () => ANSWER, ...options }).start();
 
 const BIN = fileURLToPath(new URL('../../../host/bin/budlink.js', import.meta.url));
@@ -211,6 +211,55 @@ describe('cli: budlink', function () {
       expect(r.out).to.match(/^✓ voice service: loopback/m);
     });
 
+    it('checks every voice server the config uses offers its models, and says which is missing', async () => {
+      fake = await startFakeOpenAi({ models: ['gpt-4o-mini-transcribe', 'gpt-4o-mini-tts', 'llama3'] });
+      const none = `unix:path=${join(tmp, 'none')}`;
+      const env = { DBUS_SYSTEM_BUS_ADDRESS: none, OPENAI_BASE_URL: fake.baseUrl };
+      const r = await run(['doctor'], { env });
+      expect(r.out).to.match(
+        /^✗ voice service http:\/\/127\.0\.0\.1:\d+\/v1: does not offer gpt-4o-mini \(it offers: /m,
+      );
+      const ok = await run(['doctor'], { env: { ...env, BUDLINK_CHAT_MODEL: 'llama3' } });
+      expect(ok.out).to.match(/^✓ voice service .*offers gpt-4o-mini-transcribe, llama3, gpt-4o-mini-tts$/m);
+    });
+
+    it('as root needs no policy file; --write-policy writes one that dbus-daemon accepts', async function () {
+      const r = await run(['doctor'], { env: { DBUS_SYSTEM_BUS_ADDRESS: `unix:path=${join(tmp, 'none')}` } });
+      if (process.getuid?.() === 0)
+        expect(r.out).to.match(/^✓ node-ble D-Bus policy: not needed: running as root$/m);
+      expect(r.out).to.match(/^(✓|!) BlueZ version: /m);
+      const w = await run(['doctor', '--write-policy', 'node-ble.conf']);
+      expect(w.code).to.equal(0);
+      expect(w.out).to.include('sudo cp');
+      const policy = readFileSync(join(tmp, 'node-ble.conf'), 'utf8');
+      expect(policy).to.match(/<policy user="[A-Za-z0-9._-]+">/);
+      expect(policy).not.to.include('$USER');
+      const daemon = findDbusDaemon();
+      if (daemon === undefined) this.skip();
+      // The real dbus-daemon is the judge: a config that includes the file must start.
+      const conf = join(tmp, 'bus.conf');
+      writeFileSync(
+        conf,
+        `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig><listen>unix:path=${join(tmp, 'sock')}</listen><auth>EXTERNAL</auth>
+<policy context="default"><allow user="*"/></policy><include>${join(tmp, 'node-ble.conf')}</include></busconfig>`,
+      );
+      const bus = spawn(daemon, [`--config-file=${conf}`, '--nofork', '--print-address'], { stdio: 'pipe' });
+      let printed = '';
+      let errors = '';
+      bus.stderr.on('data', (d: Buffer) => (errors += d.toString()));
+      const started = await new Promise<boolean>((resolve) => {
+        bus.stdout.on('data', (d: Buffer) => {
+          printed += d.toString();
+          if (printed.includes('unix:')) resolve(true);
+        });
+        bus.on('exit', () => resolve(false));
+      });
+      bus.kill();
+      expect(started, errors).to.equal(true);
+    });
+
     it('sees BlueZ and a powered adapter on the bus, checks the voice service over HTTP', async function () {
       if (findDbusDaemon() === undefined) this.skip();
       bus = await startPrivateBus();
@@ -222,18 +271,21 @@ describe('cli: budlink', function () {
       expect(r.out).to.match(/^✓ BlueZ on D-Bus/m);
       expect(r.out).to.match(/^✓ Bluetooth adapter: hci0 \(.*\) powered/m);
       expect(r.out).to.match(
-        new RegExp(`^✓ voice service: ${fake.baseUrl.replace(/\./g, '\\.')} \\(rest\\) answers`, 'm'),
+        new RegExp(
+          `^✓ voice service ${fake.baseUrl.replace(/\./g, '\\.')}: answers \\(HTTP 200, rest\\)`,
+          'm',
+        ),
       );
       expect(fake.calls).to.include('GET /v1/models');
       // The policy file decides the exit code on this machine.
       const policyOk = /^✓ node-ble D-Bus policy/m.test(r.out);
       expect(r.code).to.equal(policyOk ? 0 : 1);
-      if (!policyOk) expect(r.out).to.include('fix: create /etc/dbus-1/system.d/node-ble.conf');
+      if (!policyOk) expect(r.out).to.include('fix: budlink doctor --write-policy node-ble.conf');
       const json = await run(['doctor', '--json'], { env });
       const checks = json.out.split('\n').map((l) => JSON.parse(l) as { name: string; ok: boolean });
       expect(checks.map((c) => c.name)).to.include.members([
         'D-Bus system bus',
-        'voice service',
+        `voice service ${fake.baseUrl}`,
         'Bluetooth adapter',
       ]);
     });
@@ -247,7 +299,7 @@ describe('cli: budlink', function () {
           OPENAI_API_KEY: 'sk-test',
         },
       });
-      expect(r.out).to.match(/^✗ voice service: .* answers 401: the API key is refused/m);
+      expect(r.out).to.match(/^✗ voice service .*: answers 401 \(rest\): the API key is refused/m);
       expect(r.out).to.not.include('sk-test');
     });
   });

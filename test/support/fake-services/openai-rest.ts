@@ -55,6 +55,8 @@ export interface FakeRestOptions {
   lineEnding?: '\n' | '\r\n';
   /** Each SSE write is split into pieces of this many bytes (tests parser robustness). */
   writeBytes?: number;
+  /** Model ids GET /v1/models lists (default none: a server that does not say). */
+  models?: string[];
   /** Add SSE comments and multi-line-free keepalives between events. */
   comments?: boolean;
   /** Speech: 'request' honours response_format; 'wav' always answers WAV. */
@@ -206,7 +208,8 @@ export class FakeOpenAiRest {
     if (path === '/v1/models' && req.method === 'GET') {
       if (this.refused(req, res)) return;
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ object: 'list', data: [] }));
+      const data = (this.options.models ?? []).map((id) => ({ id, object: 'model', owned_by: 'fake' }));
+      res.end(JSON.stringify({ object: 'list', data }));
       return;
     }
     if (!route || req.method !== 'POST') {
