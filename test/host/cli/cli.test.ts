@@ -3,7 +3,6 @@
  * the file, doctor's checks, the demo's exit code and summary, Ctrl-C.
  */
 import { expect } from 'chai';
-import { encodeWav as wavBytes } from '@budlink/protocol/audio';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,6 +22,7 @@ import { main } from '../../../host/src/cli/main';
 import { loadConfig, ConfigError } from '../../../host/src/config/index';
 import { FakeOpenAiRest } from '../../support/fake-services/openai-rest';
 import { until } from '../../support/wait';
+import { FAIL_FAST_CASES, prepareFailFast, runFailFast } from '../../support/fail-fast-cases';
 
 const HEARD = 'what is the weather in Paris';
 const ANSWER = 'Sunny and mild.';
@@ -103,29 +103,14 @@ describe('cli: budlink', function () {
     });
 
     it('fails fast (exit 2, before anything boots) on what can be checked first', async () => {
-      writeFileSync(join(tmp, 'not.wav'), 'hello, I am text');
-      writeFileSync(join(tmp, 'silent.wav'), wavBytes(new Int16Array(8000), 8000));
-      writeFileSync(join(tmp, 'plan.json'), JSON.stringify({ steps: [{ tap: 3 }] }));
-      const cases: [string[], string][] = [
-        [['simulate', '--earbuds', '2.5'], "--earbuds must be a whole number between 1 and 8, got '2.5'"],
-        [['simulate', '--speed', '-1'], "--speed must be a number between 0.1 and 50, got '-1'"],
-        [
-          ['demo', '--board', 'esp32'],
-          "--board must be one of nrf52840dk, puckjs, mdbt42q, thingy52, microbit2, got 'esp32'",
-        ],
-        [['simulate', '--board', 'esp32'], '--board must be one of'],
-        [['simulate', '--wav', 'not.wav'], '--wav not.wav: not a WAV the earbud can speak'],
-        [['demo', '--wav', 'silent.wav'], '--wav silent.wav: no speech in it (silent'],
-        [['simulate', '--scenario', 'plan.json'], 'scenario plan.json: no earbud 3 (there are 1)'],
-        [['demo', '--timeout', '1500.5'], '--timeout must be a whole number'],
-      ];
-      for (const [args, message] of cases) {
-        const t0 = Date.now();
-        const r = await run(args);
-        expect(r.code, args.join(' ')).to.equal(2);
-        expect(r.err, args.join(' ')).to.include(message);
-        expect(r.err, args.join(' ')).not.to.include('starting');
-        expect(Date.now() - t0, `${args.join(' ')} answers at once`).to.be.below(2000);
+      prepareFailFast(tmp);
+      for (const c of FAIL_FAST_CASES) {
+        const r = await runFailFast(c, tmp);
+        const what = c.args.join(' ');
+        expect(r.code, what).to.equal(2);
+        expect(r.err, what).to.include(c.message);
+        expect(r.err, what).not.to.include('starting');
+        expect(r.ms, `${what} answers at once`).to.be.below(2000);
       }
     });
   });
