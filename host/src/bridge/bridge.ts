@@ -15,6 +15,7 @@ import {
 } from '@budlink/link';
 import { runSession, type SessionOptions } from '../pipeline/session';
 import { rateLimitedLogger } from '../pipeline/rate-limit';
+import { endReasonName, reportForJson, triggerName } from '../pipeline/report-names';
 import { SESSION_DEFAULTS } from '../defaults';
 import {
   silentLogger,
@@ -302,9 +303,14 @@ export class Bridge {
     const f = (v: number | undefined): string => (v === undefined ? '-' : `${Math.round(v)}`);
     const line =
       `utterance ${r.stream}: ${r.outcome}${r.error ? ` (${r.error})` : ''}, ${(r.durationMs / 1000).toFixed(2)} s` +
+      `${r.trigger !== undefined ? `, ${triggerName(r.trigger) ?? ''}` : ''}` +
+      `${r.endReason !== undefined ? ` to ${endReasonName(r.endReason) ?? ''}` : ''}` +
       `${r.recovered ? `, ${r.recovered} frames recovered` : ''}; ms from wake: end ${f(t.utteranceEnd)}, ` +
       `request ${f(t.serviceRequest)}, reply ${f(t.firstReplyAudio)}, play ${f(t.firstPlay)}, done ${f(t.playbackEnd)}`;
-    log.log(r.outcome === 'complete' ? 'info' : 'warn', line, { device: r.deviceId, report: r });
+    log.log(r.outcome === 'complete' ? 'info' : 'warn', line, {
+      device: r.deviceId,
+      report: reportForJson(r),
+    });
   }
 }
 

@@ -20,6 +20,8 @@ export const GLOBAL_OPTIONS = {
   json: { type: 'boolean' },
   config: { type: 'string', short: 'c' },
   'log-level': { type: 'string' },
+  quiet: { type: 'boolean', short: 'q' },
+  'log-file': { type: 'string' },
   link: { type: 'string' },
 } as const satisfies OptionTable;
 
@@ -27,6 +29,8 @@ export const GLOBAL_HELP = `global options:
   -c, --config FILE     configuration file (default ./budlink.config.json, or $BUDLINK_CONFIG)
       --json            log (stderr) and results (stdout) as JSON lines
       --log-level LVL   debug | info | warn | error (default info)
+  -q, --quiet           no progress lines, and only warnings and errors (unless --log-level)
+      --log-file FILE   also append every log line, as JSON, to FILE (at --log-level, even with --quiet)
       --link KIND       auto | node-ble | in-process
   -h, --help            this help`;
 

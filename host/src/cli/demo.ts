@@ -13,6 +13,7 @@ import type { BudlinkConfig } from '../config/index';
 import { createVoiceService, type VoiceConfig, type VoiceService } from '../voice/index';
 import type { Logger, UtteranceReport } from '../pipeline/types';
 import { bridgeOptions } from './bridge-options';
+import { endReasonName, reportForJson, triggerName } from '../pipeline/report-names';
 import { SIM_DEFAULTS } from '../defaults';
 import { num, simTransport, type Command, type CommandContext, boardOf, int, speakableWav } from './command';
 import { progress, type CliIo } from './io';
@@ -179,7 +180,7 @@ export function formatDemoSummary(r: DemoResult): string {
   const rep = r.report;
   if (rep) {
     lines.push(
-      `  utterance   stream ${rep.stream}, ${(rep.durationMs / 1000).toFixed(2)} s recorded (fed ${(r.utteranceMs / 1000).toFixed(2)} s), ${rep.recovered} frames recovered`,
+      `  utterance   stream ${rep.stream}, ${(rep.durationMs / 1000).toFixed(2)} s recorded (fed ${(r.utteranceMs / 1000).toFixed(2)} s), ${triggerName(rep.trigger) ?? 'no WAKE'} to ${endReasonName(rep.endReason) ?? 'no END'}, ${rep.recovered} frames recovered`,
     );
     lines.push(
       `  wake gate   ${rep.verdict ? `${rep.verdict.accept ? 'accepted' : 'rejected'} (score ${rep.verdict.score})` : '-'}`,
@@ -251,6 +252,7 @@ async function runDemoCommand(a: CommandContext<typeof options>, io: CliIo): Pro
     signal: io.signal,
   });
   if (io.signal.aborted) return 130;
-  io.stdout(a.json ? JSON.stringify(r) : formatDemoSummary(r));
+  const json = () => JSON.stringify({ ...r, report: r.report && reportForJson(r.report) });
+  io.stdout(a.json ? json() : formatDemoSummary(r));
   return r.ok ? 0 : 1;
 }

@@ -10,6 +10,8 @@ export interface CliIo {
   cwd: string;
   /** Aborted on SIGINT (Ctrl-C). */
   signal: AbortSignal;
+  /** --quiet: no progress lines. */
+  quiet?: boolean;
 }
 
 /** A mistake in the command line or a file it names: reported on stderr, exit code 2. */
@@ -28,6 +30,7 @@ export function processIo(partial: Partial<CliIo> = {}): CliIo {
 
 /** A progress / status line on stderr (JSON when --json). */
 export function progress(io: CliIo, json: boolean): (line: string) => void {
+  if (io.quiet) return () => undefined;
   return (line) =>
     io.stderr(
       json ? JSON.stringify({ time: new Date().toISOString(), level: 'info', msg: line }) : `… ${line}`,

@@ -2,6 +2,7 @@
  * CLI logging: human lines ("12:03:04.123 info  [AA:BB..] message") or JSON lines (--json), on
  * stderr so stdout stays for results (scan lists, summaries).
  */
+import { appendFileSync } from 'node:fs';
 import { printable } from '../pipeline/printable';
 import type { LogLevel, Logger } from '../pipeline/types';
 
@@ -13,22 +14,31 @@ export interface CliLoggerOptions {
   write?: (line: string) => void;
   /** Colour / glyphs for a terminal (default: stderr is a TTY). */
   tty?: boolean;
+  /** Lines below this level are not written (default `level`); the file gets what `level` allows. */
+  screenLevel?: LogLevel;
+  /** Also append every line at `level` to this file, as a JSON line. */
+  file?: string;
 }
 
 export function createLogger(options: CliLoggerOptions): Logger {
   const write = options.write ?? ((line: string) => void process.stderr.write(line + '\n'));
   const min = ORDER[options.level];
+  const screen = ORDER[options.screenLevel ?? options.level];
+  const file = options.file;
+  const jsonLine = (level: LogLevel, message: string, fields?: Record<string, unknown>): string => {
+    const rec: Record<string, unknown> = { time: new Date().toISOString(), level, msg: message };
+    if (fields) for (const [k, v] of Object.entries(fields)) if (!(k in rec)) rec[k] = v;
+    return JSON.stringify(rec, (_k, v: unknown) =>
+      v instanceof Uint8Array || v instanceof Int16Array ? `<${v.length} samples>` : v,
+    );
+  };
   return {
     log(level, message, fields) {
       if (ORDER[level] < min) return;
+      if (file !== undefined) appendFileSync(file, jsonLine(level, message, fields) + '\n');
+      if (ORDER[level] < screen) return;
       if (options.json) {
-        const rec: Record<string, unknown> = { time: new Date().toISOString(), level, msg: message };
-        if (fields) for (const [k, v] of Object.entries(fields)) if (!(k in rec)) rec[k] = v;
-        write(
-          JSON.stringify(rec, (_k, v: unknown) =>
-            v instanceof Uint8Array || v instanceof Int16Array ? `<${v.length} samples>` : v,
-          ),
-        );
+        write(jsonLine(level, message, fields));
         return;
       }
       const t = new Date().toISOString().slice(11, 23);

@@ -68,10 +68,22 @@ export async function main(args: string[], partial: Partial<CliIo> = {}): Promis
     throw e;
   }
   const json = loaded.config.log.json;
-  const log = createLogger({ level: loaded.config.log.level, json, write: io.stderr });
+  const level = loaded.config.log.level;
+  const quiet = values.quiet === true;
+  const logFile = values['log-file'] === undefined ? undefined : resolve(io.cwd, values['log-file']);
+  const log = createLogger({
+    level,
+    // --quiet: warnings and errors only on the terminal, unless a level was asked for
+    screenLevel:
+      quiet && values['log-level'] === undefined && ORDER_OF[level] < ORDER_OF.warn ? 'warn' : level,
+    json,
+    write: io.stderr,
+    file: logFile,
+  });
+  const cio: CliIo = quiet ? { ...io, quiet } : io;
   if (loaded.voice.keyWithheld !== undefined) log.log('warn', loaded.voice.keyWithheld);
   try {
-    return await cmd.run({ values, loaded, log, json }, io);
+    return await cmd.run({ values, loaded, log, json }, cio);
   } catch (e) {
     if (e instanceof UsageError) {
       io.stderr(`budlink ${name}: ${e.message}`);
@@ -163,3 +175,5 @@ function negativeValues(args: readonly string[], options: Command['options']): s
   }
   return out;
 }
+
+const ORDER_OF = { debug: 0, info: 1, warn: 2, error: 3 } as const;

@@ -32,6 +32,7 @@ import { DEFAULT_UTTERANCE } from './demo';
 import { UsageError, progress, waitAbort, type CliIo } from './io';
 import { readScenario, runScenario, sayEach, type ScenarioTarget, type Step } from './scenario';
 import { judgeRun, wavSpeechMs } from './verdict';
+import { endReasonName, reportForJson, triggerName } from '../pipeline/report-names';
 
 const options = {
   board: { type: 'string' },
@@ -168,8 +169,8 @@ async function runSimulate(a: CommandContext<typeof options>, io: CliIo): Promis
     const target = simTarget(env, bridge, io.signal, (r) =>
       io.stdout(
         a.json
-          ? JSON.stringify(r)
-          : `${r.deviceId} utterance ${r.stream}: ${r.outcome}${r.error ? ` (${r.error})` : ''}, ${(r.durationMs / 1000).toFixed(2)} s, ${r.recovered} recovered, reply ${r.replySamples} samples, first PLAY ${r.timings.firstPlay?.toFixed(0) ?? '-'} ms after wake`,
+          ? JSON.stringify(reportForJson(r))
+          : `${r.deviceId} utterance ${r.stream}: ${r.outcome}${r.error ? ` (${r.error})` : ''}, ${(r.durationMs / 1000).toFixed(2)} s, ${triggerName(r.trigger) ?? 'no WAKE'} to ${endReasonName(r.endReason) ?? 'no END'}, ${r.recovered} recovered, reply ${r.replySamples} samples, first PLAY ${r.timings.firstPlay?.toFixed(0) ?? '-'} ms after wake`,
       ),
     );
     for (const e of env.earbuds) e.feedSilence(600);

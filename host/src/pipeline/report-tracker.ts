@@ -64,6 +64,7 @@ export class ReportTracker {
     report.recovered = u.recovered;
     report.lost = u.lost;
     report.trigger = u.wake.trigger;
+    report.endReason = u.endReason;
     this.stamp(report, 'utteranceEnd', u.completedAt);
     return report;
   }

@@ -136,6 +136,8 @@ export interface UtteranceReport {
   recovered: number;
   /** Frames lost for good (the utterance went on without them). */
   lost: number;
+  /** END.reason (EndReason), once the utterance is complete. */
+  endReason?: number;
   verdict?: WakeVerdict;
   /** Reply samples sent to the device (device rate). */
   replySamples: number;

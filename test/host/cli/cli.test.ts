@@ -322,6 +322,25 @@ describe('cli: budlink', function () {
       expect(r.err).to.include('… earbud speaks');
     });
 
+    it('--quiet prints only warnings and errors; --log-file keeps every line as JSON', async () => {
+      const r = await run([
+        '--quiet',
+        'demo',
+        '--transport',
+        'in-process',
+        '--speed',
+        '6',
+        '--log-file',
+        'run.jsonl',
+      ]);
+      expect(r.code, r.err).to.equal(0);
+      expect(r.out).to.include('budlink demo: OK');
+      expect(r.err.split('\n').filter((l) => l.startsWith('… ') || / info /.test(l))).to.deep.equal([]);
+      const lines = readFileSync(join(tmp, 'run.jsonl'), 'utf8').trim().split('\n');
+      const records = lines.map((l) => JSON.parse(l) as { level: string; msg: string });
+      expect(records.some((x) => x.level === 'info' && /^utterance 1: complete/.test(x.msg))).to.equal(true);
+    });
+
     it('as a process: the bin shim exits 0 from demo, 130 on Ctrl-C in bridge', async function () {
       fake = await startFakeOpenAi();
       const spawnBin = (args: string[], env: Record<string, string>) =>
@@ -469,7 +488,9 @@ describe('cli: budlink', function () {
     it('simulate runs earbuds against the bridge and reports each utterance; a bad scenario is a usage error', async () => {
       const r = await run(['simulate', '--transport', 'in-process', '--speed', '6']);
       expect(r.code, r.err).to.equal(0);
-      expect(r.out).to.match(/utterance 1: complete, \d\.\d\d s, 0 recovered, reply \d+ samples/);
+      expect(r.out).to.match(
+        /utterance 1: complete, \d\.\d\d s, voice-activity to silence, 0 recovered, reply \d+ samples/,
+      );
       expect(r.err).to.include('1 of 1 utterance(s) answered');
       writeFileSync(join(tmp, 'bad.json'), JSON.stringify({ steps: [{ sing: 'x.wav' }] }));
       const bad = await run(['simulate', '--scenario', 'bad.json']);
@@ -490,7 +511,9 @@ describe('cli: budlink', function () {
       ]);
       expect(r.code, r.err).to.equal(0);
       expect(r.err).to.include('earbud(s) booted on the Espruino interpreter');
-      expect(r.out).to.match(/utterance 1: complete, \d\.\d\d s, \d+ recovered, reply \d+ samples/);
+      expect(r.out).to.match(
+        /utterance 1: complete, \d\.\d\d s, [a-z-]+ to [a-z-]+, \d+ recovered, reply \d+ samples/,
+      );
       expect(r.err).to.include('1 of 1 utterance(s) answered');
       const bad = await run(['simulate', '--engine', 'jerryscript']);
       expect(bad.code).to.equal(2);
