@@ -31,6 +31,11 @@ export const FAIL_FAST_CASES: readonly FailFastCase[] = [
   { args: ['demo', '--timeout', '1500.5'], message: '--timeout must be a whole number' },
   { args: ['demo', '--sped', '3'], message: "'--sped'" },
   { args: ['simulat'], message: "unknown command 'simulat' (did you mean 'simulate'?)" },
+  {
+    args: ['simulate', '--link', 'in-process', '--transport', 'bluez'],
+    message: "--transport bluez contradicts link 'in-process'",
+  },
+  { args: ['demo', '--link', 'node-ble', '--transport', 'in-process'], message: 'contradicts link' },
 ];
 
 /** The files the cases name. */

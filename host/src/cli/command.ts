@@ -118,5 +118,15 @@ export function transportOf(v: string | undefined): SimTransport | undefined {
 
 /** --transport, else the configured link ('in-process' stays in-process, anything else is auto). */
 export function simTransport(v: string | undefined, config: BudlinkConfig): SimTransport {
-  return transportOf(v) ?? (config.link === 'in-process' ? 'in-process' : 'auto');
+  const fromLink: SimTransport =
+    config.link === 'in-process' ? 'in-process' : config.link === 'node-ble' ? 'bluez' : 'auto';
+  const t = transportOf(v);
+  if (t === undefined) return fromLink;
+  if (t !== 'auto' && fromLink !== 'auto' && t !== fromLink) {
+    throw new UsageError(
+      `--transport ${t} contradicts link '${config.link}' (from --link, BUDLINK_LINK or the config file): ` +
+        `say one of them (link node-ble is transport bluez, link in-process is transport in-process)`,
+    );
+  }
+  return t === 'auto' ? fromLink : t;
 }
