@@ -25,6 +25,10 @@ export const FAIL_FAST_CASES: readonly FailFastCase[] = [
     message: "--board must be one of nrf52840dk, puckjs, mdbt42q, thingy52, microbit2, got 'esp32'",
   },
   { args: ['simulate', '--board', 'esp32'], message: '--board must be one of' },
+  {
+    args: ['simulate', '--board', 'thingy52'],
+    message: '--board thingy52: the firmware does not drive its pdm microphone yet',
+  },
   { args: ['simulate', '--wav', 'not.wav'], message: '--wav not.wav: not a WAV the earbud can speak' },
   { args: ['demo', '--wav', 'silent.wav'], message: '--wav silent.wav: no speech in it (silent' },
   { args: ['simulate', '--scenario', 'plan.json'], message: 'scenario plan.json: no earbud 3 (there are 1)' },

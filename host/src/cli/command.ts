@@ -73,11 +73,22 @@ export function int(v: string | undefined, name: string, min: number, max: numbe
   return n;
 }
 
-/** --board: a known board profile (default `dflt`); checked before anything boots. */
-export function boardOf(v: string | undefined, dflt: string): string {
+/**
+ * --board: a known board profile (default `dflt`) whose earbud can hear (the firmware drives its
+ * microphone; `hears` false: any board), checked before anything boots.
+ */
+export function boardOf(v: string | undefined, dflt: string, hears = true): string {
   const board = v ?? dflt;
-  if (!(board in BOARDS)) {
+  const profile = BOARDS[board];
+  if (profile === undefined) {
     throw new UsageError(`--board must be one of ${Object.keys(BOARDS).join(', ')}, got '${board}'`);
+  }
+  if (hears && profile.mic.source !== 'analog') {
+    const hearing = Object.keys(BOARDS).filter((b) => BOARDS[b]?.mic.source === 'analog');
+    throw new UsageError(
+      `--board ${board}: the firmware does not drive its ${profile.mic.source} microphone yet, so its earbud ` +
+        `cannot hear; boards that can: ${hearing.join(', ')}`,
+    );
   }
   return board;
 }

@@ -89,7 +89,7 @@ const REPLY_TIMEOUT_MS = 60000;
 async function runSimulate(a: CommandContext<typeof options>, io: CliIo): Promise<number> {
   const config = a.loaded.config;
   const v = a.values;
-  const board = boardOf(v.board, SIM_DEFAULTS.board);
+  const board = boardOf(v.board, SIM_DEFAULTS.board, !v.serve);
   const count = int(v.earbuds, 'earbuds', 1, 8) ?? 1;
   const engine = v.engine ?? 'vm';
   if (engine !== 'vm' && engine !== 'espruino')
