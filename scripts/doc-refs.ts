@@ -75,10 +75,24 @@ function codeOf(text: string): { code: string; line: number }[] {
 /** Package folders a doc may name paths relative to (a package README, or a doc about that package). */
 const PACKAGES = ['firmware', 'host', 'host/link', 'protocol'];
 
-/** `p` exists relative to the root, the doc's own folder, or a package folder (a glob: its fixed part). */
+/** What the build or a run writes (ignored by git, so absent from a clean clone): named, not checked. */
+function generated(root: string): string[] {
+  const ignore = join(root, '.gitignore');
+  if (!existsSync(ignore)) return [];
+  return readFileSync(ignore, 'utf8')
+    .split('\n')
+    .map((l) => l.trim().replace(/\/+$/, ''))
+    .filter((l) => l !== '' && !l.startsWith('#') && !l.includes('*'));
+}
+
+/**
+ * `p` exists relative to the root, the doc's own folder, or a package folder (a glob: its fixed
+ * part), or is something the build or a run writes.
+ */
 function pathExists(root: string, file: string, p: string): boolean {
   const star = p.search(/[*{]/);
   const fixed = (star < 0 ? p : p.slice(0, star).replace(/[^/]*$/, '')).replace(/\/+$/, '') || '.';
+  if (generated(root).some((g) => fixed === g || fixed.startsWith(`${g}/`))) return true;
   return ['.', dirname(file), ...PACKAGES].some((base) => existsSync(join(root, base, fixed)));
 }
 
