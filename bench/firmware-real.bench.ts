@@ -11,13 +11,13 @@
  *                                           full heap with no out-of-memory, error flag or crash; else 0
  *   firmware.real_listen_cpu_share[.<board>]  share of a 64 MHz nRF52 while listening, at the board's default
  *   firmware.real_stream_cpu_share[.<board>]  rate (central calibration; `_low`/`_high`: the band); without
- *                                           a board: the highest over the boards (firmware/espruino/cpu.ts)
+ *                                           a board: the highest over the boards (firmware/sim/espruino/cost/cpu.ts)
  *   firmware.real_listen_instr_per_s.<board>, firmware.real_stream_instr_per_s.<board>: the x86 counts
  *   firmware.sim_real_frame_diffs          scenarios (over every board) whose frames differ between the vm
  *                                           simulator and the real interpreter (goal 0)
  *   firmware.sim_real_cost_ratio_min/_max[.<board>]  vm cost / real cost over natives, the interpreter's
  *                                           own work and the scenarios, on puckjs and nrf52840dk (goal
- *                                           0.8–1.2; firmware/espruino/cost.ts)
+ *                                           0.8–1.2; firmware/sim/espruino/cost/ratios.ts)
  * BUDLINK_BENCH_BOARDS=puckjs,nrf52840dk limits the boards (the CPU counts take ~4 min per board).
  */
 import { fileURLToPath } from 'node:url';

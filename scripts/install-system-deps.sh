@@ -2,7 +2,7 @@
 # Installs the Debian packages Budlink's tests, benchmarks and `budlink simulate` need:
 #   dbus          dbus-daemon, for the private system bus that hosts the BlueZ emulator (node-ble e2e tests)
 #   gcc-multilib  32-bit C toolchain: the real Espruino interpreter is built 32-bit, as on the nRF52
-#   make, python3, git   Espruino's own build (firmware/espruino/build.ts)
+#   make, python3, git   Espruino's own build (firmware/sim/espruino/build/build.ts)
 #   valgrind      instruction counts of the firmware on the real interpreter (npm run bench)
 # Idempotent: does nothing when they are already there. Needs root (or sudo) for apt-get.
 set -euo pipefail

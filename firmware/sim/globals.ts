@@ -4,7 +4,7 @@
  * Bluetooth, Storage).
  */
 import vm from 'node:vm';
-import { ESPRUINO_BOARDS } from '../espruino/boards';
+import { ESPRUINO_BOARDS } from './espruino/build/boards';
 import type { Device } from './device';
 import { Interrupt } from './errors';
 import { realmify, type Define } from './language';

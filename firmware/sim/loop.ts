@@ -4,7 +4,7 @@
  * = its cost / COST_UNITS_PER_MS (README.md, "Execution model"). Also here: the JS timers the passes
  * run, the cost counter the instrumented program updates, and the watchdog.
  */
-import { CALIBRATION, NRF52_HZ } from '../espruino/cpu';
+import { CALIBRATION, NRF52_HZ } from './espruino/cost/cpu';
 import { Interrupt } from './errors';
 import type { JsVarCounter } from './memory';
 import type { DeviceStats } from './device';
@@ -12,9 +12,9 @@ import type { DeviceStats } from './device';
 /**
  * The cost model (README.md, "Cost units (calibration)"): what each thing the interpreter does costs, in
  * cost units. One unit is X86_PER_UNIT x86 instructions of the real interpreter's main loop (Espruino
- * 2v29 built for 32-bit Linux, -Os, counted by callgrind: firmware/espruino/cost.ts), which
- * firmware/espruino/cpu.ts's CALIBRATION turns into nRF52 cycles. The coefficients are fitted by
- * `npx tsx firmware/espruino/cost.ts --fit` (snippets and natives measured on both engines).
+ * 2v29 built for 32-bit Linux, -Os, counted by callgrind: firmware/sim/espruino/cost/ratios.ts), which
+ * firmware/sim/espruino/cost/cpu.ts's CALIBRATION turns into nRF52 cycles. The coefficients are fitted by
+ * `npx tsx firmware/sim/espruino/cost/ratios.ts --fit` (snippets and natives measured on both engines).
  */
 export interface CostModel {
   /** Statement-level coefficients (cost-analysis.ts computes each statement's features statically). */
@@ -35,9 +35,9 @@ export interface CostModel {
   /** The device stores the code pretokenised: keywords, operators and small integers are one byte. */
   pretokenised: boolean;
   /**
-   * CPU speed relative to the nRF52 (default 1). cost.ts runs the firmware's scenarios with a fast CPU,
-   * so that the vm does the same work as the real interpreter (which runs on an x86, never saturated)
-   * when the firmware needs more than the nRF52 has.
+   * CPU speed relative to the nRF52 (default 1). The cost measurements (espruino/cost/) run the
+   * firmware's scenarios with a fast CPU, so that the vm does the same work as the real interpreter
+   * (which runs on an x86, never saturated) when the firmware needs more than the nRF52 has.
    */
   cpuSpeed?: number;
 }
@@ -89,12 +89,12 @@ export const X86_PER_UNIT = 1000;
 
 /**
  * Cost units per second of nRF52 device time: one unit is X86_PER_UNIT x86 instructions, which are
- * CALIBRATION.central nRF52 cycles each (firmware/espruino/cpu.ts) at NRF52_HZ: 64e6 / 1,500 ≈ 42,667.
+ * CALIBRATION.central nRF52 cycles each (firmware/sim/espruino/cost/cpu.ts) at NRF52_HZ: 64e6 / 1,500 ≈ 42,667.
  */
 export const COST_UNITS_PER_SECOND = NRF52_HZ / (CALIBRATION.central * X86_PER_UNIT);
 export const COST_UNITS_PER_MS = COST_UNITS_PER_SECOND / 1000;
 
-/** The fitted model (firmware/espruino/cost.ts --fit prints it). */
+/** The fitted model (firmware/sim/espruino/cost/ratios.ts --fit prints it). */
 export const FITTED_MODEL: CostModel = {
   js: {
     iteration: 0.303,
@@ -166,7 +166,7 @@ export function costModel(): CostModel {
   return active;
 }
 
-/** Charge with `m` until the returned function is called (cost.ts's fitting runs; tests). */
+/** Charge with `m` until the returned function is called (espruino/cost/'s fitting runs; tests). */
 export function useCostModel(m: CostModel): () => void {
   const prev = active;
   active = m;

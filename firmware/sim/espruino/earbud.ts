@@ -1,7 +1,7 @@
 /**
  * The simulated earbud on the REAL Espruino interpreter (the second engine; the first is the vm
  * simulator in ../earbud.ts). The built bundle runs from Storage in the interpreter built for the
- * board (firmware/espruino/build.ts), with the Budlink hardware shim standing in for the radio, ADC,
+ * board (firmware/sim/espruino/build/build.ts), with the Budlink hardware shim standing in for the radio, ADC,
  * PWM, GPIO, watchdog and flash. Time is the wall clock (optionally scaled: `timeScale`).
  *
  * What the radio does with notifications (TX queue, silent drops, connection events, MTU truncation)
@@ -14,8 +14,9 @@ import { existsSync, mkdtempSync, readFileSync, copyFileSync, rmSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BOARDS, type BoardProfile } from '../../boards/index';
-import { ESPRUINO_BOARDS, REBOOT_EXIT_CODE } from '../../espruino/boards';
-import { binaryPath, buildBoard, cacheDir, isBuilt, type BuildMode } from '../../espruino/build';
+import { distDir } from '../../scripts/bundle';
+import { ESPRUINO_BOARDS, REBOOT_EXIT_CODE } from './build/boards';
+import { binaryPath, buildBoard, cacheDir, isBuilt, type BuildMode } from './build/build';
 import { addressFor } from '../address';
 import { SimError } from '../errors';
 import { LinkModel, emptyLinkStats, type LinkStats } from '../link';
@@ -142,7 +143,7 @@ export class EspruinoEarbud implements TimedPeripheral {
     if (!existsSync(this.binary))
       throw new SimError(
         'no-bundle',
-        `no Espruino interpreter built at ${this.binary}: run firmware/espruino/build.ts`,
+        `no Espruino interpreter built at ${this.binary}: run firmware/sim/espruino/build/build.ts`,
       );
     this.maxMtu = Math.min(o.link?.mtu ?? 247, CHIP_MTU[b.chip] ?? b.maxPayload + 3);
     this.address = o.address ?? addressFor(b.id, o.link?.seed ?? 1);
@@ -171,7 +172,7 @@ export class EspruinoEarbud implements TimedPeripheral {
   static async start(o: EspruinoEarbudOptions): Promise<EspruinoEarbud> {
     const e = new EspruinoEarbud(o);
     try {
-      const bundle = o.bundlePath ?? join(import.meta.dirname, '..', '..', 'dist', `${o.board}.tok.js`);
+      const bundle = o.bundlePath ?? join(distDir, `${o.board}.tok.js`);
       if (!existsSync(bundle))
         throw new SimError(
           'no-bundle',

@@ -14,7 +14,7 @@ const live: SimulatedEarbud[] = [];
  * against the real interpreter, the firmware needs most of a 64 MHz nRF52 while streaming at its
  * default rate (docs/FIRMWARE.md, "CPU budget"), and whether it keeps up in real time on the device is
  * a measured figure (`npm run bench`: firmware.max_rate_hz.*, firmware.real_*_cpu_share), not a test.
- * The same factor as firmware/espruino/cost.ts uses to compare the engines' work.
+ * The same factor as firmware/sim/espruino/cost/ratios.ts uses to compare the engines' work.
  */
 export const LOGIC_CPU_SPEED = 10;
 

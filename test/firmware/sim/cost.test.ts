@@ -2,10 +2,10 @@
  * The vm's cost model (firmware/sim/README.md, "Cost units"): the rules by which statements, skipped
  * text, loops, calls and natives are charged. Each test runs under a model with one coefficient set,
  * so the charge is an exact count. (The coefficients themselves are fitted against the real interpreter
- * by firmware/espruino/cost.ts, which needs valgrind.)
+ * by firmware/sim/espruino/cost/ratios.ts, which needs valgrind.)
  */
 import { expect } from 'chai';
-import { CALIBRATION, NRF52_HZ, cpuFigure } from '../../../firmware/espruino/cpu';
+import { CALIBRATION, NRF52_HZ, cpuFigure } from '../../../firmware/sim/espruino/cost/cpu';
 import {
   COST_UNITS_PER_SECOND,
   FITTED_MODEL,

@@ -140,7 +140,7 @@ describe('sim: the language surface', () => {
     const e = program('');
     const set = (args: string, len = 4): unknown =>
       e.repl(`var t = new Uint8Array(${len}); t.set(${args}); t.join()`);
-    // values measured on the real interpreter (2v29, Linux build of firmware/espruino)
+    // values measured on the real interpreter (2v29, Linux build of firmware/sim/espruino/build)
     expect(set('[1, 2, 3], 2')).to.equal('0,0,1,2');
     expect(set('[1, 2, 3, 4, 5, 6]')).to.equal('1,2,3,4');
     expect(set('new Uint8Array([5, 6, 7]), 3')).to.equal('0,0,0,5');

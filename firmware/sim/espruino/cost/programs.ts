@@ -1,19 +1,29 @@
 /**
- * The programs the cost measurements run on both engines (cost.ts): the plain-JS snippets and the
+ * The programs the cost measurements run on both engines (ratios.ts): the plain-JS snippets and the
  * natives the firmware calls, each wrapped between two marker calls (snippetProgram), the "machine"
  * programs that do nothing but the interpreter's own work around jobs (ADC/DAC samples, buffer events,
  * timers), and the audio the scenarios and machines are fed.
  */
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { BoardProfile } from '../boards/index';
-import type { NativeName } from '../sim/loop';
-import type { QueuedAudio } from '../sim/types';
+import type { BoardProfile } from '../../../boards/index';
+import type { NativeName } from '../../loop';
+import type { QueuedAudio } from '../../types';
 import { readWav } from '@budlink/protocol/audio';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** The speech the scenarios stream (as the firmware-real bench's CPU figures). */
-export const SPEECH = join(here, '..', '..', 'test', 'fixtures', 'audio', 'hey-budlink-weather-8k.wav');
+export const SPEECH = join(
+  here,
+  '..',
+  '..',
+  '..',
+  '..',
+  'test',
+  'fixtures',
+  'audio',
+  'hey-budlink-weather-8k.wav',
+);
 
 export interface Snippet {
   name: string;

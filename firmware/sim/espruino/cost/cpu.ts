@@ -13,10 +13,10 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { BoardProfile } from '../boards/index';
-import { EspruinoEarbud } from '../sim/espruino/earbud';
-import { SimHost } from '../sim/host';
-import type { QueuedAudio } from '../sim/types';
+import type { BoardProfile } from '../../../boards/index';
+import { EspruinoEarbud } from '../earbud';
+import { SimHost } from '../../host';
+import type { QueuedAudio } from '../../types';
 import { readWav } from '@budlink/protocol/audio';
 
 /**

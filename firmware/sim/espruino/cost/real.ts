@@ -1,5 +1,5 @@
 /**
- * The real interpreter's side of the cost measurements (cost.ts): callgrind runs of the board's
+ * The real interpreter's side of the cost measurements (ratios.ts): callgrind runs of the board's
  * release build counting x86 instructions (shim I/O excluded, as cpu.ts counts) in a snippet between
  * two marker calls, in a machine program per audio second, and in the listening and streaming
  * scenarios (cpu.ts's cpuFigure). Every result is cached per binary and program in .cache/espruino/cost/.
@@ -16,19 +16,16 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { BOARDS } from '../boards/index';
-import { SimHost } from '../sim/host';
-import { flashImage } from '../sim/espruino/flash';
-import { Interpreter } from '../sim/espruino/interpreter';
-import { EspruinoEarbud } from '../sim/espruino/earbud';
-import { binaryPath, cacheDir } from './build';
-import { RUNNER, SPEECH, silence, snippetProgram, type Machine, type Snippet } from './cost-programs';
+import { join } from 'node:path';
+import { BOARDS } from '../../../boards/index';
+import { distDir } from '../../../scripts/bundle';
+import { SimHost } from '../../host';
+import { flashImage } from '../flash';
+import { Interpreter } from '../interpreter';
+import { EspruinoEarbud } from '../earbud';
+import { binaryPath, cacheDir } from '../build/build';
+import { RUNNER, SPEECH, silence, snippetProgram, type Machine, type Snippet } from './programs';
 import { callgrindPrefix, cpuFigure, type CpuScenario } from './cpu';
-
-const here = dirname(fileURLToPath(import.meta.url));
-const distDir = join(here, '..', 'dist');
 
 /** Does the engine deploy the firmware pretokenised (the build made <board>.tok.js)? */
 export function pretokenisedDeploy(board: string): boolean {
@@ -40,7 +37,7 @@ let pretokeniser: Pretokeniser | null | undefined;
 async function deviceText(board: string, code: string): Promise<string> {
   if (!pretokenisedDeploy(board)) return code;
   if (pretokeniser === undefined) {
-    const path = join(here, '..', 'scripts', 'pretokenise.ts');
+    const path = join(distDir, '..', 'scripts', 'pretokenise.ts');
     pretokeniser = existsSync(path)
       ? ((await import(path)) as { pretokenise: Pretokeniser }).pretokenise
       : null;

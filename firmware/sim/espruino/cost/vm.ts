@@ -1,13 +1,13 @@
 /**
- * The vm simulator's side of the cost measurements (cost.ts): the units it charges for a snippet, a
+ * The vm simulator's side of the cost measurements (ratios.ts): the units it charges for a snippet, a
  * machine program or a scenario, under the fitted cost model or any other (the fit runs it under
  * one-coefficient models to count features).
  */
-import { BOARDS } from '../boards/index';
-import { SimulatedEarbud } from '../sim/index';
-import { SimHost } from '../sim/host';
-import { FITTED_MODEL, useCostModel, type CostModel } from '../sim/loop';
-import { SPEECH, silence, snippetProgram, speech, type Machine, type Snippet } from './cost-programs';
+import { BOARDS } from '../../../boards/index';
+import { SimulatedEarbud } from '../../index';
+import { SimHost } from '../../host';
+import { FITTED_MODEL, useCostModel, type CostModel } from '../../loop';
+import { SPEECH, silence, snippetProgram, speech, type Machine, type Snippet } from './programs';
 import type { CpuScenario } from './cpu';
 
 /** Units the vm charges for `s`'s body under `model` (default: the fitted one). */

@@ -9,34 +9,23 @@
  * snippet; the vm cost is the units the simulator charges for the same call. Results of the real
  * interpreter are cached per binary and program in .cache/espruino/cost/, so reruns are cheap.
  *
- *   npx tsx firmware/espruino/cost.ts --fit [board]   fit the model's coefficients (prints FITTED_MODEL)
- *   npx tsx firmware/espruino/cost.ts [board...]      every ratio vm / real (snippets, natives, scenarios)
+ *   npx tsx firmware/sim/espruino/cost/ratios.ts --fit [board]  fit the model's coefficients
+ *                                                               (prints FITTED_MODEL)
+ *   npx tsx firmware/sim/espruino/cost/ratios.ts [board...]     every ratio vm / real (snippets,
+ *                                                               natives, scenarios)
  *
  * The code is deployed as cpu.ts's engine deploys the firmware: pretokenised when the build made
  * <board>.tok.js (firmware/scripts/pretokenise.ts), as plain text otherwise.
  *
- * This file computes the ratios and runs the command line; the measurement programs are
- * cost-programs.ts, the callgrind driver cost-real.ts, the vm's side cost-vm.ts, the fit cost-fit.ts.
+ * This file computes the ratios and runs the command line; the measurement programs are programs.ts,
+ * the callgrind driver real.ts, the vm's side vm.ts, the fit fit.ts (index.ts re-exports them).
  */
 import { fileURLToPath } from 'node:url';
-import { X86_PER_UNIT } from '../sim/loop';
-import { fitModel } from './cost-fit';
-import { JS_SNIPPETS, MACHINES, NATIVE_SNIPPETS, SPEECH } from './cost-programs';
-import { realMachineCost, realScenarioCost, realSnippetCost } from './cost-real';
-import { vmMachineCost, vmScenarioCost, vmSnippetCost } from './cost-vm';
-
-export {
-  JS_SNIPPETS,
-  MACHINES,
-  NATIVE_SNIPPETS,
-  SPEECH,
-  snippetProgram,
-  type Machine,
-  type Snippet,
-} from './cost-programs';
-export { pretokenisedDeploy, realMachineCost, realScenarioCost, realSnippetCost } from './cost-real';
-export { vmMachineCost, vmScenarioCost, vmSnippetCost } from './cost-vm';
-export { fitModel, nnls, type Fit } from './cost-fit';
+import { X86_PER_UNIT } from '../../loop';
+import { fitModel } from './fit';
+import { JS_SNIPPETS, MACHINES, NATIVE_SNIPPETS, SPEECH } from './programs';
+import { realMachineCost, realScenarioCost, realSnippetCost } from './real';
+import { vmMachineCost, vmScenarioCost, vmSnippetCost } from './vm';
 
 // ---------------------------------------------------------------------------------------------------
 // Ratios for the bench

@@ -2,8 +2,8 @@
  * Builds the real Espruino interpreter (Linux, 32-bit) for each Budlink board, with the Budlink
  * hardware shim, and caches the binaries in .cache/espruino/ (ignored by git).
  *
- *   npx tsx firmware/espruino/build.ts                all boards, as on the device (RELEASE, -Os)
- *   npx tsx firmware/espruino/build.ts --debug puckjs  -O0 with the interpreter's asserts, for gdb
+ *   npx tsx firmware/sim/espruino/build/build.ts                all boards, as on the device (RELEASE, -Os)
+ *   npx tsx firmware/sim/espruino/build/build.ts --debug puckjs  -O0 with the interpreter's asserts, for gdb
  *
  * Release is the default everywhere: it is the build a device runs. (The debug build's asserts also
  * fire on valid code: an arrow function using `this` in a branch that is parsed but not executed trips
@@ -33,7 +33,7 @@ import { fileURLToPath } from 'node:url';
 import { ESPRUINO_BOARDS, ESPRUINO_COMMIT, ESPRUINO_REPO, boardFile, type EspruinoBoard } from './boards';
 
 const here = dirname(fileURLToPath(import.meta.url));
-export const repoRoot = resolve(here, '..', '..');
+export const repoRoot = resolve(here, '..', '..', '..', '..');
 export const cacheDir = join(repoRoot, '.cache', 'espruino');
 const shimDir = join(here, 'shim');
 const patchFile = join(here, 'linux-hardware.patch');

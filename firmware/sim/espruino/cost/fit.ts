@@ -1,20 +1,13 @@
 /**
- * Fitting the vm's cost model to the real interpreter (`cost.ts --fit`): non-negative least squares
+ * Fitting the vm's cost model to the real interpreter (`ratios.ts --fit`): non-negative least squares
  * of the JavaScript coefficients on the plain-JS snippets, of each native's fixed and per-element cost,
  * of the built-ins priced by name, and of the job and ADC/DAC sample costs on the machine programs.
  */
-import { BOARDS } from '../boards/index';
-import {
-  FITTED_MODEL,
-  JS_FEATURES,
-  NATIVES,
-  X86_PER_UNIT,
-  type CostModel,
-  type JsFeature,
-} from '../sim/loop';
-import { JS_SNIPPETS, MACHINES, NATIVE_SNIPPETS, type Snippet } from './cost-programs';
-import { pretokenisedDeploy, realMachineCost, realSnippetCost } from './cost-real';
-import { vmMachineCost, vmSnippetCost } from './cost-vm';
+import { BOARDS } from '../../../boards/index';
+import { FITTED_MODEL, JS_FEATURES, NATIVES, X86_PER_UNIT, type CostModel, type JsFeature } from '../../loop';
+import { JS_SNIPPETS, MACHINES, NATIVE_SNIPPETS, type Snippet } from './programs';
+import { pretokenisedDeploy, realMachineCost, realSnippetCost } from './real';
+import { vmMachineCost, vmSnippetCost } from './vm';
 
 /** Non-negative least squares (Lawson–Hanson): min |A x − y| with x ≥ 0. */
 export function nnls(A: number[][], y: number[]): number[] {
