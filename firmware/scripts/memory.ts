@@ -1,7 +1,7 @@
 /**
  * Boot-time JsVar estimate for a board's bundle (docs/FIRMWARE.md §Memory budget). An estimate, not a
  * measurement: the device's own figure is STATUS.freeVars (process.memory().free); the simulator's
- * heap walk (firmware/sim/memory.ts) is the reference this model is calibrated against.
+ * heap walk (firmware/sim/vm/memory.ts) is the reference this model is calibrated against.
  *
  * Model (Espruino 2v2x, 32-bit builds, 13–14-byte JsVars; EspruinoDocs "Performance"):
  * - A name longer than 4 characters takes 1 + ceil((len − 4) / (jsVarBytes − 1)) JsVars, a short one 1.

@@ -1,8 +1,8 @@
 /**
  * The simulated earbud on the REAL Espruino interpreter (the second engine; the first is the vm
- * simulator in ../earbud.ts). The built bundle runs from Storage in the interpreter built for the
- * board (firmware/sim/espruino/build/build.ts), with the Budlink hardware shim standing in for the radio, ADC,
- * PWM, GPIO, watchdog and flash. Time is the wall clock (optionally scaled: `timeScale`).
+ * simulator in ../vm/earbud.ts). The built bundle runs from Storage in the interpreter built for the
+ * board (build/build.ts), with the Budlink hardware shim standing in for the radio, ADC, PWM, GPIO,
+ * watchdog and flash. Time is the wall clock (optionally scaled: `timeScale`).
  *
  * What the radio does with notifications (TX queue, silent drops, connection events, MTU truncation)
  * is the same LinkModel the vm engine uses, fed with the device's own timestamps.
@@ -17,11 +17,11 @@ import { BOARDS, type BoardProfile } from '../../boards/index';
 import { distDir } from '../../scripts/bundle';
 import { ESPRUINO_BOARDS, REBOOT_EXIT_CODE } from './build/boards';
 import { binaryPath, buildBoard, cacheDir, isBuilt, type BuildMode } from './build/build';
-import { addressFor } from '../address';
-import { SimError } from '../errors';
-import { LinkModel, emptyLinkStats, type LinkStats } from '../link';
+import { addressFor } from '../core/address';
+import { SimError } from '../core/errors';
+import { LinkModel, emptyLinkStats, type LinkModelOptions, type LinkStats } from '../core/link';
 import type { SimCentral, SimService, TimedPeripheral } from '@budlink/link';
-import type { LinkModelOptions, QueuedAudio } from '../types';
+import type { QueuedAudio } from '../core/earbud';
 import { quantise16to8, readWav, resampleLinear } from '@budlink/protocol/audio';
 import { MicMirror, SpeakerDecoder } from './audio';
 import { FLASH_FILE, flashImage } from './flash';
@@ -41,11 +41,12 @@ import {
   type GattCharacteristic,
 } from './shim-events';
 
-export type { EspruinoMemory } from './shim-events';
-
 export interface EspruinoEarbudOptions {
   board: string;
-  /** The bundle to flash (default firmware/dist/<board>.tok.js: the minified bundle pretokenised, as a device stores it). */
+  /**
+   * The bundle to flash (default firmware/dist/<board>.tok.js: the minified bundle pretokenised, as a
+   * device stores it).
+   */
   bundlePath?: string;
   name?: string;
   address?: string;

@@ -1,5 +1,5 @@
 /**
- * One run of the real Espruino interpreter (built by firmware/sim/espruino/build/build.ts) as a child process:
+ * One run of the real Espruino interpreter (built by build/build.ts) as a child process:
  * its console on stdin/stdout, the Budlink hardware shim on fd 3 (commands in) and fd 4 (events out).
  * The wire between them is documented in docs/ESPRUINO-ENGINE.md; this class only frames it.
  *

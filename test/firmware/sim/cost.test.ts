@@ -15,7 +15,7 @@ import {
   useCostModel,
   type CostModel,
   type JsFeature,
-} from '../../../firmware/sim/loop';
+} from '../../../firmware/sim/vm/loop';
 import { program, stopAll } from './helpers';
 import { BOARDS } from '../../../firmware/boards/index';
 

@@ -15,8 +15,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BoardProfile } from '../../../boards/index';
 import { EspruinoEarbud } from '../earbud';
-import { SimHost } from '../../host';
-import type { QueuedAudio } from '../../types';
+import { SimHost } from '../../core/host';
+import type { QueuedAudio } from '../../core/earbud';
 import { readWav } from '@budlink/protocol/audio';
 
 /**

@@ -4,7 +4,14 @@
  * of the built-ins priced by name, and of the job and ADC/DAC sample costs on the machine programs.
  */
 import { BOARDS } from '../../../boards/index';
-import { FITTED_MODEL, JS_FEATURES, NATIVES, X86_PER_UNIT, type CostModel, type JsFeature } from '../../loop';
+import {
+  FITTED_MODEL,
+  JS_FEATURES,
+  NATIVES,
+  X86_PER_UNIT,
+  type CostModel,
+  type JsFeature,
+} from '../../vm/loop';
 import { JS_SNIPPETS, MACHINES, NATIVE_SNIPPETS, type Snippet } from './programs';
 import { pretokenisedDeploy, realMachineCost, realSnippetCost } from './real';
 import { vmMachineCost, vmSnippetCost } from './vm';

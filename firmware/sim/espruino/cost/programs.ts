@@ -7,8 +7,8 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BoardProfile } from '../../../boards/index';
-import type { NativeName } from '../../loop';
-import type { QueuedAudio } from '../../types';
+import type { NativeName } from '../../vm/loop';
+import type { QueuedAudio } from '../../core/earbud';
 import { readWav } from '@budlink/protocol/audio';
 
 const here = dirname(fileURLToPath(import.meta.url));

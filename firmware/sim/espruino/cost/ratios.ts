@@ -21,7 +21,7 @@
  * the callgrind driver real.ts, the vm's side vm.ts, the fit fit.ts (index.ts re-exports them).
  */
 import { fileURLToPath } from 'node:url';
-import { X86_PER_UNIT } from '../../loop';
+import { X86_PER_UNIT } from '../../vm/loop';
 import { fitModel } from './fit';
 import { JS_SNIPPETS, MACHINES, NATIVE_SNIPPETS, SPEECH } from './programs';
 import { realMachineCost, realScenarioCost, realSnippetCost } from './real';

@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BOARDS } from '../../../boards/index';
 import { distDir } from '../../../scripts/bundle';
-import { SimHost } from '../../host';
+import { SimHost } from '../../core/host';
 import { flashImage } from '../flash';
 import { Interpreter } from '../interpreter';
 import { EspruinoEarbud } from '../earbud';

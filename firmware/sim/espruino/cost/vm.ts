@@ -4,9 +4,9 @@
  * one-coefficient models to count features).
  */
 import { BOARDS } from '../../../boards/index';
-import { SimulatedEarbud } from '../../index';
-import { SimHost } from '../../host';
-import { FITTED_MODEL, useCostModel, type CostModel } from '../../loop';
+import { SimulatedEarbud } from '../../vm/earbud';
+import { SimHost } from '../../core/host';
+import { FITTED_MODEL, useCostModel, type CostModel } from '../../vm/loop';
 import { SPEECH, silence, snippetProgram, speech, type Machine, type Snippet } from './programs';
 import type { CpuScenario } from './cpu';
 

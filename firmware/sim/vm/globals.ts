@@ -4,11 +4,11 @@
  * Bluetooth, Storage).
  */
 import vm from 'node:vm';
-import { ESPRUINO_BOARDS } from './espruino/build/boards';
+import { ESPRUINO_BOARDS } from '../espruino/build/boards';
 import type { Device } from './device';
-import { Interrupt } from './errors';
+import { Interrupt } from './interrupt';
 import { realmify, type Define } from './language';
-import { mulberry32 } from './link';
+import { mulberry32 } from '../core/link';
 import { nativeCost, type NativeName } from './loop';
 import { eConvolve, eCrc32, eFFT, eMapInPlace, eSum, eToString, eVariance, toBytes } from './natives';
 import { STORAGE_BYTES, storageModule } from './storage';

@@ -3,21 +3,8 @@
  * emulated Espruino globals. The peripheral contract it implements (SimPeripheral, SimCentral, ...)
  * is `@budlink/link`'s.
  */
-
-export interface LinkModelOptions {
-  /** ATT MTU negotiated by the central (payload = mtu - 3). Default from the board profile. */
-  mtu?: number;
-  /** Connection interval in ms (default 7.5). */
-  intervalMs?: number;
-  /** Notifications delivered per connection event (default 1 on nRF52832 boards, 2 on nRF52840). */
-  packetsPerInterval?: number;
-  /** Notifications the stack can queue; past it updateServices drops silently (default 6). */
-  queueDepth?: number;
-  /** Extra random loss of queued notifications, 0..1 (fault injection). */
-  dropRate?: number;
-  /** Seed for the drop PRNG. */
-  seed?: number;
-}
+import type { QueuedAudio } from '../core/earbud';
+import type { LinkModelOptions } from '../core/link';
 
 export interface EarbudOptions {
   /** Board profile id, e.g. 'nrf52840dk', 'puckjs', 'thingy52', 'microbit2'. */
@@ -56,12 +43,6 @@ export interface EarbudOptions {
    * engines then cut it into the same mic buffers): 16-bit signed or 8-bit unsigned, at `rate` Hz.
    */
   audio?: QueuedAudio[];
-}
-
-/** Microphone audio to queue: 16-bit signed (quantised like the ADC) or 8-bit unsigned samples. */
-export interface QueuedAudio {
-  samples: Int16Array | Uint8Array;
-  rate: number;
 }
 
 export interface EarbudStats {

@@ -4,7 +4,7 @@
  * hooks the JsVar accounting needs inside the realm (typed-array allocations, `bind`).
  */
 import vm from 'node:vm';
-import { Interrupt } from './errors';
+import { Interrupt } from './interrupt';
 
 /** Constructors of the context's realm that the simulator makes values with. */
 export interface Builtins {

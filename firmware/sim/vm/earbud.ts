@@ -9,12 +9,12 @@
  * This is the vm engine (espruino/earbud.ts is the real interpreter's); index.ts re-exports it.
  */
 import { readFileSync, existsSync } from 'node:fs';
-import { BOARDS, type BoardProfile } from '../boards/index';
-import { bundlePathFor } from '../scripts/bundle';
+import { BOARDS, type BoardProfile } from '../../boards/index';
+import { bundlePathFor } from '../../scripts/bundle';
 import { Device, emptyDeviceStats, type BootMode, type DeviceStats } from './device';
-import { addressFor } from './address';
-import { SimError } from './errors';
-import { emptyLinkStats, type LinkStats } from './link';
+import { addressFor } from '../core/address';
+import { SimError } from '../core/errors';
+import { emptyLinkStats, type LinkStats } from '../core/link';
 import { MicQueue } from './mic';
 import { EspruinoRandom } from './natives';
 import { STORAGE_BYTES } from './storage';

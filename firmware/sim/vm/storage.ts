@@ -1,5 +1,5 @@
 /**
- * `require('Storage')`: files in the device's flash, kept across power cycles by the owner (index.ts).
+ * `require('Storage')`: files in the device's flash, kept across power cycles by the owner (earbud.ts).
  */
 import vm from 'node:vm';
 import type { Builtins } from './language';

@@ -16,7 +16,21 @@
  *   without traffic, ~1.5 s to come back).
  */
 import type { SimCentral } from '@budlink/link';
-import type { LinkModelOptions } from './types';
+
+export interface LinkModelOptions {
+  /** ATT MTU negotiated by the central (payload = mtu - 3). Default from the board profile. */
+  mtu?: number;
+  /** Connection interval in ms (default 7.5). */
+  intervalMs?: number;
+  /** Notifications delivered per connection event (default 1 on nRF52832 boards, 2 on nRF52840). */
+  packetsPerInterval?: number;
+  /** Notifications the stack can queue; past it updateServices drops silently (default 6). */
+  queueDepth?: number;
+  /** Extra random loss of queued notifications, 0..1 (fault injection). */
+  dropRate?: number;
+  /** Seed for the drop PRNG. */
+  seed?: number;
+}
 
 export interface LinkStats {
   notificationsSent: number;

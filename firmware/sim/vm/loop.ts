@@ -4,16 +4,16 @@
  * = its cost / COST_UNITS_PER_MS (README.md, "Execution model"). Also here: the JS timers the passes
  * run, the cost counter the instrumented program updates, and the watchdog.
  */
-import { CALIBRATION, NRF52_HZ } from './espruino/cost/cpu';
-import { Interrupt } from './errors';
+import { CALIBRATION, NRF52_HZ } from '../espruino/cost/cpu';
+import { Interrupt } from './interrupt';
 import type { JsVarCounter } from './memory';
 import type { DeviceStats } from './device';
 
 /**
  * The cost model (README.md, "Cost units (calibration)"): what each thing the interpreter does costs, in
  * cost units. One unit is X86_PER_UNIT x86 instructions of the real interpreter's main loop (Espruino
- * 2v29 built for 32-bit Linux, -Os, counted by callgrind: firmware/sim/espruino/cost/ratios.ts), which
- * firmware/sim/espruino/cost/cpu.ts's CALIBRATION turns into nRF52 cycles. The coefficients are fitted by
+ * 2v29 built for 32-bit Linux, -Os, counted by callgrind: ../espruino/cost/ratios.ts), which
+ * ../espruino/cost/cpu.ts's CALIBRATION turns into nRF52 cycles. The coefficients are fitted by
  * `npx tsx firmware/sim/espruino/cost/ratios.ts --fit` (snippets and natives measured on both engines).
  */
 export interface CostModel {
@@ -89,7 +89,7 @@ export const X86_PER_UNIT = 1000;
 
 /**
  * Cost units per second of nRF52 device time: one unit is X86_PER_UNIT x86 instructions, which are
- * CALIBRATION.central nRF52 cycles each (firmware/sim/espruino/cost/cpu.ts) at NRF52_HZ: 64e6 / 1,500 ≈ 42,667.
+ * CALIBRATION.central nRF52 cycles each (../espruino/cost/cpu.ts) at NRF52_HZ: 64e6 / 1,500 ≈ 42,667.
  */
 export const COST_UNITS_PER_SECOND = NRF52_HZ / (CALIBRATION.central * X86_PER_UNIT);
 export const COST_UNITS_PER_MS = COST_UNITS_PER_SECOND / 1000;

@@ -1,12 +1,12 @@
 /**
  * The radio as the program sees it: `NRF` (services, advertising, connection interval), the GATT
- * database a central sees, connections and writes through the link model (link.ts), and the console:
+ * database a central sees, connections and writes through the link model (../core/link.ts), and the console:
  * output to `logs` and, while connected with the UART on, to Nordic UART TX notifications; writes to
  * the UART RX go to the REPL.
  */
 import { NUS_RX_UUID, NUS_SERVICE_UUID, NUS_TX_UUID } from '@budlink/protocol';
-import { SimError } from './errors';
-import { LinkModel } from './link';
+import { SimError } from '../core/errors';
+import { LinkModel } from '../core/link';
 import { nativeCost, type Fn } from './loop';
 import type { JsVarCounter } from './memory';
 import { eToString, toBytes } from './natives';

@@ -11,10 +11,11 @@
 import { fileURLToPath } from 'node:url';
 import { ConfigOp, DOWNLINK_UUID, FrameType, PlayEndReason } from '@budlink/protocol';
 import type { Frame, WakeFrame, EndFrame } from '@budlink/protocol';
-import type { BoardProfile } from '../boards/index';
+import type { BoardProfile } from '../../boards/index';
 import { SimHost } from './host';
 import type { TimedPeripheral } from '@budlink/link';
-import type { LinkModelOptions, QueuedAudio } from './types';
+import type { QueuedAudio } from './earbud';
+import type { LinkModelOptions } from './link';
 import { readWav } from '@budlink/protocol/audio';
 
 /** What a scenario needs of an earbud (SimulatedEarbud and EspruinoEarbud both provide it). */
@@ -50,7 +51,7 @@ export interface Scenario {
 }
 
 const fixtures = (name: string): string =>
-  fileURLToPath(new URL(`../../test/fixtures/audio/${name}`, import.meta.url));
+  fileURLToPath(new URL(`../../../test/fixtures/audio/${name}`, import.meta.url));
 
 /** 16-bit speech for the board: the 4 kHz clip on 4 kHz boards, the 8 kHz one otherwise. */
 function speech(board: BoardProfile): QueuedAudio {

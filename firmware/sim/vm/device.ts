@@ -14,7 +14,7 @@
  */
 import vm from 'node:vm';
 import { Emitters } from './events';
-import { Interrupt } from './errors';
+import { Interrupt } from './interrupt';
 import { installGlobals } from './globals';
 import { Heap } from './heap';
 import { instrument } from './instrument';
