@@ -66,7 +66,8 @@ const SIM_USERS = new Set(['host/src/cli/demo.ts', 'host/src/cli/simulate.ts', '
 
 export function hostSimImporters(files: string[]): string[] {
   // static imports and re-exports (`from '…'`) and dynamic ones (`import('…')`)
-  const re = /(?:from\s+|import\s*\(\s*)['"](@budlink\/firmware\/sim[^'"]*|[./]+\/firmware\/sim[^'"]*)['"]/;
+  const re =
+    /(?:from\s+|import\s*\(\s*)['"](@budlink\/sim(?:\/[^'"]*)?|[./]+\/firmware\/sim(?:\/[^'"]*)?)['"]/;
   return files.filter(
     (f) => f.startsWith('host/') && !SIM_USERS.has(f) && re.test(readFileSync(join(root, f), 'utf8')),
   );

@@ -22,11 +22,11 @@
  */
 import { fileURLToPath } from 'node:url';
 import { BOARDS } from '@budlink/firmware/boards';
-import { SimulatedEarbud } from '@budlink/firmware/sim';
-import { EspruinoEarbud } from '@budlink/firmware/sim/espruino';
-import { SCENARIOS, runScenario, type Scenario, type Transcript } from '@budlink/firmware/sim/scenarios';
-import { cpuFigure } from '@budlink/firmware/espruino/cpu';
-import { costRatios, ratioRange } from '@budlink/firmware/espruino/cost';
+import { SimulatedEarbud } from '@budlink/sim';
+import { EspruinoEarbud } from '@budlink/sim/espruino';
+import { SCENARIOS, runScenario, type Scenario, type Transcript } from '@budlink/sim/scenarios';
+import { cpuFigure } from '@budlink/sim/espruino/cpu';
+import { costRatios, ratioRange } from '@budlink/sim/espruino/cost';
 import type { Bench } from './run';
 
 const SPEECH = fileURLToPath(new URL('../test/fixtures/audio/hey-budlink-weather-8k.wav', import.meta.url));

@@ -15,7 +15,7 @@ import { statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { BOARDS } from '@budlink/firmware/boards';
 import { bundlePathFor } from '@budlink/firmware/bundle';
-import { SimHost, SimulatedEarbud, indexOfBytes } from '@budlink/firmware/sim';
+import { SimHost, SimulatedEarbud, indexOfBytes } from '@budlink/sim';
 import { ConfigKey, ConfigOp, EndReason, FrameType } from '@budlink/protocol';
 import type { ConfigFrame } from '@budlink/protocol';
 import type { Bench } from './run';

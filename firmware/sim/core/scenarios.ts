@@ -11,7 +11,7 @@
 import { fileURLToPath } from 'node:url';
 import { ConfigOp, DOWNLINK_UUID, FrameType, PlayEndReason } from '@budlink/protocol';
 import type { Frame, WakeFrame, EndFrame } from '@budlink/protocol';
-import type { BoardProfile } from '../../boards/index';
+import type { BoardProfile } from '@budlink/firmware/boards';
 import { SimHost } from './host';
 import type { TimedPeripheral } from '@budlink/link';
 import type { QueuedAudio } from './earbud';

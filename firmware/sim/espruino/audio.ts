@@ -3,7 +3,7 @@
  * ADC has taken (the shim reports runs of fed and silent samples), and the speaker's 8-bit samples
  * decoded from the PWM values the shim reports.
  */
-import type { SpeakerProfile } from '../../boards/index';
+import type { SpeakerProfile } from '@budlink/firmware/boards';
 
 /** The queued microphone audio and every sample the ADC took (micSamples()). */
 export class MicMirror {

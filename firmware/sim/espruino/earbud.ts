@@ -13,8 +13,8 @@
 import { existsSync, mkdtempSync, readFileSync, copyFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BOARDS, type BoardProfile } from '../../boards/index';
-import { distDir } from '../../scripts/bundle';
+import { BOARDS, type BoardProfile } from '@budlink/firmware/boards';
+import { distDir } from '@budlink/firmware/bundle';
 import { ESPRUINO_BOARDS, REBOOT_EXIT_CODE } from './build/boards';
 import { binaryPath, buildBoard, cacheDir, isBuilt, type BuildMode } from './build/build';
 import { addressFor } from '../core/address';

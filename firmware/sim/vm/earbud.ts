@@ -9,8 +9,8 @@
  * This is the vm engine (espruino/earbud.ts is the real interpreter's); index.ts re-exports it.
  */
 import { readFileSync, existsSync } from 'node:fs';
-import { BOARDS, type BoardProfile } from '../../boards/index';
-import { bundlePathFor } from '../../scripts/bundle';
+import { BOARDS, type BoardProfile } from '@budlink/firmware/boards';
+import { bundlePathFor } from '@budlink/firmware/bundle';
 import { Device, emptyDeviceStats, type BootMode, type DeviceStats } from './device';
 import { addressFor } from '../core/address';
 import { SimError } from '../core/errors';

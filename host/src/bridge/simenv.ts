@@ -13,8 +13,8 @@ import {
   type BluezEmulator,
   type PrivateBus,
 } from '@budlink/link/bluez';
-import { SimulatedEarbud, type EarbudOptions } from '@budlink/firmware/sim';
-import { EspruinoEarbud, type EspruinoEarbudOptions } from '@budlink/firmware/sim/espruino';
+import { SimulatedEarbud, type EarbudOptions } from '@budlink/sim';
+import { EspruinoEarbud, type EspruinoEarbudOptions } from '@budlink/sim/espruino';
 import { LINK_DEFAULTS, SIM_DEFAULTS } from '../defaults';
 
 export type SimTransport = 'auto' | 'bluez' | 'in-process';

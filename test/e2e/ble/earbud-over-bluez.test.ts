@@ -3,7 +3,7 @@
  * clock) ↔ BlueZ emulator on a private D-Bus ↔ NodeBleLink. Needs `npm run build -w firmware`.
  */
 import { expect } from 'chai';
-import { SimulatedEarbud } from '@budlink/firmware/sim';
+import { SimulatedEarbud } from '@budlink/sim';
 import { BOARDS } from '@budlink/firmware/boards';
 import * as dbus from 'dbus-next';
 import { FrameType, UPLINK_UUID, decodeFrame, encodeFrame, type Frame } from '@budlink/protocol';

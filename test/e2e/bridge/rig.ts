@@ -4,7 +4,7 @@
  * answers with a short tone, which must come out of the earbud's speaker.
  */
 import { Observable, filter, firstValueFrom, take, timeout, toArray } from 'rxjs';
-import type { LinkModelOptions } from '@budlink/firmware/sim';
+import type { LinkModelOptions } from '@budlink/sim';
 import { decodeFrame, type Frame } from '@budlink/protocol';
 import type { Connection, Link } from '@budlink/link';
 import { Bridge, type BridgeEvent } from '../../../host/src/bridge/index';

@@ -7,7 +7,7 @@ import { EndReason, ErrorCode, Fault, FrameType, PlayEndReason, Trigger, seqDiff
 import type { CreditFrame, ErrorFrame, Frame, WakeFrame } from '@budlink/protocol';
 import { BOARDS } from '@budlink/firmware/boards';
 import { readWav } from '@budlink/protocol/audio';
-import { indexOfBytes, noise, type SimHost, type SimulatedEarbud } from '@budlink/firmware/sim';
+import { indexOfBytes, noise, type SimHost, type SimulatedEarbud } from '@budlink/sim';
 import { connected, earbudOn, fixture, stopAll } from './rig';
 
 const SPEECH_8K = fixture('hey-budlink-weather-8k.wav');

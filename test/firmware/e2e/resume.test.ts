@@ -17,7 +17,7 @@ import {
 } from '@budlink/protocol';
 import type { AudioFrame, EndFrame, Frame, HelloFrame, SeqGap, WakeFrame } from '@budlink/protocol';
 import { BOARDS } from '@budlink/firmware/boards';
-import { indexOfBytes, type SimulatedEarbud } from '@budlink/firmware/sim';
+import { indexOfBytes, type SimulatedEarbud } from '@budlink/sim';
 import { connected, earbudOn, fixture, stopAll } from './rig';
 
 const SPEECH: Record<string, string> = {

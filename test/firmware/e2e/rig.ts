@@ -1,6 +1,6 @@
 /** Shared set-up of the built-bundle e2e tests: fixtures, earbuds stopped after each test, a connected host. */
 import { fileURLToPath } from 'node:url';
-import { SimHost, SimulatedEarbud, type EarbudOptions } from '@budlink/firmware/sim';
+import { SimHost, SimulatedEarbud, type EarbudOptions } from '@budlink/sim';
 
 /** Path of an audio fixture in test/fixtures/audio. */
 export const fixture = (name: string): string =>

@@ -8,10 +8,10 @@
 import { expect } from 'chai';
 import { EndReason, Fault, FrameType, type ErrorFrame } from '@budlink/protocol';
 import { BOARDS } from '@budlink/firmware/boards';
-import { indexOfBytes, SimulatedEarbud } from '@budlink/firmware/sim';
-import { EspruinoEarbud } from '@budlink/firmware/sim/espruino';
-import { SCENARIOS, replySamples, runScenario, type Transcript } from '@budlink/firmware/sim/scenarios';
-import { toolchainProblem } from '@budlink/firmware/espruino/build';
+import { indexOfBytes, SimulatedEarbud } from '@budlink/sim';
+import { EspruinoEarbud } from '@budlink/sim/espruino';
+import { SCENARIOS, replySamples, runScenario, type Transcript } from '@budlink/sim/scenarios';
+import { toolchainProblem } from '@budlink/sim/espruino/build';
 import { LOGIC_CPU_SPEED } from '../e2e/rig';
 
 const scenario = (name: string): (typeof SCENARIOS)[number] => {

@@ -5,7 +5,7 @@
  * by firmware/sim/espruino/cost/ratios.ts, which needs valgrind.)
  */
 import { expect } from 'chai';
-import { CALIBRATION, NRF52_HZ, cpuFigure } from '../../../firmware/sim/espruino/cost/cpu';
+import { CALIBRATION, NRF52_HZ, cpuFigure } from '@budlink/sim/espruino/cpu';
 import {
   COST_UNITS_PER_SECOND,
   FITTED_MODEL,

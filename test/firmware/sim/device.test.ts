@@ -1,6 +1,6 @@
 /** Memory accounting, OUT OF MEMORY, cost counting, timers, watches, Storage, watchdog, power cycles, real time. */
 import { expect } from 'chai';
-import { COST_UNITS_PER_SECOND } from '@budlink/firmware/sim';
+import { COST_UNITS_PER_SECOND } from '@budlink/sim';
 import { program, stopAll } from './helpers';
 
 describe('sim: device behaviour', () => {

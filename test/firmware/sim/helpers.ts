@@ -1,7 +1,7 @@
 /** Small hand-written Espruino programs in the simulator (no firmware bundle needed). */
-import { SimulatedEarbud } from '@budlink/firmware/sim';
+import { SimulatedEarbud } from '@budlink/sim';
 import type { SimCentral } from '@budlink/link';
-import type { EarbudOptions } from '@budlink/firmware/sim';
+import type { EarbudOptions } from '@budlink/sim';
 
 export const SVC = 'b1d10001-5a1e-4c6e-9a3b-6275646c6e6b';
 export const UP = 'b1d10002-5a1e-4c6e-9a3b-6275646c6e6b';

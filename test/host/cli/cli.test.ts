@@ -16,7 +16,7 @@ import {
   type PrivateBus,
   type BluezEmulator,
 } from '@budlink/link/bluez';
-import { SimulatedEarbud } from '@budlink/firmware/sim';
+import { SimulatedEarbud } from '@budlink/sim';
 import { DEFAULT_UTTERANCE } from '../../../host/src/cli/demo';
 import { main } from '../../../host/src/cli/main';
 import { loadConfig, ConfigError } from '../../../host/src/config/index';

@@ -13,7 +13,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { BoardProfile } from '../../../boards/index';
+import type { BoardProfile } from '@budlink/firmware/boards';
 import { EspruinoEarbud } from '../earbud';
 import { SimHost } from '../../core/host';
 import type { QueuedAudio } from '../../core/earbud';

@@ -3,7 +3,7 @@
  * of the JavaScript coefficients on the plain-JS snippets, of each native's fixed and per-element cost,
  * of the built-ins priced by name, and of the job and ADC/DAC sample costs on the machine programs.
  */
-import { BOARDS } from '../../../boards/index';
+import { BOARDS } from '@budlink/firmware/boards';
 import {
   FITTED_MODEL,
   JS_FEATURES,

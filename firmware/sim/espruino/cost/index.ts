@@ -1,5 +1,5 @@
 /**
- * The cost measurements (`@budlink/firmware/espruino/cost`): the vm's cost model against the real
+ * The cost measurements (`@budlink/sim/espruino/cost`): the vm's cost model against the real
  * interpreter (ratios.ts), with the programs both engines run, each engine's side and the fit.
  * Re-exports only.
  */

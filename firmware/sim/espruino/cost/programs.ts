@@ -6,7 +6,7 @@
  */
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { BoardProfile } from '../../../boards/index';
+import type { BoardProfile } from '@budlink/firmware/boards';
 import type { NativeName } from '../../vm/loop';
 import type { QueuedAudio } from '../../core/earbud';
 import { readWav } from '@budlink/protocol/audio';

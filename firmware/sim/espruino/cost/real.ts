@@ -17,8 +17,8 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BOARDS } from '../../../boards/index';
-import { distDir } from '../../../scripts/bundle';
+import { BOARDS } from '@budlink/firmware/boards';
+import { distDir } from '@budlink/firmware/bundle';
 import { SimHost } from '../../core/host';
 import { flashImage } from '../flash';
 import { Interpreter } from '../interpreter';

@@ -3,7 +3,7 @@
  * machine program or a scenario, under the fitted cost model or any other (the fit runs it under
  * one-coefficient models to count features).
  */
-import { BOARDS } from '../../../boards/index';
+import { BOARDS } from '@budlink/firmware/boards';
 import { SimulatedEarbud } from '../../vm/earbud';
 import { SimHost } from '../../core/host';
 import { FITTED_MODEL, useCostModel, type CostModel } from '../../vm/loop';

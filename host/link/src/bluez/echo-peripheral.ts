@@ -1,7 +1,7 @@
 /**
  * A loopback peripheral with the Budlink GATT layout: what a write to the downlink carries comes back
  * as an uplink notification, and each line written to the Nordic UART RX is printed back on its TX
- * as `echo: <line>`. It is not an earbud (that is SimulatedEarbud in @budlink/firmware/sim); it checks
+ * as `echo: <line>`. It is not an earbud (that is SimulatedEarbud in @budlink/sim); it checks
  * a link end to end (the link contract tests, the reconnect benchmark, a link check).
  */
 import type { SimCentral, SimPeripheral, SimService } from '../peripheral';
