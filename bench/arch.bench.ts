@@ -5,7 +5,7 @@
  *                                        (firmware, host, protocol, scripts and test support; tests excluded)
  *   arch.largest_file_lines              lines of the longest such file
  *   arch.host_imports_of_firmware_sim    host source files outside `cli/demo.ts` and `cli/simulate.ts`
- *                                        (and the sim environment they share) that import the simulator
+ *                                        that import the simulator (`@budlink/sim`, or firmware/sim by path)
  *
  * It prints the worst offenders so the figure can be acted on.
  */
@@ -61,8 +61,8 @@ function functionSpans(file: string): Span[] {
   return spans;
 }
 
-/** Host files allowed to reach the simulator: the two commands that run one, and their shared environment. */
-const SIM_USERS = new Set(['host/src/cli/demo.ts', 'host/src/cli/simulate.ts', 'host/src/bridge/simenv.ts']);
+/** Host files allowed to reach the simulator: the two commands that run one (they hand `createEarbud` on). */
+const SIM_USERS = new Set(['host/src/cli/demo.ts', 'host/src/cli/simulate.ts']);
 
 export function hostSimImporters(files: string[]): string[] {
   // static imports and re-exports (`from '…'`) and dynamic ones (`import('…')`)

@@ -22,7 +22,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { BOARDS } from '@budlink/firmware/boards';
-import { SimulatedEarbud } from '@budlink/sim';
+import { createEarbud } from '@budlink/sim';
 import { EspruinoEarbud } from '@budlink/sim/espruino';
 import { SCENARIOS, runScenario, type Scenario, type Transcript } from '@budlink/sim/scenarios';
 import { cpuFigure } from '@budlink/sim/espruino/cpu';
@@ -59,7 +59,8 @@ async function realRun(board: string, sc: Scenario, jsVars?: number): Promise<Re
 async function vmTranscript(board: string, sc: Scenario): Promise<Transcript> {
   // compared with the real engine, which runs on an x86 and is never short of CPU: the vm's CPU is
   // unconstrained too (real-time capacity is firmware.max_rate_hz, firmware.real_*_cpu_share)
-  const vm = SimulatedEarbud.create({
+  const vm = await createEarbud({
+    engine: 'vm',
     board,
     audio: sc.audio(BOARDS[board]!),
     link: sc.link,

@@ -7,3 +7,4 @@
 export * from './core/index';
 export * from './vm/index';
 export * from './espruino/index';
+export { createEarbud, type EarbudEngine, type EarbudOptions } from './create-earbud';

@@ -29,7 +29,6 @@ export {
 } from './bridge/index';
 export {
   startSimEnv,
-  startEspruinoSimEnv,
   dbusAvailable,
   type SimEnv,
   type SimEnvOptions,

@@ -13,24 +13,12 @@ import { ConfigOp, DOWNLINK_UUID, FrameType, PlayEndReason } from '@budlink/prot
 import type { Frame, WakeFrame, EndFrame } from '@budlink/protocol';
 import type { BoardProfile } from '@budlink/firmware/boards';
 import { SimHost } from './host';
-import type { TimedPeripheral } from '@budlink/link';
-import type { QueuedAudio } from './earbud';
+import type { Earbud, QueuedAudio } from './earbud';
 import type { LinkModelOptions } from './link';
 import { readWav } from '@budlink/protocol/audio';
 
-/** What a scenario needs of an earbud (SimulatedEarbud and EspruinoEarbud both provide it). */
-export interface ScenarioEarbud extends TimedPeripheral {
-  readonly board: BoardProfile;
-  readonly logs: string[];
-  /** With `atSample`: just before the ADC takes that sample (see SimulatedEarbud.pressButton). */
-  pressButton(ms: number, atSample?: number): void;
-  speakerSamples(): Uint8Array;
-  micSamples(): Uint8Array;
-  powerCycle(): void | Promise<void>;
-}
-
 export interface ScenarioContext {
-  earbud: ScenarioEarbud;
+  earbud: Earbud;
   host: SimHost;
   /** Let `ms` of device time pass with the host acknowledging. */
   run(ms: number): Promise<void>;
@@ -298,7 +286,7 @@ export interface Transcript {
 }
 
 /** What must be the same on both engines. */
-export function transcript(scenario: string, earbud: ScenarioEarbud, host: SimHost): Transcript {
+export function transcript(scenario: string, earbud: Earbud, host: SimHost): Transcript {
   const control: Record<string, unknown>[] = [];
   const lastCredit = new Map<number, Record<string, unknown>>();
   for (const f of host.frames) {
@@ -348,7 +336,7 @@ export function transcript(scenario: string, earbud: ScenarioEarbud, host: SimHo
  */
 export async function runScenario(
   scenario: Scenario,
-  earbud: ScenarioEarbud,
+  earbud: Earbud,
 ): Promise<{ host: SimHost; transcript: Transcript }> {
   const host = new SimHost(earbud, { mtu: 247 });
   const ctx: ScenarioContext = {

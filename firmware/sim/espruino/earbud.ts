@@ -19,9 +19,9 @@ import { ESPRUINO_BOARDS, REBOOT_EXIT_CODE } from './build/boards';
 import { binaryPath, buildBoard, cacheDir, isBuilt, type BuildMode } from './build/build';
 import { addressFor } from '../core/address';
 import { SimError } from '../core/errors';
-import { LinkModel, emptyLinkStats, type LinkModelOptions, type LinkStats } from '../core/link';
-import type { SimCentral, SimService, TimedPeripheral } from '@budlink/link';
-import type { QueuedAudio } from '../core/earbud';
+import { LinkModel, emptyLinkStats, type LinkStats } from '../core/link';
+import type { SimCentral, SimService } from '@budlink/link';
+import type { CommonEarbudOptions, Earbud, EarbudCounters, QueuedAudio } from '../core/earbud';
 import { quantise16to8, readWav, resampleLinear } from '@budlink/protocol/audio';
 import { MicMirror, SpeakerDecoder } from './audio';
 import { FLASH_FILE, flashImage } from './flash';
@@ -41,20 +41,13 @@ import {
   type GattCharacteristic,
 } from './shim-events';
 
-export interface EspruinoEarbudOptions {
-  board: string;
-  /**
-   * The bundle to flash (default firmware/dist/<board>.tok.js: the minified bundle pretokenised, as a
-   * device stores it).
-   */
-  bundlePath?: string;
-  name?: string;
-  address?: string;
-  link?: LinkModelOptions;
+/**
+ * The real engine's options (`bundlePath` defaults to firmware/dist/<board>.tok.js: the minified bundle
+ * pretokenised, as a device stores it).
+ */
+export interface EspruinoEarbudOptions extends CommonEarbudOptions {
   /** Heap size for this run (default: the board's). Below the board's to prove a margin. */
   jsVars?: number;
-  /** Math.random seed (nonces). Default 1. */
-  seed?: number;
   /** Interpreter build: 'release' (default: -Os, asserts off, as on the device) or 'debug' (-O0, asserts). */
   mode?: BuildMode;
   /** Device seconds per wall-clock second (default 1; lower under valgrind). */
@@ -67,20 +60,13 @@ export interface EspruinoEarbudOptions {
   build?: boolean;
   /** Run this interpreter binary instead of the board's build (diagnostics, e.g. a larger heap). */
   binary?: string;
-  /** Microphone audio queued before power-on (it starts at the first ADC sample). */
-  audio?: QueuedAudio[];
 }
 
-export interface EspruinoEarbudStats extends LinkStats {
-  jsVarsTotal: number;
-  /** JsVars in use after boot (after a GC, E.on('init') handlers run). */
-  bootJsVars: number;
-  /** "Out of Memory" reports on the console. */
-  outOfMemory: number;
-  /** "Uncaught ..." errors on the console (errors that escaped a handler). */
-  handlerErrors: number;
-  watchdogResets: number;
-  reboots: number;
+/**
+ * The real engine's figures. Out-of-memory and handler errors are what the console reports ("Out of
+ * Memory", "Uncaught ..."); the JsVars after boot are counted after a GC.
+ */
+export interface EspruinoEarbudStats extends EarbudCounters {
   /** The interpreter died some other way (an assert, a signal): always a bug. */
   crashes: number;
   /** ADC samples taken while no audio was queued (silence). */
@@ -90,7 +76,7 @@ export interface EspruinoEarbudStats extends LinkStats {
 const CHIP_MTU: Record<string, number> = { nrf52832: 53, nrf52833: 53, nrf52840: 131 };
 const CENTRAL_ADDRESS = 'c0:ff:ee:00:00:01 public';
 
-export class EspruinoEarbud implements TimedPeripheral {
+export class EspruinoEarbud implements Earbud {
   readonly board: BoardProfile;
   readonly address: string;
   readonly maxMtu: number;

@@ -18,8 +18,9 @@ import { emptyLinkStats, type LinkStats } from '../core/link';
 import { MicQueue } from './mic';
 import { EspruinoRandom } from './natives';
 import { STORAGE_BYTES } from './storage';
-import type { SimCentral, SimService, TimedPeripheral } from '@budlink/link';
-import type { EarbudOptions, EarbudStats } from './types';
+import type { SimCentral, SimService } from '@budlink/link';
+import type { Earbud, EarbudCounters } from '../core/earbud';
+import type { EarbudStats, VmEarbudOptions } from './types';
 import { quantise16to8, readWav } from '@budlink/protocol/audio';
 
 /** TX queue depth of the SoftDevice configuration Espruino uses (hvn_tx_queue_size). */
@@ -27,18 +28,7 @@ const DEFAULT_QUEUE_DEPTH = 6;
 
 const CHIP_MTU: Record<string, number> = { nrf52832: 53, nrf52833: 53, nrf52840: 131 };
 
-export interface EarbudStatsFull extends EarbudStats {
-  /** JsVars in use right after boot (E.on('init') handlers included). */
-  bootJsVars: number;
-  outOfMemory: number;
-  watchdogResets: number;
-  /** Power cycles and watchdog resets. */
-  reboots: number;
-  notificationsSent: number;
-  notificationsTruncated: number;
-  notificationsQueueFull: number;
-  notificationsLost: number;
-  writesDelivered: number;
+export interface EarbudStatsFull extends EarbudStats, EarbudCounters {
   /** Sum of cost units over every JS job. */
   totalCost: number;
   /** Cost units spent in input-Waveform 'buffer' handlers, and how many ran. */
@@ -50,7 +40,7 @@ export interface EarbudStatsFull extends EarbudStats {
   byKind: Record<string, { jobs: number; cost: number; max: number }>;
 }
 
-export class SimulatedEarbud implements TimedPeripheral {
+export class SimulatedEarbud implements Earbud {
   readonly address: string;
   readonly board: BoardProfile;
   /**
@@ -79,7 +69,7 @@ export class SimulatedEarbud implements TimedPeripheral {
   /** Espruino's rand() (Math.random): srand(seed) at every power-on, kept across reset()/load(). */
   private readonly random: EspruinoRandom;
 
-  private constructor(private readonly options: EarbudOptions) {
+  private constructor(private readonly options: VmEarbudOptions) {
     const b = BOARDS[options.board];
     if (!b)
       throw new SimError(
@@ -114,7 +104,7 @@ export class SimulatedEarbud implements TimedPeripheral {
   }
 
   /** Load the bundle, boot it (E.on('init') included) and return the running earbud. */
-  static create(options: EarbudOptions): SimulatedEarbud {
+  static create(options: VmEarbudOptions): SimulatedEarbud {
     return new SimulatedEarbud(options);
   }
 

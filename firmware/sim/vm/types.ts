@@ -3,26 +3,15 @@
  * emulated Espruino globals. The peripheral contract it implements (SimPeripheral, SimCentral, ...)
  * is `@budlink/link`'s.
  */
-import type { QueuedAudio } from '../core/earbud';
-import type { LinkModelOptions } from '../core/link';
+import type { CommonEarbudOptions } from '../core/earbud';
 
-export interface EarbudOptions {
-  /** Board profile id, e.g. 'nrf52840dk', 'puckjs', 'thingy52', 'microbit2'. */
-  board: string;
-  /** Path of the built bundle (default firmware/dist/<board>.min.js). */
-  bundlePath?: string;
+/** The vm engine's options (`bundlePath` defaults to firmware/dist/<board>.min.js). */
+export interface VmEarbudOptions extends CommonEarbudOptions {
   /** Program text to run instead of a bundle file (tests of the emulated globals). */
   source?: string;
   /** 'virtual': time moves only by advance(); 'real': timers run on the host clock scaled by speed. */
   clock?: 'virtual' | 'real';
   speed?: number;
-  link?: LinkModelOptions;
-  /**
-   * Seed of Espruino's rand() (Math.random, so the HELLO nonces): srand(seed) at every power-on, as
-   * the real interpreter's engine does with its `seed` option, so both draw the same values. Default 1
-   * (`link.seed` is the link's own, for drops).
-   */
-  seed?: number;
   /**
    * The device's CPU speed relative to a 64 MHz nRF52 at the cost model's central calibration (default
    * 1: jobs take the device time the calibrated model says, so overruns and late timers happen as they
@@ -30,19 +19,12 @@ export interface EarbudOptions {
    * rather than of its real-time capacity (docs/FIRMWARE.md, "CPU budget").
    */
   cpuSpeed?: number;
-  name?: string;
-  address?: string;
   /**
    * Where the program's code lives for JsVar accounting: 'storage' (default: uploaded to Storage and
    * run with load(), function bodies stay in flash) or 'ram' (sent line by line to the REPL: function
    * bodies are copied into JsVars).
    */
   upload?: 'ram' | 'storage';
-  /**
-   * Audio queued for the microphone before power-on, so that it starts at the first ADC sample (both
-   * engines then cut it into the same mic buffers): 16-bit signed or 8-bit unsigned, at `rate` Hz.
-   */
-  audio?: QueuedAudio[];
 }
 
 export interface EarbudStats {

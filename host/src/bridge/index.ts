@@ -1,6 +1,6 @@
 /**
  * The bridge: N earbuds, one link, one voice service (bridge.ts), and its wake verifiers. Simulated
- * earbuds are simenv.ts, imported on their own (they load the firmware simulator).
+ * earbuds behind a link are simenv.ts, imported on their own (their caller starts the earbuds).
  */
 export * from './bridge';
 export {

@@ -1,9 +1,10 @@
 /**
  * Simulated earbuds behind a Link, for `budlink simulate`, `budlink demo` (npm start), the e2e tests
  * and the benches: either the real node-ble path (private dbus-daemon + BlueZ emulator + NodeBleLink)
- * or the in-process link. The earbuds run on either engine: the vm simulator (startSimEnv) or the real
- * Espruino interpreter (startEspruinoSimEnv). Everything started here is stopped by close(), in the
- * order that ends cleanly (host/link/README.md): connections → link → emulator → bus → earbuds.
+ * or the in-process link. The earbuds run on either engine: the caller starts them (`createEarbud` of
+ * @budlink/sim: the host reaches the simulator only from `demo` and `simulate`, docs/adr/0005).
+ * Everything started here is stopped by close(), in the order that ends cleanly (host/link/README.md):
+ * connections → link → emulator → bus → earbuds.
  */
 import { InProcessLink, NodeBleLink, within, type Link, type SimPeripheral } from '@budlink/link';
 import {
@@ -13,8 +14,6 @@ import {
   type BluezEmulator,
   type PrivateBus,
 } from '@budlink/link/bluez';
-import { SimulatedEarbud, type EarbudOptions } from '@budlink/sim';
-import { EspruinoEarbud, type EspruinoEarbudOptions } from '@budlink/sim/espruino';
 import { LINK_DEFAULTS, SIM_DEFAULTS } from '../defaults';
 
 export type SimTransport = 'auto' | 'bluez' | 'in-process';
@@ -27,10 +26,11 @@ export interface SimEarbud extends SimPeripheral {
   feedSilence(ms: number): void;
   pressButton(ms: number): void;
   powerCycle(): void | Promise<void>;
+  stop(): void | Promise<void>;
 }
 
-export interface SimEnvOptions<O = EarbudOptions> {
-  earbuds: O[];
+/** How the earbuds are put behind a link. */
+export interface SimLinkOptions {
   /** 'auto': BlueZ emulator when dbus-daemon is installed, else in-process. */
   transport?: SimTransport;
   /** ATT MTU the central asks for (default 247); each earbud's `maxMtu` (its board's link limit) caps it. */
@@ -43,7 +43,16 @@ export interface SimEnvOptions<O = EarbudOptions> {
   stepTimeoutMs?: number;
 }
 
-export interface SimEnv<E extends SimEarbud = SimulatedEarbud> {
+export interface SimEnvOptions<O, E extends SimEarbud> extends SimLinkOptions {
+  /** One entry per earbud, handed to `create`. */
+  earbuds: O[];
+  /** Starts one earbud and resolves once it has booted (`createEarbud` of @budlink/sim). */
+  create: (options: O) => E | Promise<E>;
+  /** What the earbuds run on, for the start-up step ('1 earbud(s) booted on <bootedOn>'). */
+  bootedOn?: string;
+}
+
+export interface SimEnv<E extends SimEarbud = SimEarbud> {
   readonly link: Link;
   readonly earbuds: E[];
   readonly transport: 'bluez' | 'in-process';
@@ -56,36 +65,17 @@ export function dbusAvailable(): boolean {
   return findDbusDaemon() !== undefined;
 }
 
-/** Earbuds on the vm simulator. */
-export async function startSimEnv(options: SimEnvOptions): Promise<SimEnv> {
-  const earbuds: SimulatedEarbud[] = [];
-  const stopEarbuds = async (): Promise<void> => {
-    for (const e of earbuds) e.stop();
-  };
-  try {
-    for (const o of options.earbuds) earbuds.push(SimulatedEarbud.create(o));
-    options.onStep?.(`${earbuds.length} earbud(s) booted`);
-  } catch (e) {
-    await stopEarbuds();
-    throw e;
-  }
-  return attachLink(earbuds, stopEarbuds, options);
-}
-
-/**
- * Earbuds on the real Espruino interpreter (built for this machine on first use: a C toolchain is
- * needed, scripts/install-system-deps.sh). They run on the wall clock.
- */
-export async function startEspruinoSimEnv(
-  options: SimEnvOptions<EspruinoEarbudOptions>,
-): Promise<SimEnv<EspruinoEarbud>> {
-  const earbuds: EspruinoEarbud[] = [];
+/** Start the earbuds one after the other (`create`), then put them behind the link. */
+export async function startSimEnv<O, E extends SimEarbud>(options: SimEnvOptions<O, E>): Promise<SimEnv<E>> {
+  const earbuds: E[] = [];
   const stopEarbuds = async (): Promise<void> => {
     await Promise.all(earbuds.map((e) => e.stop()));
   };
   try {
-    for (const o of options.earbuds) earbuds.push(await EspruinoEarbud.start(o));
-    options.onStep?.(`${earbuds.length} earbud(s) booted on the Espruino interpreter`);
+    for (const o of options.earbuds) earbuds.push(await options.create(o));
+    options.onStep?.(
+      `${earbuds.length} earbud(s) booted${options.bootedOn ? ` on ${options.bootedOn}` : ''}`,
+    );
   } catch (e) {
     await stopEarbuds();
     throw e;
@@ -96,7 +86,7 @@ export async function startEspruinoSimEnv(
 async function attachLink<E extends SimEarbud>(
   earbuds: E[],
   stopEarbuds: () => Promise<void>,
-  options: SimEnvOptions<unknown>,
+  options: SimLinkOptions,
 ): Promise<SimEnv<E>> {
   const step = options.onStep ?? (() => undefined);
   const stepMs = options.stepTimeoutMs ?? SIM_DEFAULTS.stepTimeoutMs;

@@ -7,6 +7,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { firstValueFrom, filter, timeout, take } from 'rxjs';
+import { createEarbud, type Earbud } from '@budlink/sim';
 import { Bridge } from '../bridge/index';
 import { startSimEnv, type SimEnv, type SimTransport } from '../bridge/simenv';
 import type { BudlinkConfig } from '../config/index';
@@ -68,7 +69,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const progress = options.progress ?? (() => undefined);
   const log = options.logger;
   const service = options.service ?? createVoiceService(options.voice);
-  let env: SimEnv | undefined;
+  let env: SimEnv<Earbud> | undefined;
   let bridge: Bridge | undefined;
   const result: DemoResult = {
     ok: false,
@@ -82,7 +83,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   try {
     progress(`starting a simulated ${board} earbud (device clock ×${speed})`);
     env = await startSimEnv({
-      earbuds: [{ board, clock: 'real', speed }],
+      earbuds: [{ engine: 'vm', board, clock: 'real', speed }],
+      create: createEarbud,
       transport: options.transport ?? 'auto',
       connectTimeoutMs: options.config.connectTimeoutMs,
       onStep: progress,

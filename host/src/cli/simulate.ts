@@ -14,14 +14,9 @@ import {
   timer,
   toArray,
 } from 'rxjs';
+import { createEarbud, type EarbudOptions } from '@budlink/sim';
 import { Bridge } from '../bridge/index';
-import {
-  startEspruinoSimEnv,
-  startSimEnv,
-  type SimEarbud,
-  type SimEnv,
-  type SimTransport,
-} from '../bridge/simenv';
+import { startSimEnv, type SimEarbud, type SimEnv, type SimTransport } from '../bridge/simenv';
 import { InProcessLink } from '@budlink/link';
 import { LINK_DEFAULTS, SIM_DEFAULTS } from '../defaults';
 import type { UtteranceReport } from '../pipeline/types';
@@ -103,24 +98,21 @@ async function runSimulate(a: CommandContext<typeof options>, io: CliIo): Promis
     throw new UsageError('--cpu-speed is for the vm engine (the real interpreter runs on this machine)');
   const transport = simTransport(v.transport, config);
   const say = progress(io, a.json);
-  const start = (t: SimTransport): Promise<SimEnv<SimEarbud>> => {
-    const common = { transport: t, connectTimeoutMs: config.connectTimeoutMs, onStep: say };
+  const earbud = (i: number): EarbudOptions => {
+    const link = { dropRate, seed: i + 1 };
     return engine === 'espruino'
-      ? startEspruinoSimEnv({
-          ...common,
-          earbuds: Array.from({ length: count }, (_, i) => ({ board, link: { dropRate, seed: i + 1 } })),
-        })
-      : startSimEnv({
-          ...common,
-          earbuds: Array.from({ length: count }, (_, i) => ({
-            board,
-            clock: 'real' as const,
-            speed,
-            cpuSpeed,
-            link: { dropRate, seed: i + 1 },
-          })),
-        });
+      ? { engine, board, link }
+      : { engine, board, clock: 'real', speed, cpuSpeed, link };
   };
+  const start = (t: SimTransport): Promise<SimEnv<SimEarbud>> =>
+    startSimEnv({
+      earbuds: Array.from({ length: count }, (_, i) => earbud(i)),
+      create: createEarbud,
+      bootedOn: engine === 'espruino' ? 'the Espruino interpreter' : undefined,
+      transport: t,
+      connectTimeoutMs: config.connectTimeoutMs,
+      onStep: say,
+    });
   if (v.serve) {
     if (v.wav !== undefined || v.scenario !== undefined)
       throw new UsageError(

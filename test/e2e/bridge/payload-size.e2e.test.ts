@@ -5,6 +5,7 @@
  */
 import { expect } from 'chai';
 import { filter, firstValueFrom, take, timeout, toArray } from 'rxjs';
+import { createEarbud } from '@budlink/sim';
 import { Bridge, type BridgeEvent } from '../../../host/src/bridge/index';
 import { startSimEnv, type SimEnv, type SimTransport } from '../../../host/src/bridge/simenv';
 import { findDbusDaemon } from '@budlink/link/bluez';
@@ -33,7 +34,8 @@ describe('e2e: payload size of simulated earbuds', function () {
       it(`${c.board} behind the ${transport} link reports payloadSize ${c.payload}`, async function () {
         if (transport === 'bluez' && !haveDaemon) this.skip();
         env = await startSimEnv({
-          earbuds: [{ board: c.board, clock: 'real', speed: 4 }],
+          earbuds: [{ engine: 'vm', board: c.board, clock: 'real', speed: 4 }],
+          create: createEarbud,
           transport,
           connectTimeoutMs: 5000,
         });

@@ -4,7 +4,7 @@
  * answers with a short tone, which must come out of the earbud's speaker.
  */
 import { Observable, filter, firstValueFrom, take, timeout, toArray } from 'rxjs';
-import type { LinkModelOptions } from '@budlink/sim';
+import { createEarbud, type LinkModelOptions, type SimulatedEarbud } from '@budlink/sim';
 import { decodeFrame, type Frame } from '@budlink/protocol';
 import type { Connection, Link } from '@budlink/link';
 import { Bridge, type BridgeEvent } from '../../../host/src/bridge/index';
@@ -99,7 +99,7 @@ export class RecordingLink implements Link {
 }
 
 export interface Rig {
-  env: SimEnv;
+  env: SimEnv<SimulatedEarbud>;
   bridge: Bridge;
   voice: ToneVoiceService;
   /** The voice service the bridge relays to (`voice` unless startRig was given another). */
@@ -133,6 +133,7 @@ export async function startRig(options: {
   const n = options.earbuds ?? 1;
   const env = await startSimEnv({
     earbuds: Array.from({ length: n }, (_, i) => ({
+      engine: 'vm' as const,
       board: 'nrf52840dk',
       clock: 'real' as const,
       speed: SPEED,
@@ -141,6 +142,7 @@ export async function startRig(options: {
       cpuSpeed: 10,
       link: { seed: i + 1, ...options.link },
     })),
+    create: (o) => createEarbud(o),
     transport: options.transport ?? 'bluez',
     connectTimeoutMs: 5000,
   });

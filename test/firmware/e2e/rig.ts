@@ -1,6 +1,6 @@
 /** Shared set-up of the built-bundle e2e tests: fixtures, earbuds stopped after each test, a connected host. */
 import { fileURLToPath } from 'node:url';
-import { SimHost, SimulatedEarbud, type EarbudOptions } from '@budlink/sim';
+import { SimHost, SimulatedEarbud, type VmEarbudOptions } from '@budlink/sim';
 
 /** Path of an audio fixture in test/fixtures/audio. */
 export const fixture = (name: string): string =>
@@ -19,7 +19,7 @@ const live: SimulatedEarbud[] = [];
 export const LOGIC_CPU_SPEED = 10;
 
 /** Boot `board`'s built bundle (stopped again by `stopAll()` in afterEach). */
-export function earbudOn(board: string, options: Omit<EarbudOptions, 'board'> = {}): SimulatedEarbud {
+export function earbudOn(board: string, options: Omit<VmEarbudOptions, 'board'> = {}): SimulatedEarbud {
   const earbud = SimulatedEarbud.create({ cpuSpeed: LOGIC_CPU_SPEED, ...options, board });
   live.push(earbud);
   return earbud;
@@ -28,7 +28,7 @@ export function earbudOn(board: string, options: Omit<EarbudOptions, 'board'> = 
 /** Boot `board` and connect a SimHost at MTU 247 (no time has run yet). */
 export function connected(
   board: string,
-  options: Omit<EarbudOptions, 'board'> = {},
+  options: Omit<VmEarbudOptions, 'board'> = {},
 ): { earbud: SimulatedEarbud; host: SimHost } {
   const earbud = earbudOn(board, options);
   const host = new SimHost(earbud, { mtu: 247 });

@@ -8,17 +8,27 @@
 import { expect } from 'chai';
 import { EndReason, Fault, FrameType, type ErrorFrame } from '@budlink/protocol';
 import { BOARDS } from '@budlink/firmware/boards';
-import { indexOfBytes, SimulatedEarbud } from '@budlink/sim';
+import { createEarbud, indexOfBytes, type EarbudOptions } from '@budlink/sim';
 import { EspruinoEarbud } from '@budlink/sim/espruino';
-import { SCENARIOS, replySamples, runScenario, type Transcript } from '@budlink/sim/scenarios';
+import { SCENARIOS, replySamples, runScenario, type Scenario, type Transcript } from '@budlink/sim/scenarios';
 import { toolchainProblem } from '@budlink/sim/espruino/build';
 import { LOGIC_CPU_SPEED } from '../e2e/rig';
 
-const scenario = (name: string): (typeof SCENARIOS)[number] => {
+const scenario = (name: string): Scenario => {
   const s = SCENARIOS.find((x) => x.name === name);
   if (!s) throw new Error('no scenario ' + name);
   return s;
 };
+
+/** Run `sc` on a new earbud started with `options` (its audio and link options included). */
+async function transcriptOn(options: EarbudOptions, sc: Scenario): Promise<Transcript> {
+  const e = await createEarbud(options);
+  try {
+    return (await runScenario(sc, e)).transcript;
+  } finally {
+    await e.stop();
+  }
+}
 
 /** Where two transcripts differ, in words (empty when they are the same). */
 function differences(vm: Transcript, real: Transcript): string[] {
@@ -106,27 +116,11 @@ describe('firmware on the real Espruino interpreter', function () {
     const b = BOARDS[board]!;
     const diffs: string[] = [];
     for (const sc of SCENARIOS) {
+      const common = { board, audio: sc.audio(b), link: sc.link };
       // the real engine runs on an x86, never short of CPU: the vm it is compared with runs on a CPU as
       // unconstrained (the engines' logic is compared here; real-time capacity is a bench figure)
-      const vm = SimulatedEarbud.create({
-        board,
-        audio: sc.audio(b),
-        link: sc.link,
-        cpuSpeed: LOGIC_CPU_SPEED,
-      });
-      let a: Transcript;
-      try {
-        a = (await runScenario(sc, vm)).transcript;
-      } finally {
-        vm.stop();
-      }
-      const real = await EspruinoEarbud.start({ board, audio: sc.audio(b), link: sc.link });
-      let r: Transcript;
-      try {
-        r = (await runScenario(sc, real)).transcript;
-      } finally {
-        await real.stop();
-      }
+      const a = await transcriptOn({ engine: 'vm', ...common, cpuSpeed: LOGIC_CPU_SPEED }, sc);
+      const r = await transcriptOn({ engine: 'espruino', ...common }, sc);
       for (const d of differences(a, r)) diffs.push(`${sc.name}: ${d}`);
       // a scenario that produced nothing would compare equal and prove nothing
       expect(a.control.length + a.utterances.length + a.speaker.length, sc.name).to.be.above(0);

@@ -1,7 +1,6 @@
 /** Small hand-written Espruino programs in the simulator (no firmware bundle needed). */
-import { SimulatedEarbud } from '@budlink/sim';
+import { SimulatedEarbud, type VmEarbudOptions } from '@budlink/sim';
 import type { SimCentral } from '@budlink/link';
-import type { EarbudOptions } from '@budlink/sim';
 
 export const SVC = 'b1d10001-5a1e-4c6e-9a3b-6275646c6e6b';
 export const UP = 'b1d10002-5a1e-4c6e-9a3b-6275646c6e6b';
@@ -10,7 +9,7 @@ export const DOWN = 'b1d10003-5a1e-4c6e-9a3b-6275646c6e6b';
 const live: SimulatedEarbud[] = [];
 
 /** Boot `source` on `board` (stopped again by `stopAll()` in afterEach). */
-export function program(source: string, options: Partial<EarbudOptions> = {}): SimulatedEarbud {
+export function program(source: string, options: Partial<VmEarbudOptions> = {}): SimulatedEarbud {
   const e = SimulatedEarbud.create({ board: 'nrf52840dk', ...options, source });
   live.push(e);
   return e;
