@@ -33,7 +33,6 @@ import type {
   Frame,
   PlayEndFrame,
   ProtocolError,
-  SeqGap,
   WelcomeFrame,
 } from '@budlink/protocol';
 import { drainPerSecond } from '../../boards/index';
@@ -48,61 +47,14 @@ import type { PlaybackPorts } from './playback';
 import { SampleRing } from './ring';
 import { Uplink } from './uplink';
 import { Vad } from './vad';
-import { decodeDown, frame, put } from './wire';
-
-/** Timing constants (ms) of the device's observable behaviour. */
-export const TIMING = {
-  /** HELLO is repeated this often until WELCOME. */
-  helloMs: 1000,
-  /** ... at most this many times per connection. */
-  helloTries: 10,
-  statusMs: 5000,
-  /** Re-send the newest unacknowledged frame after this long without ACK progress. */
-  rtoMs: 500,
-  /** Abandon an utterance stream with no ACK for this long. */
-  giveUpMs: 10000,
-  /** A button press shorter than this is a tap. */
-  tapMs: 600,
-  watchdogS: 5,
-};
-
-/** VAD threshold factor while the speaker plays (≈ +6 dB): echo of the reply is not a barge-in. */
-export const ECHO_BIAS = 4;
-
-/**
- * Pacer period (ms) while there is nothing to send: it only kicks the watchdog (5 s) and updates the
- * LEDs, and every tick costs the idle device CPU.
- */
-export const IDLE_TICK_MS = 1000;
-
-/** Control frames waiting for the pacer, at most (older ones are dropped and counted). */
-export const CONTROL_QUEUE = 8;
-
-/** Minimum sustained speech (ms) for the VAD wake detector at a given WAKE_SENSITIVITY. */
-export function minSpeechMs(sensitivity: number): number {
-  return 50 + (255 - sensitivity) * 2;
-}
+import { CONTROL_QUEUE, ECHO_BIAS, IDLE_TICK_MS, TIMING, minSpeechSamples } from './behaviour';
+import type { AppCounters } from './behaviour';
+import { NO_GAPS, decodeDown, frame, put } from './wire';
 
 /** What a timer of the App does (`timer(what)`). */
 const TICK = 0;
 const HELLO_AGAIN = 1;
 const STATUS = 2;
-
-/** No gaps (a plain ACK). */
-const NO_GAPS: SeqGap[] = [];
-
-export interface AppCounters {
-  /** Mic buffers lost to a late handler. */
-  overruns: number;
-  /** Handler exceptions caught. */
-  errors: number;
-  /** Malformed or refused frames from the host. */
-  refused: number;
-  /** Control frames dropped because the queue was full. */
-  controlDropped: number;
-  /** notify() calls that threw. */
-  notifyFailed: number;
-}
 
 export class App implements HalSink, GateEvents, PlaybackPorts {
   readonly board: BoardProfile;
@@ -164,7 +116,7 @@ export class App implements HalSink, GateEvents, PlaybackPorts {
     this.bootMs = hal.now();
     this.ring = new SampleRing(board.ringBytes);
     this.vad = new Vad(hal, { threshold: cfg.vadThreshold, minEnergy: 4, initialFloor: 4 });
-    this.detector = detector || new VadWakeDetector(this.speechSamples());
+    this.detector = detector || new VadWakeDetector(minSpeechSamples(cfg.wakeSensitivity, cfg.sampleRate));
     this.uplink = new Uplink(this.ring, board.ringFrames, MIN_PAYLOAD, cfg.sampleRate, {
       rtoMs: TIMING.rtoMs,
       giveUpMs: TIMING.giveUpMs,
@@ -250,10 +202,6 @@ export class App implements HalSink, GateEvents, PlaybackPorts {
       this.counters.errors++;
       this.hal.log('budlink mic: ' + this.micError);
     } else this.ring.alloc();
-  }
-
-  private speechSamples(): number {
-    return Math.round((minSpeechMs(this.config.wakeSensitivity) * this.config.sampleRate) / 1000);
   }
 
   /** GateEvents: the gate opened (false refuses: not welcomed, or the previous stream is in flight). */
@@ -613,7 +561,7 @@ export class App implements HalSink, GateEvents, PlaybackPorts {
     else if (field === 'volume') this.playback.setVolume(c.volume);
     else if (field === 'name') this.hal.setName(c.name);
     if ((field === 'sampleRate' || field === 'wakeSensitivity') && this.detector instanceof VadWakeDetector) {
-      this.detector.minSpeechSamples = this.speechSamples();
+      this.detector.minSpeechSamples = minSpeechSamples(c.wakeSensitivity, c.sampleRate);
     }
   }
 

@@ -13,7 +13,7 @@
  * with BAD_STATE before their fields are checked (PROTOCOL.md §8 allows a receiver that).
  */
 import { ErrorCode, Fault, FrameType, MAX_PAYLOAD } from '@budlink/protocol';
-import type { ErrorCodeValue, FaultCode, Frame, ProtocolError } from '@budlink/protocol';
+import type { ErrorCodeValue, FaultCode, Frame, ProtocolError, SeqGap } from '@budlink/protocol';
 
 /** A new frame of `len` bytes with its 4-byte header written. */
 export function frame(len: number, type: number, stream: number, seq: number): Uint8Array {
@@ -38,6 +38,9 @@ export function put(b: Uint8Array, at: number, v: number, width: number): void {
 function fail(code: ErrorCodeValue, fault: FaultCode, message: string, offset: number): ProtocolError {
   return { code: code, fault: fault, message: message, offset: offset };
 }
+
+/** The gap list of a plain ACK (shared: a literal per frame would allocate one). */
+export const NO_GAPS: SeqGap[] = [];
 
 /**
  * Decode one frame written by the host, at most `maxPayload` bytes (capped to 244). Returns the frame

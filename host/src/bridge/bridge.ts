@@ -160,29 +160,7 @@ export class Bridge {
     this.devices.set(deviceId, entry);
     const o = this.options;
     const policy = o.reconnect ?? {};
-    let failures = 0;
-    const connect = (): Promise<Connection> =>
-      o.link
-        .connect(
-          deviceId,
-          policy.connectTimeoutMs !== undefined ? { timeoutMs: policy.connectTimeoutMs } : undefined,
-        )
-        .then(
-          (c) => {
-            failures = 0;
-            return c;
-          },
-          (e: unknown) => {
-            // Say why the earbud is not connecting: at once, then every 10th attempt.
-            if (failures++ % 10 === 0) {
-              const why = e instanceof Error ? e.message : String(e);
-              log.log('warn', `cannot connect to ${deviceId} (attempt ${failures}): ${why}; retrying`, {
-                device: deviceId,
-              });
-            }
-            throw e;
-          },
-        );
+    const connect = this.connector(deviceId, log);
     const connections$ = defer(() => reconnecting(connect, policy)).pipe(
       tap({
         next: (c) => {
@@ -261,6 +239,32 @@ export class Bridge {
         },
       }),
     );
+  }
+
+  /**
+   * One connect attempt to `deviceId` at a time (the reconnect policy retries): it says why the
+   * earbud is not connecting at once, then every 10th attempt.
+   */
+  private connector(deviceId: string, log: Logger): () => Promise<Connection> {
+    const o = this.options;
+    const timeoutMs = o.reconnect?.connectTimeoutMs;
+    let failures = 0;
+    return () =>
+      o.link.connect(deviceId, timeoutMs !== undefined ? { timeoutMs } : undefined).then(
+        (c) => {
+          failures = 0;
+          return c;
+        },
+        (e: unknown) => {
+          if (failures++ % 10 === 0) {
+            const why = e instanceof Error ? e.message : String(e);
+            log.log('warn', `cannot connect to ${deviceId} (attempt ${failures}): ${why}; retrying`, {
+              device: deviceId,
+            });
+          }
+          throw e;
+        },
+      );
   }
 
   /** Stop relaying for a device and disconnect it. */

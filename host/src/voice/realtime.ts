@@ -491,43 +491,53 @@ export class RealtimeVoiceService implements VoiceService {
         }
         return;
       }
-      case 'response.done': {
-        const r = isRecord(ev.response) ? ev.response : {};
-        if (!turn || turn.responseId === undefined || (typeof r.id === 'string' && r.id !== turn.responseId))
-          return;
-        if (r.status === 'failed') {
-          const details = isRecord(r.status_details) ? r.status_details : {};
-          const err = isRecord(details.error) ? details.error : {};
-          const msg = typeof err.message === 'string' ? err.message : 'response failed';
-          this.finishTurn(
-            session,
-            turn,
-            new VoiceError(kindForErrorEvent(err), `${this.name}: ${redact(msg, this.config.apiKey)}`),
-          );
-          return;
-        }
-        this.finishTurn(session, turn);
+      case 'response.done':
+        this.responseDone(session, ev);
         return;
-      }
-      case 'error': {
-        const e = isRecord(ev.error) ? ev.error : {};
-        const msg = redact(typeof e.message === 'string' ? e.message : 'error event', this.config.apiKey);
-        const kind = kindForErrorEvent(e);
-        const t = session.truncates.find((p) => p.eventId === e.event_id);
-        if (t) {
-          session.truncates = session.truncates.filter((p) => p !== t);
-          clearTimeout(t.timer);
-          t.reject(new VoiceError(kind, `conversation.item.truncate: ${msg}`));
-          return;
-        }
-        // Errors about our own cancel racing the end of a response are harmless.
-        if (e.code === 'response_cancel_not_active') return;
-        if (turn) this.finishTurn(session, turn, new VoiceError(kind, `${this.name}: ${msg}`));
+      case 'error':
+        this.errorEvent(session, ev);
         return;
-      }
       default:
         return;
     }
+  }
+
+  /** response.done: the turn it belongs to ends, failed or not. */
+  private responseDone(session: Session, ev: Json): void {
+    const turn = session.turn;
+    const r = isRecord(ev.response) ? ev.response : {};
+    if (!turn || turn.responseId === undefined || (typeof r.id === 'string' && r.id !== turn.responseId))
+      return;
+    if (r.status === 'failed') {
+      const details = isRecord(r.status_details) ? r.status_details : {};
+      const err = isRecord(details.error) ? details.error : {};
+      const msg = typeof err.message === 'string' ? err.message : 'response failed';
+      this.finishTurn(
+        session,
+        turn,
+        new VoiceError(kindForErrorEvent(err), `${this.name}: ${redact(msg, this.config.apiKey)}`),
+      );
+      return;
+    }
+    this.finishTurn(session, turn);
+  }
+
+  /** An error event: it fails the truncate it answers, or else the turn (a late cancel's is harmless). */
+  private errorEvent(session: Session, ev: Json): void {
+    const turn = session.turn;
+    const e = isRecord(ev.error) ? ev.error : {};
+    const msg = redact(typeof e.message === 'string' ? e.message : 'error event', this.config.apiKey);
+    const kind = kindForErrorEvent(e);
+    const t = session.truncates.find((p) => p.eventId === e.event_id);
+    if (t) {
+      session.truncates = session.truncates.filter((p) => p !== t);
+      clearTimeout(t.timer);
+      t.reject(new VoiceError(kind, `conversation.item.truncate: ${msg}`));
+      return;
+    }
+    // Errors about our own cancel racing the end of a response are harmless.
+    if (e.code === 'response_cancel_not_active') return;
+    if (turn) this.finishTurn(session, turn, new VoiceError(kind, `${this.name}: ${msg}`));
   }
 }
 

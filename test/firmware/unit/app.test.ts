@@ -16,7 +16,8 @@ import {
 import type { Frame } from '@budlink/protocol';
 import { BOARDS, TX_QUEUE, drainPerSecond } from '../../../firmware/boards/index';
 import type { BoardProfile } from '../../../firmware/boards/index';
-import { App, CONTROL_QUEUE, ECHO_BIAS, TIMING } from '../../../firmware/src/core/app';
+import { App } from '../../../firmware/src/core/app';
+import { CONTROL_QUEUE, ECHO_BIAS, TIMING } from '../../../firmware/src/core/behaviour';
 import { CONFIG_FILE } from '../../../firmware/src/core/config';
 import { FakeHal, dec, enc, filled, puck, tone } from './fake-hal';
 
