@@ -47,7 +47,8 @@ export function defaultConfig(board: BoardProfile): Config {
     hangoverMs: 1200,
     wakeSensitivity: 160,
     volume: 255,
-    name: 'Budlink ' + board.id,
+    // a CONFIG NAME value: at most NAME_MAX bytes ("Budlink nrf52840dk" would be 18)
+    name: ('Budlink ' + board.id).slice(0, NAME_MAX),
   };
 }
 

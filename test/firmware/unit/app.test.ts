@@ -9,6 +9,7 @@ import {
   ErrorCode,
   Fault,
   FrameType,
+  NAME_MAX,
   PlayEndReason,
   Trigger,
   Verdict,
@@ -931,6 +932,19 @@ describe('firmware app: CONFIG', () => {
       Array.from('Bud 2').map((c) => c.charCodeAt(0)),
     );
     expect(r.hal.advName).to.equal('Bud 2');
+  });
+
+  it('GET NAME answers a VALUE the host decodes on every board (the default name fits NAME_MAX)', () => {
+    // Found by test/fuzz: the nRF52840 DK's default name "Budlink nrf52840dk" is 18 bytes, over
+    // NAME_MAX, so its CONFIG VALUE was a frame the host refuses (BAD_LENGTH).
+    for (const board of Object.values(BOARDS)) {
+      const r = rig(board);
+      r.welcome();
+      r.hal.write(new Uint8Array([FrameType.CONFIG, 0, 1, 0, ConfigOp.GET, ConfigKey.NAME]));
+      r.hal.advance(50);
+      const value = ofType<Frame & { value: Uint8Array }>(r.frames(), FrameType.CONFIG)[0]?.value;
+      expect(value?.length, board.id).to.be.within(1, NAME_MAX);
+    }
   });
 
   it('boots from persisted config, ignoring invalid or corrupt fields', () => {
