@@ -250,7 +250,8 @@ function check(value: unknown, schema: Schema, key: string, where: string): void
       const known = Object.keys(schema.fields);
       for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
         const full = key ? `${key}.${k}` : k;
-        const sub = schema.fields[k];
+        // own keys only: "toString" or "__proto__" must not find Object.prototype's members
+        const sub = Object.hasOwn(schema.fields, k) ? schema.fields[k] : undefined;
         if (!sub) {
           const hint = suggest(k, known);
           throw new ConfigError(

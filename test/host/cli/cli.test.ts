@@ -134,6 +134,23 @@ describe('cli: budlink', function () {
       );
     });
 
+    it('refuses keys named like Object.prototype members as unknown keys', () => {
+      // Found by test/fuzz: {"hasOwnProperty":1e999} loaded, and set config.hasOwnProperty to Infinity.
+      const cases: [string, string][] = [
+        ['{"hasOwnProperty":1e999}', 'hasOwnProperty'],
+        ['{"toString":1}', 'toString'],
+        ['{"session":{"constructor":"x"}}', 'session.constructor'],
+        ['{"__proto__":{"link":"auto"}}', '__proto__'],
+      ];
+      for (const [text, key] of cases) {
+        writeFileSync(join(tmp, 'budlink.config.json'), text);
+        expect(() => loadConfig({ cwd: tmp, env: {} }), text).to.throw(
+          ConfigError,
+          `config: unknown key '${key}' in ./budlink.config.json`,
+        );
+      }
+    });
+
     it('names a wrongly typed key with what it must be', async () => {
       write({ session: { keepAliveMs: '2s' } });
       expect((await run(['doctor'])).err).to.equal(
