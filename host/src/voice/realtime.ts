@@ -423,7 +423,11 @@ export class RealtimeVoiceService implements VoiceService {
           isRecord(s) && isRecord(s.audio) && isRecord(s.audio.output) && isRecord(s.audio.output.format)
             ? s.audio.output.format.rate
             : undefined;
-        if (typeof rate === 'number' && rate > 0) session.outputRate = rate;
+        if (typeof rate !== 'number') return;
+        // what the bridge's resampler takes (as the REST adapter's Content-Type rates)
+        if (!Number.isInteger(rate) || rate < 1000 || rate > 384000)
+          throw new VoiceError('malformed', `${this.name}: session.updated with output rate ${String(rate)}`);
+        session.outputRate = rate;
         return;
       }
       case 'response.created':

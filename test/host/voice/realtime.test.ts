@@ -258,6 +258,28 @@ describe('voice: OpenAI Realtime adapter', function () {
       expect((await collect(svc.respond(utterance()))).error).to.equal(undefined);
     });
 
+    it('an output rate no resampler takes (fractional, tiny, over 384 kHz) is kind malformed', async () => {
+      // Found by test/fuzz: session.updated with rate 384001 made every later audio event 384001 Hz.
+      const { fake, svc } = await setup('ga');
+      for (const rate of [384001, 0.5, 1e-300, 24000.5]) {
+        const session = { audio: { output: { format: { type: 'audio/pcm', rate } } } };
+        fake.faults.push({
+          kind: 'raw',
+          messages: [
+            { type: 'session.updated', session },
+            { type: 'response.created', response: { id: 'r1' } },
+            { type: 'response.output_audio.delta', response_id: 'r1', delta: 'AAABAA==' },
+            { type: 'response.done', response: { id: 'r1', status: 'completed' } },
+          ].map((e) => JSON.stringify(e)),
+        });
+        const { events, error } = await collect(svc.respond(utterance()));
+        expect(error?.kind, String(rate)).to.equal('malformed');
+        expect(error?.message).to.include(`output rate ${String(rate)}`);
+        expect(audioOf(events)).to.deep.equal([]);
+      }
+      expect((await collect(svc.respond(utterance()))).error).to.equal(undefined);
+    });
+
     it('rejected upgrades: 401 is auth, 429 is rate-limited with its Retry-After', async () => {
       const a = await setup('ga', { rejectUpgrade: { status: 429, headers: { 'retry-after': '7' } } });
       const r = await collect(a.svc.respond(utterance()));

@@ -22,7 +22,9 @@ export type RealtimeFault =
   /** response.done with status failed. */
   | { kind: 'failed'; message: string; code?: string }
   /** Send a non-JSON text frame. */
-  | { kind: 'garbage' };
+  | { kind: 'garbage' }
+  /** Send these text frames as they are, and nothing else (the fuzz tests' server events). */
+  | { kind: 'raw'; messages: string[] };
 
 export interface FakeRealtimeOptions {
   generation: Generation;
@@ -322,6 +324,10 @@ export class FakeRealtimeServer {
     }
     if (fault?.kind === 'garbage') {
       c.ws.send('this is not json {');
+      return;
+    }
+    if (fault?.kind === 'raw') {
+      for (const m of fault.messages) if (c.ws.readyState === c.ws.OPEN) c.ws.send(m);
       return;
     }
     const n = ++c.seq;
