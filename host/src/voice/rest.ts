@@ -506,7 +506,11 @@ export class RestVoiceService implements VoiceService {
       }
       if (wav) {
         const s = wavPush(wav, chunk, what);
-        if (s.length > 0) onPcm(s, wav.format!.sampleRate);
+        const rate = wav.format?.sampleRate;
+        // the rates the bridge resamples from (as for a Content-Type's rate)
+        if (rate !== undefined && (rate < 1000 || rate > 384000))
+          throw new VoiceError('malformed', `${what} (/audio/speech): WAV at ${String(rate)} Hz`);
+        if (s.length > 0) onPcm(s, rate!);
         continue;
       }
       if (carry !== undefined) {

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { inspect } from 'node:util';
+import { encodeWav } from '@budlink/protocol/audio';
 import { RestVoiceService } from '../../../host/src/voice/rest';
 import { createVoiceService } from '../../../host/src/voice/index';
 import { FakeOpenAiRest, speechLevel } from '../../support/fake-services/openai-rest';
@@ -428,6 +429,25 @@ describe('voice: OpenAI-compatible REST adapter', function () {
       expect((await collect(svc.respond(utterance()))).error?.kind).to.equal('malformed');
       const ok = await collect(svc.respond(utterance()));
       expect(ok.error).to.equal(undefined);
+      await svc.close();
+    });
+
+    it('WAV speech at a rate the bridge cannot resample (over 384 kHz, under 1 kHz) is malformed', async () => {
+      // Found while triaging a test/fuzz finding: a 2 MHz WAV reached the bridge's resampler, whose
+      // ResampleError then escaped as an uncaught exception.
+      fake.options.reply = () => 'Only one sentence here.';
+      const svc = createVoiceService(restConfig(fake.baseUrl));
+      for (const rate of [2_000_000, 999]) {
+        fake.fail('speech', {
+          kind: 'raw',
+          contentType: 'audio/wav',
+          body: encodeWav(new Int16Array(64), rate),
+        });
+        const { events, error } = await collect(svc.respond(utterance()));
+        expect(error?.kind, String(rate)).to.equal('malformed');
+        expect(error?.message).to.include(`WAV at ${String(rate)} Hz`);
+        expect(audioOf(events)).to.deep.equal([]);
+      }
       await svc.close();
     });
 
