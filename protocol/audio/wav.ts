@@ -302,6 +302,13 @@ export function writeWav(path: string, samples: Uint8Array | Int16Array, sampleR
 }
 
 /**
+ * Longest header (every byte before the data chunk's samples) a stream may send. Producers write 44 to a
+ * few hundred bytes; without a limit, a chunk declaring gigabytes before the data would have the decoder
+ * hold the whole stream, and copy it again at every push.
+ */
+const MAX_STREAM_HEADER_BYTES = 64 << 10;
+
+/**
  * Incremental WAV decoder for streamed responses: push() byte chunks as they arrive; once the header
  * is complete, `format` is set and each push returns the whole mono frames decoded so far.
  * end() checks that the stream did not stop inside the header or a frame.
@@ -321,6 +328,12 @@ export class WavStreamDecoder {
       joined.set(chunk, this.header.length);
       const h = parseHeader(joined, true);
       if (!h) {
+        if (joined.length > MAX_STREAM_HEADER_BYTES) {
+          throw new WavError(
+            'missing-data',
+            `WAV stream has no data chunk in its first ${String(MAX_STREAM_HEADER_BYTES)} bytes`,
+          );
+        }
         this.header = joined;
         return new Int16Array(0);
       }

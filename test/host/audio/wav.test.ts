@@ -158,6 +158,23 @@ describe('audio: WAV', () => {
     }
   });
 
+  it('stream decoder refuses a header that never reaches the data chunk, holding at most 64 KiB', () => {
+    // Found writing the fuzz target's "bounded memory per input" property: a chunk declaring 2 GB
+    // before the data made the decoder keep the whole stream, copying it again at every push (16 MB
+    // in 16 KiB pieces took 5 s, and memory grew as long as the server kept sending).
+    const head = riff(fmt(1, 8000, 16)).subarray(0, 36);
+    const list = chunk('LIST', new Uint8Array(0), 0x7fffffff).subarray(0, 8);
+    const dec = new WavStreamDecoder();
+    dec.push(head);
+    dec.push(list);
+    const piece = new Uint8Array(16384);
+    let pushed = 0;
+    expectWavError(() => {
+      for (; pushed < 64; pushed++) dec.push(piece);
+    }, 'missing-data');
+    expect(pushed * piece.length).to.be.at.most(64 << 10);
+  });
+
   it('stream decoder reports a stream that stops early', () => {
     const bytes = encodeWav(Int16Array.from([1, 2, 3]), 8000);
     const dec = new WavStreamDecoder();
