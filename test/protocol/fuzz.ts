@@ -11,11 +11,14 @@ import { below, rng } from './rng';
 
 const vectorsDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'protocol', 'vectors');
 
+/** The bytes of every vector in protocol/vectors/`file` (golden.json, errors.json). */
+export function vectorBytes(file: string): Uint8Array[] {
+  const v = JSON.parse(readFileSync(join(vectorsDir, file), 'utf8')) as { vectors: { hex: string }[] };
+  return v.vectors.map((x) => Uint8Array.from(Buffer.from(x.hex, 'hex')));
+}
+
 export function goldenBytes(): Uint8Array[] {
-  const file = JSON.parse(readFileSync(join(vectorsDir, 'golden.json'), 'utf8')) as {
-    vectors: { hex: string }[];
-  };
-  return file.vectors.map((v) => Uint8Array.from(Buffer.from(v.hex, 'hex')));
+  return vectorBytes('golden.json');
 }
 
 export function fuzzCases(seed: number): () => Uint8Array {
@@ -50,20 +53,21 @@ const CODES = Object.values(ErrorCode) as number[];
 const FAULTS = Object.values(Fault) as number[];
 
 /**
- * Decode one case and check the outcome is a frame that re-encodes to the same bytes, or a typed error.
- * Returns 1 for a frame, 0 for an error; throws (with the hex) on any other outcome.
+ * Decode one case (frames up to `maxPayload` bytes) and check the outcome is a frame that re-encodes to
+ * the same bytes, or a typed error. Returns 1 for a frame, 0 for an error; throws (with the hex) on any
+ * other outcome.
  */
-export function checkCase(bytes: Uint8Array): number {
+export function checkCase(bytes: Uint8Array, maxPayload?: number): number {
   let r;
   try {
-    r = decodeFrame(bytes);
+    r = decodeFrame(bytes, maxPayload);
   } catch (e) {
     throw new Error('decodeFrame threw on ' + Buffer.from(bytes).toString('hex') + ': ' + String(e), {
       cause: e,
     });
   }
   if (r.ok) {
-    const e = encodeFrame(r.frame);
+    const e = encodeFrame(r.frame, maxPayload);
     if (!e.ok) throw new Error('decoded frame does not re-encode: ' + Buffer.from(bytes).toString('hex'));
     if (Buffer.compare(Buffer.from(e.bytes), Buffer.from(bytes)) !== 0) {
       throw new Error('re-encoding differs for ' + Buffer.from(bytes).toString('hex'));
