@@ -278,6 +278,16 @@ async function voiceCheck(options: DoctorOptions, timeoutMs: number): Promise<Ch
       },
     ];
   }
+  if (v.adapter === 'doubao') {
+    // Its only requests open a dialogue: nothing read-only to ask without using the quota.
+    return [
+      {
+        name: 'voice service',
+        ok: true,
+        detail: `${v.doubao.url} (doubao, app ${String(v.doubao.appId)}): configured, not probed`,
+      },
+    ];
+  }
   if (v.adapter !== 'rest' && v.adapter !== 'realtime') {
     return [{ name: 'voice service', ok: true, detail: `${v.adapter}: nothing to reach over HTTP` }];
   }

@@ -8,7 +8,13 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { relative, resolve, isAbsolute } from 'node:path';
-import { DEFAULT_VOICE_CONFIG, VOICE_FILE_KEYS, voiceConfigFromEnv, type VoiceConfig } from '../voice/config';
+import {
+  DEFAULT_VOICE_CONFIG,
+  DOUBAO_FILE_KEYS,
+  VOICE_FILE_KEYS,
+  voiceConfigFromEnv,
+  type VoiceConfig,
+} from '../voice/config';
 import { VoiceError } from '../voice/types';
 import type { LogLevel } from '../pipeline/types';
 import { LINK_DEFAULTS, RECONNECT_DEFAULTS, SESSION_DEFAULTS } from '../defaults';
@@ -150,6 +156,7 @@ const VOICE_NESTED_KEYS: Record<string, readonly string[]> = {
   timeouts: Object.keys(DEFAULT_VOICE_CONFIG.timeouts),
   retry: Object.keys(DEFAULT_VOICE_CONFIG.retry),
   endpoints: ['stt', 'chat', 'tts'],
+  doubao: DOUBAO_FILE_KEYS,
 };
 
 function unknownKey(key: string, known: readonly string[], prefix: string, where: string): ConfigError {

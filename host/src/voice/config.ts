@@ -5,10 +5,28 @@
 import { Secret } from './secret';
 import { VoiceError } from './types';
 
-export type VoiceAdapterKind = 'rest' | 'realtime' | 'loopback';
+export type VoiceAdapterKind = 'rest' | 'realtime' | 'loopback' | 'doubao';
 export type SpeechFormat = 'pcm' | 'wav';
 /** Realtime API generation: 'ga' (session.audio.*, response.output_audio.*) or the older 'beta'. */
 export type RealtimeProtocol = 'ga' | 'beta';
+/** Doubao end-to-end model versions the documentation enumerates: O2.0 and SC2.0. */
+export type DoubaoModel = '1.2.1.1' | '2.2.0.0';
+
+/** Volcengine's Doubao end-to-end realtime speech dialogue (adapter 'doubao'). */
+export interface DoubaoConfig {
+  /** wss://openspeech.bytedance.com/api/v3/realtime/dialogue */
+  url: string;
+  /** X-Api-App-ID: the console's APP ID. */
+  appId?: string;
+  /** X-Api-Access-Key: the console's Access Token. */
+  accessKey?: Secret;
+  /** X-Api-Resource-Id; the documentation's fixed value is volc.speech.dialog. */
+  resourceId: string;
+  /** StartSession dialog.extra.model (required by the service). */
+  model: DoubaoModel;
+  /** StartSession tts.speaker. */
+  speaker: string;
+}
 
 export interface VoiceModels {
   /** POST /audio/transcriptions model. */
@@ -46,7 +64,8 @@ export interface VoiceConfig {
   /**
    * Why the environment's key is not used (undefined: it is, or there is none): the config file
    * moved baseUrl to another origin than the environment's (or the default's), and a key set for
-   * one service is never sent to another that a file in the working directory names.
+   * one service is never sent to another that a file in the working directory names. The same holds
+   * for the Doubao access key and doubao.url.
    */
   keyWithheld?: string;
   models: VoiceModels;
@@ -78,6 +97,7 @@ export interface VoiceConfig {
    * that insist on 16 kHz (whisper.cpp's server without --convert).
    */
   sttSampleRate?: number;
+  doubao: DoubaoConfig;
 }
 
 export const DEFAULT_VOICE_CONFIG: VoiceConfig = {
@@ -99,6 +119,12 @@ export const DEFAULT_VOICE_CONFIG: VoiceConfig = {
   retry: { maxRetries: 2, baseDelayMs: 250, maxDelayMs: 5000 },
   maxHistoryMessages: 20,
   realtimeProtocol: 'ga',
+  doubao: {
+    url: 'wss://openspeech.bytedance.com/api/v3/realtime/dialogue',
+    resourceId: 'volc.speech.dialog',
+    model: '1.2.1.1',
+    speaker: 'zh_female_vv_jupiter_bigtts',
+  },
 };
 
 /** Environment variables read by voiceConfigFromEnv, with the config-file key each overrides. */
@@ -127,6 +153,12 @@ export const VOICE_ENV_KEYS = {
   BUDLINK_STT_BASE_URL: 'endpoints.stt',
   BUDLINK_CHAT_BASE_URL: 'endpoints.chat',
   BUDLINK_TTS_BASE_URL: 'endpoints.tts',
+  BUDLINK_DOUBAO_URL: 'doubao.url',
+  BUDLINK_DOUBAO_APP_ID: 'doubao.appId',
+  BUDLINK_DOUBAO_ACCESS_KEY: 'doubao.accessKey',
+  BUDLINK_DOUBAO_RESOURCE_ID: 'doubao.resourceId',
+  BUDLINK_DOUBAO_MODEL: 'doubao.model',
+  BUDLINK_DOUBAO_SPEAKER: 'doubao.speaker',
 } as const;
 
 type EnvName = keyof typeof VOICE_ENV_KEYS;
@@ -157,6 +189,17 @@ export const VOICE_FILE_KEYS: readonly string[] = [
   'realtimeProtocol',
   'sttSampleRate',
   'endpoints',
+  'doubao',
+];
+
+/** Keys of the voice section's doubao object. */
+export const DOUBAO_FILE_KEYS: readonly string[] = [
+  'url',
+  'appId',
+  'accessKey',
+  'resourceId',
+  'model',
+  'speaker',
 ];
 
 const FILE_KEYS = new Set(VOICE_FILE_KEYS);
@@ -168,14 +211,16 @@ function flattenFile(file: unknown): Map<string, unknown> {
   if (!isRecord(file)) fail('(file)', 'must be an object');
   for (const [k, v] of Object.entries(file)) {
     if (!FILE_KEYS.has(k)) fail(k, 'is not a known voice setting');
-    if (k === 'models' || k === 'timeouts' || k === 'retry' || k === 'endpoints') {
+    if (k === 'models' || k === 'timeouts' || k === 'retry' || k === 'endpoints' || k === 'doubao') {
       if (!isRecord(v)) fail(k, 'must be an object');
       const allowed =
         k === 'endpoints'
           ? ['stt', 'chat', 'tts']
-          : Object.keys(
-              (DEFAULT_VOICE_CONFIG as unknown as Record<string, Record<string, unknown>>)[k] as object,
-            );
+          : k === 'doubao'
+            ? DOUBAO_FILE_KEYS
+            : Object.keys(
+                (DEFAULT_VOICE_CONFIG as unknown as Record<string, Record<string, unknown>>)[k] as object,
+              );
       for (const [k2, v2] of Object.entries(v)) {
         if (!allowed.includes(k2)) fail(`${k}.${k2}`, 'is not a known voice setting');
         out.set(`${k}.${k2}`, v2);
@@ -231,7 +276,12 @@ function oneOf<T extends string>(s: Source | undefined, dflt: T, allowed: readon
   return v as T;
 }
 
-function url(s: Source | undefined, dflt: string | undefined, schemes: string[]): string | undefined {
+function url(
+  s: Source | undefined,
+  dflt: string | undefined,
+  schemes: string[],
+  keyName = 'OPENAI_API_KEY',
+): string | undefined {
   if (!s) return dflt;
   const v = str(s, '');
   let u: URL;
@@ -241,30 +291,39 @@ function url(s: Source | undefined, dflt: string | undefined, schemes: string[])
     return fail(s.label, `must be an absolute URL, got ${JSON.stringify(v)}`);
   }
   if (!schemes.includes(u.protocol)) fail(s.label, `must use ${schemes.join(' or ')}, got ${u.protocol}`);
-  if (u.username || u.password) fail(s.label, 'must not embed credentials; use OPENAI_API_KEY');
+  if (u.username || u.password) fail(s.label, `must not embed credentials; use ${keyName}`);
   return v.replace(/\/+$/, '');
+}
+
+/** Where a key goes: the URL setting, its environment variable and default, the file's own key. */
+interface KeyTarget {
+  urlEnv: 'OPENAI_BASE_URL' | 'BUDLINK_DOUBAO_URL';
+  urlDefault: string;
+  fileKey: string;
 }
 
 /**
  * A key from the environment goes where the environment says (OPENAI_BASE_URL, else the default
- * base URL): when only the config file moves baseUrl to another origin, the key is withheld, and the
- * message says why and how to send a key there on purpose.
+ * base URL; BUDLINK_DOUBAO_URL for the Doubao access key): when only the config file moves the URL to
+ * another origin, the key is withheld, and the message says why and how to send a key there on purpose.
  */
 function withheldKey(
   keyLabel: string,
-  baseSrc: Source | undefined,
-  baseUrl: string,
+  urlSrc: Source | undefined,
+  target: string,
   env: Record<string, string | undefined>,
+  t: KeyTarget = { urlEnv: 'OPENAI_BASE_URL', urlDefault: DEFAULT_VOICE_CONFIG.baseUrl, fileKey: 'apiKey' },
 ): string | undefined {
-  if (!(keyLabel in VOICE_ENV_KEYS) || baseSrc === undefined || baseSrc.label in VOICE_ENV_KEYS)
+  if (!(keyLabel in VOICE_ENV_KEYS) || urlSrc === undefined || urlSrc.label in VOICE_ENV_KEYS)
     return undefined;
-  const envBase = env.OPENAI_BASE_URL?.trim() || DEFAULT_VOICE_CONFIG.baseUrl;
-  const to = new URL(baseUrl).origin;
-  if (new URL(envBase).origin === to) return undefined;
+  const envBase = env[t.urlEnv]?.trim() || t.urlDefault;
+  const origin = (u: string): string => new URL(u.replace(/^ws/, 'http')).origin;
+  const to = origin(target);
+  if (origin(envBase) === to) return undefined;
   return (
-    `${keyLabel} is not sent to ${to}: the config file's voice.baseUrl moved requests there, and a key ` +
-    `from the environment goes only to ${new URL(envBase).origin}. To use a key with that service, set ` +
-    `OPENAI_BASE_URL=${baseUrl} in the environment, or voice.apiKey in the config file`
+    `${keyLabel} is not sent to ${to}: the config file's voice.${urlSrc.label} moved requests there, and a ` +
+    `key from the environment goes only to ${origin(envBase)}. To use a key with that service, set ` +
+    `${t.urlEnv}=${target} in the environment, or voice.${t.fileKey} in the config file`
   );
 }
 
@@ -303,6 +362,7 @@ export function voiceConfigFromEnv(
     'rest',
     'realtime',
     'loopback',
+    'doubao',
   ]);
   const languageSrc = pick(env, file, 'language');
   const language = languageSrc ? str(languageSrc, '') : undefined;
@@ -339,10 +399,12 @@ export function voiceConfigFromEnv(
       'ga',
       'beta',
     ]),
+    doubao: { ...d.doubao },
   };
   const withheld = apiKey && keySrc ? withheldKey(keySrc.label, baseSrc, baseUrl, env) : undefined;
   if (withheld !== undefined) cfg.keyWithheld = withheld;
   else if (apiKey) cfg.apiKey = apiKey;
+  doubaoFrom(env, file, cfg);
   if (language !== undefined) cfg.language = language;
   const endpoints: { stt?: string; chat?: string; tts?: string } = {};
   for (const k of ['stt', 'chat', 'tts'] as const) {
@@ -355,6 +417,58 @@ export function voiceConfigFromEnv(
   const rt = url(pick(env, file, 'realtimeUrl'), undefined, ['ws:', 'wss:']);
   if (rt !== undefined) cfg.realtimeUrl = rt;
   return cfg;
+}
+
+/** A non-empty string without whitespace (an id, a name, a secret: the value is never echoed). */
+function token(s: Source, asSecret = false): string {
+  if (typeof s.value === 'number' && Number.isInteger(s.value) && s.value > 0 && !asSecret)
+    return String(s.value);
+  const v = str(s, '');
+  if (/\s/.test(v)) fail(s.label, 'must not contain whitespace');
+  return v;
+}
+
+/** The doubao.* settings; with adapter 'doubao' the app id and access key are required. */
+function doubaoFrom(
+  env: Record<string, string | undefined>,
+  file: Map<string, unknown>,
+  cfg: VoiceConfig,
+): void {
+  const d = DEFAULT_VOICE_CONFIG.doubao;
+  const o = cfg.doubao;
+  const urlSrc = pick(env, file, 'doubao.url');
+  o.url = url(urlSrc, d.url, ['ws:', 'wss:'], 'BUDLINK_DOUBAO_ACCESS_KEY') as string;
+  const appIdSrc = pick(env, file, 'doubao.appId');
+  if (appIdSrc) o.appId = token(appIdSrc);
+  const resourceSrc = pick(env, file, 'doubao.resourceId');
+  if (resourceSrc) o.resourceId = token(resourceSrc);
+  const speakerSrc = pick(env, file, 'doubao.speaker');
+  if (speakerSrc) o.speaker = token(speakerSrc);
+  o.model = oneOf<DoubaoModel>(pick(env, file, 'doubao.model'), d.model, ['1.2.1.1', '2.2.0.0']);
+  const keySrc = pick(env, file, 'doubao.accessKey');
+  let withheld: string | undefined;
+  if (keySrc) {
+    if (typeof keySrc.value !== 'string') fail(keySrc.label, 'must be a string');
+    const key = token(keySrc, true);
+    withheld = withheldKey(keySrc.label, urlSrc, o.url, env, {
+      urlEnv: 'BUDLINK_DOUBAO_URL',
+      urlDefault: d.url,
+      fileKey: 'doubao.accessKey',
+    });
+    if (withheld === undefined) o.accessKey = new Secret(key);
+    else cfg.keyWithheld = cfg.keyWithheld === undefined ? withheld : `${cfg.keyWithheld}; ${withheld}`;
+  }
+  if (cfg.adapter !== 'doubao') return;
+  if (o.appId === undefined)
+    fail('doubao.appId', 'is required by adapter doubao (set BUDLINK_DOUBAO_APP_ID or voice.doubao.appId)');
+  if (o.accessKey === undefined) {
+    fail(
+      'doubao.accessKey',
+      withheld !== undefined
+        ? `is withheld: ${withheld}`
+        : 'is required by adapter doubao (set BUDLINK_DOUBAO_ACCESS_KEY or voice.doubao.accessKey)',
+    );
+  }
 }
 
 /** The realtime WebSocket URL for a config. */

@@ -1,5 +1,6 @@
 /** createVoiceService(config): the adapter named by config.adapter. */
 import type { VoiceConfig } from './config';
+import { DoubaoVoiceService } from './doubao';
 import { LoopbackVoiceService } from './loopback';
 import { RealtimeVoiceService } from './realtime';
 import { RestVoiceService, type RestVoiceDeps } from './rest';
@@ -17,5 +18,7 @@ export function createVoiceService(config: VoiceConfig, deps: VoiceServiceDeps =
       return new RestVoiceService(config, deps.rest);
     case 'realtime':
       return new RealtimeVoiceService(config);
+    case 'doubao':
+      return new DoubaoVoiceService(config);
   }
 }

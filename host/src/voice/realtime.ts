@@ -58,7 +58,7 @@ interface PendingTruncate {
 }
 
 /** Close code → error kind. */
-function kindForClose(code: number): VoiceErrorKind {
+export function kindForClose(code: number): VoiceErrorKind {
   if (code === 1006) return 'network';
   if (code === 1013) return 'rate-limited';
   if (code === 1011 || code === 1012 || code === 1014) return 'server';

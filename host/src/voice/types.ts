@@ -1,5 +1,6 @@
 /**
- * Voice services behind one streaming interface: OpenAI-compatible REST, OpenAI Realtime, loopback.
+ * Voice services behind one streaming interface: OpenAI-compatible REST, OpenAI Realtime, Doubao
+ * realtime dialogue, loopback.
  * Unsubscribing from respond() cancels the in-flight request.
  */
 import type { Observable } from 'rxjs';

@@ -262,6 +262,21 @@ describe('cli: budlink', function () {
       expect(started, errors).to.equal(true);
     });
 
+    it('names the Doubao service without probing it (it has no read-only request)', async () => {
+      const r = await run(['doctor'], {
+        env: {
+          DBUS_SYSTEM_BUS_ADDRESS: `unix:path=${join(tmp, 'none')}`,
+          BUDLINK_VOICE: 'doubao',
+          BUDLINK_DOUBAO_APP_ID: '123456789',
+          BUDLINK_DOUBAO_ACCESS_KEY: 'dbk-test-secret',
+        },
+      });
+      expect(r.out).to.match(
+        /^✓ voice service: wss:\/\/openspeech\.bytedance\.com\/api\/v3\/realtime\/dialogue \(doubao, app 123456789\): configured, not probed/m,
+      );
+      expect(r.out).to.not.include('dbk-test-secret');
+    });
+
     it('sees BlueZ and a powered adapter on the bus, checks the voice service over HTTP', async function () {
       if (findDbusDaemon() === undefined) this.skip();
       bus = await startPrivateBus();

@@ -54,6 +54,16 @@ const SAMPLES: Record<string, { value: unknown; read: (v: VoiceConfig) => unknow
   'endpoints.stt': { value: 'http://127.0.0.1:8000/v1', read: (v) => v.endpoints?.stt },
   'endpoints.chat': { value: 'http://127.0.0.1:11434/v1', read: (v) => v.endpoints?.chat },
   'endpoints.tts': { value: 'http://127.0.0.1:8880/v1', read: (v) => v.endpoints?.tts },
+  'doubao.url': { value: 'ws://127.0.0.1:9/api/v3/realtime/dialogue', read: (v) => v.doubao.url },
+  'doubao.appId': { value: '123456789', read: (v) => v.doubao.appId },
+  'doubao.accessKey': {
+    value: 'doubao-access-key',
+    read: (v) => v.doubao.accessKey?.reveal(),
+    expect: 'doubao-access-key',
+  },
+  'doubao.resourceId': { value: 'volc.speech.dialog', read: (v) => v.doubao.resourceId },
+  'doubao.model': { value: '2.2.0.0', read: (v) => v.doubao.model },
+  'doubao.speaker': { value: 'zh_male_yunzhou_jupiter_bigtts', read: (v) => v.doubao.speaker },
 };
 
 function setPath(obj: Record<string, unknown>, dotted: string, value: unknown): void {
@@ -76,7 +86,12 @@ describe('config: the voice section', () => {
 
   it('documents at least the keys the voice module accepts, and the doc table is complete here', () => {
     const documented = documentedVoiceKeys();
-    expect(documented).to.include.members(['sttSampleRate', 'realtimeProtocol', 'endpoints.stt']);
+    expect(documented).to.include.members([
+      'sttSampleRate',
+      'realtimeProtocol',
+      'endpoints.stt',
+      'doubao.accessKey',
+    ]);
     // every top-level VOICE_FILE_KEYS key is documented, and every documented key has a sample here
     expect(new Set(documented.map((k) => k.split('.')[0]))).to.deep.equal(new Set(VOICE_FILE_KEYS));
     for (const k of documented) expect(SAMPLES, `sample value for ${k}`).to.have.property(k);
@@ -122,6 +137,8 @@ describe('config: the voice section', () => {
     );
     write({ timeouts: { requestMS: 5 } });
     expect(load).to.throw(ConfigError, "(did you mean 'voice.timeouts.requestMs'?)");
+    write({ doubao: { appID: '1' } });
+    expect(load).to.throw(ConfigError, "(did you mean 'voice.doubao.appId'?)");
   });
 
   it('refuses an unrelated key without a suggestion, and a wrong value with the voice module message', () => {

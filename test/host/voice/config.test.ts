@@ -124,6 +124,91 @@ describe('voice: configuration', () => {
   });
 });
 
+describe('voice: Doubao configuration', () => {
+  const DKEY = 'dbk-test-CANARY-0f1e2d3c4b5a';
+  const base = {
+    BUDLINK_VOICE: 'doubao',
+    BUDLINK_DOUBAO_APP_ID: '123456789',
+    BUDLINK_DOUBAO_ACCESS_KEY: DKEY,
+  };
+
+  it('defaults are the documented URL, resource id, O2.0 model and vv speaker; env keys land', () => {
+    const d = voiceConfigFromEnv(base).doubao;
+    expect(d).to.deep.include({
+      url: 'wss://openspeech.bytedance.com/api/v3/realtime/dialogue',
+      appId: '123456789',
+      resourceId: 'volc.speech.dialog',
+      model: '1.2.1.1',
+      speaker: 'zh_female_vv_jupiter_bigtts',
+    });
+    expect(d.accessKey?.reveal()).to.equal(DKEY);
+    const o = voiceConfigFromEnv({
+      ...base,
+      BUDLINK_DOUBAO_URL: 'ws://127.0.0.1:9/api/v3/realtime/dialogue',
+      BUDLINK_DOUBAO_RESOURCE_ID: 'volc.speech.dialog.test',
+      BUDLINK_DOUBAO_MODEL: '2.2.0.0',
+      BUDLINK_DOUBAO_SPEAKER: 'saturn_zh_male_aojiaogongzi_tob',
+    }).doubao;
+    expect(o).to.deep.include({
+      url: 'ws://127.0.0.1:9/api/v3/realtime/dialogue',
+      resourceId: 'volc.speech.dialog.test',
+      model: '2.2.0.0',
+      speaker: 'saturn_zh_male_aojiaogongzi_tob',
+    });
+    // A numeric app id in a file is taken as written.
+    expect(voiceConfigFromEnv({}, { doubao: { appId: 987654321 } }).doubao.appId).to.equal('987654321');
+  });
+
+  it('adapter doubao needs the app id and the access key; bad values name their key', () => {
+    expect(configError(() => voiceConfigFromEnv({ BUDLINK_VOICE: 'doubao' })).message).to.equal(
+      'voice config: doubao.appId is required by adapter doubao (set BUDLINK_DOUBAO_APP_ID or voice.doubao.appId)',
+    );
+    expect(
+      configError(() => voiceConfigFromEnv({ BUDLINK_VOICE: 'doubao', BUDLINK_DOUBAO_APP_ID: '1' })).message,
+    ).to.match(/doubao\.accessKey is required by adapter doubao/);
+    expect(configError(() => voiceConfigFromEnv({ ...base, BUDLINK_DOUBAO_MODEL: 'O' })).message).to.equal(
+      'voice config: BUDLINK_DOUBAO_MODEL must be one of 1.2.1.1, 2.2.0.0, got "O"',
+    );
+    expect(
+      configError(() =>
+        voiceConfigFromEnv({ ...base, BUDLINK_DOUBAO_URL: 'https://openspeech.bytedance.com' }),
+      ).message,
+    ).to.match(/BUDLINK_DOUBAO_URL must use ws: or wss:/);
+    expect(configError(() => voiceConfigFromEnv({}, { doubao: { speaker: 'vv voice' } })).message).to.match(
+      /doubao\.speaker must not contain whitespace/,
+    );
+    expect(configError(() => voiceConfigFromEnv({}, { doubao: { appKey: 'x' } })).message).to.match(
+      /doubao\.appKey is not a known voice setting/,
+    );
+    const err = configError(() => voiceConfigFromEnv({ ...base, BUDLINK_DOUBAO_ACCESS_KEY: `${DKEY} x` }));
+    expect(err.message).to.match(/BUDLINK_DOUBAO_ACCESS_KEY must not contain whitespace/);
+    expect(err.message + JSON.stringify(err)).not.to.include('CANARY');
+    expect(inspect(voiceConfigFromEnv(base), { depth: 10 })).not.to.include('CANARY');
+  });
+
+  it("a config file that moves doubao.url elsewhere does not get the environment's access key", () => {
+    const evil = { doubao: { url: 'wss://collector.example/dialogue' } };
+    const other = voiceConfigFromEnv({ BUDLINK_DOUBAO_ACCESS_KEY: DKEY }, evil);
+    expect(other.doubao.accessKey).to.equal(undefined);
+    expect(other.keyWithheld).to.equal(
+      "BUDLINK_DOUBAO_ACCESS_KEY is not sent to https://collector.example: the config file's " +
+        'voice.doubao.url moved requests there, and a key from the environment goes only to ' +
+        'https://openspeech.bytedance.com. To use a key with that service, set ' +
+        'BUDLINK_DOUBAO_URL=wss://collector.example/dialogue in the environment, or voice.doubao.accessKey ' +
+        'in the config file',
+    );
+    const err = configError(() => voiceConfigFromEnv(base, evil));
+    expect(err.message).to.match(
+      /^voice config: doubao\.accessKey is withheld: BUDLINK_DOUBAO_ACCESS_KEY is not sent/,
+    );
+    // The environment's own URL, or the file's own key: kept.
+    const env = { ...base, BUDLINK_DOUBAO_URL: 'wss://collector.example/dialogue' };
+    expect(voiceConfigFromEnv(env, evil).doubao.accessKey?.reveal()).to.equal(DKEY);
+    const own = { doubao: { ...evil.doubao, accessKey: DKEY, appId: '1' }, adapter: 'doubao' };
+    expect(voiceConfigFromEnv({}, own).doubao.accessKey?.reveal()).to.equal(DKEY);
+  });
+});
+
 describe('voice: loopback service', () => {
   it('plays the utterance back: user transcript placeholder, the input audio in chunks, done', async () => {
     const svc = createVoiceService(voiceConfigFromEnv({ BUDLINK_VOICE: 'loopback' }));

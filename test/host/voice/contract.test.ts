@@ -1,8 +1,8 @@
 /**
  * One contract, every adapter: the pipeline relies on these behaviours whichever service is
- * configured. Runs against loopback, REST (local fake) and Realtime (local fake, GA and beta);
- * against a real service too when BUDLINK_VOICE_LIVE=1 (uses OPENAI_* / BUDLINK_* from the
- * environment; pending otherwise).
+ * configured. Runs against loopback, REST (local fake), Realtime (local fake, GA and beta) and Doubao
+ * (local fake); against a real service too when BUDLINK_VOICE_LIVE=1 (uses OPENAI_* / BUDLINK_* from
+ * the environment; pending otherwise).
  */
 import { expect } from 'chai';
 import {
@@ -14,7 +14,8 @@ import {
 } from '../../../host/src/voice/index';
 import { FakeOpenAiRest } from '../../support/fake-services/openai-rest';
 import { FakeRealtimeServer } from '../../support/fake-services/openai-realtime';
-import { audioOf, collect, KEY, restConfig, tone } from './helpers';
+import { FakeDoubaoServer } from '../../support/fake-services/doubao';
+import { audioOf, collect, DOUBAO_APP, DOUBAO_KEY, doubaoConfig, KEY, restConfig, tone } from './helpers';
 import { sleep } from '../../support/wait';
 
 interface Target {
@@ -66,6 +67,20 @@ const targets: Target[] = [
       };
     },
   })),
+  {
+    name: 'doubao (fake server)',
+    async make() {
+      const fake = await new FakeDoubaoServer({ appId: DOUBAO_APP, accessKey: DOUBAO_KEY }).start();
+      const svc = createVoiceService(doubaoConfig(fake.url, { BUDLINK_IDLE_TIMEOUT_MS: '5000' }));
+      return {
+        svc,
+        stop: async () => {
+          await fake.stop();
+          expect(fake.violations).to.deep.equal([]);
+        },
+      };
+    },
+  },
   {
     name: 'live service from the environment',
     live: true,

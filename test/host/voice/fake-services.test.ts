@@ -4,7 +4,18 @@ import WebSocket from 'ws';
 import { encodeWav } from '../../../host/src/audio/index';
 import { FakeOpenAiRest } from '../../support/fake-services/openai-rest';
 import { FakeRealtimeServer } from '../../support/fake-services/openai-realtime';
-import { KEY } from './helpers';
+import { FakeDoubaoServer } from '../../support/fake-services/doubao';
+import {
+  audioRequest,
+  ClientEvent,
+  clientEvent,
+  decodeFrame,
+  encodeFrame,
+  jsonOf,
+  MessageType,
+  Serialization,
+} from '../../../host/src/voice/doubao-protocol';
+import { DOUBAO_APP, DOUBAO_KEY, KEY } from './helpers';
 import { until } from '../../support/wait';
 
 describe('voice: fake services validate what they receive', function () {
@@ -91,6 +102,59 @@ describe('voice: fake services validate what they receive', function () {
       expect(errors).to.have.length(5);
       expect(errors[0]).to.match(/GA session.update/);
       expect(errors[2]).to.match(/buffer too small/);
+    } finally {
+      ws.terminate();
+      await fake.stop();
+    }
+  });
+
+  it('Doubao fake: refuses missing headers, then wrong order, payloads, modes and truncates', async () => {
+    const fake = await new FakeDoubaoServer({ appId: DOUBAO_APP, accessKey: DOUBAO_KEY }).start();
+    const headers = {
+      'X-Api-App-ID': DOUBAO_APP,
+      'X-Api-Access-Key': DOUBAO_KEY,
+      'X-Api-Resource-Id': 'volc.speech.dialog',
+      'X-Api-App-Key': 'PlgvMymc7f3tQnJ6',
+    };
+    const noKey = new WebSocket(fake.url, { headers: { ...headers, 'X-Api-App-Key': '' } });
+    const status = await new Promise<number>((resolve) =>
+      noKey.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)),
+    );
+    expect(status).to.equal(400);
+    const ws = new WebSocket(fake.url, { headers });
+    const errors: Array<{ code?: number; error: unknown }> = [];
+    try {
+      await new Promise<void>((resolve, reject) => {
+        ws.on('open', () => resolve());
+        ws.on('error', reject);
+      });
+      ws.on('message', (d: Buffer) => {
+        const f = decodeFrame(d);
+        if (f.type === MessageType.Error) errors.push({ code: f.code, error: jsonOf(f).error });
+      });
+      ws.send(clientEvent(ClientEvent.StartSession, {}, 's1')); // before StartConnection
+      ws.send(clientEvent(ClientEvent.StartConnection, {}));
+      ws.send(clientEvent(ClientEvent.StartSession, { dialog: { extra: { model: 'O' } } }, 's1'));
+      ws.send(clientEvent(ClientEvent.StartSession, { tts: { extra: null } }, 's1'));
+      ws.send(clientEvent(ClientEvent.StartSession, { dialog: { extra: { model: '1.2.1.1' } } }, 's1'));
+      ws.send(audioRequest('s1', Buffer.from([1, 2, 3]))); // half a sample
+      ws.send(clientEvent(ClientEvent.EndASR, {}, 's1')); // not push_to_talk
+      ws.send(clientEvent(ClientEvent.ConversationTruncate, { item_id: 'r', audio_end_ms: 1 }, 's1'));
+      ws.send(
+        encodeFrame({
+          type: MessageType.FullClient,
+          serialization: Serialization.Json,
+          payload: Buffer.from('{}'),
+        }),
+      ); // no event
+      ws.send('{"event":200}');
+      await until('eight error frames', () => errors.length >= 8, 1000);
+      expect(fake.violations).to.have.length(9); // the upgrade, then these eight
+      expect(errors.map((e) => e.code)).to.deep.equal([
+        45000001, 42000020, 42000020, 45000001, 45000001, 45000001, 45000001, 45000001,
+      ]);
+      expect(errors[2]!.error).to.equal('StartSession event payload tts extra is null');
+      expect(errors[6]!.error).to.match(/without an event/);
     } finally {
       ws.terminate();
       await fake.stop();

@@ -57,6 +57,23 @@ export function restConfig(baseUrl: string, extra: Record<string, string> = {}):
   });
 }
 
+/** Credentials the Doubao fake expects; the access key is recognisable in any error text. */
+export const DOUBAO_APP = '123456789';
+export const DOUBAO_KEY = 'dbk-CANARYACCESS-7e6d5c4b3a291807';
+
+/** A Doubao adapter config for a fake service at url (short timeouts). */
+export function doubaoConfig(url: string, extra: Record<string, string> = {}): VoiceConfig {
+  return voiceConfigFromEnv({
+    BUDLINK_VOICE: 'doubao',
+    BUDLINK_DOUBAO_URL: url,
+    BUDLINK_DOUBAO_APP_ID: DOUBAO_APP,
+    BUDLINK_DOUBAO_ACCESS_KEY: DOUBAO_KEY,
+    BUDLINK_TIMEOUT_MS: '1000',
+    BUDLINK_IDLE_TIMEOUT_MS: '1000',
+    ...extra,
+  });
+}
+
 export function tone(n: number, hz: number, rate: number, amp = 8000): Int16Array {
   const x = new Int16Array(n);
   for (let i = 0; i < n; i++) x[i] = Math.round(amp * Math.sin((2 * Math.PI * hz * i) / rate));
