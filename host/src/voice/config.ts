@@ -9,6 +9,8 @@ export type VoiceAdapterKind = 'rest' | 'realtime' | 'loopback' | 'doubao';
 export type SpeechFormat = 'pcm' | 'wav';
 /** Realtime API generation: 'ga' (session.audio.*, response.output_audio.*) or the older 'beta'. */
 export type RealtimeProtocol = 'ga' | 'beta';
+/** OpenAI-compatible chat services known by name (VOICE_PRESETS). */
+export type VoicePreset = 'ark' | 'qianfan';
 /** Doubao end-to-end model versions the documentation enumerates: O2.0 and SC2.0. */
 export type DoubaoModel = '1.2.1.1' | '2.2.0.0';
 
@@ -27,6 +29,26 @@ export interface DoubaoConfig {
   /** StartSession tts.speaker. */
   speaker: string;
 }
+
+/**
+ * The OpenAI-compatible chat services a preset names, as their documentation gives them: the base
+ * URL (the key goes there as `Authorization: Bearer <key>`, which both document) and, where the
+ * documentation's own example names one, a chat model. Both pages show chat completions only (no
+ * audio endpoints), so a preset needs STT and TTS servers of their own (endpoints.stt and .tts).
+ */
+export const VOICE_PRESETS: Record<VoicePreset, { baseUrl: string; chatModel?: string; model: string }> = {
+  // Volcengine Ark, "Base URL及鉴权" (docs 82379/1298459): model = a Model ID or an endpoint ID.
+  ark: {
+    baseUrl: 'https://ark.cn-beijing.volces.com/api/v3',
+    model: 'an Ark Model ID or endpoint ID (ep-…)',
+  },
+  // Baidu Qianfan ModelBuilder, "OpenAI SDK兼容介绍" and its quick start (model ernie-3.5-8k).
+  qianfan: {
+    baseUrl: 'https://qianfan.baidubce.com/v2',
+    chatModel: 'ernie-3.5-8k',
+    model: 'a Qianfan model',
+  },
+};
 
 export interface VoiceModels {
   /** POST /audio/transcriptions model. */
@@ -57,6 +79,8 @@ export interface RetryPolicy {
 
 export interface VoiceConfig {
   adapter: VoiceAdapterKind;
+  /** The named chat service that gave baseUrl (and maybe the chat model) their defaults. */
+  preset?: VoicePreset;
   /** OpenAI-compatible API root including the version path, e.g. https://api.openai.com/v1. */
   baseUrl: string;
   /** Bearer token; omitted for local servers that need none. */
@@ -153,6 +177,7 @@ export const VOICE_ENV_KEYS = {
   BUDLINK_STT_BASE_URL: 'endpoints.stt',
   BUDLINK_CHAT_BASE_URL: 'endpoints.chat',
   BUDLINK_TTS_BASE_URL: 'endpoints.tts',
+  BUDLINK_VOICE_PRESET: 'preset',
   BUDLINK_DOUBAO_URL: 'doubao.url',
   BUDLINK_DOUBAO_APP_ID: 'doubao.appId',
   BUDLINK_DOUBAO_ACCESS_KEY: 'doubao.accessKey',
@@ -190,6 +215,7 @@ export const VOICE_FILE_KEYS: readonly string[] = [
   'sttSampleRate',
   'endpoints',
   'doubao',
+  'preset',
 ];
 
 /** Keys of the voice section's doubao object. */
@@ -355,7 +381,12 @@ export function voiceConfigFromEnv(
     if (/\s/.test(k)) fail(keySrc.label, 'must not contain whitespace');
     if (k !== '') apiKey = new Secret(k);
   }
-  const baseSrc = pick(env, file, 'baseUrl');
+  const presetSrc = pick(env, file, 'preset');
+  const preset = presetSrc ? oneOf<VoicePreset>(presetSrc, 'ark', ['ark', 'qianfan']) : undefined;
+  // A preset's base URL counts as set where the preset is (environment or file: keyWithheld).
+  const baseSrc =
+    pick(env, file, 'baseUrl') ??
+    (preset && presetSrc ? { value: VOICE_PRESETS[preset].baseUrl, label: presetSrc.label } : undefined);
   const baseUrl = url(baseSrc, d.baseUrl, ['http:', 'https:']) as string;
   const adapterSrc = pick(env, file, 'adapter');
   const adapter = oneOf<VoiceAdapterKind>(adapterSrc, apiKey || baseSrc ? 'rest' : 'loopback', [
@@ -377,7 +408,7 @@ export function voiceConfigFromEnv(
     baseUrl,
     models: {
       stt: str(pick(env, file, 'models.stt'), d.models.stt),
-      chat: str(pick(env, file, 'models.chat'), d.models.chat),
+      chat: str(pick(env, file, 'models.chat'), (preset && VOICE_PRESETS[preset].chatModel) || d.models.chat),
       tts: str(pick(env, file, 'models.tts'), d.models.tts),
       realtime: str(pick(env, file, 'models.realtime'), d.models.realtime),
     },
@@ -416,7 +447,30 @@ export function voiceConfigFromEnv(
   if (sttRateSrc) cfg.sttSampleRate = int(sttRateSrc, 16000, 4000, 48000);
   const rt = url(pick(env, file, 'realtimeUrl'), undefined, ['ws:', 'wss:']);
   if (rt !== undefined) cfg.realtimeUrl = rt;
+  if (preset && presetSrc) usePreset(cfg, preset, presetSrc, pick(env, file, 'models.chat') !== undefined);
   return cfg;
+}
+
+/**
+ * A preset serves the REST adapter's chat: it needs its own chat model where the documentation shows
+ * none to default to, and transcription and speech servers elsewhere.
+ */
+function usePreset(cfg: VoiceConfig, preset: VoicePreset, src: Source, chatSet: boolean): void {
+  const p = VOICE_PRESETS[preset];
+  if (cfg.adapter !== 'rest')
+    fail(src.label, `${preset} is a chat service for the rest adapter, not for adapter ${cfg.adapter}`);
+  if (!chatSet && p.chatModel === undefined)
+    fail(src.label, `${preset} needs models.chat (BUDLINK_CHAT_MODEL): ${p.model}`);
+  const missing = (['stt', 'tts'] as const).filter((k) => cfg.endpoints?.[k] === undefined);
+  if (missing.length > 0) {
+    fail(
+      src.label,
+      `${preset} serves chat only: set ${missing.map((k) => `endpoints.${k}`).join(' and ')} ` +
+        `(${missing.map((k) => `BUDLINK_${k.toUpperCase()}_BASE_URL`).join(', ')}) to servers for ` +
+        'transcription and speech',
+    );
+  }
+  cfg.preset = preset;
 }
 
 /** A non-empty string without whitespace (an id, a name, a secret: the value is never echoed). */

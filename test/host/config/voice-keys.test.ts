@@ -28,9 +28,15 @@ function documentedVoiceKeys(): string[] {
   return keys;
 }
 
-/** A valid value for each documented key, and how to read it back from the loaded VoiceConfig. */
-const SAMPLES: Record<string, { value: unknown; read: (v: VoiceConfig) => unknown; expect?: unknown }> = {
-  adapter: { value: 'realtime', read: (v) => v.adapter },
+/**
+ * A valid value for each documented key, how to read it back from the loaded VoiceConfig, and what
+ * else the key needs to be valid on its own (`with`, dotted keys).
+ */
+const SAMPLES: Record<
+  string,
+  { value: unknown; read: (v: VoiceConfig) => unknown; expect?: unknown; with?: Record<string, unknown> }
+> = {
+  adapter: { value: 'rest', read: (v) => v.adapter },
   baseUrl: { value: 'http://127.0.0.1:9/v1', read: (v) => v.baseUrl },
   apiKey: { value: 'sk-test-config-key', read: (v) => v.apiKey?.reveal(), expect: 'sk-test-config-key' },
   'models.stt': { value: 'whisper-1', read: (v) => v.models.stt },
@@ -64,6 +70,11 @@ const SAMPLES: Record<string, { value: unknown; read: (v: VoiceConfig) => unknow
   'doubao.resourceId': { value: 'volc.speech.dialog', read: (v) => v.doubao.resourceId },
   'doubao.model': { value: '2.2.0.0', read: (v) => v.doubao.model },
   'doubao.speaker': { value: 'zh_male_yunzhou_jupiter_bigtts', read: (v) => v.doubao.speaker },
+  preset: {
+    value: 'qianfan',
+    read: (v) => v.preset,
+    with: { 'endpoints.stt': 'http://127.0.0.1:8000/v1', 'endpoints.tts': 'http://127.0.0.1:8880/v1' },
+  },
 };
 
 function setPath(obj: Record<string, unknown>, dotted: string, value: unknown): void {
@@ -100,6 +111,7 @@ describe('config: the voice section', () => {
   for (const key of Object.keys(SAMPLES)) {
     it(`accepts voice.${key} in a file and applies it`, () => {
       const voice: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(SAMPLES[key]?.with ?? {})) setPath(voice, k, v);
       setPath(voice, key, SAMPLES[key]?.value);
       write(voice);
       const loaded = load();

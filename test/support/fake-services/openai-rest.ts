@@ -71,6 +71,8 @@ export interface FakeRestOptions {
   speechDelayMs?: (text: string) => number;
   /** Expected transcription language field (validated when set). */
   language?: string;
+  /** The API root's path (OpenAI /v1; Volcengine Ark /api/v3, Baidu Qianfan /v2). */
+  basePath?: string;
 }
 
 /** Sample value the fake uses for a sentence's audio, so tests can tell sentences apart. */
@@ -104,7 +106,7 @@ export class FakeOpenAiRest {
   }
 
   get baseUrl(): string {
-    return Loopback.baseUrl(this.server);
+    return Loopback.baseUrl(this.server).replace(/\/v1$/, this.options.basePath ?? '/v1');
   }
 
   async start(): Promise<this> {
@@ -193,19 +195,20 @@ export class FakeOpenAiRest {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = (req.url ?? '').split('?')[0];
+    const path = (req.url ?? '').split('?')[0] ?? '';
+    const root = this.options.basePath ?? '/v1';
     const route: Route | undefined =
-      path === '/v1/audio/transcriptions'
+      path === `${root}/audio/transcriptions`
         ? 'transcriptions'
-        : path === '/v1/chat/completions'
+        : path === `${root}/chat/completions`
           ? 'chat'
-          : path === '/v1/audio/speech'
+          : path === `${root}/audio/speech`
             ? 'speech'
             : undefined;
     const raw = await this.body(req);
     const t0 = performance.now();
     this.calls.push(`${String(req.method)} ${String(path)}`);
-    if (path === '/v1/models' && req.method === 'GET') {
+    if (path === `${root}/models` && req.method === 'GET') {
       if (this.refused(req, res)) return;
       res.writeHead(200, { 'content-type': 'application/json' });
       const data = (this.options.models ?? []).map((id) => ({ id, object: 'model', owned_by: 'fake' }));
