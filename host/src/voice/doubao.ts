@@ -39,9 +39,18 @@ import {
   MessageType,
   ServerEvent,
 } from './doubao-protocol';
-import { kindForStatus, retryAfterMs, serverMessage } from './http';
-import { kindForClose } from './realtime';
+import { serverMessage } from './http';
 import { redact } from './secret';
+import {
+  asVoiceError,
+  discard,
+  sessionOf,
+  settleTurn,
+  socketClosed,
+  socketError,
+  upgradeRefused,
+  utteranceError,
+} from './socket';
 import {
   MAX_REPLY_CHARS,
   VoiceError,
@@ -133,21 +142,9 @@ export class DoubaoVoiceService implements VoiceService {
 
   respond(req: VoiceRequest): Observable<VoiceEvent> {
     return new Observable<VoiceEvent>((sub) => {
-      if (this.closed) {
-        sub.error(new VoiceError('closed', `${this.name}: service is closed`));
-        return undefined;
-      }
-      if (!Number.isInteger(req.sampleRate) || req.sampleRate < 1000 || req.sampleRate > 384000) {
-        sub.error(
-          new VoiceError(
-            'bad-request',
-            `utterance sample rate must be an integer in Hz, got ${String(req.sampleRate)}`,
-          ),
-        );
-        return undefined;
-      }
-      if (req.audio.length === 0) {
-        sub.error(new VoiceError('bad-request', 'utterance has no audio'));
+      const refused = utteranceError(this.name, this.closed, req);
+      if (refused) {
+        sub.error(refused);
         return undefined;
       }
       const turn: Turn = {
@@ -160,7 +157,7 @@ export class DoubaoVoiceService implements VoiceService {
         gateOpen: false,
         text: '',
       };
-      const session = this.session(req.deviceId);
+      const session = sessionOf(this.sessions, req.deviceId, () => new Session());
       // A new utterance supersedes the reply still playing.
       const old = session.turn;
       if (old) {
@@ -260,15 +257,6 @@ export class DoubaoVoiceService implements VoiceService {
     );
   }
 
-  private session(deviceId: string): Session {
-    let s = this.sessions.get(deviceId);
-    if (!s) {
-      s = new Session();
-      this.sessions.set(deviceId, s);
-    }
-    return s;
-  }
-
   private send(session: Session, frame: Buffer): void {
     const ws = session.ws;
     if (!ws || ws.readyState !== WebSocket.OPEN)
@@ -289,11 +277,7 @@ export class DoubaoVoiceService implements VoiceService {
   }
 
   private toVoiceError(e: unknown): VoiceError {
-    const key = this.config.doubao.accessKey;
-    if (e instanceof VoiceError)
-      return new VoiceError(e.kind, redact(e.message, key), e.status, e.retryAfterMs);
-    const msg = e instanceof Error ? e.message : String(e);
-    return new VoiceError('network', `${this.name}: ${redact(msg, key)}`);
+    return asVoiceError(e, this.name, this.config.doubao.accessKey);
   }
 
   private endTurn(session: Session, turn: Turn): void {
@@ -307,14 +291,7 @@ export class DoubaoVoiceService implements VoiceService {
   /** End a turn: error it, or emit the final transcript + done and complete. */
   private finishTurn(session: Session, turn: Turn, error?: VoiceError): void {
     this.endTurn(session, turn);
-    if (turn.detached || turn.sub.closed) return;
-    if (error) {
-      turn.sub.error(this.toVoiceError(error));
-      return;
-    }
-    turn.sub.next({ kind: 'transcript', role: 'assistant', text: turn.text, final: true });
-    turn.sub.next({ kind: 'done' });
-    turn.sub.complete();
+    settleTurn(turn, error && this.toVoiceError(error));
   }
 
   /** The user's transcript goes first, once, whatever the server sends before ASREnded. */
@@ -357,13 +334,8 @@ export class DoubaoVoiceService implements VoiceService {
     }
     if (session.idleTimer) clearTimeout(session.idleTimer);
     session.idleTimer = undefined;
-    const ws = session.ws;
+    if (session.ws) discard(session.ws);
     session.ws = undefined;
-    if (ws) {
-      ws.removeAllListeners();
-      ws.on('error', () => undefined);
-      ws.terminate();
-    }
   }
 
   /** Wait for one of `events` (or, with none, for the socket to open), failing the session after ms. */
@@ -406,31 +378,7 @@ export class DoubaoVoiceService implements VoiceService {
       const id = res.headers['x-tt-logid'];
       if (typeof id === 'string') session.logId = id;
     });
-    ws.on('unexpected-response', (_req, res) => {
-      const status = res.statusCode ?? 0;
-      const chunks: Buffer[] = [];
-      const logId = res.headers['x-tt-logid'];
-      const at = typeof logId === 'string' ? ` (X-Tt-Logid ${logId})` : '';
-      res.on('data', (b: Buffer) => chunks.push(b));
-      res.on('end', () => {
-        const msg = serverMessage(Buffer.concat(chunks).toString('utf8'));
-        const header = (name: string): string | null => {
-          const v = res.headers[name];
-          return typeof v === 'string' ? v : null;
-        };
-        fail(
-          new VoiceError(
-            kindForStatus(status),
-            `${this.name} connect: HTTP ${String(status)}${msg ? `: ${redact(msg, key)}` : ''}${at}`,
-            status,
-            retryAfterMs({ get: header }),
-          ),
-        );
-      });
-      res.on('error', () =>
-        fail(new VoiceError(kindForStatus(status), `${this.name} connect: HTTP ${String(status)}`, status)),
-      );
-    });
+    ws.on('unexpected-response', (_req, res) => upgradeRefused(res, this.name, key, fail));
     ws.on('open', () => {
       const w = session.waiters.find((x) => x.events.length === 0);
       if (!w) return;
@@ -456,21 +404,8 @@ export class DoubaoVoiceService implements VoiceService {
         );
       }
     });
-    ws.on('error', (e: Error) => {
-      const timeout = /timed out/i.test(e.message);
-      fail(
-        new VoiceError(timeout ? 'timeout' : 'network', `${this.name} connection: ${redact(e.message, key)}`),
-      );
-    });
-    ws.on('close', (code: number, reason: Buffer) => {
-      const why = redact(reason.toString('utf8'), key);
-      fail(
-        new VoiceError(
-          kindForClose(code),
-          `${this.name} connection closed (code ${String(code)}${why ? `: ${why}` : ''})`,
-        ),
-      );
-    });
+    ws.on('error', (e: Error) => fail(socketError(e, this.name, key)));
+    ws.on('close', (code: number, reason: Buffer) => fail(socketClosed(code, reason, this.name, key)));
     session.ready = (async () => {
       await opened;
       this.send(session, clientEvent(ClientEvent.StartConnection, {}));

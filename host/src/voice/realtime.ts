@@ -16,8 +16,17 @@ import { Observable, type Subscriber } from 'rxjs';
 import WebSocket from 'ws';
 import { resample } from '../audio/index';
 import { keyGoesTo, realtimeUrlOf, type VoiceConfig } from './config';
-import { kindForStatus, retryAfterMs, serverMessage } from './http';
 import { redact } from './secret';
+import {
+  asVoiceError,
+  discard,
+  sessionOf,
+  settleTurn,
+  socketClosed,
+  socketError,
+  upgradeRefused,
+  utteranceError,
+} from './socket';
 import {
   MAX_REPLY_CHARS,
   VoiceError,
@@ -57,16 +66,6 @@ interface PendingTruncate {
   timer: NodeJS.Timeout;
 }
 
-/** Close code → error kind. */
-export function kindForClose(code: number): VoiceErrorKind {
-  if (code === 1006) return 'network';
-  if (code === 1013) return 'rate-limited';
-  if (code === 1011 || code === 1012 || code === 1014) return 'server';
-  if (code === 1008 || code === 4001 || code === 4003) return 'auth';
-  if (code === 1002 || code === 1003 || code === 1007 || code === 1009) return 'bad-request';
-  return 'closed';
-}
-
 /** Realtime `error` payload → kind. */
 function kindForErrorEvent(e: Json): VoiceErrorKind {
   const type = typeof e.type === 'string' ? e.type : '';
@@ -99,25 +98,13 @@ export class RealtimeVoiceService implements VoiceService {
 
   respond(req: VoiceRequest): Observable<VoiceEvent> {
     return new Observable<VoiceEvent>((sub) => {
-      if (this.closed) {
-        sub.error(new VoiceError('closed', `${this.name}: service is closed`));
-        return undefined;
-      }
-      if (!Number.isInteger(req.sampleRate) || req.sampleRate < 1000 || req.sampleRate > 384000) {
-        sub.error(
-          new VoiceError(
-            'bad-request',
-            `utterance sample rate must be an integer in Hz, got ${String(req.sampleRate)}`,
-          ),
-        );
-        return undefined;
-      }
-      if (req.audio.length === 0) {
-        sub.error(new VoiceError('bad-request', 'utterance has no audio'));
+      const refused = utteranceError(this.name, this.closed, req);
+      if (refused) {
+        sub.error(refused);
         return undefined;
       }
       const turn: Turn = { sub, detached: false, text: '', cancelSent: false, created: false };
-      const session = this.session(req.deviceId);
+      const session = sessionOf(this.sessions, req.deviceId, () => new Session());
       // A new utterance supersedes the reply still playing.
       const old = session.turn;
       if (old) {
@@ -195,15 +182,6 @@ export class RealtimeVoiceService implements VoiceService {
     this.sessions.clear();
   }
 
-  private session(deviceId: string): Session {
-    let s = this.sessions.get(deviceId);
-    if (!s) {
-      s = new Session();
-      this.sessions.set(deviceId, s);
-    }
-    return s;
-  }
-
   private nextEventId(): string {
     return `evt_budlink_${String(++this.eventSeq)}`;
   }
@@ -226,11 +204,7 @@ export class RealtimeVoiceService implements VoiceService {
   }
 
   private toVoiceError(e: unknown): VoiceError {
-    const key = this.config.apiKey;
-    if (e instanceof VoiceError)
-      return new VoiceError(e.kind, redact(e.message, key), e.status, e.retryAfterMs);
-    const msg = e instanceof Error ? e.message : String(e);
-    return new VoiceError('network', `${this.name}: ${redact(msg, key)}`);
+    return asVoiceError(e, this.name, this.config.apiKey);
   }
 
   /** End a turn: error it, or emit final transcript + done and complete. */
@@ -240,14 +214,7 @@ export class RealtimeVoiceService implements VoiceService {
       clearTimeout(session.idleTimer);
       session.idleTimer = undefined;
     }
-    if (turn.detached || turn.sub.closed) return;
-    if (error) {
-      turn.sub.error(this.toVoiceError(error));
-      return;
-    }
-    turn.sub.next({ kind: 'transcript', role: 'assistant', text: turn.text, final: true });
-    turn.sub.next({ kind: 'done' });
-    turn.sub.complete();
+    settleTurn(turn, error && this.toVoiceError(error));
   }
 
   private armIdle(deviceId: string, session: Session): void {
@@ -273,13 +240,8 @@ export class RealtimeVoiceService implements VoiceService {
     }
     session.truncates = [];
     if (session.idleTimer) clearTimeout(session.idleTimer);
-    const ws = session.ws;
+    if (session.ws) discard(session.ws);
     session.ws = undefined;
-    if (ws) {
-      ws.removeAllListeners();
-      ws.on('error', () => undefined);
-      ws.terminate();
-    }
   }
 
   private connect(deviceId: string, session: Session): Promise<void> {
@@ -302,29 +264,7 @@ export class RealtimeVoiceService implements VoiceService {
         }
         this.drop(deviceId, session, err);
       };
-      ws.on('unexpected-response', (_req, res) => {
-        const status = res.statusCode ?? 0;
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const msg = serverMessage(Buffer.concat(chunks).toString('utf8'));
-          const header = (name: string): string | null => {
-            const v = res.headers[name];
-            return typeof v === 'string' ? v : null;
-          };
-          fail(
-            new VoiceError(
-              kindForStatus(status),
-              `realtime connect: HTTP ${String(status)}${msg ? `: ${redact(msg, key)}` : ''}`,
-              status,
-              retryAfterMs({ get: header }),
-            ),
-          );
-        });
-        res.on('error', () =>
-          fail(new VoiceError(kindForStatus(status), `realtime connect: HTTP ${String(status)}`, status)),
-        );
-      });
+      ws.on('unexpected-response', (_req, res) => upgradeRefused(res, 'realtime', key, fail));
       ws.on('open', () => {
         opened = true;
         try {
@@ -354,21 +294,8 @@ export class RealtimeVoiceService implements VoiceService {
           fail(e instanceof VoiceError ? e : new VoiceError('malformed', `${this.name}: ${String(e)}`));
         }
       });
-      ws.on('error', (e: Error) => {
-        const timeout = /handshake timed out|timed out/i.test(e.message);
-        fail(
-          new VoiceError(timeout ? 'timeout' : 'network', `realtime connection: ${redact(e.message, key)}`),
-        );
-      });
-      ws.on('close', (code: number, reason: Buffer) => {
-        const why = redact(reason.toString('utf8'), key);
-        fail(
-          new VoiceError(
-            kindForClose(code),
-            `realtime connection closed (code ${String(code)}${why ? `: ${why}` : ''})`,
-          ),
-        );
-      });
+      ws.on('error', (e: Error) => fail(socketError(e, 'realtime', key)));
+      ws.on('close', (code: number, reason: Buffer) => fail(socketClosed(code, reason, 'realtime', key)));
     });
     return session.ready;
   }

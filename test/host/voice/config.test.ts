@@ -10,19 +10,9 @@ import {
   VoiceError,
   type VoiceEvent,
 } from '../../../host/src/voice/index';
+import { configError } from './helpers';
 
 const KEY = 'sk-test-CANARY-4b1d9e7f0a2c';
-
-function configError(f: () => unknown): VoiceError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).to.be.instanceOf(VoiceError);
-    expect((e as VoiceError).kind).to.equal('config');
-    return e as VoiceError;
-  }
-  return expect.fail('expected a config VoiceError');
-}
 
 describe('voice: configuration', () => {
   it('defaults to loopback with nothing configured, to rest once a key or base URL is set', () => {

@@ -16,7 +16,7 @@ import {
   type DoubaoFault,
   type FakeDoubaoOptions,
 } from '../../support/fake-services/doubao';
-import { audioOf, collect, DOUBAO_APP, DOUBAO_KEY, doubaoConfig, keyFree, tone } from './helpers';
+import { audioOf, collect, DOUBAO_APP, DOUBAO_KEY, doubaoConfig, keyFree, tone, tracked } from './helpers';
 import { until } from '../../support/wait';
 
 const utterance = (deviceId = 'bud-1'): { deviceId: string; audio: Int16Array; sampleRate: number } => ({
@@ -29,22 +29,14 @@ const REPLY = 'Why did the earbud cross the road? To get better reception.';
 
 describe('voice: Doubao realtime dialogue adapter', function () {
   this.timeout(15000);
-  const servers: FakeDoubaoServer[] = [];
-  const services: DoubaoVoiceService[] = [];
+  const { fake: keep, service } = tracked('client frames the fake service rejected');
   async function setup(opts: FakeDoubaoOptions = {}, extra: Record<string, string> = {}) {
-    const fake = await new FakeDoubaoServer({ appId: DOUBAO_APP, accessKey: DOUBAO_KEY, ...opts }).start();
-    servers.push(fake);
-    const svc = new DoubaoVoiceService(doubaoConfig(fake.url, extra));
-    services.push(svc);
+    const fake = keep(
+      await new FakeDoubaoServer({ appId: DOUBAO_APP, accessKey: DOUBAO_KEY, ...opts }).start(),
+    );
+    const svc = service(new DoubaoVoiceService(doubaoConfig(fake.url, extra)));
     return { fake, svc };
   }
-  afterEach(async () => {
-    for (const s of services.splice(0)) await s.close();
-    for (const f of servers.splice(0)) {
-      await f.stop();
-      expect(f.violations, 'client frames the fake service rejected').to.deep.equal([]);
-    }
-  });
 
   it('happy path: 16 kHz audio in 20 ms TaskRequests, EndASR; transcripts, 24 kHz audio, done', async () => {
     const { fake, svc } = await setup();
@@ -171,9 +163,9 @@ describe('voice: Doubao realtime dialogue adapter', function () {
 
     it('a refused access key is auth (401), without the key in any form of the error', async () => {
       const fake = await new FakeDoubaoServer({ appId: DOUBAO_APP, accessKey: 'the-right-one' }).start();
-      servers.push(fake);
+      keep(fake);
       const svc = new DoubaoVoiceService(doubaoConfig(fake.url));
-      services.push(svc);
+      service(svc);
       const { error } = await collect(svc.respond(utterance()));
       expect(error).to.be.instanceOf(VoiceError);
       expect(error?.kind).to.equal('auth');

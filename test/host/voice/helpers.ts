@@ -80,6 +80,18 @@ export function tone(n: number, hz: number, rate: number, amp = 8000): Int16Arra
   return x;
 }
 
+/** The VoiceError of kind 'config' that f throws (the test fails if it throws none). */
+export function configError(f: () => unknown): VoiceError {
+  try {
+    f();
+  } catch (e) {
+    expect(e).to.be.instanceOf(VoiceError);
+    expect((e as VoiceError).kind).to.equal('config');
+    return e as VoiceError;
+  }
+  return expect.fail('expected a config VoiceError');
+}
+
 /** Assert nothing about the error exposes the key. */
 export function keyFree(err: unknown): string {
   const e = err as Error;
@@ -100,4 +112,27 @@ export function useFakeRest(use: (fake: FakeOpenAiRest) => void): void {
     await fake.stop();
     expect(fake.violations, 'requests the fake server rejected as malformed').to.deep.equal([]);
   });
+}
+
+/**
+ * The fakes and services the tests of the enclosing suite make: after each test the services are
+ * closed, the fakes stopped, and the test fails if a fake rejected what it received.
+ */
+export function tracked(what: string): {
+  fake<F extends { stop(): Promise<void>; violations: string[] }>(f: F): F;
+  service<S extends { close(): Promise<void> }>(s: S): S;
+} {
+  const fakes: Array<{ stop(): Promise<void>; violations: string[] }> = [];
+  const services: Array<{ close(): Promise<void> }> = [];
+  afterEach(async () => {
+    for (const s of services.splice(0)) await s.close();
+    for (const f of fakes.splice(0)) {
+      await f.stop();
+      expect(f.violations, what).to.deep.equal([]);
+    }
+  });
+  return {
+    fake: (f) => (fakes.push(f), f),
+    service: (s) => (services.push(s), s),
+  };
 }

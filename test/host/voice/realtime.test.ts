@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { inspect } from 'node:util';
 import { RealtimeVoiceService, voiceConfigFromEnv, type VoiceConfig } from '../../../host/src/voice/index';
 import { FakeRealtimeServer, type Generation } from '../../support/fake-services/openai-realtime';
-import { audioOf, collect, KEY, keyFree, tone } from './helpers';
+import { audioOf, collect, KEY, keyFree, tone, tracked } from './helpers';
 import { sleep, until } from '../../support/wait';
 
 function rtConfig(baseUrl: string, generation: Generation, extra: Record<string, string> = {}): VoiceConfig {
@@ -25,26 +25,16 @@ const utterance = (deviceId = 'bud-1'): { deviceId: string; audio: Int16Array; s
 
 describe('voice: OpenAI Realtime adapter', function () {
   this.timeout(15000);
-  const servers: FakeRealtimeServer[] = [];
-  const services: RealtimeVoiceService[] = [];
+  const { fake: keep, service } = tracked('client events the fake server rejected');
   async function setup(
     generation: Generation,
     opts: Partial<FakeRealtimeServer['options']> = {},
     extra: Record<string, string> = {},
   ) {
-    const fake = await new FakeRealtimeServer({ generation, apiKey: KEY, ...opts }).start();
-    servers.push(fake);
-    const svc = new RealtimeVoiceService(rtConfig(fake.baseUrl, generation, extra));
-    services.push(svc);
+    const fake = keep(await new FakeRealtimeServer({ generation, apiKey: KEY, ...opts }).start());
+    const svc = service(new RealtimeVoiceService(rtConfig(fake.baseUrl, generation, extra)));
     return { fake, svc };
   }
-  afterEach(async () => {
-    for (const s of services.splice(0)) await s.close();
-    for (const f of servers.splice(0)) {
-      await f.stop();
-      expect(f.violations, 'client events the fake server rejected').to.deep.equal([]);
-    }
-  });
 
   for (const generation of ['ga', 'beta'] as const) {
     it(`happy path with ${generation} event names: audio at 24 kHz, transcripts, done`, async () => {
@@ -98,10 +88,10 @@ describe('voice: OpenAI Realtime adapter', function () {
 
   it('sends the key only to the service at baseUrl, not to a realtime URL elsewhere', async () => {
     const fake = await new FakeRealtimeServer({ generation: 'ga' }).start();
-    servers.push(fake);
+    keep(fake);
     const elsewhere = fake.baseUrl.replace('127.0.0.1', 'localhost').replace(/^http/, 'ws') + '/realtime';
     const svc = new RealtimeVoiceService(rtConfig(fake.baseUrl, 'ga', { BUDLINK_REALTIME_URL: elsewhere }));
-    services.push(svc);
+    service(svc);
     await collect(svc.respond(utterance()));
     expect(fake.upgrades).to.have.length(1);
     expect(fake.upgrades[0]?.authorization).to.equal(undefined);
@@ -286,9 +276,9 @@ describe('voice: OpenAI Realtime adapter', function () {
       expect(r.error?.kind).to.equal('rate-limited');
       expect(r.error?.retryAfterMs).to.equal(7000);
       const fake = await new FakeRealtimeServer({ generation: 'ga', apiKey: 'other-key' }).start();
-      servers.push(fake);
+      keep(fake);
       const svc = new RealtimeVoiceService(rtConfig(fake.baseUrl, 'ga'));
-      services.push(svc);
+      service(svc);
       const e = (await collect(svc.respond(utterance()))).error;
       expect(e?.kind).to.equal('auth');
       // The fake echoes the Authorization header it got: the key must not survive.

@@ -11,8 +11,8 @@
  * few in-flight frames: the barge-in), ASRResponse, ASREnded, then ChatResponse, TTSSentenceStart,
  * TTSResponse audio, TTSSentenceEnd, ChatEnded, TTSEnded. Faults can be scripted per utterance.
  */
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import { WebSocketServer, type WebSocket } from 'ws';
+import type { IncomingHttpHeaders, Server } from 'node:http';
+import type { WebSocket, WebSocketServer } from 'ws';
 import {
   ClientEvent,
   DOUBAO_APP_KEY,
@@ -23,7 +23,7 @@ import {
   Serialization,
   ServerEvent,
 } from '../../../host/src/voice/doubao-protocol';
-import { closeServer, Loopback } from './loopback';
+import { Loopback, refuseUpgrade, stopWebSocketFake, webSocketServers } from './loopback';
 
 export const DOUBAO_PATH = '/api/v3/realtime/dialogue';
 const MODELS = ['1.2.1.1', '2.2.0.0'];
@@ -121,6 +121,11 @@ export class FakeDoubaoServer {
 
   constructor(public options: FakeDoubaoOptions = {}) {}
 
+  /** The X-Tt-Logid answered (the documentation's example value unless set). */
+  get logId(): string {
+    return this.options.logId ?? '20250506234111719BC62BBA7C4C0C635A';
+  }
+
   get url(): string {
     return Loopback.baseUrl(this.http).replace(/^http/, 'ws').replace(/\/v1$/, DOUBAO_PATH);
   }
@@ -130,25 +135,11 @@ export class FakeDoubaoServer {
   }
 
   async start(): Promise<this> {
-    this.http = createServer((_req, res) => {
-      res.writeHead(426);
-      res.end();
-    });
-    this.wss = new WebSocketServer({ noServer: true });
-    this.http.on('upgrade', (req, socket, head) => {
+    ({ http: this.http, wss: this.wss } = webSocketServers((wss, req, socket, head) => {
       const url = req.url ?? '';
       this.upgrades.push({ url, headers: req.headers });
-      const reject = (status: number, body: string, headers: Record<string, string> = {}): void => {
-        const h = Object.entries({
-          'content-type': 'application/json',
-          'content-length': String(Buffer.byteLength(body)),
-          'x-tt-logid': this.options.logId ?? '20250506234111719BC62BBA7C4C0C635A',
-          ...headers,
-        })
-          .map(([k, v]) => `${k}: ${v}\r\n`)
-          .join('');
-        socket.end(`HTTP/1.1 ${String(status)} Error\r\n${h}\r\n${body}`);
-      };
+      const reject = (status: number, body: string, headers: Record<string, string> = {}): void =>
+        refuseUpgrade(socket, status, body, { 'x-tt-logid': this.logId, ...headers });
       if (new URL(url, 'http://x').pathname !== DOUBAO_PATH) return reject(404, '{"error":"not found"}');
       const h = (name: string): string | undefined => {
         const v = req.headers[name];
@@ -180,20 +171,15 @@ export class FakeDoubaoServer {
       const rej = o.rejectUpgrade;
       if (rej)
         return reject(rej.status, rej.body ?? `{"error":"scripted ${String(rej.status)}"}`, rej.headers);
-      this.wss!.once('headers', (hs) =>
-        hs.push(`X-Tt-Logid: ${o.logId ?? '20250506234111719BC62BBA7C4C0C635A'}`),
-      );
-      this.wss!.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, h('x-api-connect-id') ?? ''));
-    });
+      wss.once('headers', (hs) => hs.push(`X-Tt-Logid: ${this.logId}`));
+      wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, h('x-api-connect-id') ?? ''));
+    }));
     await this.loopback.listen(this.http);
     return this;
   }
 
   async stop(): Promise<void> {
-    for (const c of this.wss?.clients ?? []) c.terminate();
-    this.loopback.stop();
-    await closeServer(this.wss);
-    await closeServer(this.http);
+    await stopWebSocketFake(this.wss, this.http, this.loopback);
   }
 
   private sendJson(c: Conn, event: number, json: Record<string, unknown>): void {

@@ -1,10 +1,12 @@
 /**
- * The plumbing both fake OpenAI servers share: a listener on an ephemeral loopback port whose
+ * The plumbing the fake servers share: a listener on an ephemeral loopback port whose
  * sockets are tracked, and delays whose timers stop() clears, so a test's teardown ends everything
  * the server had open or pending.
  */
-import type { Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
 
 export class Loopback {
   private readonly sockets = new Set<Socket>();
@@ -48,4 +50,49 @@ export class Loopback {
 
 export function closeServer(server: { close(cb: () => void): unknown } | undefined): Promise<void> {
   return new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+}
+
+/** Refuse a WebSocket upgrade: an HTTP status with a JSON body and extra headers, then close. */
+export function refuseUpgrade(
+  socket: Duplex,
+  status: number,
+  body: string,
+  headers: Record<string, string> = {},
+): void {
+  const h = Object.entries({
+    'content-type': 'application/json',
+    'content-length': String(Buffer.byteLength(body)),
+    ...headers,
+  })
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('');
+  socket.end(`HTTP/1.1 ${String(status)} Error\r\n${h}\r\n${body}`);
+}
+
+/** Stop a WebSocket fake: terminate its clients, then stop the loopback and close both servers. */
+export async function stopWebSocketFake(
+  wss: WebSocketServer | undefined,
+  http: Server | undefined,
+  loopback: Loopback,
+): Promise<void> {
+  for (const c of wss?.clients ?? []) c.terminate();
+  loopback.stop();
+  await closeServer(wss);
+  await closeServer(http);
+}
+
+/**
+ * An HTTP server that only upgrades (plain requests get 426) and a WebSocketServer for
+ * `onUpgrade` to hand accepted upgrades to.
+ */
+export function webSocketServers(
+  onUpgrade: (wss: WebSocketServer, req: IncomingMessage, socket: Duplex, head: Buffer) => void,
+): { http: Server; wss: WebSocketServer } {
+  const http = createServer((_req, res) => {
+    res.writeHead(426);
+    res.end();
+  });
+  const wss = new WebSocketServer({ noServer: true });
+  http.on('upgrade', (req, socket, head) => onUpgrade(wss, req, socket, head));
+  return { http, wss };
 }

@@ -6,9 +6,9 @@
  * commit of a non-empty buffer, truncate item ids and audio_end_ms bounds) and answers violations
  * with `error` events (also recorded in `violations`). Faults can be scripted per response.
  */
-import { createServer, type Server } from 'node:http';
-import { WebSocketServer, type WebSocket } from 'ws';
-import { closeServer, Loopback } from './loopback';
+import type { Server } from 'node:http';
+import type { WebSocket, WebSocketServer } from 'ws';
+import { Loopback, refuseUpgrade, stopWebSocketFake, webSocketServers } from './loopback';
 
 export type Generation = 'ga' | 'beta';
 
@@ -92,26 +92,13 @@ export class FakeRealtimeServer {
   }
 
   async start(): Promise<this> {
-    this.http = createServer((_req, res) => {
-      res.writeHead(426);
-      res.end();
-    });
-    this.wss = new WebSocketServer({ noServer: true });
-    this.http.on('upgrade', (req, socket, head) => {
+    ({ http: this.http, wss: this.wss } = webSocketServers((wss, req, socket, head) => {
       const url = req.url ?? '';
       const authorization = req.headers.authorization;
       const beta = req.headers['openai-beta'] as string | undefined;
       this.upgrades.push({ url, ...(authorization ? { authorization } : {}), ...(beta ? { beta } : {}) });
-      const reject = (status: number, body: string, headers: Record<string, string> = {}): void => {
-        const h = Object.entries({
-          'content-type': 'application/json',
-          'content-length': String(Buffer.byteLength(body)),
-          ...headers,
-        })
-          .map(([k, v]) => `${k}: ${v}\r\n`)
-          .join('');
-        socket.end(`HTTP/1.1 ${String(status)} Error\r\n${h}\r\n${body}`);
-      };
+      const reject = (status: number, body: string, headers: Record<string, string> = {}): void =>
+        refuseUpgrade(socket, status, body, headers);
       const u = new URL(url, 'http://x');
       if (u.pathname !== '/v1/realtime') return reject(404, '{"error":{"message":"not found"}}');
       if (!u.searchParams.get('model')) {
@@ -140,17 +127,14 @@ export class FakeRealtimeServer {
           rej.body ?? `{"error":{"message":"scripted ${String(rej.status)}"}}`,
           rej.headers,
         );
-      this.wss!.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws));
-    });
+      wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws));
+    }));
     await this.loopback.listen(this.http);
     return this;
   }
 
   async stop(): Promise<void> {
-    for (const c of this.wss?.clients ?? []) c.terminate();
-    this.loopback.stop();
-    await closeServer(this.wss);
-    await closeServer(this.http);
+    await stopWebSocketFake(this.wss, this.http, this.loopback);
   }
 
   types(): string[] {
