@@ -59,27 +59,15 @@ import {
   type VoiceRequest,
   type VoiceService,
 } from './types';
-
-/** The documented input format: 16 kHz mono s16le. */
-export const DOUBAO_INPUT_RATE = 16000;
-/** The output rate StartSession asks for (pcm_s16le). */
-export const DOUBAO_OUTPUT_RATE = 24000;
-/** 20 ms of input per TaskRequest (640 bytes), the packet size the documentation recommends. */
-const PACKET_BYTES = (DOUBAO_INPUT_RATE / 50) * 2;
+import {
+  DOUBAO_INPUT_RATE,
+  DOUBAO_OUTPUT_RATE,
+  PACKET_BYTES,
+  kindForDoubaoError,
+  startSessionPayload,
+} from './doubao-session';
 
 type Json = Record<string, unknown>;
-
-/**
- * The documentation's error codes (section 5): 4xxxxxxx concern the request, 5xxxxxxx the service
- * ("客户端在遇到服务端 5xx 错误时，可以统一触发重连逻辑"); 45000003 is the session released after ten
- * minutes without dialogue. ExceededConcurrentDurationLimit (listed under 55000001) names a limit.
- */
-export function kindForDoubaoError(code: number | undefined, message: string): VoiceErrorKind {
-  if (/ExceededConcurrent/i.test(message)) return 'rate-limited';
-  if (code === 45000003) return 'timeout';
-  if (code !== undefined && Math.floor(code / 10_000_000) === 4) return 'bad-request';
-  return 'server';
-}
 
 interface Turn {
   sub: Subscriber<VoiceEvent>;
@@ -410,31 +398,14 @@ export class DoubaoVoiceService implements VoiceService {
       await opened;
       this.send(session, clientEvent(ClientEvent.StartConnection, {}));
       await this.expect(deviceId, session, [ServerEvent.ConnectionStarted], 'StartConnection');
-      this.send(session, clientEvent(ClientEvent.StartSession, this.startSession(), session.sessionId));
+      this.send(
+        session,
+        clientEvent(ClientEvent.StartSession, startSessionPayload(this.config), session.sessionId),
+      );
       await this.expect(deviceId, session, [ServerEvent.SessionStarted], 'StartSession');
       session.started = true;
     })();
     return session.ready;
-  }
-
-  /** The StartSession payload: pcm_s16le out, push_to_talk in, the model, prompt and speaker. */
-  private startSession(): Json {
-    const c = this.config;
-    const d = c.doubao;
-    // O2.0 (1.2.1.x) takes system_role; SC2.0 (2.2.0.0) a character_manifest instead.
-    const persona = d.model.startsWith('2.')
-      ? { character_manifest: c.systemPrompt }
-      : { system_role: c.systemPrompt };
-    return {
-      tts: {
-        speaker: d.speaker,
-        audio_config: { channel: 1, format: 'pcm_s16le', sample_rate: DOUBAO_OUTPUT_RATE },
-      },
-      dialog: {
-        ...persona,
-        extra: { input_mod: 'push_to_talk', model: d.model, enable_conversation_truncate: true },
-      },
-    };
   }
 
   /** An error reported by the server, with its log id. */

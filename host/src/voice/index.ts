@@ -7,7 +7,13 @@ export { Secret, redact } from './secret';
 export { LoopbackVoiceService, type LoopbackOptions } from './loopback';
 export { RestVoiceService, type RestVoiceDeps, type ChatMessage } from './rest';
 export { RealtimeVoiceService, REALTIME_RATE } from './realtime';
-export { DoubaoVoiceService, DOUBAO_INPUT_RATE, DOUBAO_OUTPUT_RATE, kindForDoubaoError } from './doubao';
+export { DoubaoVoiceService } from './doubao';
+export {
+  DOUBAO_INPUT_RATE,
+  DOUBAO_OUTPUT_RATE,
+  kindForDoubaoError,
+  startSessionPayload,
+} from './doubao-session';
 export { SseParser, type SseEvent } from './sse';
 export { createHttpTransport, type HttpTransport, type HttpTransportOptions } from './transport';
 export { SentenceSplitter, speakable } from './sentences';
