@@ -9,6 +9,8 @@ import { Observable, type OperatorFunction } from 'rxjs';
 import { Codec } from '@budlink/protocol';
 import { s16ToU8, writeS16LE } from '../audio/pcm';
 import { Resampler } from '../audio/resample';
+import { VoiceError } from '../voice/types';
+import { errorText } from './error-text';
 import type { VoiceEvent } from '../voice/types';
 
 export interface DeviceAudioFormat {
@@ -43,8 +45,15 @@ export function toDeviceAudio(format: DeviceAudioFormat): OperatorFunction<Voice
             emit(resampler.flush());
             resampler = undefined;
           }
-          resampler ??= new Resampler(event.sampleRate, format.sampleRate);
-          emit(resampler.push(event.pcm));
+          try {
+            resampler ??= new Resampler(event.sampleRate, format.sampleRate);
+            emit(resampler.push(event.pcm));
+          } catch (e) {
+            // A rate the resampler cannot take is the service's fault: the reply fails, the bridge goes on.
+            subscriber.error(
+              new VoiceError('malformed', `reply audio at ${event.sampleRate} Hz: ${errorText(e)}`),
+            );
+          }
         },
         error: (e: unknown) => subscriber.error(e),
         complete: () => {

@@ -14,7 +14,7 @@ export {
   kindForDoubaoError,
   startSessionPayload,
 } from './doubao-session';
-export { SseParser, type SseEvent } from './sse';
+export { SseOverflow, SseParser, type SseEvent } from './sse';
 export { createHttpTransport, type HttpTransport, type HttpTransportOptions } from './transport';
 export { SentenceSplitter, speakable } from './sentences';
 export { createVoiceService, type VoiceServiceDeps } from './create';

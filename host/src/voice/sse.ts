@@ -18,6 +18,8 @@ export class SseParser {
   /** Last chunk ended with CR: a following LF belongs to it. */
   private pendingCr = false;
   private data: string[] = [];
+  /** Characters in `data` so far (an event's data is capped like a line). */
+  private dataChars = 0;
   private event = '';
   private id: string | undefined;
   /** Bytes of the line being built (to cap runaway lines). */
@@ -27,7 +29,7 @@ export class SseParser {
     this.maxLine = options.maxLineChars ?? 1 << 20;
   }
 
-  /** Feed bytes; returns the events completed by them. Throws SseOverflow on a runaway line. */
+  /** Feed bytes; returns the events completed by them. Throws SseOverflow on a runaway line or event. */
   push(bytes: Uint8Array): SseEvent[] {
     return this.pushText(this.decoder.decode(bytes, { stream: true }));
   }
@@ -86,8 +88,13 @@ export class SseParser {
     const field = colon < 0 ? line : line.slice(0, colon);
     let value = colon < 0 ? '' : line.slice(colon + 1);
     if (value.charCodeAt(0) === 32) value = value.slice(1);
-    if (field === 'data') this.data.push(value);
-    else if (field === 'event') this.event = value;
+    if (field === 'data') {
+      this.dataChars += value.length + 1;
+      if (this.dataChars > this.maxLine) {
+        throw new SseOverflow(`SSE event data longer than ${String(this.maxLine)} characters`);
+      }
+      this.data.push(value);
+    } else if (field === 'event') this.event = value;
     else if (field === 'id' && !value.includes('\0')) this.id = value;
     // 'retry' and unknown fields are ignored.
   }
@@ -99,6 +106,7 @@ export class SseParser {
       out.push(ev);
     }
     this.data = [];
+    this.dataChars = 0;
     this.event = '';
   }
 }

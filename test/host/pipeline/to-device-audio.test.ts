@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { Codec } from '@budlink/protocol';
 import { toDeviceAudio, encodeSamples } from '../../../host/src/pipeline/to-device-audio';
-import type { VoiceEvent } from '../../../host/src/voice/types';
+import { Subject } from 'rxjs';
+import { VoiceError, type VoiceEvent } from '../../../host/src/voice/types';
 import { scheduler } from './marbles';
 
 const audio = (pcm: number[], sampleRate: number): VoiceEvent => ({
@@ -25,6 +26,19 @@ describe('pipeline/to-device-audio', () => {
       });
       expectSubscriptions(src.subscriptions).toBe('^------!');
     });
+  });
+
+  it('reply audio at a rate the resampler cannot take fails the reply (malformed), it does not throw', () => {
+    const errors: unknown[] = [];
+    const src = new Subject<VoiceEvent>();
+    src
+      .pipe(toDeviceAudio({ codec: Codec.PCM_U8, sampleRate: 8000 }))
+      .subscribe({ error: (e) => errors.push(e) });
+    expect(() => src.next(audio([1, 2, 3], 0.5))).not.to.throw();
+    expect(errors).to.have.length(1);
+    expect(errors[0]).to.be.instanceOf(VoiceError);
+    expect((errors[0] as VoiceError).kind).to.equal('malformed');
+    expect(src.observed, 'the service reply is let go').to.equal(false);
   });
 
   it('resamples 24 kHz service audio to the 8 kHz device rate without losing length, flushing the tail at the end', () => {

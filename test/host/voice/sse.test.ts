@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { SentenceSplitter, SseParser, type SseEvent } from '../../../host/src/voice/index';
+import { SentenceSplitter, SseOverflow, SseParser, type SseEvent } from '../../../host/src/voice/index';
 
 function parseSplit(bytes: Uint8Array, cuts: number[]): SseEvent[] {
   const p = new SseParser();
@@ -85,5 +85,14 @@ describe('voice: sentence splitting for speak-while-thinking', () => {
       '我们去公园吧！',
       '好',
     ]);
+  });
+
+  it('an event whose data lines never end is refused past the cap, like a runaway line', () => {
+    const p = new SseParser({ maxLineChars: 100 });
+    expect(() => {
+      for (let i = 0; i < 20; i++) p.pushText('data: 0123456789\n');
+    }).to.throw(SseOverflow, /SSE event data longer than 100 characters/);
+    const q = new SseParser({ maxLineChars: 100 });
+    for (let i = 0; i < 20; i++) expect(q.pushText('data: 0123456789\n\n')).to.have.length(1); // dispatched: no cap
   });
 });
