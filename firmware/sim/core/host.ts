@@ -1,20 +1,23 @@
 /**
  * A minimal host side of the Budlink protocol for driving the simulated earbud from tests and benches
- * (not the bridge: see host/src/pipeline): answers HELLO with WELCOME, reassembles utterance streams
- * with the protocol's Reassembler and acknowledges them like the bridge does, collects every frame.
+ * (not the bridge: see host/src/pipeline): answers HELLO with WELCOME, receives utterance streams with
+ * the bridge's own receiver and ACK policy (@budlink/protocol/receiver: ACK every 8 frames, NACK at
+ * once on a gap or an END with holes, the current ACK/NACK again every 150 ms without news, one final
+ * ACK when a stream ends), collects every frame. What the receiver asks to send is written at the next
+ * step (ackAll), outside the earbud's notify handler.
  */
 import {
   Codec,
   FrameType,
   PROTOCOL_MAJOR,
   PROTOCOL_MINOR,
-  Reassembler,
   UPLINK_UUID,
   DOWNLINK_UUID,
   decodeFrame,
   encodeFrame,
 } from '@budlink/protocol';
-import type { Frame, HelloFrame, WakeFrame, EndFrame, AudioFrame } from '@budlink/protocol';
+import type { AckFrame, Frame, HelloFrame, WakeFrame, EndFrame } from '@budlink/protocol';
+import { UtteranceReceiver, type ReceiverOutput } from '@budlink/protocol/receiver';
 import type { TimedPeripheral } from '@budlink/link';
 
 export interface Utterance {
@@ -27,19 +30,9 @@ export interface Utterance {
   complete: boolean;
 }
 
-interface StreamState {
-  r: Reassembler<Frame>;
-  wake: WakeFrame | null;
-  chunks: Uint8Array[];
-  end: EndFrame | null;
-  dirty: boolean;
-  duplicates: number;
-  /** Frames accepted since the last ACK/NACK. */
-  sinceAck: number;
-  /** A gap opened or END arrived since the last ACK/NACK: answer at once. */
-  urgent: boolean;
-  lastAckAt: number;
-}
+/** The bridge's periodic ACK/NACK interval and ACK cadence (host/src/defaults.ts SESSION_DEFAULTS). */
+const NACK_INTERVAL_MS = 150;
+const ACK_EVERY_FRAMES = 8;
 
 export class SimHost {
   hello: HelloFrame | null = null;
@@ -48,7 +41,17 @@ export class SimHost {
   readonly consoleText: string[] = [];
   disconnected: string | null = null;
   payload = 20;
-  private readonly streams = new Map<number, StreamState>();
+  private readonly receiver = new UtteranceReceiver(
+    {
+      payloadSize: () => this.payload,
+      window: () => Math.max(1, this.hello?.ringFrames ?? 64),
+      ackEveryFrames: ACK_EVERY_FRAMES,
+    },
+    (o) => this.received(o),
+  );
+  /** ACK/NACK frames the receiver asked for, written at the next step. */
+  private readonly outbox: AckFrame[] = [];
+  private lastTick = 0;
   private readonly finished: Utterance[] = [];
   private seq = 0;
   nacksSent = 0;
@@ -112,37 +115,22 @@ export class SimHost {
       return;
     }
     if (f.type === FrameType.WAKE || f.type === FrameType.AUDIO || f.type === FrameType.END) {
-      let st = this.streams.get(f.stream);
-      if (!st) {
-        // A WAKE anchors the window at its seq. AUDIO before its WAKE (the WAKE was dropped): remember
-        // nothing yet, with a window anchored below this seq, until the NACK brings the WAKE back.
-        st = {
-          r: new Reassembler<Frame>(
-            f.type === FrameType.WAKE ? f.seq : 0,
-            Math.max(1, this.hello?.ringFrames ?? 64),
-          ),
-          wake: null,
-          chunks: [],
-          end: null,
-          dirty: false,
-          duplicates: 0,
-          sinceAck: 0,
-          urgent: false,
-          lastAckAt: 0,
-        };
-        this.streams.set(f.stream, st);
-      }
-      const gapsBefore = st.r.gaps(1).length;
-      const a = st.r.accept(f.seq, copyFrame(f), f.type === FrameType.END);
-      if (a !== 1) st.duplicates++;
-      st.dirty = true;
-      st.sinceAck++;
-      if (f.type === FrameType.END || (gapsBefore === 0 && st.r.gaps(1).length > 0)) st.urgent = true;
-      for (const x of st.r.drain()) {
-        if (x.type === FrameType.WAKE) st.wake = x;
-        else if (x.type === FrameType.AUDIO) st.chunks.push((x as AudioFrame).samples);
-        else if (x.type === FrameType.END) st.end = x;
-      }
+      this.receiver.frame(f, this.earbud.now); // decoded from a copy of the notification: its own bytes
+    }
+  }
+
+  private received(o: ReceiverOutput): void {
+    if (o.kind === 'send') this.outbox.push(o.frame);
+    else if (o.kind === 'complete') {
+      const u = o.utterance;
+      this.finished.push({
+        stream: u.stream,
+        wake: u.wake,
+        audio: u.samples,
+        end: u.end,
+        duplicates: u.duplicates,
+        complete: u.lost === 0,
+      });
     }
   }
 
@@ -164,27 +152,20 @@ export class SimHost {
   }
 
   /**
-   * Acknowledge like the bridge does (host/src/pipeline/reassemble.ts): an ACK every 8 frames, a NACK
-   * as soon as a gap opens or END arrives with holes, and the current ACK/NACK again every 150 ms
-   * while the stream is incomplete.
+   * Write what the receiver asked for (the bridge writes it at once; here it waits for the step), and
+   * run its periodic check every NACK_INTERVAL_MS of device time.
    */
   ackAll(): void {
     const now = this.earbud.now;
-    for (const [stream, st] of this.streams) {
-      const periodic = !st.r.complete && now - st.lastAckAt >= 150 && (st.dirty || st.r.gaps(1).length > 0);
-      if (!(st.urgent || st.sinceAck >= 8 || periodic || (st.r.complete && st.dirty))) continue;
-      st.dirty = false;
-      st.urgent = false;
-      st.sinceAck = 0;
-      st.lastAckAt = now;
-      const ack = st.r.buildAck(stream, this.nextSeq(), this.payload);
+    if (now - this.lastTick >= NACK_INTERVAL_MS) {
+      this.lastTick = now;
+      this.receiver.tick();
+    }
+    for (const f of this.outbox.splice(0)) {
+      const ack = { ...f, seq: this.nextSeq() };
       if (ack.type === FrameType.NACK) this.nacksSent++;
       else this.acksSent++;
       this.send(ack);
-      if (st.r.complete && st.wake) {
-        this.finished.push(this.toUtterance(stream, st));
-        this.streams.delete(stream);
-      }
     }
   }
 
@@ -212,30 +193,25 @@ export class SimHost {
     return this.finished.slice();
   }
 
-  /** Streams still open (incomplete). */
+  /** The stream still being received, as far as it got (empty: none). */
   openStreams(): Utterance[] {
-    return [...this.streams].map(([s, st]) => this.toUtterance(s, st));
+    const c = this.receiver.current();
+    if (!c || !c.wake) return [];
+    return [
+      {
+        stream: c.stream,
+        wake: c.wake,
+        audio: c.samples,
+        end: c.end ?? null,
+        duplicates: 0,
+        complete: false,
+      },
+    ];
   }
 
   framesOfType(type: number): Frame[] {
     return this.frames.filter((f) => f.type === type);
   }
-
-  private toUtterance(stream: number, st: StreamState): Utterance {
-    const n = st.chunks.reduce((a, c) => a + c.length, 0);
-    const audio = new Uint8Array(n);
-    let o = 0;
-    for (const c of st.chunks) {
-      audio.set(c, o);
-      o += c.length;
-    }
-    return { stream, wake: st.wake!, audio, end: st.end, duplicates: st.duplicates, complete: st.r.complete };
-  }
-}
-
-function copyFrame(f: Frame): Frame {
-  if (f.type === FrameType.AUDIO) return { ...f, samples: new Uint8Array(f.samples) };
-  return f;
 }
 
 /** Index of `needle` inside `hay`, or -1. */
