@@ -1,20 +1,10 @@
 /** The host's utterance-stream receiver, timer-free (the bridge's operator and SimHost both run it). */
 import { expect } from 'chai';
-import { Codec, EndReason, FrameType, Trigger, type AckFrame } from '@budlink/protocol';
+import { EndReason, FrameType, type AckFrame } from '@budlink/protocol';
 import { UtteranceReceiver, type ReceiverOutput } from '@budlink/protocol/receiver';
+import { tapWakeFrame } from '../support/scripted-earbud';
 
-const wake = {
-  type: FrameType.WAKE,
-  stream: 1,
-  seq: 0,
-  trigger: Trigger.TAP,
-  score: 255,
-  codec: Codec.PCM_U8,
-  sampleRate: 8000,
-  preRollMs: 0,
-  wakeStart: 0,
-  wakeEnd: 0,
-} as const;
+const wake = tapWakeFrame(1);
 const audio = (seq: number, fill: number) =>
   ({ type: FrameType.AUDIO, stream: 1, seq, samples: new Uint8Array(4).fill(fill) }) as const;
 const end = (seq: number) =>

@@ -3,14 +3,4 @@
  */
 export { u8ToS16, s16ToU8, s16FromLE, writeS16LE, durationMs } from './pcm';
 export { resample, Resampler, ResampleError } from './resample';
-export {
-  encodeWav,
-  writeWavHeader,
-  decodeWav,
-  WavStreamDecoder,
-  WavError,
-  type WavErrorCode,
-  type WavFormat,
-  type DecodedWav,
-  type EncodeWavOptions,
-} from './wav';
+export * from './wav';

@@ -38,6 +38,29 @@ function speakUtterance(conn: FakeConnection, stream: number, fill = 140): void 
   conn.send(end(stream, 4, 30));
 }
 
+/** runSession on a fake connection, on virtual time, with the options these tests share. */
+function runScripted(
+  vt: VirtualTime,
+  conn: FakeConnection,
+  options: Partial<SessionOptions> & { voice: VoiceService },
+): { sub: Subscription; events: SessionEvent[]; logs: string[]; reports: () => UtteranceReport[] } {
+  const events: SessionEvent[] = [];
+  const logs: string[] = [];
+  const sub = runSession(of(conn), {
+    deviceId: 'dev',
+    scheduler: vt.scheduler,
+    now: vt.now,
+    keepAliveMs: 0,
+    keepAliveTimeoutMs: 0,
+    playInitialWindow: 2,
+    logger: { log: (level, msg) => logs.push(`${level} ${msg}`) },
+    ...options,
+  }).subscribe((e) => events.push(e));
+  const reports = (): UtteranceReport[] =>
+    events.filter((e) => e.kind === 'utterance').map((e) => (e as { report: UtteranceReport }).report);
+  return { sub, events, logs, reports };
+}
+
 describe('pipeline/session (scripted device)', () => {
   let sub: Subscription | undefined;
   let vt: VirtualTime;
@@ -48,23 +71,9 @@ describe('pipeline/session (scripted device)', () => {
 
   function start(voice: VoiceService, verifier?: WakeVerifier, extra?: Partial<SessionOptions>) {
     const conn = new FakeConnection();
-    const events: SessionEvent[] = [];
-    const logs: string[] = [];
-    sub = runSession(of(conn), {
-      deviceId: 'dev',
-      scheduler: vt.scheduler,
-      now: vt.now,
-      voice,
-      verifier,
-      keepAliveMs: 0,
-      keepAliveTimeoutMs: 0,
-      playInitialWindow: 2,
-      logger: { log: (level, msg) => logs.push(`${level} ${msg}`) },
-      ...extra,
-    }).subscribe((e) => events.push(e));
-    const reports = () =>
-      events.filter((e) => e.kind === 'utterance').map((e) => (e as { report: UtteranceReport }).report);
-    return { conn, events, logs, reports };
+    const run = runScripted(vt, conn, { voice, verifier, ...extra });
+    sub = run.sub;
+    return { conn, events: run.events, logs: run.logs, reports: run.reports };
   }
 
   it('answers HELLO with WELCOME (payload = min(device, link)) and relays an utterance, paced by CREDIT', async () => {
@@ -482,20 +491,9 @@ describe('pipeline/session: the host lets go of utterance streams (scripted devi
   function start(voice: VoiceService, extra?: Partial<SessionOptions>) {
     const conn = new FakeConnection();
     const device = new OverTheAir(conn);
-    const events: SessionEvent[] = [];
-    sub = runSession(of(conn), {
-      deviceId: 'dev',
-      scheduler: vt.scheduler,
-      now: vt.now,
-      voice,
-      keepAliveMs: 0,
-      keepAliveTimeoutMs: 0,
-      playInitialWindow: 2,
-      nackIntervalMs: NACK_MS,
-      ...extra,
-    }).subscribe((e) => events.push(e));
-    const reports = () =>
-      events.filter((e) => e.kind === 'utterance').map((e) => (e as { report: UtteranceReport }).report);
+    const run = runScripted(vt, conn, { voice, nackIntervalMs: NACK_MS, ...extra });
+    sub = run.sub;
+    const reports = run.reports;
     /** ACK/NACK frames the host wrote for `stream`, from index `from` of everything it wrote. */
     const acksFor = (stream: number, from = 0) =>
       conn.written
