@@ -1,7 +1,7 @@
 /** `budlink bridge`: connect to earbuds and relay them to the voice service until Ctrl-C. */
 import { printable } from '../pipeline/printable';
 import type { Subscription } from 'rxjs';
-import { Bridge } from '../bridge/index';
+import { Bridge, type DeviceStatus } from '../bridge/index';
 import type { Link } from '@budlink/link';
 import type { BudlinkConfig } from '../config/index';
 import type { Logger } from '../pipeline/types';
@@ -51,11 +51,7 @@ async function runBridge(a: CommandContext<typeof options>, io: CliIo): Promise<
   const scanner = new Scanner(link, bridge, config, a.log, say, io.signal);
   if (config.devices.length === 0) scanner.scan();
   const statusTimer = setInterval(() => {
-    for (const s of bridge.status()) {
-      say(
-        `${s.deviceId}: ${s.connected ? s.phase : 'disconnected'}, ${s.utterances} utterance(s)${s.metrics?.battery !== undefined ? `, battery ${s.metrics.battery}%` : ''}`,
-      );
-    }
+    for (const s of bridge.status()) say(statusLine(s));
   }, STATUS_EVERY_MS);
   await waitAbort(io.signal);
   clearInterval(statusTimer);
@@ -109,4 +105,17 @@ class Scanner {
     if (this.timer) clearTimeout(this.timer);
     this.sub?.unsubscribe();
   }
+}
+
+/**
+ * One earbud's status: phase, utterances, and what its last STATUS said (battery, free JsVars, mic
+ * overruns, frames re-sent, handler errors, uptime).
+ */
+export function statusLine(s: DeviceStatus): string {
+  const m = s.metrics;
+  const health = m
+    ? `${m.battery !== undefined ? `, battery ${m.battery}%` : ''}, ${m.freeVars} JsVars free, ` +
+      `${m.overruns} overrun(s), ${m.drops} re-sent, ${m.errors} error(s), up ${Math.round(m.uptimeS)} s`
+    : '';
+  return `${s.deviceId}: ${s.connected ? s.phase : 'disconnected'}, ${s.utterances} utterance(s)${health}`;
 }

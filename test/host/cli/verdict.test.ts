@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeWav } from '@budlink/protocol/audio';
 import { judgeRun, wavSpeechMs } from '../../../host/src/cli/verdict';
+import { statusLine } from '../../../host/src/cli/bridge';
 import type { UtteranceReport } from '../../../host/src/pipeline/types';
 
 function report(
@@ -74,5 +75,25 @@ describe('cli: simulate verdict', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('cli: bridge status line', () => {
+  it("says each earbud's phase, utterances and what its last STATUS reported", () => {
+    const base = { deviceId: 'AA', connected: true, phase: 'idle' as const, connections: 1, utterances: 3 };
+    expect(statusLine(base)).to.equal('AA: idle, 3 utterance(s)');
+    const metrics = {
+      deviceId: 'AA',
+      battery: 80,
+      freeVars: 412,
+      overruns: 2,
+      drops: 5,
+      errors: 0,
+      uptimeS: 61.4,
+      at: 0,
+    };
+    expect(statusLine({ ...base, connected: false, metrics })).to.equal(
+      'AA: disconnected, 3 utterance(s), battery 80%, 412 JsVars free, 2 overrun(s), 5 re-sent, 0 error(s), up 61 s',
+    );
   });
 });
