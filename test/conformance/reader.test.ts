@@ -80,8 +80,11 @@ describe('conformance: the vectors for other languages', () => {
     if (!python) this.skip();
     const ok = spawnSync('python3', [join(DIR, 'reader.py')], { encoding: 'utf8' });
     expect(ok.status, ok.stdout + ok.stderr).to.equal(0);
+    const count = (f: string): number =>
+      (JSON.parse(readFileSync(join(DIR, f), 'utf8')) as { vectors: unknown[] }).vectors.length;
     expect(ok.stdout).to.equal(
-      'golden.json: 61 vectors, 0 problem(s)\nerrors.json: 60 vectors, 0 problem(s)\n',
+      `golden.json: ${count('golden.json')} vectors, 0 problem(s)\n` +
+        `errors.json: ${count('errors.json')} vectors, 0 problem(s)\n`,
     );
     const dir = mkdtempSync(join(tmpdir(), 'budlink-vectors-'));
     try {
