@@ -1,7 +1,8 @@
 /**
  * `@budlink/protocol/audio`: the audio both ends of the link use, for Node only (the firmware never
- * bundles it; the wire code the device runs is `src/`). Today the WAV codec and the helpers the
- * simulated microphone needs.
+ * bundles it; the wire code the device runs is `src/`): the WAV codec, the ADC's 16 → 8-bit view, and
+ * the band-limited resampler the bridge converts replies with and the simulated microphone hears
+ * through.
  */
 export {
   readWav,
@@ -13,10 +14,10 @@ export {
   WavStreamDecoder,
   WavError,
   quantise16to8,
-  resampleLinear,
   type Wav,
   type WavErrorCode,
   type WavFormat,
   type DecodedWav,
   type EncodeWavOptions,
 } from './wav';
+export { resample, Resampler, ResampleError } from './resample';

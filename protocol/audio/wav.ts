@@ -381,21 +381,3 @@ export function quantise16to8(samples: Int16Array): Uint8Array {
   for (let i = 0; i < samples.length; i++) out[i] = ((samples[i]! >> 8) + 128) & 0xff;
   return out;
 }
-
-/**
- * Resample by linear interpolation (only used when a WAV's rate differs from the microphone rate;
- * fixtures are recorded at the board rates so tests stay bit-exact without it).
- */
-export function resampleLinear<T extends Uint8Array | Int16Array>(samples: T, from: number, to: number): T {
-  if (from === to) return samples;
-  const n = Math.floor((samples.length * to) / from);
-  const out = (samples instanceof Uint8Array ? new Uint8Array(n) : new Int16Array(n)) as T;
-  for (let i = 0; i < n; i++) {
-    const x = (i * from) / to;
-    const i0 = Math.floor(x);
-    const i1 = Math.min(i0 + 1, samples.length - 1);
-    const f = x - i0;
-    out[i] = Math.round(samples[i0]! * (1 - f) + samples[i1]! * f);
-  }
-  return out;
-}

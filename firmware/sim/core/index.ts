@@ -7,3 +7,4 @@ export { SimError, type SimErrorKind } from './errors';
 export type { CommonEarbudOptions, Earbud, EarbudCounters, QueuedAudio } from './earbud';
 export { mulberry32, type LinkModelOptions } from './link';
 export { SimHost, indexOfBytes, noise, type Utterance } from './host';
+export { heardByMic } from './mic-input';

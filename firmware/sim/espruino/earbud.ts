@@ -22,7 +22,8 @@ import { SimError } from '../core/errors';
 import { LinkModel, emptyLinkStats, type LinkStats } from '../core/link';
 import type { SimCentral, SimService } from '@budlink/link';
 import type { CommonEarbudOptions, Earbud, EarbudCounters, QueuedAudio } from '../core/earbud';
-import { quantise16to8, readWav, resampleLinear } from '@budlink/protocol/audio';
+import { readWav } from '@budlink/protocol/audio';
+import { heardByMic } from '../core/mic-input';
 import { MicMirror, SpeakerDecoder } from './audio';
 import { FLASH_FILE, flashImage } from './flash';
 import { Interpreter, type ShimEvent } from './interpreter';
@@ -253,8 +254,7 @@ export class EspruinoEarbud implements Earbud {
   feedAudio(samples: Int16Array | Uint8Array, sampleRate: number): void {
     if (!(sampleRate >= 1000 && sampleRate <= 192000))
       throw new SimError('bad-input', `feedAudio: bad sample rate ${sampleRate}`);
-    const u8 = samples instanceof Int16Array ? quantise16to8(samples) : new Uint8Array(samples);
-    const at = sampleRate === this.micRate ? u8 : resampleLinear(u8, sampleRate, Math.round(this.micRate));
+    const at = heardByMic(samples, sampleRate, Math.round(this.micRate));
     this.mic.push(at);
     for (let o = 0; o < at.length; o += 8192)
       this.it.command(`A ${Buffer.from(at.subarray(o, o + 8192)).toString('hex')}`);

@@ -21,7 +21,7 @@ import { STORAGE_BYTES } from './storage';
 import type { SimCentral, SimService } from '@budlink/link';
 import type { Earbud, EarbudCounters } from '../core/earbud';
 import type { EarbudStats, VmEarbudOptions } from './types';
-import { quantise16to8, readWav } from '@budlink/protocol/audio';
+import { readWav } from '@budlink/protocol/audio';
 
 /** TX queue depth of the SoftDevice configuration Espruino uses (hvn_tx_queue_size). */
 const DEFAULT_QUEUE_DEPTH = 6;
@@ -203,8 +203,7 @@ export class SimulatedEarbud implements Earbud {
   feedAudio(samples: Int16Array | Uint8Array, sampleRate: number): void {
     if (!(sampleRate >= 1000 && sampleRate <= 192000))
       throw new SimError('bad-input', `feedAudio: bad sample rate ${sampleRate}`);
-    const u8 = samples instanceof Int16Array ? quantise16to8(samples) : new Uint8Array(samples);
-    this.mic.push(u8, sampleRate);
+    this.mic.push(samples instanceof Int16Array ? samples : new Uint8Array(samples), sampleRate);
   }
 
   /** Queue a WAV file (8- or 16-bit PCM; first channel). Returns its duration in ms. */

@@ -4,14 +4,14 @@
  * sample the ADC took (micSamples()).
  */
 import type { MicSource } from './device';
-import { resampleLinear } from '@budlink/protocol/audio';
+import { heardByMic } from '../core/mic-input';
 
 /** Mic samples kept for micSamples(): 4 M (~8 min at 8 kHz). */
 const HISTORY_LIMIT = 4 << 20;
 
-/** The microphone: queued 8-bit samples, each chunk at its own rate; silence (128) when empty. */
+/** The microphone: queued audio, each chunk at its own rate; silence (128) when empty. */
 export class MicQueue implements MicSource {
-  private chunks: { data: Uint8Array; rate: number; resampled: Map<number, Uint8Array> }[] = [];
+  private chunks: { data: Uint8Array | Int16Array; rate: number; resampled: Map<number, Uint8Array> }[] = [];
   private pos = 0;
   consumed = 0;
   /** Samples the ADC has taken (fed or silent). */
@@ -34,7 +34,8 @@ export class MicQueue implements MicSource {
     return v;
   }
 
-  push(data: Uint8Array, rate: number): void {
+  /** Queue audio (16-bit signed, or 8-bit unsigned as the ADC gives it) at its own rate. */
+  push(data: Uint8Array | Int16Array, rate: number): void {
     if (data.length > 0) this.chunks.push({ data, rate, resampled: new Map() });
   }
 
@@ -69,12 +70,8 @@ export class MicQueue implements MicSource {
     for (;;) {
       const c = this.chunks[0];
       if (!c) return this.record(128);
-      let d = c.data;
-      if (c.rate !== rate) {
-        let r = c.resampled.get(rate);
-        if (!r) c.resampled.set(rate, (r = resampleLinear(c.data, c.rate, rate)));
-        d = r;
-      }
+      let d = c.resampled.get(rate);
+      if (!d) c.resampled.set(rate, (d = heardByMic(c.data, c.rate, rate)));
       if (this.pos < d.length) {
         this.consumed++;
         return this.record(d[this.pos++]!);

@@ -28,7 +28,7 @@ import {
   type WakeVerifier,
 } from '../pipeline/types';
 import type { VoiceService } from '../voice/types';
-import { Resampler } from '../audio/resample';
+import { Resampler } from '@budlink/protocol/audio';
 
 /** Utterance reports kept in Bridge.reports (oldest dropped first). */
 export const MAX_REPORTS = 1000;

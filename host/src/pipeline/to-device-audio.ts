@@ -8,7 +8,7 @@
 import { Observable, type OperatorFunction } from 'rxjs';
 import { Codec } from '@budlink/protocol';
 import { s16ToU8, writeS16LE } from '../audio/pcm';
-import { Resampler } from '../audio/resample';
+import { Resampler } from '@budlink/protocol/audio';
 import { VoiceError } from '../voice/types';
 import { errorText } from './error-text';
 import type { VoiceEvent } from '../voice/types';
