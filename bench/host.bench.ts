@@ -12,8 +12,6 @@
  *   host.soak_heap_growth_mb          the same for the V8 heap (heapUsed): the leak signal
  * SOAK_MIN=120 npx tsx bench/run.ts host  soaks longer (to tell a leak from warm-up).
  */
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { VirtualTimeScheduler, of, type Subscription } from 'rxjs';
 import { FrameType } from '@budlink/protocol';
 import { runSession } from '../host/src/pipeline/session';
@@ -24,6 +22,7 @@ import { Observable } from 'rxjs';
 import type { Bench } from './run';
 import { ScriptedConnection } from '../test/support/scripted-earbud';
 import { percentile } from './support/stats';
+import { gcFn } from './support/gc';
 
 const PAYLOAD = 244;
 const SAMPLES_PER_FRAME = PAYLOAD - 4;
@@ -147,15 +146,6 @@ async function throughput(): Promise<number> {
   const s = (performance.now() - t0) / 1000;
   sub.unsubscribe();
   return Math.round(frames / s);
-}
-
-function gcFn(): (() => void) | undefined {
-  try {
-    setFlagsFromString('--expose-gc');
-    return runInNewContext('gc') as () => void;
-  } catch {
-    return undefined;
-  }
 }
 
 /** RSS and V8 heap growth (MB) between minute 5 and minute 60 of the session, each after a full GC. */
