@@ -9,6 +9,8 @@ import { Observable, Subscription, type Subject } from 'rxjs';
 import {
   Codec,
   EndReason,
+  ErrorCode,
+  Fault,
   FrameType,
   MIN_PAYLOAD,
   Verdict,
@@ -77,6 +79,13 @@ export class UplinkDispatch {
       case FrameType.WAKE:
       case FrameType.AUDIO:
       case FrameType.END:
+        // PROTOCOL.md §5: utterance frames come after WELCOME on this connection. One that does not
+        // is neither used nor ACKed (an ACK would free the device's ring for audio never relayed);
+        // the device keeps it and re-sends it once welcomed.
+        if (!p.handshake.welcomed(c)) {
+          this.notYet(frame);
+          return;
+        }
         p.uplink$.next({ kind: 'frame', frame, at: p.now() });
         return;
       case FrameType.CREDIT:
@@ -108,6 +117,21 @@ export class UplinkDispatch {
       default:
         p.log('warn', `unexpected ${frameTypeName(frame.type)} from the device`);
     }
+  }
+
+  /** An utterance frame before this connection's HELLO: ERROR BAD_STATE, nothing else. */
+  private notYet(frame: Frame): void {
+    const p = this.p;
+    p.log('warn', `${frameTypeName(frame.type)} before HELLO on this connection: refused`);
+    p.downlink.send({
+      type: FrameType.ERROR,
+      stream: 0,
+      seq: 0,
+      code: ErrorCode.BAD_STATE,
+      fault: Fault.PEER,
+      refType: frame.type,
+      message: 'no HELLO on this connection yet',
+    });
   }
 
   /** Bytes that did not decode: PROTOCOL.md §8, answer with ERROR and keep the link; never ERROR an ERROR. */

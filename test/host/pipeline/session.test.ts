@@ -218,6 +218,25 @@ describe('pipeline/session (scripted device)', () => {
     await vt.until('voice request 3', () => voice.requests.length === 3);
   });
 
+  it('utterance frames before HELLO on a connection are refused (BAD_STATE), not ACKed or relayed', async () => {
+    const voice = new ScriptedVoice();
+    const { conn, reports } = start(voice);
+    speakUtterance(conn, 1); // no HELLO yet on this connection
+    await vt.until('an ERROR for each frame', () => conn.of(FrameType.ERROR).length === 5);
+    expect(conn.of(FrameType.ERROR).map((e) => [e.code, e.refType])).to.deep.equal([
+      [ErrorCode.BAD_STATE, FrameType.WAKE],
+      [ErrorCode.BAD_STATE, FrameType.AUDIO],
+      [ErrorCode.BAD_STATE, FrameType.AUDIO],
+      [ErrorCode.BAD_STATE, FrameType.AUDIO],
+      [ErrorCode.BAD_STATE, FrameType.END],
+    ]);
+    expect(conn.of(FrameType.ACK), 'the device keeps its frames').to.have.length(0);
+    conn.send(hello());
+    speakUtterance(conn, 1); // the device re-sends once welcomed
+    await vt.until('voice request', () => voice.requests.length === 1);
+    expect(reports()).to.have.length(0);
+  });
+
   it('a voice service error shows STATE ERROR, is logged, and the next utterance still works', async () => {
     const voice = new ScriptedVoice();
     const { conn, reports, logs } = start(voice);
