@@ -4,6 +4,7 @@ import { VOICE_ENV_KEYS } from '../voice/index';
 import { bridgeCommand } from './bridge';
 import { GLOBAL_HELP, type Command } from './command';
 import { demoCommand } from './demo';
+import { configCommand } from './earbud-config';
 import { doctorCommand } from './doctor';
 import { scanCommand } from './scan';
 import { simulateCommand } from './simulate';
@@ -13,6 +14,7 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   bridge: bridgeCommand,
   simulate: simulateCommand,
   doctor: doctorCommand,
+  config: configCommand,
   demo: demoCommand,
 };
 

@@ -473,6 +473,33 @@ describe('cli: budlink', function () {
       expect(emu.isConnected(earbud.address)).to.equal(false);
     });
 
+    it("config reads an earbud's settings, sets them (kept by the earbud), and says why it refuses one", async function () {
+      if (findDbusDaemon() === undefined) this.skip();
+      bus = await startPrivateBus();
+      emu = await startBluezEmulator({ busAddress: bus.address });
+      earbud = SimulatedEarbud.create({ board: 'nrf52840dk', clock: 'real', speed: 4 });
+      emu.addPeripheral(earbud);
+      const env = { DBUS_SYSTEM_BUS_ADDRESS: bus.address };
+      const config = (...args: string[]) =>
+        run(['config', '--link', 'node-ble', '--device', earbud!.address, ...args], { env });
+      const all = await config();
+      expect(all.code, all.err).to.equal(0);
+      expect(all.out.split('\n')).to.include.members([
+        'sample-rate = 8000',
+        'volume = 255',
+        'name = Budlink nrf52840',
+      ]);
+      const set = await config('--set', 'volume=200', '--set', 'name=Left bud');
+      expect(set.out.split('\n')).to.deep.equal(['volume = 200', 'name = Left bud']);
+      expect((await config('--get', 'volume')).out).to.equal('volume = 200');
+      const refused = await config('--set', 'vad-threshold=3');
+      expect(refused.code).to.equal(1);
+      expect(refused.out).to.match(/^vad-threshold: refused \(vadThreshold: 3 not in 17\.\.255\)$/);
+      const usage = await config('--set', 'volume=300');
+      expect(usage.code).to.equal(2);
+      expect(usage.err).to.include('--set volume: a whole number from 0 to 255');
+    });
+
     it('bridge with no system bus, or a bus without BlueZ, says so and exits 2 at once', async function () {
       const none = await run(['bridge', '--link', 'node-ble'], {
         env: {
