@@ -157,24 +157,28 @@ export class NodeBleLink implements Link {
   }
 
   /**
-   * Discovery shared by scans and connects on this link: started if off (node-ble's startDiscovery
-   * throws when it is on), stopped when the last user releases it, and only if this link started it.
+   * Discovery shared by scans and connects on this link. BlueZ keeps a discovery session per D-Bus
+   * client, so this link starts its own whether or not another client is discovering (node-ble's
+   * startDiscovery refuses when the adapter already is: the method is called directly), and stops it
+   * when the last user releases it. InProgress means this client already has one.
    */
   private async acquireDiscovery(adapter: Adapter): Promise<() => Promise<void>> {
     this.discoveryUsers++;
-    try {
-      if (!(await adapter.isDiscovering())) {
-        await adapter.startDiscovery();
+    const call = (method: string, ...args: unknown[]): Promise<unknown> =>
+      (
+        adapter as unknown as { helper: { callMethod(m: string, ...a: unknown[]): Promise<unknown> } }
+      ).helper.callMethod(method, ...args);
+    if (!this.ownsDiscovery) {
+      try {
+        await call('SetDiscoveryFilter', { Transport: new dbus.Variant('s', 'le') });
+        await call('StartDiscovery');
         this.ownsDiscovery = true;
-      }
-    } catch (e) {
-      // Someone else turned it on in between: that discovery serves us too.
-      if (
-        message(e) !== 'Discovery already in progress' &&
-        dbusErrorName(e) !== 'org.bluez.Error.InProgress'
-      ) {
-        this.discoveryUsers--;
-        throw e;
+      } catch (e) {
+        if (dbusErrorName(e) === 'org.bluez.Error.InProgress') this.ownsDiscovery = true;
+        else {
+          this.discoveryUsers--;
+          throw e;
+        }
       }
     }
     let released = false;
@@ -184,7 +188,7 @@ export class NodeBleLink implements Link {
       this.discoveryUsers--;
       if (this.discoveryUsers === 0 && this.ownsDiscovery) {
         this.ownsDiscovery = false;
-        await adapter.stopDiscovery().catch(() => undefined);
+        await call('StopDiscovery').catch(() => undefined);
       }
     };
   }

@@ -197,6 +197,41 @@ setInterval(() => undefined, 1000);`;
     expect(await prop(client, ADAPTER, 'org.bluez.Adapter1', 'Discovering')).to.equal(false);
   });
 
+  it('discovery is per client, as in BlueZ: each has its own session; the adapter stops after the last', async () => {
+    const other = dbus.sessionBus({ busAddress: bus.address });
+    other.on('error', () => undefined);
+    try {
+      const discovering = () => prop(client, ADAPTER, 'org.bluez.Adapter1', 'Discovering');
+      await call(client, ADAPTER, 'org.bluez.Adapter1', 'StartDiscovery');
+      await call(other, ADAPTER, 'org.bluez.Adapter1', 'StartDiscovery'); // not InProgress: its own
+      await call(client, ADAPTER, 'org.bluez.Adapter1', 'StopDiscovery');
+      expect(await discovering(), 'the other client still discovers').to.equal(true);
+      expect(await dbusError(call(client, ADAPTER, 'org.bluez.Adapter1', 'StopDiscovery'))).to.equal(
+        'org.bluez.Error.Failed',
+      );
+      other.disconnect(); // a client that leaves the bus loses its session
+      await until('discovery off', async () => (await discovering()) === false);
+    } finally {
+      other.disconnect();
+    }
+  });
+
+  it('the link discovers for itself even when another client is already discovering', async () => {
+    const link = new NodeBleLink({ busAddress: bus.address, connectTimeoutMs: 3000 });
+    const discovering = () => prop(client, ADAPTER, 'org.bluez.Adapter1', 'Discovering');
+    try {
+      await call(client, ADAPTER, 'org.bluez.Adapter1', 'StartDiscovery');
+      const found = lastValueFrom(link.scan({ timeoutMs: 800 }).pipe(toArray()));
+      await sleep(200);
+      await call(client, ADAPTER, 'org.bluez.Adapter1', 'StopDiscovery'); // the other client is done
+      expect(await discovering(), "the link's own session keeps discovery on").to.equal(true);
+      expect((await found).map((d) => d.address)).to.include(ADDR);
+      await until('the link stopped its session', async () => (await discovering()) === false);
+    } finally {
+      await link.close();
+    }
+  });
+
   it('a UUID discovery filter hides devices that do not advertise it', async () => {
     await call(client, ADAPTER, 'org.bluez.Adapter1', 'SetDiscoveryFilter', 'a{sv}', [
       { UUIDs: new dbus.Variant('as', ['0000180f-0000-1000-8000-00805f9b34fb']) },

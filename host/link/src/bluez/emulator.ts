@@ -131,6 +131,9 @@ class Emulator implements BluezEmulator {
   private readonly discoveryDelayMs: number;
   private readonly connectFailMs: number;
   private bus?: dbus.MessageBus;
+  /** D-Bus clients with a discovery session, and the sender of the Adapter1 call being handled. */
+  private readonly discoverers = new Set<string>();
+  private caller = '';
   private objectManager?: ObjectManagerIface;
   private adapter?: AdapterIface;
   /** Every exported object and its interfaces, in export order (for GetManagedObjects). */
@@ -170,7 +173,14 @@ class Emulator implements BluezEmulator {
     bus.on('error', (e: unknown) => {
       if (!started) failStart(e);
     });
+    // BlueZ keeps one discovery session per D-Bus client: note who calls an Adapter1 method (the
+    // method runs right after, synchronously), and end a client's session when it leaves the bus.
+    bus.addMethodHandler((msg: dbus.Message) => {
+      if (msg.interface === 'org.bluez.Adapter1') this.caller = msg.sender ?? '';
+      return false;
+    });
     this.objects.clear();
+    this.discoverers.clear();
     this.nextHandle = 0x000a;
     this.uuidFilter = [];
     this.objectManager = new ObjectManagerIface(() => this.managedObjects());
@@ -203,6 +213,17 @@ class Emulator implements BluezEmulator {
       throw new Error(
         `could not own ${BLUEZ_NAME} on ${this.busAddress} (reply ${reply}); is another BlueZ running?`,
       );
+    }
+    // A client that leaves the bus loses its discovery session, as in BlueZ.
+    try {
+      const obj = await bus.getProxyObject('org.freedesktop.DBus', '/org/freedesktop/DBus');
+      obj
+        .getInterface('org.freedesktop.DBus')
+        .on('NameOwnerChanged', (name: string, _old: string, owner: string) => {
+          if (owner === '' && this.discoverers.delete(name)) this.discoveryEnded();
+        });
+    } catch {
+      // Without the bus's own signals, sessions end only by StopDiscovery.
     }
   }
 
@@ -302,13 +323,20 @@ class Emulator implements BluezEmulator {
 
   // ---- adapter ------------------------------------------------------------------------------------
 
+  /**
+   * StartDiscovery, per client as BlueZ does: a client that already has a discovery session gets
+   * InProgress; another client gets its own session even while the adapter is discovering.
+   */
   private startDiscovery(): void {
     const a = this.adapter;
     if (a === undefined) return;
     if (!a.Powered) throw bluezError(ERR.notReady, 'Resource Not Ready');
-    if (a.Discovering) throw bluezError(ERR.inProgress, 'Operation already in progress');
-    a.Discovering = true;
-    emitChanged(a, { Discovering: true });
+    if (this.discoverers.has(this.caller)) throw bluezError(ERR.inProgress, 'Operation already in progress');
+    this.discoverers.add(this.caller);
+    if (!a.Discovering) {
+      a.Discovering = true;
+      emitChanged(a, { Discovering: true });
+    }
     this.scheduleDiscovery();
   }
 
@@ -339,10 +367,16 @@ class Emulator implements BluezEmulator {
     this.exportObject(path, e.device);
   }
 
+  /** StopDiscovery ends the calling client's session; the adapter stops when no client has one. */
   private stopDiscovery(): void {
+    if (!this.discoverers.delete(this.caller)) throw bluezError(ERR.failed, 'No discovery started');
+    this.discoveryEnded();
+  }
+
+  /** After a session ended: the adapter stops discovering when none is left. */
+  private discoveryEnded(): void {
     const a = this.adapter;
-    if (a === undefined) return;
-    if (!a.Discovering) throw bluezError(ERR.failed, 'No discovery started');
+    if (a === undefined || this.discoverers.size > 0 || !a.Discovering) return;
     a.Discovering = false;
     emitChanged(a, { Discovering: false });
   }
@@ -368,6 +402,7 @@ class Emulator implements BluezEmulator {
     if (a === undefined) return;
     if (!on) {
       for (const e of this.entries.values()) this.teardownLink(e, { reason: 'local' });
+      this.discoverers.clear();
       if (a.Discovering) {
         a.Discovering = false;
         emitChanged(a, { Powered: false, Discovering: false });
