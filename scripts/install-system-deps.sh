@@ -4,6 +4,9 @@
 #   gcc-multilib  32-bit C toolchain: the real Espruino interpreter is built 32-bit, as on the nRF52
 #   make, python3, git   Espruino's own build (firmware/sim/espruino/build/build.ts)
 #   valgrind      instruction counts of the firmware on the real interpreter (npm run bench)
+#   pocketsphinx, pocketsphinx-en-us, espeak-ng   the offline voice service (--voice local: speech-to-text,
+#                 its en-us model, speech) and the voice-quality bench
+#   sox           the voice-quality bench's reference resampling
 # Idempotent: does nothing when they are already there. Needs root (or sudo) for apt-get.
 set -euo pipefail
 need=()
@@ -12,6 +15,10 @@ command -v make >/dev/null 2>&1 || need+=(make)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 command -v git >/dev/null 2>&1 || need+=(git)
 command -v valgrind >/dev/null 2>&1 || need+=(valgrind)
+command -v pocketsphinx_continuous >/dev/null 2>&1 || need+=(pocketsphinx)
+[ -d /usr/share/pocketsphinx/model/en-us/en-us ] || need+=(pocketsphinx-en-us)
+command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)
+command -v sox >/dev/null 2>&1 || need+=(sox)
 if ! echo 'int main(void){return 0;}' | gcc -m32 -x c - -o /dev/null >/dev/null 2>&1; then
   need+=(gcc-multilib)
 fi

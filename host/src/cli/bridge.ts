@@ -19,7 +19,8 @@ export const bridgeCommand: Command<typeof options> = {
 
 Connects to the configured earbuds (config "devices", $BUDLINK_DEVICES or --device; none: every
 Budlink earbud a scan finds), reconnects on loss, and relays each utterance to the voice service
-configured in the environment (OPENAI_API_KEY / OPENAI_BASE_URL / BUDLINK_VOICE; default loopback).
+configured in the environment (OPENAI_API_KEY / OPENAI_BASE_URL / BUDLINK_VOICE; default local when
+pocketsphinx and espeak-ng are installed, else loopback).
 
 options:
       --device ADDR     earbud address (repeatable)

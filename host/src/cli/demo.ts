@@ -2,8 +2,9 @@
  * `budlink demo` (the main job, `npm start`): one simulated earbud running the real firmware bundle
  * speaks a bundled utterance; the bridge receives it (node-ble + BlueZ emulator on a private bus when
  * dbus-daemon is installed, else the in-process link), gates it, relays it to the configured voice
- * service (or the loopback service, which plays the utterance back) and streams the reply to the
- * earbud's speaker. Prints a summary with per-stage timings.
+ * service (by default the offline local service when its programs are installed, else the loopback
+ * service, which plays the utterance back) and streams the reply to the earbud's speaker. Prints a
+ * summary with per-stage timings.
  */
 import { fileURLToPath } from 'node:url';
 import { firstValueFrom, filter, timeout, take } from 'rxjs';
@@ -220,7 +221,9 @@ export const demoCommand: Command<typeof options> = {
 
 Runs the bridge with one simulated earbud that speaks a bundled utterance through the real firmware
 bundle; the utterance is gated and relayed to the voice service configured in the environment, or
-else to the loopback service (plays the utterance back). Prints a summary with per-stage timings.
+else to the offline local service when pocketsphinx and espeak-ng are installed (BUDLINK_VOICE=local
+asks for it), or else to the loopback service (plays the utterance back). Prints a summary with
+per-stage timings; its "voice" line names the service that ran.
 With dbus-daemon installed the link is node-ble → BlueZ emulator on a private bus (started and
 stopped by the demo); else the in-process link.
 

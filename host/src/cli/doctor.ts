@@ -16,6 +16,12 @@ import { userInfo } from 'node:os';
 import { resolve } from 'node:path';
 import * as dbus from 'dbus-next';
 import { keyGoesTo, type VoiceConfig } from '../voice/config';
+import {
+  ACOUSTIC_MODEL_PACKAGE,
+  DEFAULT_ACOUSTIC_MODEL,
+  findOnPath,
+  LOCAL_TOOLS,
+} from '../voice/local-tools';
 import { bundlePathFor } from '@budlink/firmware/bundle';
 import { within } from '@budlink/link';
 import { SIM_DEFAULTS } from '../defaults';
@@ -267,6 +273,22 @@ function voiceServers(v: VoiceConfig): VoiceServer[] {
   return [...servers.values()];
 }
 
+/** The offline service answers when its programs and the acoustic model are installed. */
+function localCheck(env: Record<string, string | undefined>): Check {
+  const missing = [LOCAL_TOOLS.stt, LOCAL_TOOLS.tts].filter((t) => findOnPath(t.bin, env) === undefined);
+  const pkgs: string[] = missing.map((t) => t.pkg);
+  if (!existsSync(DEFAULT_ACOUSTIC_MODEL)) pkgs.push(ACOUSTIC_MODEL_PACKAGE);
+  if (pkgs.length === 0) {
+    return { name: 'voice service', ok: true, detail: 'local (pocketsphinx + espeak-ng, offline)' };
+  }
+  return {
+    name: 'voice service',
+    ok: false,
+    detail: `local: ${missing.length > 0 ? `${missing.map((t) => t.bin).join(' and ')} not on PATH` : `no acoustic model at ${DEFAULT_ACOUSTIC_MODEL}`}`,
+    hint: `apt-get install ${pkgs.join(' ')}`,
+  };
+}
+
 async function voiceCheck(options: DoctorOptions, timeoutMs: number): Promise<Check[]> {
   const v = options.voice;
   if (v.adapter === 'loopback') {
@@ -274,10 +296,13 @@ async function voiceCheck(options: DoctorOptions, timeoutMs: number): Promise<Ch
       {
         name: 'voice service',
         ok: true,
-        detail: 'loopback (plays utterances back; set OPENAI_API_KEY or OPENAI_BASE_URL for a real service)',
+        detail:
+          'loopback (plays utterances back; set OPENAI_API_KEY or OPENAI_BASE_URL for a real service, ' +
+          'or install pocketsphinx, pocketsphinx-en-us and espeak-ng for the offline one)',
       },
     ];
   }
+  if (v.adapter === 'local') return [localCheck(options.env)];
   if (v.adapter === 'doubao') {
     // Its only requests open a dialogue: nothing read-only to ask without using the quota.
     return [
@@ -302,6 +327,7 @@ async function voiceCheck(options: DoctorOptions, timeoutMs: number): Promise<Ch
 async function serverCheck(options: DoctorOptions, server: VoiceServer, timeoutMs: number): Promise<Check> {
   const v = options.voice;
   const name = `voice service ${server.base}`;
+
   const f = options.fetchImpl ?? fetch;
   const ctrl = new AbortController();
   const t = setTimeout(() => ctrl.abort(), timeoutMs);

@@ -2,10 +2,11 @@
  * Voice service configuration from a config file object and the environment (environment wins).
  * Every validation error is a VoiceError of kind 'config' naming the offending key.
  */
+import { localToolsOnPath } from './local-tools';
 import { Secret } from './secret';
 import { VoiceError } from './types';
 
-export type VoiceAdapterKind = 'rest' | 'realtime' | 'loopback' | 'doubao';
+export type VoiceAdapterKind = 'rest' | 'realtime' | 'loopback' | 'doubao' | 'local';
 export type SpeechFormat = 'pcm' | 'wav';
 /** Realtime API generation: 'ga' (session.audio.*, response.output_audio.*) or the older 'beta'. */
 export type RealtimeProtocol = 'ga' | 'beta';
@@ -364,7 +365,8 @@ export function keyGoesTo(cfg: VoiceConfig, url: string): boolean {
 /**
  * Build a VoiceConfig from environment variables (see VOICE_ENV_KEYS) over an optional config-file
  * object with the same shape as VoiceConfig (apiKey as a plain string there). When BUDLINK_VOICE /
- * adapter is not set, the adapter is 'rest' if an API key or base URL is configured, else 'loopback'.
+ * adapter is not set, the adapter is 'rest' if an API key or base URL is configured, else 'local' when
+ * pocketsphinx_continuous and espeak-ng are both on env.PATH, else 'loopback'.
  */
 export function voiceConfigFromEnv(
   env: Record<string, string | undefined>,
@@ -389,11 +391,13 @@ export function voiceConfigFromEnv(
     (preset && presetSrc ? { value: VOICE_PRESETS[preset].baseUrl, label: presetSrc.label } : undefined);
   const baseUrl = url(baseSrc, d.baseUrl, ['http:', 'https:']) as string;
   const adapterSrc = pick(env, file, 'adapter');
-  const adapter = oneOf<VoiceAdapterKind>(adapterSrc, apiKey || baseSrc ? 'rest' : 'loopback', [
+  const dflt = apiKey || baseSrc ? 'rest' : localToolsOnPath(env) ? 'local' : 'loopback';
+  const adapter = oneOf<VoiceAdapterKind>(adapterSrc, dflt, [
     'rest',
     'realtime',
     'loopback',
     'doubao',
+    'local',
   ]);
   const languageSrc = pick(env, file, 'language');
   const language = languageSrc ? str(languageSrc, '') : undefined;

@@ -1,6 +1,7 @@
 /** createVoiceService(config): the adapter named by config.adapter. */
 import type { VoiceConfig } from './config';
 import { DoubaoVoiceService } from './doubao';
+import { LocalVoiceService } from './local';
 import { LoopbackVoiceService } from './loopback';
 import { RealtimeVoiceService } from './realtime';
 import { RestVoiceService, type RestVoiceDeps } from './rest';
@@ -20,5 +21,7 @@ export function createVoiceService(config: VoiceConfig, deps: VoiceServiceDeps =
       return new RealtimeVoiceService(config);
     case 'doubao':
       return new DoubaoVoiceService(config);
+    case 'local':
+      return new LocalVoiceService();
   }
 }

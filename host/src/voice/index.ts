@@ -5,6 +5,7 @@ export * from './types';
 export * from './config';
 export { Secret, redact } from './secret';
 export { LoopbackVoiceService, type LoopbackOptions } from './loopback';
+export { LocalVoiceService, type LocalVoiceOptions } from './local';
 export { RestVoiceService, type RestVoiceDeps, type ChatMessage } from './rest';
 export { RealtimeVoiceService, REALTIME_RATE } from './realtime';
 export { DoubaoVoiceService } from './doubao';

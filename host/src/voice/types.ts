@@ -39,7 +39,11 @@ export type VoiceErrorKind =
   | 'network'
   | 'closed'
   | 'cancelled'
-  | 'config';
+  | 'config'
+  /** Local service: a program it runs is not installed (the message names the Debian package). */
+  | 'missing-binary'
+  /** Local service: a program it runs failed (non-zero exit, killed, or output that makes no sense). */
+  | 'child-failed';
 
 /** Errors reach subscribers as VoiceError (never with the API key in the message). */
 export class VoiceError extends Error {

@@ -1,8 +1,9 @@
 /**
  * One contract, every adapter: the pipeline relies on these behaviours whichever service is
- * configured. Runs against loopback, REST (local fake), Realtime (local fake, GA and beta) and Doubao
- * (local fake); against a real service too when BUDLINK_VOICE_LIVE=1 (uses OPENAI_* / BUDLINK_* from
- * the environment; pending otherwise).
+ * configured. Runs against loopback, REST (local fake), Realtime (local fake, GA and beta), Doubao
+ * (local fake) and the local service (pocketsphinx + espeak-ng; pending when they are not installed);
+ * against a real service too when BUDLINK_VOICE_LIVE=1 (uses OPENAI_* / BUDLINK_* from the
+ * environment; pending otherwise).
  */
 import { expect } from 'chai';
 import {
@@ -15,12 +16,15 @@ import {
 import { FakeOpenAiRest } from '../../support/fake-services/openai-rest';
 import { FakeRealtimeServer } from '../../support/fake-services/openai-realtime';
 import { FakeDoubaoServer } from '../../support/fake-services/doubao';
+import { localToolsOnPath } from '../../../host/src/voice/local-tools';
 import { audioOf, collect, DOUBAO_APP, DOUBAO_KEY, doubaoConfig, KEY, restConfig, tone } from './helpers';
 import { sleep } from '../../support/wait';
 
 interface Target {
   name: string;
   live?: boolean;
+  /** Why the target cannot run here (the suite is pending), or undefined. */
+  unavailable?: () => string | undefined;
   make(): Promise<{ svc: VoiceService; stop(): Promise<void> }>;
 }
 
@@ -82,6 +86,17 @@ const targets: Target[] = [
     },
   },
   {
+    name: 'local (pocketsphinx + espeak-ng)',
+    unavailable: () =>
+      localToolsOnPath(process.env)
+        ? undefined
+        : 'pocketsphinx_continuous or espeak-ng not installed (scripts/install-system-deps.sh)',
+    async make() {
+      const svc = createVoiceService(voiceConfigFromEnv({ BUDLINK_VOICE: 'local' }));
+      return { svc, stop: async () => undefined };
+    },
+  },
+  {
     name: 'live service from the environment',
     live: true,
     async make() {
@@ -113,6 +128,15 @@ function checkOrder(events: VoiceEvent[]): void {
 describe('voice: adapter contract', function () {
   this.timeout(30000);
   for (const t of targets) {
+    const why = t.unavailable?.();
+    if (why !== undefined) {
+      describe(t.name, () =>
+        it(`is pending: ${why}`, function () {
+          this.skip();
+        }),
+      );
+      continue;
+    }
     describe(t.name, function () {
       let svc: VoiceService;
       let stop: () => Promise<void>;

@@ -1,0 +1,266 @@
+/**
+ * The Debian programs the offline voice service (local.ts) runs as child processes: pocketsphinx
+ * (speech-to-text, `pocketsphinx_continuous` of Debian's 0.8 package, with the en-us model of
+ * pocketsphinx-en-us) and espeak-ng (speech). Finding them on PATH, running one with a deadline and
+ * a cancel signal, and the two conversions: utterance → 16 kHz WAV → words, text → WAV → samples.
+ * The quality bench (bench/voice-quality.bench.ts) scores with the same recognise().
+ */
+import { spawn } from 'node:child_process';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { decodeWav, encodeWav, resample, WavError, type DecodedWav } from '../audio/index';
+import { VoiceError } from './types';
+
+/** The programs, and the Debian package that installs each (named in the missing-binary error). */
+export const LOCAL_TOOLS = {
+  stt: { bin: 'pocketsphinx_continuous', pkg: 'pocketsphinx' },
+  tts: { bin: 'espeak-ng', pkg: 'espeak-ng' },
+} as const;
+
+/** Where Debian's pocketsphinx-en-us puts the acoustic model pocketsphinx_continuous loads by default. */
+export const DEFAULT_ACOUSTIC_MODEL = '/usr/share/pocketsphinx/model/en-us/en-us';
+export const ACOUSTIC_MODEL_PACKAGE = 'pocketsphinx-en-us';
+
+/** The rate the en-us acoustic model was trained at: every utterance is resampled to it. */
+export const STT_RATE = 16000;
+
+/** The first executable file called `name` in the PATH of `env`, or undefined. */
+export function findOnPath(name: string, env: Record<string, string | undefined>): string | undefined {
+  for (const dir of (env.PATH ?? '').split(delimiter)) {
+    if (dir === '') continue;
+    const p = join(dir, name);
+    try {
+      accessSync(p, constants.X_OK);
+      if (statSync(p).isFile()) return p;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+/** Both programs the local service needs are on the PATH of `env` (what makes 'local' the default). */
+export function localToolsOnPath(env: Record<string, string | undefined>): boolean {
+  return (
+    findOnPath(LOCAL_TOOLS.stt.bin, env) !== undefined && findOnPath(LOCAL_TOOLS.tts.bin, env) !== undefined
+  );
+}
+
+/** A program's path, or the missing-binary error naming the package that installs it. */
+export function requireTool(
+  tool: { bin: string; pkg: string },
+  env: Record<string, string | undefined>,
+): string {
+  const p = findOnPath(tool.bin, env);
+  if (p === undefined) {
+    throw new VoiceError(
+      'missing-binary',
+      `local voice: ${tool.bin} is not on PATH; install it with: apt-get install ${tool.pkg}` +
+        ` (scripts/install-system-deps.sh installs it)`,
+    );
+  }
+  return p;
+}
+
+export interface RunOptions {
+  /** Bytes written to the child's standard input (then closed). */
+  stdin?: Uint8Array;
+  /** Kills the child (SIGKILL) and rejects with VoiceError 'cancelled'. */
+  signal?: AbortSignal;
+  /** Kills the child and rejects with VoiceError 'timeout' after this long. */
+  timeoutMs: number;
+  /** Standard output kept, at most (the child is killed past it). */
+  maxStdoutBytes?: number;
+}
+
+/** Standard error's tail kept for the error message. */
+const STDERR_TAIL = 4096;
+
+/** The line of a program's log that says what went wrong (pocketsphinx: its last ERROR/FATAL line). */
+function failureLine(stderr: string): string {
+  const lines = stderr.split('\n').map((l) => l.trim());
+  const bad = lines.filter((l) => /^(FATAL|ERROR)\b/.test(l) || /error/i.test(l));
+  return (bad[bad.length - 1] ?? lines.filter((l) => l !== '').pop() ?? '').slice(0, 300);
+}
+
+/** Run `path args…`; resolve with its standard output when it exits 0. */
+export function runTool(path: string, args: readonly string[], options: RunOptions): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const name = path.split('/').pop() ?? path;
+    if (options.signal?.aborted) {
+      reject(new VoiceError('cancelled', `local voice: ${name} cancelled`));
+      return;
+    }
+    const child = spawn(path, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    let outBytes = 0;
+    let err = '';
+    let settled = false;
+    const max = options.maxStdoutBytes ?? 64 << 20;
+    const finish = (e: VoiceError | undefined): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+      if (e) {
+        child.kill('SIGKILL');
+        reject(e);
+      } else {
+        resolve(new Uint8Array(Buffer.concat(out)));
+      }
+    };
+    const onAbort = (): void => finish(new VoiceError('cancelled', `local voice: ${name} cancelled`));
+    options.signal?.addEventListener('abort', onAbort);
+    const timer = setTimeout(
+      () =>
+        finish(new VoiceError('timeout', `local voice: ${name} took longer than ${options.timeoutMs} ms`)),
+      options.timeoutMs,
+    );
+    child.stdout.on('data', (d: Buffer) => {
+      outBytes += d.length;
+      if (outBytes > max)
+        finish(new VoiceError('child-failed', `local voice: ${name} wrote more than ${max} bytes`));
+      else out.push(d);
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      err = (err + d.toString('utf8')).slice(-STDERR_TAIL);
+    });
+    child.on('error', (e: NodeJS.ErrnoException) => {
+      finish(
+        e.code === 'ENOENT'
+          ? new VoiceError('missing-binary', `local voice: ${path} disappeared (${e.message})`)
+          : new VoiceError('child-failed', `local voice: ${name} could not start: ${e.message}`),
+      );
+    });
+    child.on('close', (code, sig) => {
+      if (code === 0) finish(undefined);
+      else {
+        const why = failureLine(err);
+        finish(
+          new VoiceError(
+            'child-failed',
+            `local voice: ${name} ${code === null ? `was killed (${String(sig)})` : `exited ${code}`}` +
+              (why ? `: ${why}` : ''),
+          ),
+        );
+      }
+    });
+    // A child that dies before reading all of its input: the exit status says why, not EPIPE.
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(options.stdin === undefined ? undefined : Buffer.from(options.stdin));
+  });
+}
+
+export interface RecogniseOptions {
+  /** The pocketsphinx_continuous to run (default: found on PATH). */
+  bin?: string;
+  /** Extra arguments, e.g. ['-lm', 'corpus.arpa'] (default: the en-us model's own LM and dictionary). */
+  args?: readonly string[];
+  signal?: AbortSignal;
+  timeoutMs?: number;
+  env?: Record<string, string | undefined>;
+}
+
+/** pocketsphinx prints each hypothesis on a line: join them, dropping filler tokens (<sil>, [noise]). */
+export function parseHypotheses(stdout: string): string {
+  return stdout
+    .split('\n')
+    .flatMap((l) => l.trim().split(/\s+/))
+    .filter((w) => w !== '' && !/^[<[].*[>\]]$/.test(w))
+    .join(' ');
+}
+
+/**
+ * Words pocketsphinx hears in an utterance (16-bit mono at any rate: resampled to 16 kHz with the
+ * band-limited resampler, handed over as a WAV file in a temporary directory removed afterwards).
+ * '' when it hears none.
+ */
+export async function recognise(
+  pcm: Int16Array,
+  sampleRate: number,
+  options: RecogniseOptions = {},
+): Promise<string> {
+  const env = options.env ?? process.env;
+  const bin = options.bin ?? requireTool(LOCAL_TOOLS.stt, env);
+  if (options.args === undefined || !options.args.includes('-hmm')) {
+    if (!existsSync(DEFAULT_ACOUSTIC_MODEL)) {
+      throw new VoiceError(
+        'missing-binary',
+        `local voice: no acoustic model at ${DEFAULT_ACOUSTIC_MODEL}; install it with: apt-get install ${ACOUSTIC_MODEL_PACKAGE}`,
+      );
+    }
+  }
+  const audio = sampleRate === STT_RATE ? pcm : resample(pcm, sampleRate, STT_RATE);
+  // A file, not standard input: Node's stdio pipes are sockets, which pocketsphinx cannot fopen().
+  const dir = await mkdtemp(join(tmpdir(), 'budlink-stt-'));
+  try {
+    const wav = join(dir, 'utterance.wav');
+    await writeFile(wav, encodeWav(audio, STT_RATE));
+    const out = await runTool(bin, ['-infile', wav, ...(options.args ?? [])], {
+      signal: options.signal,
+      timeoutMs: options.timeoutMs ?? 60000,
+    });
+    return parseHypotheses(Buffer.from(out).toString('utf8'));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * espeak-ng --stdout cannot seek back on a pipe, so its header keeps placeholder sizes (0x7ffff000 and
+ * the like) larger than what follows: set the data and RIFF sizes to what arrived. Other files pass.
+ */
+export function sealStreamedWav(bytes: Uint8Array): Uint8Array {
+  if (bytes.length < 12) return bytes;
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let o = 12;
+  while (o + 8 <= bytes.length) {
+    const id = String.fromCharCode(...bytes.subarray(o, o + 4));
+    const size = dv.getUint32(o + 4, true);
+    if (id === 'data') {
+      const have = bytes.length - (o + 8);
+      if (size <= have) return bytes;
+      const fixed = new Uint8Array(bytes);
+      const fdv = new DataView(fixed.buffer);
+      fdv.setUint32(o + 4, have, true);
+      fdv.setUint32(4, fixed.length - 8, true);
+      return fixed;
+    }
+    o += 8 + size + (size & 1);
+  }
+  return bytes;
+}
+
+export interface SpeakOptions {
+  /** The espeak-ng to run (default: found on PATH). */
+  bin?: string;
+  /** espeak-ng voice (-v), e.g. 'en-us', 'en-gb-x-rp', 'en-us+f3' (default en-us). */
+  voice?: string;
+  /** Words per minute (-s; default espeak-ng's 175). */
+  wpm?: number;
+  signal?: AbortSignal;
+  timeoutMs?: number;
+  env?: Record<string, string | undefined>;
+}
+
+/** `text` spoken by espeak-ng (the text goes on standard input, never on the command line). */
+export async function speak(text: string, options: SpeakOptions = {}): Promise<DecodedWav> {
+  const env = options.env ?? process.env;
+  const bin = options.bin ?? requireTool(LOCAL_TOOLS.tts, env);
+  const args = ['--stdin', '--stdout', '-v', options.voice ?? 'en-us'];
+  if (options.wpm !== undefined) args.push('-s', String(options.wpm));
+  const out = await runTool(bin, args, {
+    stdin: new TextEncoder().encode(text),
+    signal: options.signal,
+    timeoutMs: options.timeoutMs ?? 60000,
+  });
+  try {
+    return decodeWav(sealStreamedWav(out));
+  } catch (e) {
+    if (e instanceof WavError)
+      throw new VoiceError('child-failed', `local voice: espeak-ng wrote no WAV: ${e.message}`);
+    throw e;
+  }
+}
