@@ -16,12 +16,7 @@ import { userInfo } from 'node:os';
 import { resolve } from 'node:path';
 import * as dbus from 'dbus-next';
 import { keyGoesTo, type VoiceConfig } from '../voice/config';
-import {
-  ACOUSTIC_MODEL_PACKAGE,
-  DEFAULT_ACOUSTIC_MODEL,
-  findOnPath,
-  LOCAL_TOOLS,
-} from '../voice/local-tools';
+import { missingLocalTools } from '../voice/local-tools';
 import { bundlePathFor } from '@budlink/firmware/bundle';
 import { within } from '@budlink/link';
 import { SIM_DEFAULTS } from '../defaults';
@@ -275,17 +270,15 @@ function voiceServers(v: VoiceConfig): VoiceServer[] {
 
 /** The offline service answers when its programs and the acoustic model are installed. */
 function localCheck(env: Record<string, string | undefined>): Check {
-  const missing = [LOCAL_TOOLS.stt, LOCAL_TOOLS.tts].filter((t) => findOnPath(t.bin, env) === undefined);
-  const pkgs: string[] = missing.map((t) => t.pkg);
-  if (!existsSync(DEFAULT_ACOUSTIC_MODEL)) pkgs.push(ACOUSTIC_MODEL_PACKAGE);
-  if (pkgs.length === 0) {
+  const missing = missingLocalTools(env);
+  if (missing.length === 0) {
     return { name: 'voice service', ok: true, detail: 'local (pocketsphinx + espeak-ng, offline)' };
   }
   return {
     name: 'voice service',
     ok: false,
-    detail: `local: ${missing.length > 0 ? `${missing.map((t) => t.bin).join(' and ')} not on PATH` : `no acoustic model at ${DEFAULT_ACOUSTIC_MODEL}`}`,
-    hint: `apt-get install ${pkgs.join(' ')}`,
+    detail: `local: missing ${missing.map((m) => m.what).join(', ')}`,
+    hint: `apt-get install ${missing.map((m) => m.pkg).join(' ')}`,
   };
 }
 

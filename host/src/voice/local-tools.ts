@@ -48,6 +48,20 @@ export function localToolsOnPath(env: Record<string, string | undefined>): boole
   );
 }
 
+/**
+ * What the local service lacks here: the programs not on PATH and, when missing, the acoustic model,
+ * each with the Debian package that installs it (empty when it can run).
+ */
+export function missingLocalTools(env: Record<string, string | undefined>): { what: string; pkg: string }[] {
+  const missing: { what: string; pkg: string }[] = [LOCAL_TOOLS.stt, LOCAL_TOOLS.tts]
+    .filter((t) => findOnPath(t.bin, env) === undefined)
+    .map((t) => ({ what: `${t.bin} (not on PATH)`, pkg: t.pkg }));
+  if (!existsSync(DEFAULT_ACOUSTIC_MODEL)) {
+    missing.push({ what: `the en-us model (no ${DEFAULT_ACOUSTIC_MODEL})`, pkg: ACOUSTIC_MODEL_PACKAGE });
+  }
+  return missing;
+}
+
 /** A program's path, or the missing-binary error naming the package that installs it. */
 export function requireTool(
   tool: { bin: string; pkg: string },
@@ -153,6 +167,56 @@ export function runTool(path: string, args: readonly string[], options: RunOptio
   });
 }
 
+/** Level of the noise that fills the band a narrow-band utterance lacks (RMS re full scale). */
+export const BAND_FILL_DBFS = -45;
+
+/** mulberry32: a small seeded generator. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Gaussian white noise, `rmsDbfs` RMS re full scale (32768), the same for the same seed. */
+export function whiteNoise(n: number, rmsDbfs: number, seed: number): Float64Array {
+  const rand = seeded(seed);
+  const sigma = 32768 * 10 ** (rmsDbfs / 20);
+  const out = new Float64Array(n);
+  // Box-Muller
+  for (let i = 0; i < n; i++)
+    out[i] = sigma * Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
+  return out;
+}
+
+/**
+ * 16 kHz audio that came from `bandRate` (< 16 kHz) has nothing above bandRate/2, where the en-us
+ * model's upper mel filters expect at least a noise floor: their log energies then sit far below
+ * anything it was trained on, and recognition collapses (on the voice-quality bench's corpus, 8 kHz
+ * speech went from about 0.5 to 0.98 WER without this). Fill that band with white noise at
+ * BAND_FILL_DBFS, high-passed at bandRate/2 by subtracting its own band-limited copy (fixed seed).
+ */
+export function fillEmptyBand(
+  pcm: Int16Array,
+  bandRate: number,
+  rate = STT_RATE,
+  dbfs = BAND_FILL_DBFS,
+): Int16Array {
+  if (bandRate >= rate || pcm.length === 0) return pcm;
+  const noise = Int16Array.from(whiteNoise(pcm.length, dbfs, 0x5eed), Math.round);
+  const low = resample(resample(noise, rate, bandRate), bandRate, rate);
+  const out = new Int16Array(pcm.length);
+  for (let i = 0; i < pcm.length; i++) {
+    const v = (pcm[i] as number) + (noise[i] as number) - (low[i] ?? 0);
+    out[i] = v > 32767 ? 32767 : v < -32768 ? -32768 : v;
+  }
+  return out;
+}
+
 export interface RecogniseOptions {
   /** The pocketsphinx_continuous to run (default: found on PATH). */
   bin?: string;
@@ -161,6 +225,8 @@ export interface RecogniseOptions {
   signal?: AbortSignal;
   timeoutMs?: number;
   env?: Record<string, string | undefined>;
+  /** The rate the audio was band-limited by before it reached `sampleRate` (default: sampleRate). */
+  bandRate?: number;
 }
 
 /** pocketsphinx prints each hypothesis on a line: join them, dropping filler tokens (<sil>, [noise]). */
@@ -174,7 +240,7 @@ export function parseHypotheses(stdout: string): string {
 
 /**
  * Words pocketsphinx hears in an utterance (16-bit mono at any rate: resampled to 16 kHz with the
- * band-limited resampler, handed over as a WAV file in a temporary directory removed afterwards).
+ * band-limited resampler, the band above a narrow-band utterance's Nyquist filled (fillEmptyBand), handed over as a WAV file in a temporary directory removed afterwards).
  * '' when it hears none.
  */
 export async function recognise(
@@ -192,7 +258,10 @@ export async function recognise(
       );
     }
   }
-  const audio = sampleRate === STT_RATE ? pcm : resample(pcm, sampleRate, STT_RATE);
+  const audio = fillEmptyBand(
+    sampleRate === STT_RATE ? pcm : resample(pcm, sampleRate, STT_RATE),
+    Math.min(options.bandRate ?? sampleRate, sampleRate),
+  );
   // A file, not standard input: Node's stdio pipes are sockets, which pocketsphinx cannot fopen().
   const dir = await mkdtemp(join(tmpdir(), 'budlink-stt-'));
   try {

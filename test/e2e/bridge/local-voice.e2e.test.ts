@@ -6,7 +6,7 @@
  */
 import { expect } from 'chai';
 import { main } from '../../../host/src/cli/main';
-import { localToolsOnPath } from '../../../host/src/voice/local-tools';
+import { localToolsMissing, pendingBecause } from '../../host/voice/helpers';
 import type { DemoResult } from '../../../host/src/cli/demo';
 
 async function demo(env: Record<string, string | undefined>): Promise<{ code: number; out: string }> {
@@ -21,15 +21,8 @@ async function demo(env: Record<string, string | undefined>): Promise<{ code: nu
 
 describe('e2e: budlink demo with the local voice service', function () {
   this.timeout(90000);
-  const missing = localToolsOnPath(process.env)
-    ? undefined
-    : 'pocketsphinx_continuous or espeak-ng not installed (scripts/install-system-deps.sh)';
-  if (missing !== undefined) {
-    it(`is pending: ${missing}`, function () {
-      this.skip();
-    });
-    return;
-  }
+  const missing = localToolsMissing();
+  if (missing !== undefined) return pendingBecause(missing);
 
   it('answers the bundled utterance with real speech and exits 0 (BUDLINK_VOICE=local)', async () => {
     const { code, out } = await demo({ PATH: process.env.PATH, BUDLINK_VOICE: 'local' });

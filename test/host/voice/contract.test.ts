@@ -16,8 +16,18 @@ import {
 import { FakeOpenAiRest } from '../../support/fake-services/openai-rest';
 import { FakeRealtimeServer } from '../../support/fake-services/openai-realtime';
 import { FakeDoubaoServer } from '../../support/fake-services/doubao';
-import { localToolsOnPath } from '../../../host/src/voice/local-tools';
-import { audioOf, collect, DOUBAO_APP, DOUBAO_KEY, doubaoConfig, KEY, restConfig, tone } from './helpers';
+import {
+  audioOf,
+  collect,
+  DOUBAO_APP,
+  DOUBAO_KEY,
+  doubaoConfig,
+  KEY,
+  localToolsMissing,
+  pendingBecause,
+  restConfig,
+  tone,
+} from './helpers';
 import { sleep } from '../../support/wait';
 
 interface Target {
@@ -87,10 +97,7 @@ const targets: Target[] = [
   },
   {
     name: 'local (pocketsphinx + espeak-ng)',
-    unavailable: () =>
-      localToolsOnPath(process.env)
-        ? undefined
-        : 'pocketsphinx_continuous or espeak-ng not installed (scripts/install-system-deps.sh)',
+    unavailable: localToolsMissing,
     async make() {
       const svc = createVoiceService(voiceConfigFromEnv({ BUDLINK_VOICE: 'local' }));
       return { svc, stop: async () => undefined };
@@ -130,11 +137,7 @@ describe('voice: adapter contract', function () {
   for (const t of targets) {
     const why = t.unavailable?.();
     if (why !== undefined) {
-      describe(t.name, () =>
-        it(`is pending: ${why}`, function () {
-          this.skip();
-        }),
-      );
+      describe(t.name, () => pendingBecause(why));
       continue;
     }
     describe(t.name, function () {

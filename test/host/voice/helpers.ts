@@ -6,6 +6,7 @@ import {
   type VoiceConfig,
   type VoiceEvent,
 } from '../../../host/src/voice/index';
+import { missingLocalTools } from '../../../host/src/voice/local-tools';
 import { FakeOpenAiRest } from '../../support/fake-services/openai-rest';
 
 export const KEY = 'sk-proj-CANARYKEY-9f8e7d6c5b4a3210';
@@ -135,4 +136,18 @@ export function tracked(what: string): {
     fake: (f) => (fakes.push(f), f),
     service: (s) => (services.push(s), s),
   };
+}
+
+/** Why the local voice service cannot run here (what is not installed), or undefined when it can. */
+export function localToolsMissing(): string | undefined {
+  const m = missingLocalTools(process.env);
+  if (m.length === 0) return undefined;
+  return `not installed: ${m.map((x) => x.pkg).join(', ')} (scripts/install-system-deps.sh)`;
+}
+
+/** One pending test that says why the enclosing suite cannot run here. */
+export function pendingBecause(reason: string): void {
+  it(`is pending: ${reason}`, function () {
+    this.skip();
+  });
 }

@@ -11,6 +11,7 @@ import { encodeWav } from '@budlink/protocol/audio';
 import { resample } from '../../../host/src/audio/index';
 import { DID_NOT_CATCH, localReply, normaliseHeard } from '../../../host/src/voice/local-chat';
 import {
+  fillEmptyBand,
   findOnPath,
   localToolsOnPath,
   parseHypotheses,
@@ -25,7 +26,7 @@ import {
   voiceConfigFromEnv,
   type VoiceEvent,
 } from '../../../host/src/voice/index';
-import { audioOf, collect, tone } from './helpers';
+import { audioOf, collect, localToolsMissing, pendingBecause, tone } from './helpers';
 
 /** Monday 15 January 2024, 09:05 local time. */
 const MORNING = new Date(2024, 0, 15, 9, 5);
@@ -110,6 +111,19 @@ describe('voice: local tools', () => {
     );
   });
 
+  it('fills the band a narrow-band utterance lacks with the same noise every time, above its Nyquist only', () => {
+    const rms = (x: Int16Array): number => Math.sqrt(x.reduce((a, v) => a + v * v, 0) / x.length);
+    const silent = new Int16Array(16000);
+    const filled = fillEmptyBand(silent, 8000);
+    expect(fillEmptyBand(silent, 8000)).to.deep.equal(filled);
+    // −45 dBFS white noise (184 RMS) keeps about the upper half of its power
+    expect(rms(filled)).to.be.within(110, 160);
+    // below 4 kHz, 20 dB less than that: what is left is the filters' transition band (3.6-4 kHz)
+    expect(rms(resample(filled, 16000, 8000).subarray(400, 7600))).to.be.below(18);
+    expect(fillEmptyBand(silent, 16000)).to.equal(silent);
+    expect(fillEmptyBand(silent, 22050)).to.equal(silent);
+  });
+
   it('joins the hypothesis lines and drops fillers', () => {
     expect(parseHypotheses('what time\n\nis it <sil> [noise]\n')).to.equal('what time is it');
     expect(parseHypotheses('\n')).to.equal('');
@@ -185,15 +199,8 @@ describe('voice: local tools', () => {
 
 describe('voice: local service with the real pocketsphinx and espeak-ng', function () {
   this.timeout(60000);
-  const missing = localToolsOnPath(process.env)
-    ? undefined
-    : 'pocketsphinx_continuous or espeak-ng not installed (scripts/install-system-deps.sh)';
-  if (missing !== undefined) {
-    it(`is pending: ${missing}`, function () {
-      this.skip();
-    });
-    return;
-  }
+  const missing = localToolsMissing();
+  if (missing !== undefined) return pendingBecause(missing);
   let dir = '';
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'budlink-local-'));
