@@ -13,7 +13,13 @@ import * as prettier from 'prettier';
 import { BOARDS as PROFILES } from '../firmware/boards/index';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const DOCS = ['docs/FIRMWARE.md', 'docs/ESPRUINO-ENGINE.md', 'firmware/sim/README.md', 'README.md'];
+const DOCS = [
+  'docs/FIRMWARE.md',
+  'docs/ESPRUINO-ENGINE.md',
+  'firmware/sim/README.md',
+  'README.md',
+  'docs/VOICE.md',
+];
 const BOARDS = Object.keys(PROFILES);
 /** The issue's goals for the nRF52 CPU share at the central estimate, and for the band's high end. */
 const CPU_GOALS = { listen: 0.1, stream: 0.4, high: 1 };
@@ -78,6 +84,26 @@ const GENERATORS: Record<string, (r: Results) => string | null> = {
       ...rows,
       '',
       'Each cell: x86 instructions per audio second → share of a 64 MHz nRF52 at the central calibration (band).',
+    ].join('\n');
+  },
+  'voice-quality': (r) => {
+    if (r['voice.wer_source_16k'] === undefined) return null;
+    const w = (v: number | undefined): string => (v === undefined ? '—' : v.toFixed(2));
+    const d = (v: number | undefined): string =>
+      v === undefined ? '—' : `${v >= 0 ? '+' : ''}${v.toFixed(2)}`;
+    const rows = BOARDS.filter((b) => r[`voice.wer_mic_model.${b}`] !== undefined).map((b) => {
+      const rate = PROFILES[b]!.sampleRate;
+      const missing = r[`voice.chain_utterances_missing.${b}`] ?? 0;
+      return `| ${b} | ${rate} | ${w(r[`voice.wer_ideal.${rate}`])} | ${w(r[`voice.wer_mic_model.${b}`])} | ${w(r[`voice.wer_default_rate.${b}`])} | ${d(r[`voice.chain_wer_delta.${b}`])} | ${int(missing)} |`;
+    });
+    return [
+      `Source at 16 kHz 16-bit: WER **${w(r['voice.wer_source_16k'])}** (the recogniser's own floor on this corpus).`,
+      '',
+      '| board | rate (Hz) | ideal, 8-bit (sox) | SIMULATED microphone | SIMULATED chain | chain − ideal | utterances not delivered |',
+      '|---|---|---|---|---|---|---|',
+      ...rows,
+      '',
+      `WER over 160 utterances (chain: over those delivered). Bench wall time ${int(r['voice.quality_bench_s'])} s.`,
     ].join('\n');
   },
   'sim-real': (r) => {
