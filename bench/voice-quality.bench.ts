@@ -52,7 +52,7 @@ import { filter, firstValueFrom, take, timeout } from 'rxjs';
 import { BOARDS } from '@budlink/firmware/boards';
 import type { Bench } from './run';
 import { bigramArpa, corpusWer, words } from '../test/support/speech-score';
-import { quantise16to8, resampleLinear } from '@budlink/protocol/audio';
+import { SimulatedEarbud, heardByMic } from '@budlink/sim';
 import { decodeWav, encodeWav, u8ToS16 } from '../host/src/audio/index';
 import { Bridge } from '../host/src/bridge/index';
 import { startSimEnv } from '../host/src/bridge/simenv';
@@ -157,11 +157,11 @@ function soxRoundTrip(dir: string, wav: string, rate: number, bits: 8 | 16): Int
 }
 
 /**
- * The simulated microphone alone (firmware/sim/mic.ts, SIMULATED): the ADC's 8 bits taken from the
- * input at its own rate, then linear interpolation to the board's rate; widened back as the bridge does.
+ * The simulated microphone alone (heardByMic, firmware/sim/core/mic-input.ts, SIMULATED): the input
+ * band-limited to the board's rate, then the ADC's 8 bits; widened back as the bridge does.
  */
 function micModel(pcm: Int16Array, rate: number, boardRate: number): Int16Array {
-  return u8ToS16(resampleLinear(quantise16to8(pcm), rate, boardRate));
+  return u8ToS16(heardByMic(pcm, rate, boardRate));
 }
 
 /** Records the bridge's voice requests; answers each with an empty reply at once. */
@@ -200,7 +200,8 @@ async function throughChain(
 ): Promise<(Int16Array | undefined)[]> {
   const service = new RecordingVoiceService();
   const env = await startSimEnv({
-    earbuds: [{ board, clock: 'real', speed: SPEED }],
+    earbuds: [{ board, clock: 'real' as const, speed: SPEED }],
+    create: (o) => SimulatedEarbud.create(o),
     transport: 'in-process',
   });
   const earbud = env.earbuds[0];
