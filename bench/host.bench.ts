@@ -20,7 +20,7 @@ import { LoopbackVoiceService } from '../host/src/voice/loopback';
 import type { VoiceEvent, VoiceRequest, VoiceService } from '../host/src/voice/types';
 import { Observable } from 'rxjs';
 import type { Bench } from './run';
-import { ScriptedConnection } from '../test/support/scripted-earbud';
+import { ScriptedConnection } from '@budlink/test-support/scripted-earbud';
 import { percentile } from './support/stats';
 import { gcFn } from './support/gc';
 

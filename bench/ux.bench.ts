@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deadReferences } from '../scripts/doc-refs';
-import { FAIL_FAST_CASES, prepareFailFast, runFailFast } from '../test/support/fail-fast-cases';
+import { FAIL_FAST_CASES, prepareFailFast, runFailFast } from '@budlink/test-support/fail-fast-cases';
 import type { Bench } from './run';
 
 const bench: Bench = {

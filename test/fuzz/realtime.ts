@@ -13,7 +13,7 @@ import {
   VoiceError,
   type VoiceEvent,
 } from '../../host/src/voice/index';
-import { FakeRealtimeServer } from '../support/fake-services/openai-realtime';
+import { FakeRealtimeServer } from '@budlink/test-support/fake-services';
 import { collect } from '../host/voice/helpers';
 import {
   below,

@@ -2,7 +2,7 @@
 import { expect } from 'chai';
 import { EndReason, FrameType, type AckFrame } from '@budlink/protocol';
 import { UtteranceReceiver, type ReceiverOutput } from '@budlink/protocol/receiver';
-import { tapWakeFrame } from '../support/scripted-earbud';
+import { tapWakeFrame } from '@budlink/test-support/scripted-earbud';
 
 const wake = tapWakeFrame(1);
 const audio = (seq: number, fill: number) =>

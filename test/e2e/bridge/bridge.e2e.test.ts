@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import { findDbusDaemon } from '@budlink/link/bluez';
 import type { UtteranceReport } from '../../../host/src/pipeline/types';
 import { REPLY_RATE, REPLY_SAMPLES, startRig, type Rig } from './rig';
-import { sleep, until } from '../../support/wait';
+import { sleep, until } from '@budlink/test-support/wait';
 
 const haveDaemon = findDbusDaemon() !== undefined;
 /** The earbud plays the reply at its 8 kHz rate. */

@@ -12,10 +12,9 @@ import { AssistantState, FrameType, PlayEndReason, Trigger, type Frame } from '@
 import type { BridgeEvent } from '../../../host/src/bridge/index';
 import type { UtteranceReport } from '../../../host/src/pipeline/types';
 import { createVoiceService, voiceConfigFromEnv, type VoiceService } from '../../../host/src/voice/index';
-import { FakeRealtimeServer } from '../../support/fake-services/openai-realtime';
-import { FakeOpenAiRest } from '../../support/fake-services/openai-rest';
+import { FakeRealtimeServer, FakeOpenAiRest } from '@budlink/test-support/fake-services';
 import { startRig, type Rig } from './rig';
-import { sleep, until } from '../../support/wait';
+import { sleep, until } from '@budlink/test-support/wait';
 
 const KEY = 'sk-e2e-bridge-0123456789abcdef';
 

@@ -9,7 +9,7 @@ import { Bridge, type BridgeEvent, type BridgeOptions } from '../../../host/src/
 import { InProcessLink } from '@budlink/link';
 import { SESSION_DEFAULTS } from '../../../host/src/defaults';
 import { LoopbackVoiceService } from '../../../host/src/voice/index';
-import { ScriptedPeripheral } from '../../support/scripted-earbud';
+import { ScriptedPeripheral } from '@budlink/test-support/scripted-earbud';
 
 /** Says nothing on its first connection (the bridge drops it), HELLO on the ones after. */
 class MuteOnce extends ScriptedPeripheral {

@@ -20,9 +20,9 @@ import { SimulatedEarbud } from '@budlink/sim';
 import { DEFAULT_UTTERANCE } from '../../../host/src/cli/demo';
 import { main } from '../../../host/src/cli/main';
 import { loadConfig, ConfigError } from '../../../host/src/config/index';
-import { FakeOpenAiRest } from '../../support/fake-services/openai-rest';
-import { until } from '../../support/wait';
-import { FAIL_FAST_CASES, prepareFailFast, runFailFast } from '../../support/fail-fast-cases';
+import { FakeOpenAiRest } from '@budlink/test-support/fake-services';
+import { until } from '@budlink/test-support/wait';
+import { FAIL_FAST_CASES, prepareFailFast, runFailFast } from '@budlink/test-support/fail-fast-cases';
 
 const HEARD = 'what is the weather in Paris';
 const ANSWER = 'Sunny and mild.';

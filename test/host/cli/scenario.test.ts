@@ -13,7 +13,7 @@ import {
   type ScenarioTarget,
   type Step,
 } from '../../../host/src/cli/scenario';
-import { VirtualTime } from '../../support/virtual-time';
+import { VirtualTime } from '@budlink/test-support/virtual-time';
 
 class FakeEarbud implements ScenarioEarbud {
   constructor(

@@ -20,7 +20,7 @@ import {
 } from '@budlink/link/bluez';
 import { NodeBleLink, LinkError, persistentConnection, type Connection } from '@budlink/link';
 import { DOWNLINK_UUID, NUS_TX_UUID, SERVICE_UUID, UPLINK_UUID } from '@budlink/protocol';
-import { sleep, until } from '../../support/wait';
+import { sleep, until } from '@budlink/test-support/wait';
 
 const haveDaemon = findDbusDaemon() !== undefined;
 const ADAPTER = '/org/bluez/hci0';

@@ -5,7 +5,7 @@
 import { expect } from 'chai';
 import { Codec, ErrorCode, FrameType, type HelloFrame } from '@budlink/protocol';
 import { Handshake, type HandshakeWatch } from '../../../host/src/pipeline/handshake';
-import { VirtualTime } from '../../support/virtual-time';
+import { VirtualTime } from '@budlink/test-support/virtual-time';
 import { bytes } from './marbles';
 import { FakeConnection, ReadableFakeConnection, hello } from './session-doubles';
 

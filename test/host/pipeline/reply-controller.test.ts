@@ -21,7 +21,7 @@ import { ReportTracker } from '../../../host/src/pipeline/report-tracker';
 import type { SessionInput } from '../../../host/src/pipeline/session-state';
 import type { Utterance, UtteranceReport } from '../../../host/src/pipeline/types';
 import { VoiceError, type VoiceEvent } from '../../../host/src/voice/types';
-import { VirtualTime } from '../../support/virtual-time';
+import { VirtualTime } from '@budlink/test-support/virtual-time';
 import { ScriptedVoice } from './session-doubles';
 
 const FORMAT: ReplyFormat = { codec: Codec.PCM_U8, sampleRate: 8000, payloadSize: 128 }; // 124 samples per PLAY

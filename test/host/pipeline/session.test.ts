@@ -28,8 +28,8 @@ import {
   type VoiceService,
 } from '../../../host/src/voice/types';
 import { audio, bytes, end, wake } from './marbles';
-import { ScriptedEarbud } from '../../support/scripted-earbud';
-import { VirtualTime } from '../../support/virtual-time';
+import { ScriptedEarbud } from '@budlink/test-support/scripted-earbud';
+import { VirtualTime } from '@budlink/test-support/virtual-time';
 import { FakeConnection, ReadableFakeConnection, ScriptedVoice, hello } from './session-doubles';
 
 function speakUtterance(conn: FakeConnection, stream: number, fill = 140): void {

@@ -13,9 +13,7 @@ import {
   type VoiceEvent,
   type VoiceService,
 } from '../../../host/src/voice/index';
-import { FakeOpenAiRest } from '../../support/fake-services/openai-rest';
-import { FakeRealtimeServer } from '../../support/fake-services/openai-realtime';
-import { FakeDoubaoServer } from '../../support/fake-services/doubao';
+import { FakeOpenAiRest, FakeRealtimeServer, FakeDoubaoServer } from '@budlink/test-support/fake-services';
 import {
   audioOf,
   collect,
@@ -28,7 +26,7 @@ import {
   restConfig,
   tone,
 } from './helpers';
-import { sleep } from '../../support/wait';
+import { sleep } from '@budlink/test-support/wait';
 
 interface Target {
   name: string;

@@ -15,9 +15,9 @@ import {
   FakeDoubaoServer,
   type DoubaoFault,
   type FakeDoubaoOptions,
-} from '../../support/fake-services/doubao';
+} from '@budlink/test-support/fake-services';
 import { audioOf, collect, DOUBAO_APP, DOUBAO_KEY, doubaoConfig, keyFree, tone, tracked } from './helpers';
-import { until } from '../../support/wait';
+import { until } from '@budlink/test-support/wait';
 
 const utterance = (deviceId = 'bud-1'): { deviceId: string; audio: Int16Array; sampleRate: number } => ({
   deviceId,

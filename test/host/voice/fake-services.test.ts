@@ -2,9 +2,7 @@
 import { expect } from 'chai';
 import WebSocket from 'ws';
 import { encodeWav } from '../../../host/src/audio/index';
-import { FakeOpenAiRest } from '../../support/fake-services/openai-rest';
-import { FakeRealtimeServer } from '../../support/fake-services/openai-realtime';
-import { FakeDoubaoServer } from '../../support/fake-services/doubao';
+import { FakeOpenAiRest, FakeRealtimeServer, FakeDoubaoServer } from '@budlink/test-support/fake-services';
 import {
   audioRequest,
   ClientEvent,
@@ -16,7 +14,7 @@ import {
   Serialization,
 } from '../../../host/src/voice/doubao-protocol';
 import { DOUBAO_APP, DOUBAO_KEY, KEY } from './helpers';
-import { until } from '../../support/wait';
+import { until } from '@budlink/test-support/wait';
 
 describe('voice: fake services validate what they receive', function () {
   this.timeout(10000);

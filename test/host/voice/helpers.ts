@@ -7,7 +7,7 @@ import {
   type VoiceEvent,
 } from '../../../host/src/voice/index';
 import { missingLocalTools } from '../../../host/src/voice/local-tools';
-import { FakeOpenAiRest } from '../../support/fake-services/openai-rest';
+import { FakeOpenAiRest } from '@budlink/test-support/fake-services';
 
 export const KEY = 'sk-proj-CANARYKEY-9f8e7d6c5b4a3210';
 

@@ -12,7 +12,7 @@ import {
   VOICE_PRESETS,
   type VoicePreset,
 } from '../../../host/src/voice/index';
-import { FakeOpenAiRest } from '../../support/fake-services/openai-rest';
+import { FakeOpenAiRest } from '@budlink/test-support/fake-services';
 import { audioOf, collect, configError as failure, KEY, tone } from './helpers';
 
 const SPEECH = {

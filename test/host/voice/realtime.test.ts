@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import { inspect } from 'node:util';
 import { RealtimeVoiceService, voiceConfigFromEnv, type VoiceConfig } from '../../../host/src/voice/index';
-import { FakeRealtimeServer, type Generation } from '../../support/fake-services/openai-realtime';
+import { FakeRealtimeServer, type Generation } from '@budlink/test-support/fake-services';
 import { audioOf, collect, KEY, keyFree, tone, tracked } from './helpers';
-import { sleep, until } from '../../support/wait';
+import { sleep, until } from '@budlink/test-support/wait';
 
 function rtConfig(baseUrl: string, generation: Generation, extra: Record<string, string> = {}): VoiceConfig {
   return voiceConfigFromEnv({

@@ -3,9 +3,9 @@ import { inspect } from 'node:util';
 import { encodeWav } from '@budlink/protocol/audio';
 import { RestVoiceService } from '../../../host/src/voice/rest';
 import { createVoiceService } from '../../../host/src/voice/index';
-import { FakeOpenAiRest, speechLevel } from '../../support/fake-services/openai-rest';
+import { FakeOpenAiRest, speechLevel } from '@budlink/test-support/fake-services';
 import { audioOf, collect, KEY, keyFree, restConfig, tone, useFakeRest } from './helpers';
-import { until } from '../../support/wait';
+import { until } from '@budlink/test-support/wait';
 
 const utterance = (): { deviceId: string; audio: Int16Array; sampleRate: number } => ({
   deviceId: 'bud-1',

@@ -4,9 +4,9 @@ import type { AddressInfo, Socket } from 'node:net';
 import { readAll, readChunks, request, type HttpContext } from '../../../host/src/voice/http';
 import { createHttpTransport, type HttpTransport } from '../../../host/src/voice/transport';
 import { createVoiceService, VoiceError } from '../../../host/src/voice/index';
-import { FakeOpenAiRest } from '../../support/fake-services/openai-rest';
+import { FakeOpenAiRest } from '@budlink/test-support/fake-services';
 import { collect, restConfig, tone, useFakeRest } from './helpers';
-import { until } from '../../support/wait';
+import { until } from '@budlink/test-support/wait';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, body: Buffer) => void;
 
