@@ -7,3 +7,5 @@ export * from './virtual-time';
 export * from './scripted-earbud';
 export * from './fake-services/index';
 export * from './fail-fast-cases';
+export * as bridgeRig from './rigs/bridge';
+export * as firmwareRig from './rigs/firmware';

@@ -7,7 +7,7 @@
 import { expect } from 'chai';
 import { findDbusDaemon } from '@budlink/link/bluez';
 import type { UtteranceReport } from '../../../host/src/pipeline/types';
-import { REPLY_RATE, REPLY_SAMPLES, startRig, type Rig } from './rig';
+import { REPLY_RATE, REPLY_SAMPLES, startRig, type Rig } from '@budlink/test-support/rigs/bridge';
 import { sleep, until } from '@budlink/test-support/wait';
 
 const haveDaemon = findDbusDaemon() !== undefined;

@@ -13,7 +13,7 @@ import type { BridgeEvent } from '../../../host/src/bridge/index';
 import type { UtteranceReport } from '../../../host/src/pipeline/types';
 import { createVoiceService, voiceConfigFromEnv, type VoiceService } from '../../../host/src/voice/index';
 import { FakeRealtimeServer, FakeOpenAiRest } from '@budlink/test-support/fake-services';
-import { startRig, type Rig } from './rig';
+import { startRig, type Rig } from '@budlink/test-support/rigs/bridge';
 import { sleep, until } from '@budlink/test-support/wait';
 
 const KEY = 'sk-e2e-bridge-0123456789abcdef';

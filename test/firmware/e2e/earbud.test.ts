@@ -8,7 +8,7 @@ import type { CreditFrame, ErrorFrame, Frame, WakeFrame } from '@budlink/protoco
 import { BOARDS } from '@budlink/firmware/boards';
 import { readWav } from '@budlink/protocol/audio';
 import { indexOfBytes, noise, type SimHost, type SimulatedEarbud } from '@budlink/sim';
-import { connected, earbudOn, fixture, stopAll } from './rig';
+import { connected, earbudOn, fixture, stopAll } from '@budlink/test-support/rigs/firmware';
 
 const SPEECH_8K = fixture('hey-budlink-weather-8k.wav');
 const SPEECH_4K = fixture('hey-budlink-timer-4k.wav');

@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import { FrameType } from '@budlink/protocol';
 import type { StatusFrame } from '@budlink/protocol';
 import { BOARDS } from '@budlink/firmware/boards';
-import { connected, fixture, stopAll } from './rig';
+import { connected, fixture, stopAll } from '@budlink/test-support/rigs/firmware';
 
 const SPEECH_8K = fixture('hey-budlink-weather-8k.wav');
 

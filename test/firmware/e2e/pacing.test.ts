@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import { EndReason, FrameType } from '@budlink/protocol';
 import { BOARDS } from '@budlink/firmware/boards';
 import { indexOfBytes, type SimHost, type SimulatedEarbud } from '@budlink/sim';
-import { connected, fixture, stopAll } from './rig';
+import { connected, fixture, stopAll } from '@budlink/test-support/rigs/firmware';
 
 const SPEECH_8K = fixture('hey-budlink-weather-8k.wav');
 

@@ -18,7 +18,7 @@ import {
 import type { AudioFrame, EndFrame, Frame, HelloFrame, SeqGap, WakeFrame } from '@budlink/protocol';
 import { BOARDS } from '@budlink/firmware/boards';
 import { indexOfBytes, type SimulatedEarbud } from '@budlink/sim';
-import { connected, earbudOn, fixture, stopAll } from './rig';
+import { connected, earbudOn, fixture, stopAll } from '@budlink/test-support/rigs/firmware';
 
 const SPEECH: Record<string, string> = {
   nrf52840dk: fixture('hey-budlink-weather-8k.wav'),

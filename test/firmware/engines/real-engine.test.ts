@@ -12,7 +12,7 @@ import { createEarbud, indexOfBytes, type EarbudOptions } from '@budlink/sim';
 import { EspruinoEarbud } from '@budlink/sim/espruino';
 import { SCENARIOS, replySamples, runScenario, type Scenario, type Transcript } from '@budlink/sim/scenarios';
 import { toolchainProblem } from '@budlink/sim/espruino/build';
-import { LOGIC_CPU_SPEED } from '../e2e/rig';
+import { LOGIC_CPU_SPEED } from '@budlink/test-support/rigs/firmware';
 
 const scenario = (name: string): Scenario => {
   const s = SCENARIOS.find((x) => x.name === name);

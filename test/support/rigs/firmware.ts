@@ -1,4 +1,7 @@
-/** Shared set-up of the built-bundle e2e tests: fixtures, earbuds stopped after each test, a connected host. */
+/**
+ * The firmware's end-to-end rig (test/firmware/e2e/, and the CPU factor test/firmware/engines/ uses):
+ * fixtures, earbuds stopped after each test, a connected host.
+ */
 import { fileURLToPath } from 'node:url';
 import { SimHost, SimulatedEarbud, type VmEarbudOptions } from '@budlink/sim';
 

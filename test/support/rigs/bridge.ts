@@ -1,7 +1,7 @@
 /**
- * End-to-end rig: simulated earbuds (real firmware bundle, device clock ×SPEED) ↔ BlueZ emulator ↔
- * private dbus-daemon ↔ node-ble ↔ Bridge ↔ a test voice service that records what it heard and
- * answers with a short tone, which must come out of the earbud's speaker.
+ * The bridge's end-to-end rig (test/e2e/bridge/): simulated earbuds (real firmware bundle, device
+ * clock ×SPEED) ↔ BlueZ emulator ↔ private dbus-daemon ↔ node-ble ↔ Bridge ↔ a test voice service
+ * that records what it heard and answers with a short tone, which must come out of the earbud's speaker.
  */
 import { Observable, filter, firstValueFrom, take, timeout, toArray } from 'rxjs';
 import { createEarbud, type LinkModelOptions, type SimulatedEarbud } from '@budlink/sim';
