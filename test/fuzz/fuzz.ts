@@ -7,7 +7,7 @@
  * and reaches the field and length checks behind them. Every random choice comes from the seeded PRNG
  * (mulberry32), so a failure replays from its seed.
  */
-import { below, rng } from '../protocol/rng';
+import { below, rng } from '@budlink/test-support/rng';
 
 export type Rand = () => number;
 export { below, rng };

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodeFrame, encodeFrame, ErrorCode, Fault } from '@budlink/protocol';
-import { below, rng } from './rng';
+import { below, rng } from '@budlink/test-support/rng';
 
 const vectorsDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'protocol', 'vectors');
 

@@ -17,7 +17,7 @@ import {
   seqAdd,
 } from '@budlink/protocol';
 import type { AckFrame } from '@budlink/protocol';
-import { below, rng } from './rng';
+import { below, rng } from '@budlink/test-support/rng';
 
 interface Scenario {
   frames: number; // AUDIO frames before END

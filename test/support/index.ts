@@ -4,6 +4,7 @@
  */
 export * from './wait';
 export * from './virtual-time';
+export * from './rng';
 export * from './scripted-earbud';
 export * from './fake-services/index';
 export * from './fail-fast-cases';
