@@ -21,6 +21,7 @@ import type { VoiceEvent, VoiceRequest, VoiceService } from '../host/src/voice/t
 import { Observable } from 'rxjs';
 import type { Bench } from './run';
 import { ScriptedConnection } from '@budlink/test-support/scripted-earbud';
+import { settle } from '@budlink/test-support/wait';
 import { percentile } from './support/stats';
 import { gcFn } from './support/gc';
 
@@ -138,11 +139,11 @@ async function throughput(): Promise<number> {
   });
   dev.earbud.hello();
   utterance(dev, 1, 500); // warm-up
-  while (done < 1) await new Promise((r) => setImmediate(r));
+  while (done < 1) await settle();
   const frames = 30000;
   const t0 = performance.now();
   utterance(dev, 2, frames);
-  while (done < 2) await new Promise((r) => setImmediate(r));
+  while (done < 2) await settle();
   const s = (performance.now() - t0) / 1000;
   sub.unsubscribe();
   return Math.round(frames / s);
@@ -171,7 +172,7 @@ async function soak(): Promise<{ rss: number; heap: number }> {
     scheduler.schedule(() => undefined, virtualMs);
     scheduler.maxFrames = scheduler.frame + virtualMs;
     scheduler.flush();
-    for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+    for (let i = 0; i < 3; i++) await settle();
   };
   const hourMs = Number(process.env.SOAK_MIN ?? 60) * 60 * 1000;
   let stream = 0;

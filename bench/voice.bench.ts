@@ -30,6 +30,7 @@ import type { Bench } from './run';
 import { percentile } from './support/stats';
 import { FakeOpenAiRest } from '@budlink/test-support/fake-services';
 import { ScriptedPeripheral } from '@budlink/test-support/scripted-earbud';
+import { settle, sleep } from '@budlink/test-support/wait';
 import { resample, s16ToU8 } from '../host/src/audio/index';
 import { InProcessLink } from '@budlink/link';
 import { Bridge, type BridgeEvent } from '../host/src/bridge/index';
@@ -302,7 +303,7 @@ async function restShare(turn: BridgeTurn): Promise<{ p50: number; p99: number }
       const ms = await turn(svc, utterance);
       if (i >= WARMUP) shares.push(Math.max(0, ms - srv.serverMs));
       // Let the aborted reply's sockets settle before the next turn.
-      await new Promise((r) => setImmediate(r));
+      await settle();
     }
   } finally {
     await svc.close();
@@ -349,7 +350,7 @@ export async function realtimeShare(turn: BridgeTurn = adapterTurn): Promise<{ p
       serverMs = 0;
       const ms = await turn(svc, utterance);
       if (i >= WARMUP) shares.push(Math.max(0, ms - serverMs));
-      await new Promise((r) => setTimeout(r, 1));
+      await sleep(1);
     }
   } finally {
     await svc.close();

@@ -5,9 +5,7 @@
  * verifiers) still run as microtasks: `settle()` lets every pending one run before the test looks.
  */
 import { VirtualAction, VirtualTimeScheduler } from 'rxjs';
-
-/** One macrotask turn: every microtask queued so far (and those they queue) has run. */
-export const settle = (): Promise<void> => new Promise((r) => setImmediate(r));
+import { settle } from './wait';
 
 export class VirtualTime {
   readonly scheduler = new VirtualTimeScheduler(VirtualAction, Infinity);

@@ -2,6 +2,7 @@
 import { expect } from 'chai';
 import { COST_UNITS_PER_SECOND } from '@budlink/sim';
 import { program, stopAll } from './helpers';
+import { sleep } from '@budlink/test-support/wait';
 
 describe('sim: device behaviour', () => {
   afterEach(stopAll);
@@ -235,7 +236,7 @@ describe('sim: device behaviour', () => {
     it('real-time mode runs timers on the host clock × speed', async () => {
       const e = program('var n = 0; setInterval(function () { n++; }, 100);', { clock: 'real', speed: 10 });
       const t0 = performance.now();
-      await new Promise((r) => setTimeout(r, 300));
+      await sleep(300);
       const n = e.repl('n') as number;
       const elapsed = performance.now() - t0;
       e.stop();

@@ -10,6 +10,7 @@ import { InProcessLink } from '@budlink/link';
 import { SESSION_DEFAULTS } from '../../../host/src/defaults';
 import { LoopbackVoiceService } from '../../../host/src/voice/index';
 import { ScriptedPeripheral } from '@budlink/test-support/scripted-earbud';
+import { sleep } from '@budlink/test-support/wait';
 
 /** Says nothing on its first connection (the bridge drops it), HELLO on the ones after. */
 class MuteOnce extends ScriptedPeripheral {
@@ -81,7 +82,7 @@ describe('bridge (in-process link, scripted earbuds)', function () {
     await hello;
     const before = lines.length;
     for (let i = 0; i < 3000; i++) earbud.earbud.wake();
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
     expect(reported, 'every superseded WAKE is reported').to.be.at.least(2999);
     // The burst of debug lines and the burst of the others (each has its own bucket).
     expect(lines.length).to.be.at.most(2 * SESSION_DEFAULTS.logBurst);
@@ -89,7 +90,7 @@ describe('bridge (in-process link, scripted earbuds)', function () {
     expect(lines.length - before).to.be.greaterThan(0);
     t = 1000;
     earbud.earbud.wake();
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
     expect(lines.some((l) => /^warn \d+ log line\(s\) dropped: over 10 a second$/.test(l))).to.equal(true);
   });
 });

@@ -5,6 +5,7 @@ import { NEVER, VirtualAction, VirtualTimeScheduler } from 'rxjs';
 import { FrameType, type Frame } from '@budlink/protocol';
 import { keepAlive, KeepAliveTimeoutError } from '../../../host/src/pipeline/keep-alive';
 import { scheduler } from './marbles';
+import { settle } from '@budlink/test-support/wait';
 
 const ping = (token: number): Frame => ({ type: FrameType.PING, stream: 0, seq: 0, token });
 const pong = (token: number): Frame => ({ type: FrameType.PONG, stream: 0, seq: 0, token });
@@ -59,7 +60,7 @@ describe('pipeline/keep-alive', () => {
     const second = new WeakRef(queued[0] as object);
     advanceTo(100 * 500);
     gc();
-    await new Promise((r) => setImmediate(r));
+    await settle();
     gc();
     expect(second.deref(), 'a finished PING action is still reachable').to.equal(undefined);
     sub.unsubscribe();

@@ -11,6 +11,7 @@ import {
   type VoiceEvent,
 } from '../../../host/src/voice/index';
 import { configError } from './helpers';
+import { settle } from '@budlink/test-support/wait';
 
 const KEY = 'sk-test-CANARY-4b1d9e7f0a2c';
 
@@ -229,7 +230,7 @@ describe('voice: loopback service', () => {
       .respond({ deviceId: 'a', audio: new Int16Array(10), sampleRate: 8000 })
       .subscribe((e) => seen.push(e))
       .unsubscribe();
-    await new Promise((r) => setImmediate(r));
+    await settle();
     expect(seen).to.deep.equal([]);
     await svc.close();
     const err = await firstValueFrom(

@@ -5,7 +5,7 @@ import { RestVoiceService } from '../../../host/src/voice/rest';
 import { createVoiceService } from '../../../host/src/voice/index';
 import { FakeOpenAiRest, speechLevel } from '@budlink/test-support/fake-services';
 import { audioOf, collect, KEY, keyFree, restConfig, tone, useFakeRest } from './helpers';
-import { until } from '@budlink/test-support/wait';
+import { settle, until } from '@budlink/test-support/wait';
 
 const utterance = (): { deviceId: string; audio: Int16Array; sampleRate: number } => ({
   deviceId: 'bud-1',
@@ -132,7 +132,7 @@ describe('voice: OpenAI-compatible REST adapter', function () {
       expect(error).to.equal(undefined);
       expect(levels(audioOf(events).map((a) => a.pcm))).to.deep.equal(sentences.map(speechLevel));
       await svc.close();
-      await new Promise((r) => setImmediate(r));
+      await settle();
     } finally {
       process.off('warning', onWarning);
     }

@@ -12,6 +12,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { decodeWav, encodeWav } from '../../../host/src/audio/index';
 import { closeServer, Loopback } from './loopback';
 import { parseMultipart } from './multipart';
+import { settle } from '../wait';
 
 export type Route = 'transcriptions' | 'chat' | 'speech';
 
@@ -318,7 +319,7 @@ export class FakeOpenAiRest {
     const b = Buffer.from(text);
     for (let i = 0; i < b.length; i += n) {
       res.write(b.subarray(i, i + n));
-      await new Promise((r) => setImmediate(r));
+      await settle();
     }
   }
 
@@ -440,7 +441,7 @@ export class FakeOpenAiRest {
         res.socket?.destroy();
         return;
       }
-      await new Promise((r) => setImmediate(r));
+      await settle();
     }
     this.log.push(`speech-end:${text}`);
     res.end();
