@@ -59,8 +59,8 @@ import {
   type VoiceRequest,
   type VoiceService,
 } from '../host/src/voice/types';
-import { ScriptedEarbud, helloFrame, tapWakeFrame } from '../test/support/scripted-earbud';
-import { VirtualTime } from '../test/support/virtual-time';
+import { ScriptedEarbud, helloFrame, tapWakeFrame } from '@budlink/test-support/scripted-earbud';
+import { VirtualTime } from '@budlink/test-support/virtual-time';
 import { percentile } from './support/stats';
 import { gcFn } from './support/gc';
 import type { Bench } from './run';

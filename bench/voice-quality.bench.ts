@@ -51,7 +51,8 @@ import { join } from 'node:path';
 import { filter, firstValueFrom, take, timeout } from 'rxjs';
 import { BOARDS } from '@budlink/firmware/boards';
 import type { Bench } from './run';
-import { bigramArpa, corpusWer, words } from '../test/support/speech-score';
+import { bigramArpa, corpusWer, words } from '@budlink/test-support/speech-score';
+import { sleep } from '@budlink/test-support/wait';
 import { SimulatedEarbud, heardByMic } from '@budlink/sim';
 import { decodeWav, encodeWav, u8ToS16 } from '../host/src/audio/index';
 import { Bridge } from '../host/src/bridge/index';
@@ -184,10 +185,6 @@ class RecordingVoiceService implements VoiceService {
   async truncate(): Promise<void> {}
 
   async close(): Promise<void> {}
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 /**

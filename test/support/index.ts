@@ -8,5 +8,6 @@ export * from './rng';
 export * from './scripted-earbud';
 export * from './fake-services/index';
 export * from './fail-fast-cases';
+export * from './speech-score';
 export * as bridgeRig from './rigs/bridge';
 export * as firmwareRig from './rigs/firmware';
