@@ -14,7 +14,7 @@
 import { Observable } from 'rxjs';
 import { localReply } from './local-chat';
 import { LOCAL_TOOLS, recognise, requireTool, speak } from './local-tools';
-import { VoiceError, type VoiceEvent, type VoiceRequest, type VoiceService } from './types';
+import { VoiceError, requestProblem, type VoiceEvent, type VoiceRequest, type VoiceService } from './types';
 
 export interface LocalVoiceOptions {
   /** PATH and the like for finding the programs (default process.env). */
@@ -47,21 +47,9 @@ export class LocalVoiceService implements VoiceService {
 
   respond(request: VoiceRequest): Observable<VoiceEvent> {
     return new Observable<VoiceEvent>((sub) => {
-      if (this.closed) {
-        sub.error(new VoiceError('closed', `${this.name}: service is closed`));
-        return undefined;
-      }
-      if (!Number.isInteger(request.sampleRate) || request.sampleRate <= 0) {
-        sub.error(
-          new VoiceError(
-            'bad-request',
-            `sample rate must be a positive integer, got ${String(request.sampleRate)}`,
-          ),
-        );
-        return undefined;
-      }
-      if (request.audio.length === 0) {
-        sub.error(new VoiceError('bad-request', 'utterance has no audio'));
+      const problem = requestProblem(request, this.closed, this.name);
+      if (problem) {
+        sub.error(problem);
         return undefined;
       }
       const ctrl = new AbortController();

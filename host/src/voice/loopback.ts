@@ -5,7 +5,7 @@
  */
 import { Observable } from 'rxjs';
 import type { VoiceEvent, VoiceRequest, VoiceService } from './types';
-import { VoiceError } from './types';
+import { requestProblem } from './types';
 
 export interface LoopbackOptions {
   /** Audio event size in milliseconds (default 100). */
@@ -23,21 +23,9 @@ export class LoopbackVoiceService implements VoiceService {
 
   respond(request: VoiceRequest): Observable<VoiceEvent> {
     return new Observable<VoiceEvent>((sub) => {
-      if (this.closed) {
-        sub.error(new VoiceError('closed', 'loopback voice service is closed'));
-        return undefined;
-      }
-      if (!Number.isInteger(request.sampleRate) || request.sampleRate <= 0) {
-        sub.error(
-          new VoiceError(
-            'bad-request',
-            `sample rate must be a positive integer, got ${String(request.sampleRate)}`,
-          ),
-        );
-        return undefined;
-      }
-      if (request.audio.length === 0) {
-        sub.error(new VoiceError('bad-request', 'utterance has no audio'));
+      const problem = requestProblem(request, this.closed, 'loopback voice service');
+      if (problem) {
+        sub.error(problem);
         return undefined;
       }
       // Emit asynchronously, like a real service, so unsubscribe right after subscribe is meaningful.

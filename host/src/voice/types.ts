@@ -65,3 +65,19 @@ export interface VoiceService {
   truncate(deviceId: string, heardMs: number): Promise<void>;
   close(): Promise<void>;
 }
+
+/**
+ * Why a local service (one with no server to refuse it) cannot take `request`: closed, a sample rate
+ * that is not a positive integer, or no audio; undefined when it can.
+ */
+export function requestProblem(request: VoiceRequest, closed: boolean, name: string): VoiceError | undefined {
+  if (closed) return new VoiceError('closed', `${name}: service is closed`);
+  if (!Number.isInteger(request.sampleRate) || request.sampleRate <= 0) {
+    return new VoiceError(
+      'bad-request',
+      `sample rate must be a positive integer, got ${String(request.sampleRate)}`,
+    );
+  }
+  if (request.audio.length === 0) return new VoiceError('bad-request', 'utterance has no audio');
+  return undefined;
+}
