@@ -67,6 +67,8 @@ export class NodeBleLink implements Link {
   private readonly connections = new Map<string, NodeBleConnection>();
   private readonly scans = new Set<() => void>();
   private readonly connecting = new Set<string>();
+  /** StopDiscovery calls in flight (close() waits for them). */
+  private readonly stopping = new Set<Promise<void>>();
   private discoveryUsers = 0;
   private ownsDiscovery = false;
   private closed = false;
@@ -188,7 +190,14 @@ export class NodeBleLink implements Link {
       this.discoveryUsers--;
       if (this.discoveryUsers === 0 && this.ownsDiscovery) {
         this.ownsDiscovery = false;
-        await call('StopDiscovery').catch(() => undefined);
+        // close() waits for it: the session is not dropped with a StopDiscovery still in flight.
+        const stop = call('StopDiscovery').then(
+          () => undefined,
+          () => undefined,
+        );
+        this.stopping.add(stop);
+        await stop;
+        this.stopping.delete(stop);
       }
     };
   }
@@ -337,7 +346,10 @@ export class NodeBleLink implements Link {
 
     // 2. Connect.
     try {
-      await within(device.connect(), left(), `connect to ${id}`);
+      await within(device.connect(), left(), `connect to ${id}`).catch((e: unknown) => {
+        // BlueZ already holds an LE link to it (another client's, or one this process left): use it.
+        if (dbusErrorName(e) !== 'org.bluez.Error.AlreadyConnected') throw e;
+      });
     } catch (e) {
       releaseNodeBleListeners(device);
       if (e instanceof TimeoutError) {
@@ -412,6 +424,7 @@ export class NodeBleLink implements Link {
     // Connects still in flight finish (or fail) first, so none outlives the session.
     while (this.connecting.size > 0) await new Promise((r) => setTimeout(r, 10));
     await Promise.all([...this.connections.values()].map((c) => c.disconnect().catch(() => undefined)));
+    await Promise.all([...this.stopping]);
     this.dropSession();
   }
 }

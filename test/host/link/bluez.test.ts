@@ -232,6 +232,23 @@ setInterval(() => undefined, 1000);`;
     }
   });
 
+  it('Connect on a connected device answers AlreadyConnected; the link uses the link that is there', async () => {
+    await call(client, ADAPTER, 'org.bluez.Adapter1', 'StartDiscovery');
+    await until('the device on the bus', async () => (await managed(client))[DEV] !== undefined);
+    await call(client, DEV, 'org.bluez.Device1', 'Connect'); // another client connected it
+    expect(await dbusError(call(client, DEV, 'org.bluez.Device1', 'Connect'))).to.equal(
+      'org.bluez.Error.AlreadyConnected',
+    );
+    const link = new NodeBleLink({ busAddress: bus.address, connectTimeoutMs: 3000 });
+    try {
+      const c = await link.connect(ADDR);
+      expect(c.payloadSize).to.be.greaterThan(0);
+      await c.disconnect();
+    } finally {
+      await link.close();
+    }
+  });
+
   it('a UUID discovery filter hides devices that do not advertise it', async () => {
     await call(client, ADAPTER, 'org.bluez.Adapter1', 'SetDiscoveryFilter', 'a{sv}', [
       { UUIDs: new dbus.Variant('as', ['0000180f-0000-1000-8000-00805f9b34fb']) },

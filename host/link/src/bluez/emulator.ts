@@ -368,7 +368,8 @@ class Emulator implements BluezEmulator {
   // ---- device -------------------------------------------------------------------------------------
 
   private connectDevice(e: Entry): Promise<void> {
-    if (e.central !== undefined) return Promise.resolve();
+    // org.bluez.Device documents AlreadyConnected for a Connect on a connected device.
+    if (e.central !== undefined) return Promise.reject(bluezError(ERR.alreadyConnected, 'Already Connected'));
     if (e.connecting !== undefined) return e.connecting;
     const run = async (): Promise<void> => {
       if (this.adapter?.Powered === false) throw bluezError(ERR.notReady, 'Resource Not Ready');

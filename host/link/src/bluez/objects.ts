@@ -14,6 +14,7 @@ export const BLUEZ_NAME = 'org.bluez';
 export const ERR = {
   failed: 'org.bluez.Error.Failed',
   inProgress: 'org.bluez.Error.InProgress',
+  alreadyConnected: 'org.bluez.Error.AlreadyConnected',
   notReady: 'org.bluez.Error.NotReady',
   notPermitted: 'org.bluez.Error.NotPermitted',
   notSupported: 'org.bluez.Error.NotSupported',
