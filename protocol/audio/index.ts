@@ -21,3 +21,4 @@ export {
   type EncodeWavOptions,
 } from './wav';
 export { resample, Resampler, ResampleError } from './resample';
+export { mulberry32 } from './prng';

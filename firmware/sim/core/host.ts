@@ -18,6 +18,7 @@ import {
 } from '@budlink/protocol';
 import type { AckFrame, Frame, HelloFrame, WakeFrame, EndFrame } from '@budlink/protocol';
 import { UtteranceReceiver, type ReceiverOutput } from '@budlink/protocol/receiver';
+import { mulberry32 } from '@budlink/protocol/audio';
 import type { TimedPeripheral } from '@budlink/link';
 
 export interface Utterance {
@@ -228,15 +229,8 @@ export function indexOfBytes(hay: Uint8Array, needle: Uint8Array, from = 0): num
 
 /** Deterministic noise: 16-bit samples, uniform in ±amplitude (mulberry32). */
 export function noise(n: number, amplitude: number, seed: number): Int16Array {
-  let a = seed >>> 0;
+  const rand = mulberry32(seed);
   const out = new Int16Array(n);
-  for (let i = 0; i < n; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    const r = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    out[i] = Math.round((r * 2 - 1) * amplitude);
-  }
+  for (let i = 0; i < n; i++) out[i] = Math.round((rand() * 2 - 1) * amplitude);
   return out;
 }

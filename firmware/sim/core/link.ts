@@ -16,6 +16,7 @@
  *   without traffic, ~1.5 s to come back).
  */
 import type { SimCentral } from '@budlink/link';
+import { mulberry32 } from '@budlink/protocol/audio';
 
 export interface LinkModelOptions {
   /** ATT MTU negotiated by the central (payload = mtu - 3). Default from the board profile. */
@@ -42,17 +43,7 @@ export interface LinkStats {
   writesDelivered: number;
 }
 
-/** Mulberry32: small deterministic PRNG for fault injection. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 };
 
 export interface LinkHost {
   /** Schedule a hardware event at device time `t` (ms). */

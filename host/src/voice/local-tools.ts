@@ -11,6 +11,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { decodeWav, encodeWav, resample, WavError, type DecodedWav } from '../audio/index';
+import { mulberry32 } from '@budlink/protocol/audio';
 import { VoiceError } from './types';
 
 /** The programs, and the Debian package that installs each (named in the missing-binary error). */
@@ -170,21 +171,9 @@ export function runTool(path: string, args: readonly string[], options: RunOptio
 /** Level of the noise that fills the band a narrow-band utterance lacks (RMS re full scale). */
 export const BAND_FILL_DBFS = -45;
 
-/** mulberry32: a small seeded generator. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Gaussian white noise, `rmsDbfs` RMS re full scale (32768), the same for the same seed. */
 export function whiteNoise(n: number, rmsDbfs: number, seed: number): Float64Array {
-  const rand = seeded(seed);
+  const rand = mulberry32(seed);
   const sigma = 32768 * 10 ** (rmsDbfs / 20);
   const out = new Float64Array(n);
   // Box-Muller
