@@ -101,23 +101,26 @@ const SILENT_RMS = 100;
 
 /**
  * A WAV an earbud is to speak, checked before anything boots: it exists, decodes, and is not silent.
- * `label` names it in the error (e.g. "--wav a.wav"); returns the resolved path.
+ * `label` names it in the error (e.g. "--wav a.wav"). Returns the resolved path and the length of the
+ * speech in it (ms, from its first to its last sound: what a report of it is judged against).
  */
-export function speakableWav(path: string, cwd: string, label: string): string {
+export function speakableWav(path: string, cwd: string, label: string): { path: string; speechMs: number } {
   const abs = resolve(cwd, path);
   if (!existsSync(abs)) throw new UsageError(`${label}: no such file`);
-  let loudest: number;
+  let span: { ms: number; loudest: number };
   try {
-    loudest = speechSpan(decodeWav(new Uint8Array(readFileSync(abs)))).loudest;
+    span = speechSpan(decodeWav(new Uint8Array(readFileSync(abs))));
   } catch (e) {
     throw new UsageError(
       `${label}: not a WAV the earbud can speak: ${e instanceof Error ? e.message : String(e)}`,
     );
   }
-  if (loudest < SILENT_RMS) {
-    throw new UsageError(`${label}: no speech in it (silent: loudest ${Math.round(loudest)} of 32768 RMS)`);
+  if (span.loudest < SILENT_RMS) {
+    throw new UsageError(
+      `${label}: no speech in it (silent: loudest ${Math.round(span.loudest)} of 32768 RMS)`,
+    );
   }
-  return abs;
+  return { path: abs, speechMs: span.ms };
 }
 
 /** --transport, or undefined when not given. */

@@ -243,7 +243,7 @@ async function runDemoCommand(a: CommandContext<typeof options>, io: CliIo): Pro
   const speed = num(a.values.speed, 'speed', 0.1, 50);
   const timeoutMs = int(a.values.timeout, 'timeout', 1000, 600000);
   const transport = simTransport(a.values.transport, a.loaded.config);
-  const path = wav === undefined ? undefined : speakableWav(wav, io.cwd, `--wav ${wav}`);
+  const path = wav === undefined ? undefined : speakableWav(wav, io.cwd, `--wav ${wav}`).path;
   const r = await runDemo({
     config: a.loaded.config,
     voice: a.loaded.voice,

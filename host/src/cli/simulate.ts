@@ -26,7 +26,7 @@ import { num, simTransport, type Command, type CommandContext, boardOf, int, spe
 import { DEFAULT_UTTERANCE } from './demo';
 import { UsageError, progress, waitAbort, type CliIo } from './io';
 import { readScenario, runScenario, sayEach, type ScenarioTarget, type Step } from './scenario';
-import { judgeRun, wavSpeechMs } from './verdict';
+import { judgeRun } from './verdict';
 import { endReasonName, reportForJson, triggerName } from '../pipeline/report-names';
 
 const options = {
@@ -122,12 +122,18 @@ async function runSimulate(a: CommandContext<typeof options>, io: CliIo): Promis
       throw new UsageError('--serve needs the BlueZ emulator (--transport bluez)');
     return serveEarbuds(() => start('bluez'), a.json, io, say);
   }
-  const wavs = (v.wav ?? []).map((w) => speakableWav(w, io.cwd, `--wav ${w}`));
+  const wavs = v.wav ?? [];
   const steps = v.scenario
     ? readScenario(v.scenario, io.cwd)
     : sayEach(wavs.length ? wavs : [DEFAULT_UTTERANCE], count);
+  // Each WAV is checked once, before anything boots; its speech length judges the reports later.
+  const speechMs = new Map<string, number>();
   for (const step of steps) {
-    if ('say' in step) speakableWav(step.say, io.cwd, `scenario ${v.scenario ?? ''}: say ${step.say}`);
+    if ('say' in step) {
+      const label = v.scenario ? `scenario ${v.scenario}: say ${step.say}` : `--wav ${step.say}`;
+      const wav = speakableWav(step.say, io.cwd, label);
+      speechMs.set(wav.path, wav.speechMs);
+    }
     const i = earbudOf(step);
     if (i !== undefined && !(Number.isInteger(i) && i >= 0 && i < count))
       throw new UsageError(`scenario ${v.scenario}: no earbud ${String(i)} (there are ${count})`);
@@ -170,7 +176,7 @@ async function runSimulate(a: CommandContext<typeof options>, io: CliIo): Promis
     await target.reported(spoken.length, REPLY_TIMEOUT_MS);
     if (io.signal.aborted) return 130;
     const byEarbud = env.earbuds.map((e) => target.reports.filter((r) => r.deviceId === e.address));
-    const verdict = judgeRun(spoken, byEarbud, speechLength());
+    const verdict = judgeRun(spoken, byEarbud, (path) => speechMs.get(path) ?? 0);
     for (const j of verdict.judged) {
       if (!j.answered)
         say(`earbud ${j.spoken.earbud} ${basename(j.spoken.path)}: not answered (${j.why ?? ''})`);
@@ -263,19 +269,6 @@ function simTarget(
               defaultValue: undefined,
             },
           ).then(() => undefined),
-  };
-}
-
-/** wavSpeechMs, once per file. */
-function speechLength(): (path: string) => number {
-  const known = new Map<string, number>();
-  return (path) => {
-    let ms = known.get(path);
-    if (ms === undefined) {
-      ms = wavSpeechMs(path);
-      known.set(path, ms);
-    }
-    return ms;
   };
 }
 

@@ -5,8 +5,6 @@
  * short is not an answer). A spoken utterance with no report, and a report for nothing spoken (the
  * earbud's VAD split one utterance in two), are failures too.
  */
-import { readFileSync } from 'node:fs';
-import { decodeWav } from '@budlink/protocol/audio';
 import type { UtteranceReport } from '../pipeline/types';
 import type { Spoken } from './scenario';
 
@@ -80,14 +78,9 @@ export function judgeRun(
 }
 
 /**
- * From the first to the last 20 ms block of a WAV louder than a tenth of its loudest block (RMS),
- * in ms: the speech, without the silence around it.
+ * The speech in decoded audio: from the first to the last 20 ms block louder than a tenth of its
+ * loudest (RMS) block, in ms, without the silence around it; and that loudest block (RMS, of 32768).
  */
-export function wavSpeechMs(path: string): number {
-  return speechSpan(decodeWav(new Uint8Array(readFileSync(path)))).ms;
-}
-
-/** The speech span of decoded audio (ms) and its loudest 20 ms block (RMS, of 32768). */
 export function speechSpan({ samples, sampleRate }: { samples: Int16Array; sampleRate: number }): {
   ms: number;
   loudest: number;

@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeWav } from '@budlink/protocol/audio';
-import { judgeRun, wavSpeechMs } from '../../../host/src/cli/verdict';
+import { judgeRun } from '../../../host/src/cli/verdict';
+import { speakableWav } from '../../../host/src/cli/command';
 import { statusLine } from '../../../host/src/cli/bridge';
 import type { UtteranceReport } from '../../../host/src/pipeline/types';
 
@@ -71,7 +72,7 @@ describe('cli: simulate verdict', () => {
       for (let i = rate / 2; i < rate * 2.5; i++) samples[i] = Math.round(8000 * Math.sin(i / 3));
       const path = join(dir, 'x.wav');
       writeWav(path, samples, rate);
-      expect(wavSpeechMs(path)).to.equal(2000);
+      expect(speakableWav(path, dir, '--wav x.wav')).to.deep.equal({ path, speechMs: 2000 });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
