@@ -2,7 +2,7 @@
  * `budlink simulate`: simulated earbuds (the real firmware bundle) against the bridge; with `--serve`,
  * behind the BlueZ emulator for a central started elsewhere (`budlink bridge`, node-ble).
  */
-import { basename } from 'node:path';
+import { basename, resolve } from 'node:path';
 import {
   BehaviorSubject,
   filter,
@@ -129,7 +129,7 @@ async function runSimulate(a: CommandContext<typeof options>, io: CliIo): Promis
   // Each WAV is checked once, before anything boots; its speech length judges the reports later.
   const speechMs = new Map<string, number>();
   for (const step of steps) {
-    if ('say' in step) {
+    if ('say' in step && !speechMs.has(resolve(io.cwd, step.say))) {
       const label = v.scenario ? `scenario ${v.scenario}: say ${step.say}` : `--wav ${step.say}`;
       const wav = speakableWav(step.say, io.cwd, label);
       speechMs.set(wav.path, wav.speechMs);
