@@ -135,9 +135,19 @@ export class UtteranceReceiver {
   }
 
   /** The stream being received, as far as it got (undefined: none). */
-  current(): { stream: number; wake?: WakeFrame; end?: EndFrame; samples: Uint8Array } | undefined {
+  current():
+    | { stream: number; wake?: WakeFrame; end?: EndFrame; samples: Uint8Array; duplicates: number }
+    | undefined {
     const s = this.stream;
-    return s && { stream: s.id, wake: s.wake, end: s.end, samples: joined(s.chunks, s.bytes) };
+    return (
+      s && {
+        stream: s.id,
+        wake: s.wake,
+        end: s.end,
+        samples: joined(s.chunks, s.bytes),
+        duplicates: s.duplicates,
+      }
+    );
   }
 
   /** An uplink utterance frame, at the caller's clock `at`. */

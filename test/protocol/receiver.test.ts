@@ -43,6 +43,8 @@ describe('protocol/receiver', () => {
     expect(r.tick(), 'nothing new: the NACK again').to.equal(true);
     expect(acks()).to.have.length(2);
     expect(r.current()?.samples).to.have.length(0);
+    r.frame(audio(2, 2), 2); // the same frame again
+    expect(r.current()?.duplicates, 'an open stream counts its duplicates').to.equal(1);
     r.frame(audio(1, 1), 10);
     r.frame(end(3), 11);
     const done = out.find((o) => o.kind === 'complete');

@@ -204,7 +204,7 @@ export class SimHost {
         wake: c.wake,
         audio: c.samples,
         end: c.end ?? null,
-        duplicates: 0,
+        duplicates: c.duplicates,
         complete: false,
       },
     ];
