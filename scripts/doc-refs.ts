@@ -89,15 +89,16 @@ function generated(root: string): string[] {
  * `p` exists relative to the root, the doc's own folder, or a package folder (a glob: its fixed
  * part), or is something the build or a run writes.
  */
-function pathExists(root: string, file: string, p: string): boolean {
+function pathExists(root: string, file: string, p: string, outputs: readonly string[]): boolean {
   const star = p.search(/[*{]/);
   const fixed = (star < 0 ? p : p.slice(0, star).replace(/[^/]*$/, '')).replace(/\/+$/, '') || '.';
-  if (generated(root).some((g) => fixed === g || fixed.startsWith(`${g}/`))) return true;
+  if (outputs.some((g) => fixed === g || fixed.startsWith(`${g}/`))) return true;
   return ['.', dirname(file), ...PACKAGES].some((base) => existsSync(join(root, base, fixed)));
 }
 
 /** Every dead reference in the docs under `root`. */
 export function deadReferences(root = ROOT): DeadReference[] {
+  const outputs = generated(root);
   const scripts = Object.keys(
     (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> })
       .scripts,
@@ -129,7 +130,7 @@ export function deadReferences(root = ROOT): DeadReference[] {
       }
       for (const m of code.matchAll(PATH)) {
         const p = (m[1] as string).replace(/[.,:]+$/, '');
-        if (!pathExists(root, file, p)) add(line, p, 'no such path');
+        if (!pathExists(root, file, p, outputs)) add(line, p, 'no such path');
       }
     }
     text.split('\n').forEach((l, i) => {
