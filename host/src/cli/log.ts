@@ -6,7 +6,8 @@ import { appendFileSync } from 'node:fs';
 import { printable } from '../pipeline/printable';
 import type { LogLevel, Logger } from '../pipeline/types';
 
-const ORDER: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
+/** Log levels, least severe first. */
+export const LEVEL_ORDER: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
 
 export interface CliLoggerOptions {
   level: LogLevel;
@@ -22,8 +23,8 @@ export interface CliLoggerOptions {
 
 export function createLogger(options: CliLoggerOptions): Logger {
   const write = options.write ?? ((line: string) => void process.stderr.write(line + '\n'));
-  const min = ORDER[options.level];
-  const screen = ORDER[options.screenLevel ?? options.level];
+  const min = LEVEL_ORDER[options.level];
+  const screen = LEVEL_ORDER[options.screenLevel ?? options.level];
   const file = options.file;
   const jsonLine = (level: LogLevel, message: string, fields?: Record<string, unknown>): string => {
     const rec: Record<string, unknown> = { time: new Date().toISOString(), level, msg: message };
@@ -34,9 +35,9 @@ export function createLogger(options: CliLoggerOptions): Logger {
   };
   return {
     log(level, message, fields) {
-      if (ORDER[level] < min) return;
+      if (LEVEL_ORDER[level] < min) return;
       if (file !== undefined) appendFileSync(file, jsonLine(level, message, fields) + '\n');
-      if (ORDER[level] < screen) return;
+      if (LEVEL_ORDER[level] < screen) return;
       if (options.json) {
         write(jsonLine(level, message, fields));
         return;

@@ -15,7 +15,7 @@ import { ConfigError, loadConfig, type LoadedConfig } from '../config/index';
 import { GLOBAL_OPTIONS, type Command, type Values } from './command';
 import { COMMANDS, commandHelp, topHelp } from './commands';
 import { UsageError, processIo, type CliIo } from './io';
-import { createLogger } from './log';
+import { LEVEL_ORDER, createLogger } from './log';
 
 export type { CliIo } from './io';
 
@@ -75,7 +75,7 @@ export async function main(args: string[], partial: Partial<CliIo> = {}): Promis
     level,
     // --quiet: warnings and errors only on the terminal, unless a level was asked for
     screenLevel:
-      quiet && values['log-level'] === undefined && ORDER_OF[level] < ORDER_OF.warn ? 'warn' : level,
+      quiet && values['log-level'] === undefined && LEVEL_ORDER[level] < LEVEL_ORDER.warn ? 'warn' : level,
     json,
     write: io.stderr,
     file: logFile,
@@ -175,5 +175,3 @@ function negativeValues(args: readonly string[], options: Command['options']): s
   }
   return out;
 }
-
-const ORDER_OF = { debug: 0, info: 1, warn: 2, error: 3 } as const;
