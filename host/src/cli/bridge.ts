@@ -9,7 +9,7 @@ import { createVoiceService } from '../voice/index';
 import { bridgeOptions } from './bridge-options';
 import type { Command, CommandContext } from './command';
 import { progress, waitAbort, type CliIo } from './io';
-import { realLink } from './real-link';
+import { readyLink } from './real-link';
 
 const options = { device: { type: 'string', multiple: true }, name: { type: 'string' } } as const;
 
@@ -34,16 +34,9 @@ const STATUS_EVERY_MS = 60000;
 
 async function runBridge(a: CommandContext<typeof options>, io: CliIo): Promise<number> {
   const config = a.loaded.config;
-  const link = realLink(config, io.env);
-  // A bus or adapter missing at start-up will not come by itself: say so and stop. Once running, a
-  // bus or BlueZ that goes away is waited for (the links reconnect).
-  try {
-    await link.probe();
-  } catch (e) {
-    await link.close().catch(() => undefined);
-    io.stderr(`budlink bridge: ${e instanceof Error ? e.message : String(e)}; run \`budlink doctor\``);
-    return 2;
-  }
+  // Once running, a bus or BlueZ that goes away is waited for (the links reconnect).
+  const link = await readyLink('bridge', config, io);
+  if (!link) return 2;
   const voice = createVoiceService(a.loaded.voice);
   const bridge = new Bridge({ link, voice, logger: a.log, ...bridgeOptions(config) });
   const say = progress(io, a.json);

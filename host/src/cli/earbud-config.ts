@@ -19,7 +19,7 @@ import { Handshake } from '../pipeline/handshake';
 import { printable } from '../pipeline/printable';
 import type { Command, CommandContext } from './command';
 import { UsageError, type CliIo } from './io';
-import { realLink } from './real-link';
+import { readyLink } from './real-link';
 
 /** Each CONFIG key by the name the command takes, with its width (or text) and range. */
 export const CONFIG_KEYS: Readonly<Record<string, { key: number; kind: 'u8' | 'u16' | 'text' }>> = {
@@ -169,14 +169,9 @@ async function runConfig(a: CommandContext<typeof options>, io: CliIo): Promise<
   if (requests.length === 0) requests.push(...Object.keys(CONFIG_KEYS).map((name) => ({ name })));
   const device = (v.device ?? a.loaded.config.devices[0])?.toUpperCase();
   if (device === undefined) throw new UsageError('which earbud? give --device ADDR (see budlink scan)');
-  const link = realLink(a.loaded.config, io.env);
+  const link = await readyLink('config', a.loaded.config, io);
+  if (!link) return 2;
   try {
-    try {
-      await link.probe();
-    } catch (e) {
-      io.stderr(`budlink config: ${e instanceof Error ? e.message : String(e)}; run \`budlink doctor\``);
-      return 2;
-    }
     const c = await link.connect(device, { timeoutMs: a.loaded.config.connectTimeoutMs });
     try {
       const answers = await configure(c, requests);
